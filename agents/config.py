@@ -1,0 +1,147 @@
+"""Configuration from the environment (and `.env.local`, via python-dotenv).
+
+One place for every variable the suite reads. `.env.example` lists each with its default;
+`tests/test_config.py` keeps the two in step. Secrets are only ever held here and handed to
+plugin constructors: they are never logged (see `Settings.redacted`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+ROOT = Path(__file__).resolve().parent.parent
+
+SECRET_FIELDS = frozenset(
+    {"livekit_api_secret", "openai_api_key", "deepgram_api_key", "cartesia_api_key"}
+)
+
+
+class ConfigError(ValueError):
+    """A configuration value is present but unusable."""
+
+
+def load_env(path: Path | None = None) -> None:
+    """Load `.env.local` (if present) without overriding variables already set."""
+    load_dotenv(path or ROOT / ".env.local", override=False)
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}={raw!r} is not a number") from None
+    if value < 0:
+        raise ConfigError(f"{name}={raw!r} must not be negative")
+    return value
+
+
+def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
+    return env.get(name, "").strip() or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    # LiveKit server (not needed offline: replay and console run without one)
+    livekit_url: str = ""
+    livekit_api_key: str = ""
+    livekit_api_secret: str = ""
+    agent_name: str = ""
+    """Worker agent name. Empty = automatic dispatch to every new room (what the playground
+    expects); set it (e.g. `coffee-agent`) for explicit dispatch from SIP dispatch rules."""
+
+    # brain selection (see agents/brains.py); empty = automatic
+    brain: str = ""
+    stt: str = ""
+    llm: str = ""
+    tts: str = ""
+    turn_detector: str = ""
+
+    # providers
+    openai_api_key: str = ""
+    openai_base_url: str = ""
+    openai_model: str = "gpt-4.1-mini"
+    openai_realtime_model: str = "gpt-realtime"
+    openai_realtime_base_url: str = ""
+    openai_voice: str = "marin"
+    hybrid_reasoner_model: str = "gpt-4.1"
+    deepgram_api_key: str = ""
+    deepgram_base_url: str = ""
+    deepgram_model: str = "nova-3"
+    cartesia_api_key: str = ""
+    cartesia_base_url: str = ""
+    cartesia_model: str = "sonic-2"
+    cartesia_voice: str = "f786b574-daa5-4673-aa0c-cbe3e8534c02"
+
+    # local engines (empty = the model shipped in its wheel)
+    local_stt_model: str = ""
+    local_llm_model: str = ""
+    local_tts_voice: str = ""
+    local_llm_threads: int = 2
+
+    # domain + tool runtime
+    orders_db: str = field(default_factory=lambda: str(ROOT / ".data" / "orders.sqlite"))
+    tool_timeout: float = 8.0
+    filler_delay: float = 1.0
+
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        e = os.environ if env is None else env
+        d = cls()
+        threads_raw = _str(e, "LOCAL_LLM_THREADS", str(d.local_llm_threads))
+        if not threads_raw.isdigit() or int(threads_raw) < 1:
+            raise ConfigError(f"LOCAL_LLM_THREADS={threads_raw!r} must be a positive integer")
+        return cls(
+            livekit_url=_str(e, "LIVEKIT_URL"),
+            livekit_api_key=_str(e, "LIVEKIT_API_KEY"),
+            livekit_api_secret=_str(e, "LIVEKIT_API_SECRET"),
+            agent_name=_str(e, "AGENT_NAME"),
+            brain=_str(e, "BRAIN").lower(),
+            stt=_str(e, "STT").lower(),
+            llm=_str(e, "LLM").lower(),
+            tts=_str(e, "TTS").lower(),
+            turn_detector=_str(e, "TURN_DETECTOR").lower(),
+            openai_api_key=_str(e, "OPENAI_API_KEY"),
+            openai_base_url=_str(e, "OPENAI_BASE_URL"),
+            openai_model=_str(e, "OPENAI_MODEL", d.openai_model),
+            openai_realtime_model=_str(e, "OPENAI_REALTIME_MODEL", d.openai_realtime_model),
+            openai_realtime_base_url=_str(e, "OPENAI_REALTIME_BASE_URL"),
+            openai_voice=_str(e, "OPENAI_VOICE", d.openai_voice),
+            hybrid_reasoner_model=_str(e, "HYBRID_REASONER_MODEL", d.hybrid_reasoner_model),
+            deepgram_api_key=_str(e, "DEEPGRAM_API_KEY"),
+            deepgram_base_url=_str(e, "DEEPGRAM_BASE_URL"),
+            deepgram_model=_str(e, "DEEPGRAM_MODEL", d.deepgram_model),
+            cartesia_api_key=_str(e, "CARTESIA_API_KEY"),
+            cartesia_base_url=_str(e, "CARTESIA_BASE_URL"),
+            cartesia_model=_str(e, "CARTESIA_MODEL", d.cartesia_model),
+            cartesia_voice=_str(e, "CARTESIA_VOICE", d.cartesia_voice),
+            local_stt_model=_str(e, "LOCAL_STT_MODEL"),
+            local_llm_model=_str(e, "LOCAL_LLM_MODEL"),
+            local_tts_voice=_str(e, "LOCAL_TTS_VOICE"),
+            local_llm_threads=int(threads_raw),
+            orders_db=_str(e, "ORDERS_DB", d.orders_db),
+            tool_timeout=_float(e, "TOOL_TIMEOUT", d.tool_timeout),
+            filler_delay=_float(e, "FILLER_DELAY", d.filler_delay),
+            log_level=_str(e, "LOG_LEVEL", d.log_level).upper(),
+        )
+
+    def redacted(self) -> dict[str, str]:
+        """The settings as strings, secrets replaced by `set`/`unset`: safe to log."""
+        out: dict[str, str] = {}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if f.name in SECRET_FIELDS:
+                out[f.name] = "set" if value else "unset"
+            else:
+                out[f.name] = str(value)
+        return out
