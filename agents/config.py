@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -88,7 +88,10 @@ class Settings:
     local_llm_threads: int = 2
 
     # domain + tool runtime
-    orders_db: str = field(default_factory=lambda: str(ROOT / ".data" / "orders.sqlite"))
+    orders_db: str = ".data/orders.sqlite"
+    """SQLite file of menu and orders (relative paths are relative to the working directory)."""
+    transfer_to: str = ""
+    """SIP transfer target of `transfer_to_human`, e.g. `tel:+15550100` or `sip:desk@pbx`."""
     tool_timeout: float = 8.0
     filler_delay: float = 1.0
 
@@ -130,6 +133,7 @@ class Settings:
             local_tts_voice=_str(e, "LOCAL_TTS_VOICE"),
             local_llm_threads=int(threads_raw),
             orders_db=_str(e, "ORDERS_DB", d.orders_db),
+            transfer_to=_str(e, "TRANSFER_TO"),
             tool_timeout=_float(e, "TOOL_TIMEOUT", d.tool_timeout),
             filler_delay=_float(e, "FILLER_DELAY", d.filler_delay),
             log_level=_str(e, "LOG_LEVEL", d.log_level).upper(),

