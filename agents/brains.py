@@ -81,8 +81,13 @@ class BrainProfile:
             if getattr(self, stage) is not None or (stage == "stt" and self.realtime):
                 changes[stage] = value
             else:
-                logger.info("%s=%s ignored: brain %r has no %s stage", stage.upper(), value,
-                            self.name, stage)
+                logger.info(
+                    "%s=%s ignored: brain %r has no %s stage",
+                    stage.upper(),
+                    value,
+                    self.name,
+                    stage,
+                )
         if turn_detector:
             if turn_detector not in TURN_DETECTORS:
                 raise ConfigError(

@@ -81,5 +81,6 @@ async def open_call(
         tools.append(_reasoner_tool(brain, store, runtime))
     session: AgentSession = AgentSession(**brain.session_kwargs())
     agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet)
-    return Call(choice=choice, brain=brain, session=session, agent=agent, store=store,
-                runtime=runtime)
+    return Call(
+        choice=choice, brain=brain, session=session, agent=agent, store=store, runtime=runtime
+    )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 
-from .brains import LLM_FACTORIES, STT_FACTORIES, TTS_FACTORIES, PROFILES, missing_keys
+from .brains import LLM_FACTORIES, PROFILES, STT_FACTORIES, TTS_FACTORIES, missing_keys
 from .config import Settings
 from .log import logger
 

@@ -59,7 +59,9 @@ def load_recording(path: str | Path) -> Recording:
     try:
         container = av.open(str(p))
     except (av.error.InvalidDataError, av.error.EOFError) as e:
-        raise RecordingError(f"{p}: not a readable {ext[1:].upper()} file (truncated or corrupt header: {e})") from None
+        raise RecordingError(
+            f"{p}: not a readable {ext[1:].upper()} file (truncated or corrupt header: {e})"
+        ) from None
     except av.error.FFmpegError as e:
         raise RecordingError(f"{p}: cannot open ({e})") from None
     with container:

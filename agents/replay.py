@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import AgentSession, llm
+from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.voice.recorder_io import RecorderIO
 
 from .brains import get_profile
@@ -160,6 +160,31 @@ async def _wait_until_done(session: AgentSession, inp: RecordingAudioInput) -> N
     logger.warning("agent still busy %.0f s after the recording ended; stopping", MAX_TAIL_S)
 
 
+async def play_into_session(
+    session: AgentSession, agent: Agent, recording: Recording, *, ogg_path: Path
+) -> float:
+    """Start `session` with `agent` on the recording (paced in real time) and a real-time
+    sink, record both sides to `ogg_path`, wait until the agent is done, close the session.
+    Returns the wall time of the recording's sample 0 (the timeline's zero)."""
+    inp = RecordingAudioInput(recording.pcm, recording.sample_rate)
+    recorder = RecorderIO(agent_session=session)
+    session.input.audio = recorder.record_input(inp)
+    session.output.audio = recorder.record_output(RealtimeAudioOutput())
+    await recorder.start(output_path=ogg_path)
+    # one timeline: sample 0 of the recording is the recorder's time zero
+    t0 = recorder.recording_started_at
+    assert t0 is not None
+    inp.t0 = t0
+    try:
+        await session.start(agent=agent)
+        await _wait_until_done(session, inp)
+    finally:
+        inp.close()
+        await session.aclose()
+        await recorder.aclose()
+    return t0
+
+
 async def run_replay(
     recording: Recording,
     out_dir: Path,
@@ -172,25 +197,14 @@ async def run_replay(
     staging.mkdir()
     try:
         call = await open_call(settings, choice)
-        session = call.session
-        inp = RecordingAudioInput(recording.pcm, recording.sample_rate)
-        recorder = RecorderIO(agent_session=session)
-        session.input.audio = recorder.record_input(inp)
-        session.output.audio = recorder.record_output(RealtimeAudioOutput())
-        await recorder.start(output_path=staging / "call.ogg")
-        # one timeline: sample 0 of the recording is the recorder's time zero
-        inp.t0 = recorder.recording_started_at
-        assert inp.t0 is not None
         try:
-            await session.start(agent=call.agent)
-            await _wait_until_done(session, inp)
+            t0 = await play_into_session(
+                call.session, call.agent, recording, ogg_path=staging / "call.ogg"
+            )
         finally:
-            inp.close()
-            await session.aclose()
-            await recorder.aclose()
             await call.aclose()
-
-        rows = transcript_items(session.history, inp.t0)
+        session = call.session
+        rows = transcript_items(session.history, t0)
         summary = {
             "brain": choice.profile.name,
             "brain_reason": choice.explain(),
@@ -201,7 +215,7 @@ async def run_replay(
                 "channels": recording.channels,
                 "codec": recording.codec,
             },
-            "turns": turn_latencies(session.history, inp.t0),
+            "turns": turn_latencies(session.history, t0),
         }
         with open(staging / "transcript.jsonl", "w", encoding="utf-8") as f:
             for row in rows:
@@ -212,7 +226,9 @@ async def run_replay(
             raise ReplayError(f"replay produced no {', '.join(missing)}")
         for name in OUTPUT_FILES:
             os.replace(staging / name, out_dir / name)
-        return ReplayResult(out_dir=out_dir, brain=choice.profile.name, transcript=rows, summary=summary)
+        return ReplayResult(
+            out_dir=out_dir, brain=choice.profile.name, transcript=rows, summary=summary
+        )
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
@@ -222,8 +238,10 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agent.py replay",
         description="Replay a caller recording into the agent in real time, offline.",
     )
-    p.add_argument("recording", help="WAV (PCM16/mu-law/A-law), FLAC, OGG/Opus or MP3; "
-                   "stereo = channel 0 is the caller")
+    p.add_argument(
+        "recording",
+        help="WAV (PCM16/mu-law/A-law), FLAC, OGG/Opus or MP3; stereo = channel 0 is the caller",
+    )
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--brain", default="", help="brain profile (default: the selection policy)")
     return p
@@ -249,14 +267,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: --out {out_dir} exists and is not a directory", file=sys.stderr)
         return 2
     logger.info(choice.explain())
-    print(f"replaying {recording.path} ({recording.duration:.1f} s) on brain "
-          f"{choice.profile.name!r} in real time...", file=sys.stderr)
+    print(
+        f"replaying {recording.path} ({recording.duration:.1f} s) on brain "
+        f"{choice.profile.name!r} in real time...",
+        file=sys.stderr,
+    )
     try:
         result = asyncio.run(run_replay(recording, out_dir, settings, choice))
     except Exception as e:  # report one line, keep the traceback in the log
         logger.exception("replay failed")
-        print(f"error: replay failed ({type(e).__name__}: {e}); nothing was written to "
-              f"{out_dir}", file=sys.stderr)
+        print(
+            f"error: replay failed ({type(e).__name__}: {e}); nothing was written to {out_dir}",
+            file=sys.stderr,
+        )
         return 1
     turns = result.summary["turns"]
     answered = sum(1 for t in turns if t["agent_start"] is not None)

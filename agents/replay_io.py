@@ -15,6 +15,7 @@ bound to a sound card).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import numpy as np
@@ -51,17 +52,15 @@ class RecordingAudioInput(io.AudioInput):
             self.t0 = time.time()
         start = self._index * self._spf
         # deliver frame k once its 20 ms have "been captured"
-        due = self.t0 + (self._index + 1) * FRAME_MS / 1000
+        due = self.t0 + (self._index + 1) * self._spf / self._rate
         delay = due - time.time()
         if delay > 0:
             await asyncio.sleep(delay)
         self._index += 1
         chunk = self._pcm[start : start + self._spf]
+        if start + self._spf >= len(self._pcm):
+            self.finished.set()
         if len(chunk) < self._spf:
-            if start < len(self._pcm):
-                self.finished.set()
-            elif not self.finished.is_set():
-                self.finished.set()
             chunk = np.concatenate([chunk, np.zeros(self._spf - len(chunk), dtype=np.int16)])
         return rtc.AudioFrame(
             data=chunk.tobytes(),
@@ -147,14 +146,14 @@ class RealtimeAudioOutput(io.AudioOutput):
                     self.on_playback_started(created_at=start)
                 remaining = start + frame.duration - time.time()
                 if remaining > 0:
-                    try:
+                    with contextlib.suppress(asyncio.TimeoutError):
                         await asyncio.wait_for(asyncio.shield(interrupt_wait), remaining)
-                    except asyncio.TimeoutError:
-                        pass
                 if interrupt.is_set():
                     interrupted = True
                     break
-                self.on_playback_progressed(started_at=start, offset=offset, duration=frame.duration)
+                self.on_playback_progressed(
+                    started_at=start, offset=offset, duration=frame.duration
+                )
                 played += frame.duration
         finally:
             interrupt_wait.cancel()

@@ -134,8 +134,6 @@ def choose_brain(
         stt=settings.stt, llm=settings.llm, tts=settings.tts, turn_detector=settings.turn_detector
     )
     if overridden != profile:
-        changed = [
-            f"{k}={v}" for k, v in overridden.stages().items() if profile.stages()[k] != v
-        ]
+        changed = [f"{k}={v}" for k, v in overridden.stages().items() if profile.stages()[k] != v]
         notes.append("stage overrides " + ", ".join(changed))
     return BrainChoice(profile=overridden, source=source, reason=reason, notes=tuple(notes))
