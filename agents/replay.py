@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import Agent, AgentSession, llm
+from livekit.agents import Agent, AgentSession, llm, utils
 from livekit.agents.voice.recorder_io import RecorderIO
 
 from .brains import get_profile
@@ -175,13 +175,15 @@ async def play_into_session(
     t0 = recorder.recording_started_at
     assert t0 is not None
     inp.t0 = t0
-    try:
-        await session.start(agent=agent)
-        await _wait_until_done(session, inp)
-    finally:
-        inp.close()
-        await session.aclose()
-        await recorder.aclose()
+    # provider plugins need an HTTP session; outside a LiveKit job nobody else opens one
+    async with utils.http_context.open():
+        try:
+            await session.start(agent=agent)
+            await _wait_until_done(session, inp)
+        finally:
+            inp.close()
+            await session.aclose()
+            await recorder.aclose()
     return t0
 
 
