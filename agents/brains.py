@@ -23,7 +23,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from livekit.agents import llm, stt, tts, vad
+from livekit.agents import NOT_GIVEN, NotGivenOr, llm, stt, tts, vad
+from livekit.agents.llm import LLM, RealtimeModel
 
 from .config import ConfigError, Settings
 from .log import logger
@@ -204,6 +205,10 @@ def missing_keys(profile: BrainProfile, settings: Settings) -> list[str]:
 # ---------------------------------------------------------------------------- factories
 
 
+def _given(value: str) -> NotGivenOr[str]:
+    return value or NOT_GIVEN
+
+
 def _api_key(key: str, base_url: str) -> str:
     # a loopback or self-hosted server (Ollama, vLLM, llama.cpp) needs no key, but the
     # OpenAI client insists on one: hand it a placeholder that is not a secret
@@ -231,7 +236,7 @@ def _openai_llm(s: Settings, model: str) -> llm.LLM:
     return openai.LLM(
         model=model,
         api_key=_api_key(s.openai_api_key, s.openai_base_url),
-        base_url=s.openai_base_url or None,
+        base_url=_given(s.openai_base_url),
     )
 
 
@@ -255,7 +260,7 @@ def _openai_tts(s: Settings) -> tts.TTS:
 
     return openai.TTS(
         api_key=_api_key(s.openai_api_key, s.openai_base_url),
-        base_url=s.openai_base_url or None,
+        base_url=_given(s.openai_base_url),
     )
 
 
@@ -292,7 +297,7 @@ def _openai_realtime(s: Settings, *, server_turns: bool) -> llm.RealtimeModel:
         model=s.openai_realtime_model,
         voice=s.openai_voice,
         api_key=_api_key(s.openai_api_key, base_url),
-        base_url=base_url or None,
+        base_url=_given(base_url),
         **kwargs,
     )
 
@@ -324,11 +329,11 @@ class Brain:
 
     profile: BrainProfile
     stt: stt.STT | None
-    llm: llm.LLM | llm.RealtimeModel
+    llm: LLM | RealtimeModel
     tts: tts.TTS | None
     vad: vad.VAD | None
     turn_detection: Any
-    reasoner: llm.LLM | None = None
+    reasoner: LLM | None = None
 
     def session_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {

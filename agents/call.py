@@ -6,9 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from livekit import rtc
 from livekit.agents import AgentSession, RunContext, llm, vad
 
 from tools import (
+    MAX_TOOL_STEPS,
+    DtmfBuffer,
     OrderStore,
     ToolRuntime,
     ToolRuntimeOptions,
@@ -67,19 +70,26 @@ async def open_call(
     choice: BrainChoice,
     *,
     vad_model: vad.VAD | None = None,
+    room: rtc.Room | None = None,
     greet: bool = True,
 ) -> Call:
+    """`room` (a live call) lets keypad digits typed before the first tool call count."""
     brain = build_brain(choice.profile, settings, vad_model=vad_model)
     Path(settings.orders_db).parent.mkdir(parents=True, exist_ok=True)
     store = await OrderStore(settings.orders_db).open()
     runtime = ToolRuntime(ToolRuntimeOptions.from_settings(settings))
     tools: list[llm.FunctionTool | llm.RawFunctionTool] = [
         *build_coffee_tools(store, runtime),
-        *build_call_control_tools(runtime, transfer_to=settings.transfer_to),
+        *build_call_control_tools(
+            runtime,
+            transfer_to=settings.transfer_to,
+            dtmf=DtmfBuffer().attach(room) if room is not None else None,
+        ),
     ]
     if brain.reasoner is not None:
         tools.append(_reasoner_tool(brain, store, runtime))
-    session: AgentSession = AgentSession(**brain.session_kwargs())
+    # dataset turns chain up to six calls (look up, add, add-ons, details...)
+    session: AgentSession = AgentSession(**brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS)
     agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet)
     return Call(
         choice=choice, brain=brain, session=session, agent=agent, store=store, runtime=runtime

@@ -48,7 +48,7 @@ async def entrypoint(ctx: JobContext) -> None:
         choice.explain(),
         extra={"brain": choice.profile.name, "source": choice.source, "room": ctx.room.name},
     )
-    call = await open_call(SETTINGS, choice, vad_model=ctx.proc.userdata.get("vad"))
+    call = await open_call(SETTINGS, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room)
     ctx.add_shutdown_callback(call.aclose)
     await call.session.start(agent=call.agent, room=ctx.room)
 

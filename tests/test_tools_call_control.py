@@ -1,0 +1,150 @@
+"""end_call, transfer_to_human, DTMF buffer and get_dtmf_digits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from livekit import rtc
+from livekit.agents import Agent, AgentSession
+
+import tools.call_control as cc
+from tests.fakes import Call, FakeLLM
+from tools import (
+    CallControlOptions,
+    DtmfBuffer,
+    ToolRuntime,
+    ToolRuntimeOptions,
+    build_call_control_tools,
+)
+
+
+def _rt() -> ToolRuntime:
+    return ToolRuntime(ToolRuntimeOptions(filler_phrases=()))
+
+
+async def test_end_call_says_goodbye_then_ends_session():
+    hung_up = asyncio.Event()
+    closed = asyncio.Event()
+    tools = build_call_control_tools(
+        _rt(), options=CallControlOptions(goodbye="Bye now!"), on_hangup=hung_up.set
+    )
+    fake = FakeLLM([[Call("end_call")]])
+    session = AgentSession(llm=fake)
+    session.on("close", lambda _ev: closed.set())
+    await session.start(Agent(instructions="t", tools=tools))
+    r = await session.run(user_input="that's all, bye")
+    r.expect.next_event().is_function_call(name="end_call")
+    await asyncio.wait_for(hung_up.wait(), 5)
+    await asyncio.wait_for(closed.wait(), 5)
+    texts = [
+        i.text_content
+        for i in session.history.items
+        if i.type == "message" and i.role == "assistant"
+    ]
+    assert texts[-1] == "Bye now!"
+
+
+async def test_transfer_without_room_explains_and_goes_on():
+    opts = CallControlOptions()
+    fake = FakeLLM([[Call("transfer_to_human", {"reason": "complaint"})], "Sorry, nobody is free."])
+    async with AgentSession(llm=fake) as session:
+        await session.start(
+            Agent(
+                instructions="t", tools=build_call_control_tools(_rt(), transfer_to="tel:+15550100")
+            )
+        )
+        r = await session.run(user_input="get me a human")
+        r.expect.next_event().is_function_call(name="transfer_to_human")
+        r.expect.next_event().is_function_call_output(output=opts.no_human_message)
+        r.expect.next_event().is_message(role="assistant")
+
+
+class _FakeSip:
+    def __init__(self) -> None:
+        self.requests: list[Any] = []
+
+    async def transfer_sip_participant(self, req: Any) -> None:
+        self.requests.append(req)
+
+
+def _fake_job(kind: int) -> Any:
+    caller = SimpleNamespace(identity="sip_caller", kind=kind)
+    room = SimpleNamespace(name="call-room", remote_participants={"sip_caller": caller})
+    return SimpleNamespace(room=room, api=SimpleNamespace(sip=_FakeSip()))
+
+
+async def test_transfer_sip_caller_uses_livekit_api(monkeypatch):
+    job = _fake_job(rtc.ParticipantKind.PARTICIPANT_KIND_SIP)
+    monkeypatch.setattr(cc, "get_job_context", lambda required=False: job)
+    fake = FakeLLM([[Call("transfer_to_human")], "Transferring."])
+    async with AgentSession(llm=fake) as session:
+        await session.start(
+            Agent(
+                instructions="t", tools=build_call_control_tools(_rt(), transfer_to="tel:+15550100")
+            )
+        )
+        r = await session.run(user_input="a person please")
+        r.expect.next_event().is_function_call(name="transfer_to_human")
+        r.expect.next_event().is_function_call_output(
+            output="The caller has been transferred to a staff member."
+        )
+    (req,) = job.api.sip.requests
+    assert (req.room_name, req.participant_identity, req.transfer_to) == (
+        "call-room",
+        "sip_caller",
+        "tel:+15550100",
+    )
+
+
+async def test_transfer_non_sip_or_no_target(monkeypatch):
+    job = _fake_job(rtc.ParticipantKind.PARTICIPANT_KIND_STANDARD)
+    monkeypatch.setattr(cc, "get_job_context", lambda required=False: job)
+    monkeypatch.delenv("TRANSFER_TO", raising=False)
+    fake = FakeLLM([[Call("transfer_to_human")], "Sorry."])
+    async with AgentSession(llm=fake) as session:
+        await session.start(
+            Agent(instructions="t", tools=build_call_control_tools(_rt(), transfer_to=""))
+        )
+        r = await session.run(user_input="a person please")
+        r.expect.next_event().is_function_call(name="transfer_to_human")
+        r.expect.next_event().is_function_call_output(output=CallControlOptions().no_human_message)
+    assert job.api.sip.requests == []
+
+
+async def test_dtmf_buffer_room_events_and_collect():
+    room = rtc.EventEmitter()  # the buffer only needs on/off from the room
+    buf = DtmfBuffer().attach(room)  # type: ignore[arg-type]
+    for d in "4155#9":
+        room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit=d))
+    assert await buf.collect(max_digits=10, wait=0.5) == "4155"
+    assert buf.peek() == ""
+    buf.detach()
+    room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit="1"))
+    assert buf.peek() == ""
+
+    async def typing() -> None:
+        for d in "123":
+            await asyncio.sleep(0.05)
+            buf.feed(d)
+
+    task = asyncio.create_task(typing())
+    assert await buf.collect(max_digits=3, wait=2.0) == "123"
+    await task
+    assert await buf.collect(wait=0.1) == ""
+
+
+async def test_get_dtmf_digits_tool():
+    buf = DtmfBuffer()
+    buf.feed("28740#")
+    fake = FakeLLM([[Call("get_dtmf_digits", {"max_digits": 5})], "Order 28740."])
+    async with AgentSession(llm=fake) as session:
+        await session.start(
+            Agent(instructions="t", tools=build_call_control_tools(_rt(), dtmf=buf))
+        )
+        r = await session.run(user_input="I typed my order number")
+        r.expect.next_event().is_function_call(name="get_dtmf_digits")
+        out = r.expect.next_event().is_function_call_output().event().item
+        assert json.loads(out.output) == {"digits": "28740"}

@@ -1,0 +1,124 @@
+"""The tool-call eval harness: scoring math on a known case, and 3 dialogs end to end with
+a scripted oracle brain."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from livekit.agents import llm
+
+from evals.tool_calls.data import GoldCall, load_dialogs, make_split
+from evals.tool_calls.runner import run_eval
+from evals.tool_calls.scoring import Normaliser, PredCall, aggregate, score_dialog
+from tests.fakes import Call, FakeLLM
+
+
+def test_precision_recall_known_case():
+    gold = [
+        [
+            GoldCall("get_menu_items", {"query": "Chai Latte"},
+                     {"menu_items": [{"menu_item_id": "chai-latte-1928", "name": "Chai Latte"}]}),
+            GoldCall("add_order_item", {"menu_item_id": "chai-latte-1928", "quantity": "1"},
+                     {"order_id": "28740", "order_item_id": "92049"}),
+            GoldCall("get_order_details", {"order_id": "28740"}),
+        ],
+        [GoldCall("finish_order", {"order_id": "28740"})],
+    ]  # fmt: skip
+    pred = [
+        [
+            PredCall("get_menu_items", {"query": "chai latte"}),
+            PredCall("add_order_item", {"menu_item_id": "chai-latte", "quantity": 2},
+                     {"order_id": "55555", "order_item_id": "66666"}),
+            PredCall("show_menu", {}),
+        ],
+        [PredCall("finish_order", {"order_id": "55555"}), PredCall("finish_order", {"order_id": "11111"})],
+    ]  # fmt: skip
+    counts, exact = score_dialog(gold, pred, Normaliser())
+    per_api, overall = aggregate([counts])
+    assert exact == 0
+    assert per_api["get_menu_items"] == per_api["get_menu_items"] | {
+        "precision": 1.0,
+        "recall": 1.0,
+        "arg_match": 1.0,
+    }
+    assert per_api["add_order_item"]["recall"] == 1.0
+    assert per_api["add_order_item"]["arg_match"] == 0.0  # quantity 2 != 1
+    assert per_api["add_order_item"]["arg_keys"]["menu_item_id"] == 1.0
+    assert (
+        per_api["get_order_details"]["recall"] == 0.0
+        and per_api["get_order_details"]["precision"] is None
+    )
+    assert per_api["show_menu"]["precision"] == 0.0
+    assert per_api["finish_order"]["precision"] == 0.5 and per_api["finish_order"]["recall"] == 1.0
+    assert per_api["finish_order"]["arg_match"] == 1.0  # 28740 -> 55555 through the add response
+    # gold 4, pred 5, tp 3
+    assert (overall["gold"], overall["pred"], overall["tp"]) == (4, 5, 3)
+    assert abs(overall["precision"] - 3 / 5) < 1e-9 and abs(overall["recall"] - 3 / 4) < 1e-9
+
+
+def test_split_is_by_dialog_deterministic_and_persisted():
+    ids = [f"dlg-{i}" for i in range(100)]
+    a, b = make_split(ids), make_split(list(reversed(ids)))
+    assert a["test"] == b["test"] and len(a["test"]) == 10
+    test = load_dialogs("test")
+    train_ids = {d.conversation_id for d in load_dialogs("train")}
+    assert test and not train_ids & {d.conversation_id for d in test}
+
+
+def _oracle(fake: FakeLLM):
+    """Before each user turn, script the gold calls with dataset ids translated to ours."""
+    gold_adds: list[dict] = []
+
+    def translate(req: dict, ctx: llm.ChatContext) -> dict:
+        ours = [json.loads(i.output) for i in ctx.items
+                if i.type == "function_call_output" and i.name == "add_order_item" and not i.is_error]  # fmt: skip
+        oid = {g["order_id"]: o["order_id"] for g, o in zip(gold_adds, ours, strict=False)}
+        iid = {
+            g["order_item_id"]: o["order_item_id"] for g, o in zip(gold_adds, ours, strict=False)
+        }
+        out = dict(req)
+        if "order_id" in out:
+            out["order_id"] = oid.get(str(out["order_id"]), ours[-1]["order_id"] if ours else "0")
+        if "order_item_id" in out:
+            out["order_item_id"] = iid.get(str(out["order_item_id"]), "0")
+        if "quantity" in out:
+            out["quantity"] = int(out["quantity"])
+        return out
+
+    def before_turn(dialog, turn) -> None:
+        for c in turn.calls:
+            if c.name == "add_order_item" and c.response:
+                gold_adds.append(c.response)
+            req = c.request or {}
+            fake.push(lambda ctx, c=c, req=req: [Call(c.name, translate(req, ctx))])
+        fake.push("Okay.")
+
+    return before_turn
+
+
+async def test_eval_three_dialogs_with_oracle_brain():
+    dialogs = [d for d in load_dialogs("test") if any(t.calls for t in d.turns)][:3]
+    fakes: list[FakeLLM] = []
+    hooks: list = []
+
+    def factory() -> FakeLLM:
+        fakes.append(FakeLLM(default_reply="Okay."))
+        hooks.append(_oracle(fakes[-1]))
+        return fakes[-1]
+
+    result = await run_eval(dialogs, factory, before_turn=lambda d, t: hooks[-1](d, t))
+    o = result["overall"]
+    assert o["gold"] > 0 and o["recall"] == 1.0 and o["precision"] == 1.0
+    assert o["arg_match"] >= 0.9
+    assert len(result["per_dialog"]) == 3
+
+
+def test_cli_bad_arguments_exit_2():
+    for args in (["--limit", "0"], ["--limit", "-1"], ["--brain", "nope", "--limit", "1"]):
+        p = subprocess.run(
+            [sys.executable, "-m", "evals.tool_calls", *args], capture_output=True, text=True
+        )
+        assert p.returncode == 2, (args, p.stderr)
+        assert "error" in p.stderr

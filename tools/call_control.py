@@ -1,0 +1,271 @@
+"""Call control tools: end_call, transfer_to_human, get_dtmf_digits (+ the DTMF buffer).
+
+* `end_call` returns at once (no reply is requested), and when the turn that called it has
+  finished playing it speaks `goodbye`, waits for that playout, shuts the session down, and,
+  inside a job, deletes the room (which hangs up a SIP leg) and shuts the job down. Without a
+  job (replay, console, tests) it only ends the session.
+* `transfer_to_human` transfers a SIP caller (participant kind SIP) to `TRANSFER_TO` (e.g.
+  `tel:+15551234567` or `sip:desk@pbx`) with livekit-api `transfer_sip_participant`. With no
+  room, no SIP caller or no target it returns a spoken explanation that nobody can take the
+  call by phone, and the conversation goes on.
+* `DtmfBuffer` subscribes to the room's `sip_dtmf_received` and buffers keypad digits;
+  `get_dtmf_digits` hands them to the model (e.g. a phone or order number), waiting briefly
+  for the caller to finish typing (`#` ends early).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from livekit import api, rtc
+from livekit.agents import llm
+from livekit.agents.job import get_job_context
+from livekit.agents.llm import FunctionTool, ToolError, ToolResult
+from livekit.agents.voice import RunContext
+
+from .runtime import ToolRuntime
+
+logger = logging.getLogger("tools.call_control")
+
+DTMF_DIGITS = set("0123456789*#")
+
+
+@dataclass(frozen=True)
+class CallControlOptions:
+    transfer_to: str = ""
+    """SIP transfer target, `tel:+1...` or `sip:...`; empty = env TRANSFER_TO."""
+    goodbye: str = "Thanks for calling. Goodbye!"
+    delete_room: bool = True
+    transfer_timeout: float = 45.0
+    """Transfers dial a phone: allowed longer than the runtime's default timeout."""
+    no_human_message: str = (
+        "Nobody is available to take the call by phone right now. Tell the caller you are "
+        "sorry, and offer to keep helping with their order."
+    )
+    dtmf_wait: float = 5.0
+    """Default seconds get_dtmf_digits waits for the caller to type."""
+
+
+class DtmfBuffer:
+    """Buffers SIP keypad digits from a room (`sip_dtmf_received`).
+
+    `attach(room)` subscribes, `detach()` unsubscribes, `feed("1")` injects a digit (tests,
+    console). `await collect(...)` takes the buffered digits, waiting up to `wait` seconds for
+    more until `max_digits` or a `#`.
+    """
+
+    def __init__(self) -> None:
+        self._digits: list[tuple[float, str]] = []
+        self._changed = asyncio.Event()
+        self._room: rtc.Room | None = None
+
+    def attach(self, room: rtc.Room) -> DtmfBuffer:
+        if self._room is room:
+            return self
+        self.detach()
+        room.on("sip_dtmf_received", self._on_dtmf)
+        self._room = room
+        return self
+
+    def detach(self) -> None:
+        if self._room is not None:
+            with contextlib.suppress(Exception):
+                self._room.off("sip_dtmf_received", self._on_dtmf)
+            self._room = None
+
+    @property
+    def attached(self) -> bool:
+        return self._room is not None
+
+    def _on_dtmf(self, ev: rtc.SipDTMF) -> None:
+        self.feed(ev.digit)
+
+    def feed(self, digits: str) -> None:
+        for d in digits:
+            if d in DTMF_DIGITS:
+                self._digits.append((time.monotonic(), d))
+        logger.debug("dtmf buffered", extra={"count": len(self._digits)})
+        self._changed.set()
+
+    def peek(self) -> str:
+        return "".join(d for _, d in self._digits)
+
+    def clear(self) -> None:
+        self._digits.clear()
+
+    async def collect(
+        self, *, max_digits: int = 16, wait: float = 5.0, inter_digit: float = 2.0
+    ) -> str:
+        """Digits typed so far (consumed), waiting up to `wait` s overall for the first one and
+        `inter_digit` s between digits; stops at `#` (not returned) or `max_digits`."""
+        deadline = time.monotonic() + wait
+        while True:
+            text = self.peek()
+            if "#" in text or len(text) >= max_digits:
+                break
+            now = time.monotonic()
+            last = self._digits[-1][0] if self._digits else None
+            until = deadline if last is None else min(deadline, last + inter_digit)
+            if self._digits and now >= last + inter_digit:  # type: ignore[operator]
+                break
+            if now >= until:
+                break
+            self._changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=until - now)
+        text = self.peek()
+        self.clear()
+        text = text.split("#", 1)[0]
+        return text[:max_digits]
+
+
+def _sip_participant(room: rtc.Room) -> rtc.RemoteParticipant | None:
+    for p in room.remote_participants.values():
+        if p.kind == rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
+            return p
+    return None
+
+
+def _valid_target(target: str) -> bool:
+    return bool(re.fullmatch(r"(tel:\+?[0-9]{3,20}|sip:[^\s]{3,200})", target))
+
+
+def build_call_control_tools(
+    runtime: ToolRuntime,
+    *,
+    options: CallControlOptions | None = None,
+    transfer_to: str | None = None,
+    dtmf: DtmfBuffer | None = None,
+    on_hangup: Callable[[], Any] | None = None,
+) -> list[FunctionTool]:
+    """end_call, transfer_to_human, get_dtmf_digits, wrapped by `runtime`.
+
+    `transfer_to` (or options.transfer_to, or env TRANSFER_TO) is the transfer target. Pass a
+    `DtmfBuffer` already attached to the room to keep digits typed before the first tool call;
+    otherwise one is attached lazily to the job's room. `on_hangup` is called after the session
+    is shut down by end_call (tests, metrics)."""
+    opts = options or CallControlOptions()
+    target = (transfer_to if transfer_to is not None else opts.transfer_to) or os.environ.get(
+        "TRANSFER_TO", ""
+    ).strip()
+    buffer = dtmf or DtmfBuffer()
+    hangup_tasks: set[asyncio.Task[None]] = set()
+
+    def _job_room() -> tuple[Any, rtc.Room | None]:
+        job = get_job_context(required=False)
+        if job is None:
+            return None, None
+        try:
+            return job, job.room
+        except Exception:
+            return job, None
+
+    async def _hangup(ctx: RunContext) -> None:
+        session = ctx.session
+        try:
+            if isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
+                handle = session.generate_reply(
+                    instructions=f"Say exactly: {opts.goodbye}", tool_choice="none"
+                )
+            else:
+                handle = session.say(opts.goodbye, allow_interruptions=False)
+            await handle.wait_for_playout()
+        except Exception:
+            logger.warning("goodbye could not be spoken", exc_info=True)
+        job, room = _job_room()
+        session.shutdown(drain=True)
+        if job is not None:
+            if opts.delete_room and room is not None:
+                with contextlib.suppress(Exception):
+                    await job.delete_room()
+            job.shutdown(reason="end_call")
+        if on_hangup is not None:
+            on_hangup()
+
+    async def end_call(ctx: RunContext) -> ToolResult:
+        """End the phone call after the caller is done and has said goodbye or has nothing
+        else to order. Do not use to pause or transfer."""
+
+        def _after_turn(_: Any) -> None:
+            task = asyncio.ensure_future(_hangup(ctx))
+            hangup_tasks.add(task)
+            task.add_done_callback(hangup_tasks.discard)
+
+        ctx.speech_handle.add_done_callback(_after_turn)
+        return ToolResult(
+            "The call is ending; the goodbye is spoken for you.", reply_required=False
+        )
+
+    async def transfer_to_human(ctx: RunContext, reason: str = "") -> str:
+        """Transfer the caller to a human staff member when they ask for a person or you
+        cannot help them.
+
+        Args:
+            reason: a few words on why, for the staff member
+        """
+        job, room = _job_room()
+        sip = _sip_participant(room) if room is not None else None
+        if sip is None or room is None or job is None:
+            return opts.no_human_message
+        if not target or not _valid_target(target):
+            logger.warning("transfer requested but TRANSFER_TO is not a tel:/sip: target")
+            return opts.no_human_message
+        try:
+            await job.api.sip.transfer_sip_participant(
+                api.TransferSIPParticipantRequest(
+                    room_name=room.name,
+                    participant_identity=sip.identity,
+                    transfer_to=target,
+                    play_dialtone=True,
+                )
+            )
+        except Exception as e:
+            logger.warning("SIP transfer failed: %s", e)
+            return (
+                "The transfer did not go through. Apologise, and offer to keep helping with "
+                "the order."
+            )
+        return "The caller has been transferred to a staff member."
+
+    async def get_dtmf_digits(ctx: RunContext, max_digits: int = 10) -> dict[str, Any]:
+        """Read the digits the caller typed on their phone keypad, e.g. for a phone number or
+        an order number. Ask them to type it and press pound first.
+
+        Args:
+            max_digits: the most digits expected, 1 to 20
+        """
+        if not 1 <= max_digits <= 20:
+            raise ToolError("max_digits must be between 1 and 20.")
+        if not buffer.attached:
+            _, room = _job_room()
+            if room is not None:
+                buffer.attach(room)
+        digits = await buffer.collect(max_digits=max_digits, wait=opts.dtmf_wait)
+        if not digits:
+            return {
+                "digits": "",
+                "note": "No keypad digits were received. Ask the caller to say it.",
+            }
+        return {"digits": digits}
+
+    return [
+        runtime.tool(end_call, filler=False),
+        runtime.tool(
+            transfer_to_human,
+            filler=True,
+            timeout=max(opts.transfer_timeout, runtime.options.timeout),
+        ),
+        runtime.tool(
+            get_dtmf_digits,
+            filler=False,
+            timeout=max(opts.dtmf_wait + 3.0, runtime.options.timeout),
+        ),
+    ]
