@@ -1,7 +1,7 @@
 """Entry point.
 
-    python agent.py dev | start | console [--text] | connect ...   LiveKit's worker CLI
-    python agent.py replay RECORDING --out DIR [--brain NAME]      offline call replay
+python agent.py dev | start | console [--text] | connect ...   LiveKit's worker CLI
+python agent.py replay RECORDING --out DIR [--brain NAME]      offline call replay
 """
 
 from __future__ import annotations

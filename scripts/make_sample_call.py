@@ -59,8 +59,12 @@ def main() -> None:
     out = ROOT / "samples" / "coffee_call.wav"
     out.parent.mkdir(exist_ok=True)
     sf.write(out, np.concatenate(timeline), RATE, subtype="PCM_16")
-    manifest = {"recording": out.name, "sample_rate": RATE, "caller_turns": turns,
-                "made_by": "scripts/make_sample_call.py (Piper joe voice, sox pitch -200)"}
+    manifest = {
+        "recording": out.name,
+        "sample_rate": RATE,
+        "caller_turns": turns,
+        "made_by": "scripts/make_sample_call.py (Piper joe voice, sox pitch -200)",
+    }
     (ROOT / "samples" / "coffee_call.json").write_text(json.dumps(manifest, indent=2) + "\n")
     print(f"wrote {out} ({t:.1f} s, {len(turns)} caller turns)")
 

@@ -52,8 +52,10 @@ def test_soundfile_formats(tmp_path: Path, name: str, subtype: str, rate: int) -
     assert rec.pcm.dtype == np.int16 and np.abs(rec.pcm).max() > 5000
 
 
-@pytest.mark.parametrize("name,codec,fmt,rate", [("call.ogg", "libopus", "ogg", 48000),
-                                                 ("call.mp3", "libmp3lame", "mp3", 22050)])
+@pytest.mark.parametrize(
+    "name,codec,fmt,rate",
+    [("call.ogg", "libopus", "ogg", 48000), ("call.mp3", "libmp3lame", "mp3", 22050)],
+)
 def test_compressed_formats(tmp_path: Path, name: str, codec: str, fmt: str, rate: int) -> None:
     p = tmp_path / name
     _encode_av(p, _tone(1.0, rate), rate, codec, fmt)
@@ -106,8 +108,15 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
 
 @pytest.mark.parametrize(
     "case",
-    ["truncated header", "empty file", "wrong extension", "unsupported extension", "garbage",
-     "0 s of audio", "missing"],
+    [
+        "truncated header",
+        "empty file",
+        "wrong extension",
+        "unsupported extension",
+        "garbage",
+        "0 s of audio",
+        "missing",
+    ],
 )
 def test_bad_recordings_get_a_clear_error(tmp_path: Path, case: str) -> None:
     path, message = _bad_files(tmp_path)[case]
@@ -117,14 +126,18 @@ def test_bad_recordings_get_a_clear_error(tmp_path: Path, case: str) -> None:
     assert str(path) in str(info.value)
 
 
-@pytest.mark.parametrize("case", ["truncated header", "empty file", "wrong extension",
-                                  "0 s of audio"])
+@pytest.mark.parametrize(
+    "case", ["truncated header", "empty file", "wrong extension", "0 s of audio"]
+)
 def test_replay_cli_exits_2_and_writes_nothing(tmp_path: Path, case: str) -> None:
     path, message = _bad_files(tmp_path)[case]
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, str(ROOT / "agent.py"), "replay", str(path), "--out", str(out)],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 2, proc.stderr
     lines = [ln for ln in proc.stderr.splitlines() if ln.strip()]
@@ -134,10 +147,20 @@ def test_replay_cli_exits_2_and_writes_nothing(tmp_path: Path, case: str) -> Non
 
 def test_replay_cli_rejects_unknown_brain(tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "agent.py"), "replay",
-         str(ROOT / "samples" / "coffee_call.wav"), "--out", str(tmp_path / "o"),
-         "--brain", "telepathy"],
-        capture_output=True, text=True, timeout=120, cwd=ROOT,
+        [
+            sys.executable,
+            str(ROOT / "agent.py"),
+            "replay",
+            str(ROOT / "samples" / "coffee_call.wav"),
+            "--out",
+            str(tmp_path / "o"),
+            "--brain",
+            "telepathy",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
     assert proc.returncode == 2
     assert "unknown brain 'telepathy'" in proc.stderr

@@ -30,11 +30,21 @@ CASES = [
     (ALL_KEYS, '{"brain": "hybrid"}', WEB, "hybrid", "metadata"),
     (ALL_KEYS, '{"brain": "LOCAL"}', None, "local", "metadata"),
     # metadata wins over participant attribute and env
-    (with_(ALL_KEYS, brain="local"), '{"brain": "native"}',
-     Caller(attributes={"brain": "hybrid"}), "native", "metadata"),
+    (
+        with_(ALL_KEYS, brain="local"),
+        '{"brain": "native"}',
+        Caller(attributes={"brain": "hybrid"}),
+        "native",
+        "metadata",
+    ),
     # participant attribute wins over env
-    (with_(ALL_KEYS, brain="local"), "", Caller(attributes={"brain": "hybrid"}), "hybrid",
-     "participant"),
+    (
+        with_(ALL_KEYS, brain="local"),
+        "",
+        Caller(attributes={"brain": "hybrid"}),
+        "hybrid",
+        "participant",
+    ),
     (with_(ALL_KEYS, brain="local"), "", WEB, "local", "env"),
     # unusable requests fall through, never fail the call
     (NONE, '{"brain": "native"}', None, "local", "auto"),  # key missing

@@ -1,0 +1,1 @@
+"""Evaluations: `python -m evals.<thing>`."""
