@@ -7,6 +7,7 @@ a brain that has its own TTS (it can `say` a fixed line at once) and a speech-to
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from livekit.agents import Agent, llm
@@ -35,8 +36,14 @@ class CoffeeAgent(Agent):
         super().__init__(instructions=instructions, tools=list(tools))
         self._profile = profile
         self._greet = greet
+        self._warm_task: asyncio.Task[None] | None = None
 
     async def on_enter(self) -> None:
+        # an engine that can pre-compute the prompt (llama.cpp's KV cache) does it while the
+        # greeting plays, so the caller's first turn does not pay for a cold prefill
+        warm = getattr(self.session.llm, "warm_prompt", None)
+        if warm is not None:
+            self._warm_task = asyncio.create_task(warm(self.chat_ctx.copy(), list(self.tools)))
         if not self._greet:
             return
         if self.session.tts is not None:

