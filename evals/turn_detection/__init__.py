@@ -1,0 +1,1 @@
+"""End-of-turn detection evals: `python -m evals.turn_detection {score,train,bench}`."""

@@ -1,0 +1,39 @@
+"""``python -m evals.turn_detection {score,train,bench} ...``
+
+- ``score CASES.jsonl``: P(end of turn) per case with our semantic model (``score.py``);
+- ``train ...``: trains the semantic model (delegates to ``livekit.plugins.semantic_turn.train``);
+- ``bench ...``: the audio benchmark (``bench.py``).
+
+Each subcommand is imported lazily, so one that is broken or unfinished does not stop the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+COMMANDS = {
+    "score": "evals.turn_detection.score",
+    "train": "evals.turn_detection.train",
+    "bench": "evals.turn_detection.bench",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in COMMANDS:
+        if args and args[0] in ("-h", "--help"):
+            print(__doc__)
+            return 0
+        print(
+            f"usage: python -m evals.turn_detection {{{','.join(COMMANDS)}}} ...",
+            file=sys.stderr,
+        )
+        return 2
+    module = importlib.import_module(COMMANDS[args[0]])
+    rc = module.main(args[1:])
+    return int(rc or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,75 @@
+"""Our semantic turn detector inside a live AgentSession (the cascade brain, offline).
+
+The same caller audio is transcribed (by the loopback Deepgram) either as an unfinished
+sentence or a finished one. With the agent having just asked "What can I get started for
+you?", the unfinished one must hold the turn open for `max_delay` and the finished one must
+commit after `min_delay`: the session's own `end_of_turn_delay` metric shows which happened.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.brains import PROFILES
+from agents.call import open_call
+from agents.config import Settings
+from agents.recording import Recording, load_recording
+from agents.replay import play_into_session
+from agents.selection import choose_brain
+from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer
+
+ROOT = Path(__file__).resolve().parent.parent
+ENDPOINTING = PROFILES["cascade"].endpointing
+
+
+@pytest.fixture(scope="module")
+def caller_turn() -> Recording:
+    rec = load_recording(ROOT / "samples" / "coffee_call.wav")
+    return dataclasses.replace(rec, pcm=rec.pcm[: int(12.0 * rec.sample_rate)])
+
+
+async def _eou_delay(transcript: str, rec: Recording, tmp: Path) -> dict[str, Any]:
+    async with (
+        DeepgramServer([transcript]) as dg,
+        OpenAIChatServer(lambda request: "Sure.") as oa,
+        CartesiaServer(seconds_per_char=0.03) as ca,
+    ):
+        settings = Settings(
+            brain="cascade",
+            deepgram_api_key="t", deepgram_base_url=dg.base_url,
+            openai_api_key="t", openai_base_url=oa.base_url,
+            cartesia_api_key="t", cartesia_base_url=ca.base_url,
+            orders_db=str(tmp / "orders.sqlite"),
+        )  # fmt: skip
+        choice = choose_brain(settings)
+        assert choice.profile.turn_detector == "semantic"
+        call = await open_call(settings, choice)
+        try:
+            await play_into_session(call.session, call.agent, rec, ogg_path=tmp / "c.ogg")
+        finally:
+            await call.aclose()
+    assert type(call.brain.turn_detection).__name__ == "SemanticTurnDetector"
+    users = [i for i in call.session.history.items if i.type == "message" and i.role == "user"]
+    assert len(users) == 1 and users[0].text_content == transcript
+    return dict(users[0].metrics or {})
+
+
+@pytest.mark.slow
+async def test_unfinished_sentence_waits_for_max_delay(
+    caller_turn: Recording, tmp_path: Path
+) -> None:
+    metrics = await _eou_delay("I'd like a large", caller_turn, tmp_path)
+    assert metrics["end_of_turn_delay"] >= ENDPOINTING.max_delay - 0.3, metrics
+
+
+@pytest.mark.slow
+async def test_finished_sentence_commits_at_min_delay(
+    caller_turn: Recording, tmp_path: Path
+) -> None:
+    metrics = await _eou_delay("I'd like a large mocha, please.", caller_turn, tmp_path)
+    delay = metrics["end_of_turn_delay"]
+    assert ENDPOINTING.min_delay - 0.1 <= delay < ENDPOINTING.min_delay + 0.9, metrics
