@@ -25,9 +25,11 @@ from livekit.plugins.semantic_turn import (
     turn_from_chat_ctx,
 )
 
+from agents.config import taskmaster4_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "eot_cases.jsonl"
-TM4 = Path(os.environ.get("TASKMASTER4_DIR", "/work/shared/data/taskmaster4"))
+TM4 = taskmaster4_dir()
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,9 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-DEFAULT_DATA = Path("/work/shared/data/taskmaster4")
+from agents.config import taskmaster4_dir
+
+DEFAULT_DATA = taskmaster4_dir()
 DEFAULT_OUT = Path(__file__).resolve().parent / "data" / "menu.json"
 
 MIN_RESPONSE_MENTIONS = 10  # keep an unlisted name only when the API returned it this often

@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-DATA_DIR = Path("/work/shared/data/taskmaster4")
+from agents.config import taskmaster4_dir
+
+DATA_DIR = taskmaster4_dir()
 SPLIT_FILE = Path(__file__).resolve().parent / "split.json"
 SPLIT_SEED = 20240314
 TEST_FRACTION = 0.1

@@ -27,8 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from agents.config import taskmaster4_dir
+
 SR = 16000
-TASKMASTER_DIR = os.environ.get("TASKMASTER4_DIR", "/work/shared/data/taskmaster4")
+TASKMASTER_DIR = str(taskmaster4_dir())
 TASKMASTER_ATTRIBUTION = (
     "Taskmaster-4 (Bill Byrne and Saravanan Ganesh, Google LLC), CC BY 4.0, "
     "https://creativecommons.org/licenses/by/4.0/ ; paper: PERL, arXiv:2403.10704"

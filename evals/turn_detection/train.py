@@ -2,7 +2,7 @@
 
 Trains the semantic end-of-turn model on Taskmaster-4 (CC BY 4.0, Google LLC). Example::
 
-    python -m evals.turn_detection train --data /work/shared/data/taskmaster4 \
+    python -m evals.turn_detection train --data ../shared/data/taskmaster4 \
         --out plugins/livekit-plugins-semantic-turn/livekit/plugins/semantic_turn/resources/semantic_turn_v1.npz
 """
 

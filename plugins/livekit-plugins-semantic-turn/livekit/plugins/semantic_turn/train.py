@@ -1,6 +1,6 @@
 """Train the semantic end-of-turn model (scikit-learn for fitting, numpy for inference).
 
-    python -m livekit.plugins.semantic_turn.train --data /work/shared/data/taskmaster4 \
+    python -m livekit.plugins.semantic_turn.train --data ../shared/data/taskmaster4 \
         --out plugins/livekit-plugins-semantic-turn/livekit/plugins/semantic_turn/resources/semantic_turn_v1.npz
 
 Writes ``<out>`` (weights, deterministic bytes for a given data/seed), ``<out stem>.splits.json``
