@@ -181,6 +181,29 @@ async def test_named_tool_choice_forces_that_function() -> None:
 
 
 @pytest.mark.slow
+async def test_tool_call_bias_opens_a_tool_call_for_the_user_only() -> None:
+    biased = llamacpp.LLM(tool_call_bias=30.0)
+    chunks = await collect(
+        biased.chat(chat_ctx=make_test_chat_ctx(), tools=[get_menu_items], tool_choice="auto")
+    )
+    (call,) = tool_calls_of(chunks)
+    assert call.name == "get_menu_items"
+    # after a tool result the bias is off: the reply is the model's own choice, never forced
+    ctx = make_test_chat_ctx()
+    ctx.insert(llm.FunctionCall(call_id=call.call_id, name=call.name, arguments=call.arguments))
+    ctx.insert(
+        llm.FunctionCallOutput(
+            call_id=call.call_id, name=call.name, output="Latte, Chai Latte", is_error=False
+        )
+    )
+    stream = biased.chat(chat_ctx=ctx, tools=[get_menu_items])
+    assert not stream._replying_to_user()
+    await stream.aclose()
+    with pytest.raises(ValueError, match="tool_call_bias"):
+        llamacpp.LLM(tool_call_bias=1000.0)
+
+
+@pytest.mark.slow
 async def test_tool_choice_none_gives_text_only() -> None:
     chunks = await collect(
         llamacpp.LLM().chat(
