@@ -30,7 +30,7 @@ from livekit.agents import Agent, AgentSession, llm, utils
 from livekit.agents.voice.recorder_io import RecorderIO
 
 from .brains import get_profile
-from .call import open_call
+from .call import Call, open_call
 from .config import ConfigError, Settings, load_env
 from .log import logger
 from .recording import Recording, RecordingError, load_recording
@@ -187,6 +187,19 @@ async def play_into_session(
     return t0
 
 
+async def replay_call(
+    settings: Settings, choice: BrainChoice, recording: Recording, *, ogg_path: Path
+) -> tuple[Call, float]:
+    """`open_call` (what a live job builds) played through `play_into_session`; returns the
+    finished call and its timeline's zero."""
+    call = await open_call(settings, choice)
+    try:
+        t0 = await play_into_session(call.session, call.agent, recording, ogg_path=ogg_path)
+    finally:
+        await call.aclose()
+    return call, t0
+
+
 async def run_replay(
     recording: Recording,
     out_dir: Path,
@@ -198,13 +211,7 @@ async def run_replay(
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        call = await open_call(settings, choice)
-        try:
-            t0 = await play_into_session(
-                call.session, call.agent, recording, ogg_path=staging / "call.ogg"
-            )
-        finally:
-            await call.aclose()
+        call, t0 = await replay_call(settings, choice, recording, ogg_path=staging / "call.ogg")
         session = call.session
         rows = transcript_items(session.history, t0)
         summary = {

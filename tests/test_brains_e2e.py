@@ -16,10 +16,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from agents.call import open_call
 from agents.config import Settings
 from agents.recording import Recording, load_recording
-from agents.replay import play_into_session, transcript_items
+from agents.replay import replay_call, transcript_items
 from agents.selection import choose_brain
 from tests.loopback import (
     CartesiaServer,
@@ -77,12 +76,7 @@ def _assert_tool_turn(history_rows: list[dict[str, Any]], tool: str) -> None:
 
 
 async def _run(settings: Settings, rec: Recording, tmp: Path) -> list[dict[str, Any]]:
-    choice = choose_brain(settings)
-    call = await open_call(settings, choice)
-    try:
-        t0 = await play_into_session(call.session, call.agent, rec, ogg_path=tmp / "call.ogg")
-    finally:
-        await call.aclose()
+    call, t0 = await replay_call(settings, choose_brain(settings), rec, ogg_path=tmp / "call.ogg")
     assert (tmp / "call.ogg").stat().st_size > 0
     return transcript_items(call.session.history, t0)
 

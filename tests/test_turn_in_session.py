@@ -15,10 +15,9 @@ from typing import Any
 import pytest
 
 from agents.brains import PROFILES
-from agents.call import open_call
 from agents.config import Settings
 from agents.recording import Recording, load_recording
-from agents.replay import play_into_session
+from agents.replay import replay_call
 from agents.selection import choose_brain
 from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer
 
@@ -47,11 +46,7 @@ async def _eou_delay(transcript: str, rec: Recording, tmp: Path) -> dict[str, An
         )  # fmt: skip
         choice = choose_brain(settings)
         assert choice.profile.turn_detector == "semantic"
-        call = await open_call(settings, choice)
-        try:
-            await play_into_session(call.session, call.agent, rec, ogg_path=tmp / "c.ogg")
-        finally:
-            await call.aclose()
+        call, _ = await replay_call(settings, choice, rec, ogg_path=tmp / "c.ogg")
     assert type(call.brain.turn_detection).__name__ == "SemanticTurnDetector"
     users = [i for i in call.session.history.items if i.type == "message" and i.role == "user"]
     assert len(users) == 1 and users[0].text_content == transcript

@@ -100,21 +100,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def heldout_ids() -> tuple[list[str] | None, str]:
-    """The semantic detector's held-out Taskmaster-4 dialogs (its test split), if published."""
+    """The semantic detector's held-out Taskmaster-4 dialogs (its test split)."""
     try:
-        import livekit.plugins.semantic_turn as st
-    except Exception as e:
+        from livekit.plugins.semantic_turn import heldout_dialog_ids
+    except ImportError as e:
         return None, f"semantic_turn not importable ({e})"
-    fn = getattr(st, "heldout_dialog_ids", None)
-    if fn is None:
-        try:
-            from livekit.plugins.semantic_turn.data import heldout_dialog_ids as fn
-        except Exception as e:
-            return None, f"no heldout_dialog_ids ({e})"
-    try:
-        return list(fn()), "semantic_turn.heldout_dialog_ids()"
-    except Exception as e:
-        return None, f"heldout_dialog_ids() failed ({e})"
+    return list(heldout_dialog_ids()), "semantic_turn.heldout_dialog_ids()"
 
 
 def synthetic_turns(args, log) -> tuple[list[ds.Turn], dict]:

@@ -74,6 +74,7 @@ class Detector:
     name = ""
     label = ""
     kind = ""  # text | audio | fusion | baseline
+    _loaded = False
 
     def load(self) -> None:  # raise Unavailable
         pass
@@ -107,8 +108,6 @@ class OursText(Detector):
 
     def load(self) -> None:
         st = _import_semantic_turn()
-        if not hasattr(st, "SemanticTurnDetector"):
-            raise Unavailable("livekit.plugins.semantic_turn has no SemanticTurnDetector yet")
         try:
             self._det = st.SemanticTurnDetector()
             self._det.predict_text("hello", ())
@@ -156,12 +155,10 @@ class OursFusion(Detector):
 
     def load(self) -> None:
         st = _import_semantic_turn()
-        if not hasattr(st, "TurnFusion"):
-            raise Unavailable("livekit.plugins.semantic_turn has no TurnFusion yet")
         for d in (self.text, self.audio):
-            if not getattr(d, "_loaded", False):
+            if not d._loaded:
                 d.load()
-                d._loaded = True  # type: ignore[attr-defined]
+                d._loaded = True
         self._fusion = st.TurnFusion()
 
     def _component(self, det: Detector, view: View) -> float:

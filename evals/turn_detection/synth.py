@@ -156,7 +156,7 @@ def render_turn(
         z = np.load(path, allow_pickle=False)
         audio = z["audio"].astype(np.float32) / 32767.0
         words = [Word(str(w), float(e)) for w, e in zip(z["word_text"], z["word_end"], strict=True)]
-        silences = [tuple(map(float, r)) for r in z["silences"]]
+        silences = [(float(r[0]), float(r[1])) for r in z["silences"]]
     else:
         chunk_audio = [trim_speech(voice.synth(c.text)) for c in chunks]
         audio, words, silences = compose_turn(chunk_audio, chunks, tail_s=tail_s)

@@ -40,6 +40,7 @@ from livekit.agents import llm
 
 from .detector import SemanticTurnDetector, is_english, turn_from_chat_ctx
 from .log import logger
+from .model import sigmoid
 
 SAMPLE_RATE = 16000
 EOT_WINDOW_SAMPLES = 19200  # livekit.local_inference.EOT_MAX_SAMPLES (1.2 s @ 16 kHz)
@@ -48,13 +49,6 @@ EOT_WINDOW_SAMPLES = 19200  # livekit.local_inference.EOT_MAX_SAMPLES (1.2 s @ 1
 def _logit(p: float, eps: float) -> float:
     p = min(max(float(p), eps), 1.0 - eps)
     return math.log(p / (1.0 - p))
-
-
-def _sigmoid(z: float) -> float:
-    if z >= 0:
-        return 1.0 / (1.0 + math.exp(-z))
-    e = math.exp(z)
-    return e / (1.0 + e)
 
 
 @dataclass
@@ -79,7 +73,7 @@ class TurnFusion:
         if p_audio is not None:
             z += self.w_audio * _logit(p_audio, self.eps)
         z += self.silence_rate * min(max(float(silence_s), 0.0), self.silence_cap_s)
-        return _sigmoid(z)
+        return sigmoid(z)
 
     @classmethod
     def fit(

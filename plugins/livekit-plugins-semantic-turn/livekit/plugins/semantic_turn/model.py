@@ -48,7 +48,8 @@ def save_npz(path: str, arrays: dict[str, np.ndarray]) -> None:
     os.replace(tmp, path)
 
 
-def _sigmoid(z: float) -> float:
+def sigmoid(z: float) -> float:
+    """Numerically stable logistic function."""
     if z >= 0:
         return 1.0 / (1.0 + math.exp(-z))
     e = math.exp(z)
@@ -109,4 +110,4 @@ class TurnModel:
 
     def predict(self, text: str, context: Sequence[str] = ()) -> float:
         """Calibrated P(end of turn)."""
-        return _sigmoid(self.platt_a * self.raw_score(text, context) + self.platt_c)
+        return sigmoid(self.platt_a * self.raw_score(text, context) + self.platt_c)
