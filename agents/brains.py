@@ -243,7 +243,11 @@ def _openai_llm(s: Settings, model: str) -> llm.LLM:
 def _local_llm(s: Settings) -> llm.LLM:
     from livekit.plugins import llamacpp
 
-    return llamacpp.LLM(model_path=s.local_llm_model or None, n_threads=s.local_llm_threads)
+    return llamacpp.LLM(
+        model_path=s.local_llm_model or None,
+        n_threads=s.local_llm_threads,
+        tool_call_bias=s.local_llm_tool_bias,
+    )
 
 
 def _cartesia_tts(s: Settings) -> tts.TTS:

@@ -15,7 +15,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from livekit.agents import AgentSession
 
+from agents.call import open_call
 from agents.config import Settings
 from agents.recording import Recording, load_recording
 from agents.replay import replay_call, transcript_items
@@ -156,3 +158,27 @@ async def test_hybrid_delegates_to_the_reasoner(first_turn: Recording, tmp_path:
 def test_first_turn_fixture_has_speech(first_turn: Recording) -> None:
     level = np.abs(first_turn.pcm[int(5.2 * 16000) : int(7 * 16000)]).mean()
     assert level > 500
+
+
+@pytest.mark.slow
+async def test_local_turn_calls_a_tool(tmp_path: Path) -> None:
+    """The offline brain runs the same tools through the same runtime. SmolLM2-135M rarely
+    chooses a tool on its own (see the tool-call eval), so the test nudges it with
+    LOCAL_LLM_TOOL_BIAS; the call then goes through the runtime to SQLite and is answered."""
+    settings = Settings(
+        brain="local", local_llm_tool_bias=30.0, orders_db=str(tmp_path / "orders.sqlite")
+    )
+    choice = choose_brain(settings)
+    assert choice.profile.name == "local"
+    call = await open_call(settings, choice, greet=False)
+    try:
+        async with AgentSession(llm=call.brain.llm, max_tool_steps=2) as session:
+            await session.start(call.agent)
+            result = await session.run(user_input="Do you have a mocha?")
+    finally:
+        await call.aclose()
+    result.expect.next_event().is_function_call(name="get_menu_items")
+    output = result.expect.next_event().is_function_call_output()
+    assert not output.event().item.is_error
+    assert json.loads(output.event().item.output)  # menu rows found in SQLite
+    result.expect.contains_message(role="assistant")
