@@ -11,7 +11,8 @@ Stage names (the values accepted by `STT=`, `LLM=`, `TTS=` and `TURN_DETECTOR=`)
 - LLM: `openai` (chat completions; any OpenAI-compatible server via `OPENAI_BASE_URL`),
   `local` (SmolLM2-135M-Instruct GGUF through llama.cpp, offline)
 - TTS: `cartesia` (streaming WebSocket), `openai`, `local` (Piper, offline)
-- turn detector: `semantic` (ours, `livekit.plugins.semantic_turn`), `livekit`
+- turn detector: `semantic` (ours, `livekit.plugins.semantic_turn`), `fusion` (ours fused
+  with LiveKit's local audio EOT and the silence so far, fed by an audio tap), `livekit`
   (LiveKit's local audio model v1-mini), `realtime` (the realtime model's server VAD),
   `vad` (silence only)
 """
@@ -29,7 +30,7 @@ from livekit.agents.llm import LLM, RealtimeModel
 from .config import ConfigError, Settings
 from .log import logger
 
-TurnDetectorName = Literal["semantic", "livekit", "realtime", "vad"]
+TurnDetectorName = Literal["semantic", "fusion", "livekit", "realtime", "vad"]
 
 
 @dataclass(frozen=True)
@@ -167,7 +168,7 @@ AUTO_ORDER = ("cascade", "native", "local")
 """The order in which the automatic choice tries profiles: the first whose provider keys
 are all present wins. `hybrid` is never chosen automatically (ask for it by name)."""
 
-TURN_DETECTORS: tuple[TurnDetectorName, ...] = ("semantic", "livekit", "realtime", "vad")
+TURN_DETECTORS: tuple[TurnDetectorName, ...] = ("semantic", "fusion", "livekit", "realtime", "vad")
 
 
 # ---------------------------------------------------------------------------- credentials
@@ -339,6 +340,11 @@ class Brain:
     turn_detection: Any
     reasoner: LLM | None = None
 
+    @property
+    def audio_tap(self) -> Any:
+        """Where the caller's audio must be copied for the turn detector, if it wants it."""
+        return getattr(self.turn_detection, "tap", None)
+
     def session_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "llm": self.llm,
@@ -362,6 +368,13 @@ def _turn_detection(profile: BrainProfile) -> Any:
         from livekit.plugins import semantic_turn
 
         return semantic_turn.SemanticTurnDetector()
+    if profile.turn_detector == "fusion":
+        from livekit.plugins import semantic_turn
+
+        # the text-detector protocol passes no audio: the agent feeds this tap (stt_node)
+        fused = semantic_turn.FusedTurnDetector(tap=semantic_turn.AudioTap())
+        fused.prewarm()  # LiveKit's audio EOT, once per process (~0.4 s), not on the first turn
+        return fused
     if profile.turn_detector == "livekit":
         from livekit.agents import inference
 

@@ -90,7 +90,7 @@ async def open_call(
         tools.append(_reasoner_tool(brain, store, runtime))
     # dataset turns chain up to six calls (look up, add, add-ons, details...)
     session: AgentSession = AgentSession(**brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS)
-    agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet)
+    agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap)
     return Call(
         choice=choice, brain=brain, session=session, agent=agent, store=store, runtime=runtime
     )

@@ -8,9 +8,11 @@ a brain that has its own TTS (it can `say` a fixed line at once) and a speech-to
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
+from typing import Protocol
 
-from livekit.agents import Agent, llm
+from livekit import rtc
+from livekit.agents import Agent, ModelSettings, llm, stt
 
 from tools import COFFEE_INSTRUCTIONS
 
@@ -24,6 +26,10 @@ TELEPHONY_NOTE = (
 )
 
 
+class AudioSink(Protocol):
+    def push(self, frame: rtc.AudioFrame) -> None: ...
+
+
 class CoffeeAgent(Agent):
     def __init__(
         self,
@@ -31,12 +37,33 @@ class CoffeeAgent(Agent):
         profile: BrainProfile,
         tools: Sequence[llm.FunctionTool | llm.RawFunctionTool],
         greet: bool = True,
+        audio_tap: AudioSink | None = None,
     ) -> None:
         instructions = COFFEE_INSTRUCTIONS + (TELEPHONY_NOTE if profile.telephony else "")
         super().__init__(instructions=instructions, tools=list(tools))
         self._profile = profile
         self._greet = greet
+        self._audio_tap = audio_tap
         self._warm_task: asyncio.Task[None] | None = None
+
+    async def stt_node(
+        self, audio: AsyncIterable[rtc.AudioFrame], model_settings: ModelSettings
+    ) -> AsyncIterable[stt.SpeechEvent]:
+        """The default STT node; with a fusion turn detector it also copies the caller's
+        audio into the detector's tap on the way (the text-detector protocol gets no audio)."""
+        tap = self._audio_tap
+        if tap is not None:
+
+            async def tapped(
+                source: AsyncIterable[rtc.AudioFrame],
+            ) -> AsyncIterator[rtc.AudioFrame]:
+                async for frame in source:
+                    tap.push(frame)
+                    yield frame
+
+            audio = tapped(audio)
+        async for event in Agent.default.stt_node(self, audio, model_settings):
+            yield event
 
     async def on_enter(self) -> None:
         # an engine that can pre-compute the prompt (llama.cpp's KV cache) does it while the

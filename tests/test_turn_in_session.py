@@ -31,7 +31,9 @@ def caller_turn() -> Recording:
     return dataclasses.replace(rec, pcm=rec.pcm[: int(12.0 * rec.sample_rate)])
 
 
-async def _eou_delay(transcript: str, rec: Recording, tmp: Path) -> dict[str, Any]:
+async def _eou_delay(
+    transcript: str, rec: Recording, tmp: Path, *, detector: str = "semantic"
+) -> dict[str, Any]:
     async with (
         DeepgramServer([transcript]) as dg,
         OpenAIChatServer(lambda request: "Sure.") as oa,
@@ -42,12 +44,16 @@ async def _eou_delay(transcript: str, rec: Recording, tmp: Path) -> dict[str, An
             deepgram_api_key="t", deepgram_base_url=dg.base_url,
             openai_api_key="t", openai_base_url=oa.base_url,
             cartesia_api_key="t", cartesia_base_url=ca.base_url,
-            orders_db=str(tmp / "orders.sqlite"),
+            orders_db=str(tmp / "orders.sqlite"), turn_detector=detector,
         )  # fmt: skip
         choice = choose_brain(settings)
-        assert choice.profile.turn_detector == "semantic"
+        assert choice.profile.turn_detector == detector
         call, _ = await replay_call(settings, choice, rec, ogg_path=tmp / "c.ogg")
-    assert type(call.brain.turn_detection).__name__ == "SemanticTurnDetector"
+    expected = {"semantic": "SemanticTurnDetector", "fusion": "FusedTurnDetector"}[detector]
+    assert type(call.brain.turn_detection).__name__ == expected
+    if detector == "fusion":
+        # the agent's stt_node fed the caller's audio to the detector's tap
+        assert len(call.brain.audio_tap.samples()) > 16000
     users = [i for i in call.session.history.items if i.type == "message" and i.role == "user"]
     assert len(users) == 1 and users[0].text_content == transcript
     return dict(users[0].metrics or {})
@@ -68,3 +74,13 @@ async def test_finished_sentence_commits_at_min_delay(
     metrics = await _eou_delay("I'd like a large mocha, please.", caller_turn, tmp_path)
     delay = metrics["end_of_turn_delay"]
     assert ENDPOINTING.min_delay - 0.1 <= delay < ENDPOINTING.min_delay + 0.9, metrics
+
+
+@pytest.mark.slow
+async def test_fusion_detector_gets_the_callers_audio_in_session(
+    caller_turn: Recording, tmp_path: Path
+) -> None:
+    metrics = await _eou_delay(
+        "I'd like a large mocha, please.", caller_turn, tmp_path, detector="fusion"
+    )
+    assert metrics["end_of_turn_delay"] < ENDPOINTING.min_delay + 0.9, metrics

@@ -152,6 +152,8 @@ class AudioTap:
         self._silence_rms = silence_rms
         self._trailing_silence = 0  # samples
         self._lock = threading.Lock()
+        self._resampler: Any = None
+        self._resampler_rate = 0
 
     def push(self, frame: Any, sample_rate: int = SAMPLE_RATE) -> None:
         if hasattr(frame, "sample_rate") and hasattr(frame, "data"):
@@ -168,10 +170,9 @@ class AudioTap:
         x: np.ndarray = pcm.astype(np.float32)
         if ch > 1:
             x = x[: len(x) // ch * ch].reshape(-1, ch).mean(axis=1)
-        if sr != SAMPLE_RATE and len(x):
-            n_out = int(round(len(x) * SAMPLE_RATE / sr))
-            x = np.interp(np.linspace(0, len(x) - 1, n_out), np.arange(len(x)), x)
         out = np.clip(np.round(x), -32768, 32767).astype(np.int16)
+        if sr != SAMPLE_RATE and len(out):
+            out = self._resample(out, sr)
         if not len(out):
             return
         rms = float(np.sqrt(np.mean(out.astype(np.float32) ** 2)))
@@ -181,6 +182,21 @@ class AudioTap:
                 self._trailing_silence += len(out)
             else:
                 self._trailing_silence = 0
+
+    def _resample(self, pcm: np.ndarray, rate: int) -> np.ndarray:
+        """To 16 kHz with LiveKit's streaming resampler (one per input rate, state kept)."""
+        from livekit import rtc
+
+        if self._resampler is None or self._resampler_rate != rate:
+            self._resampler = rtc.AudioResampler(rate, SAMPLE_RATE, num_channels=1)
+            self._resampler_rate = rate
+        frame = rtc.AudioFrame(
+            data=pcm.tobytes(), sample_rate=rate, num_channels=1, samples_per_channel=len(pcm)
+        )
+        outs = self._resampler.push(frame)
+        if not outs:
+            return np.zeros(0, dtype=np.int16)
+        return np.concatenate([np.frombuffer(f.data, dtype=np.int16) for f in outs])
 
     def samples(self) -> np.ndarray:
         """int16 PCM, at most ``max_seconds`` (19,200 samples by default) long."""
