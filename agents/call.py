@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from livekit import rtc
-from livekit.agents import AgentSession, RunContext, llm, vad
+from livekit.agents import AgentSession, llm, vad
 
 from tools import (
     MAX_TOOL_STEPS,
@@ -22,7 +22,7 @@ from tools import (
 from .brains import Brain, build_brain
 from .coffee_agent import CoffeeAgent
 from .config import Settings
-from .hybrid import MAX_QUESTION_CHARS, ask_reasoner
+from .hybrid import build_reasoner_tool
 from .selection import BrainChoice
 
 
@@ -37,32 +37,6 @@ class Call:
 
     async def aclose(self) -> None:
         await self.store.close()
-
-
-def _reasoner_tool(brain: Brain, store: OrderStore, runtime: ToolRuntime) -> llm.FunctionTool:
-    reasoner = brain.reasoner
-    assert reasoner is not None
-
-    async def consult_expert(ctx: RunContext, question: str) -> str:
-        """Ask the shop's back-office expert a question that needs thought: a recommendation
-        under constraints (dairy-free, low caffeine, under a price), comparing drinks, or
-        checking what a complicated order adds up to. Returns an answer to say to the caller.
-
-        Args:
-            question: The caller's question in full, with every constraint they gave.
-        """
-        question = question.strip()
-        if not question:
-            raise llm.ToolError("question must not be empty")
-        if len(question) > MAX_QUESTION_CHARS:
-            raise llm.ToolError(f"question is longer than {MAX_QUESTION_CHARS} characters")
-
-        async def facts() -> dict[str, object]:
-            return {"menu": await store.menu()}
-
-        return await ask_reasoner(reasoner, question, context=facts)
-
-    return runtime.tool(consult_expert)
 
 
 async def open_call(
@@ -87,7 +61,7 @@ async def open_call(
         ),
     ]
     if brain.reasoner is not None:
-        tools.append(_reasoner_tool(brain, store, runtime))
+        tools.append(build_reasoner_tool(brain.reasoner, store, runtime))
     # dataset turns chain up to six calls (look up, add, add-ons, details...)
     session: AgentSession = AgentSession(**brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS)
     agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap)

@@ -41,7 +41,6 @@ class CoffeeAgent(Agent):
     ) -> None:
         instructions = COFFEE_INSTRUCTIONS + (TELEPHONY_NOTE if profile.telephony else "")
         super().__init__(instructions=instructions, tools=list(tools))
-        self._profile = profile
         self._greet = greet
         self._audio_tap = audio_tap
         self._warm_task: asyncio.Task[None] | None = None
@@ -64,6 +63,10 @@ class CoffeeAgent(Agent):
             audio = tapped(audio)
         async for event in Agent.default.stt_node(self, audio, model_settings):
             yield event
+
+    async def on_exit(self) -> None:
+        if self._warm_task is not None and not self._warm_task.done():
+            self._warm_task.cancel()
 
     async def on_enter(self) -> None:
         # an engine that can pre-compute the prompt (llama.cpp's KV cache) does it while the
