@@ -45,3 +45,16 @@ def test_redacted_settings_hide_secrets() -> None:
     assert red["openai_api_key"] == "set" and red["deepgram_api_key"] == "unset"
     assert "sk-very-secret" not in str(red)
     assert s.brain == "native"
+
+
+def test_livekit_yaml_is_a_complete_dev_server_config() -> None:
+    import yaml
+
+    cfg = yaml.safe_load((ROOT / "livekit.yaml").read_text())
+    assert cfg["port"] == 7880
+    rtc = cfg["rtc"]
+    assert rtc["tcp_port"] and rtc["port_range_start"] < rtc["port_range_end"]
+    assert cfg["keys"] == {"devkey": "secret"}  # what the README's .env.local lines use
+    readme = (ROOT / "README.md").read_text()
+    assert "livekit-server --dev --config livekit.yaml" in readme
+    assert "LIVEKIT_API_KEY=devkey LIVEKIT_API_SECRET=secret" in readme
