@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from livekit.agents import AgentSession
+from livekit.agents import AgentSession, utils
 
 from agents.call import open_call
 from agents.config import Settings
@@ -182,3 +182,37 @@ async def test_local_turn_calls_a_tool(tmp_path: Path) -> None:
     assert not output.event().item.is_error
     assert json.loads(output.event().item.output)  # menu rows found in SQLite
     result.expect.contains_message(role="assistant")
+
+
+@pytest.mark.slow
+async def test_native_whole_turn_with_run_result(tmp_path: Path) -> None:
+    """`session.run(user_input=...)` on the native brain (loopback gpt-realtime): the typed
+    turn reaches the model, the tool runs through the runtime against SQLite, and the model's
+    answer comes back; checked with `RunResult.expect`."""
+
+    def script(request: dict[str, Any]) -> Any:
+        items = request["items"]
+        if items and items[-1].get("type") == "function_call_output":
+            return "Yes, we have a mocha."
+        return ToolCall("get_menu_items", {"query": "mocha"})
+
+    async with OpenAIRealtimeServer(script) as rt:
+        settings = Settings(
+            brain="native", openai_api_key="test", openai_base_url=rt.base_url,
+            orders_db=str(tmp_path / "orders.sqlite"),
+        )  # fmt: skip
+        call = await open_call(settings, choose_brain(settings), greet=False)
+        try:
+            async with utils.http_context.open():
+                await call.session.start(call.agent)
+                result = await call.session.run(user_input="Do you have a mocha?")
+                await call.session.aclose()
+        finally:
+            await call.aclose()
+    result.expect.next_event().is_function_call(name="get_menu_items", arguments={"query": "mocha"})
+    output = result.expect.next_event().is_function_call_output()
+    assert "mocha" in output.event().item.output.lower()
+    result.expect.next_event().is_message(role="assistant")
+    result.expect.no_more_events()
+    user_items = [i for i in rt.items if i.get("role") == "user"]
+    assert user_items, rt.items
