@@ -27,8 +27,8 @@ from rich.console import Console
 from rich.table import Table
 
 from agents.brains import build_brain
-from agents.config import Settings, load_env
-from agents.recording import load_recording
+from agents.config import ConfigError, Settings, load_env
+from agents.recording import RecordingError, load_recording
 from agents.replay import play_into_session, run_replay, turn_latencies
 from agents.selection import choose_brain
 
@@ -87,7 +87,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         p.error("--runs must be >= 1")
     load_env()
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+        load_recording(args.recording)  # fail now, with the loader's one-line reason
+    except (ConfigError, RecordingError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     suite: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp_s:
