@@ -15,8 +15,8 @@ bound to a sound card).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
+from typing import Any
 
 import numpy as np
 from livekit import rtc
@@ -74,14 +74,17 @@ class RealtimeAudioOutput(io.AudioOutput):
     def __init__(self, *, sample_rate: int | None = None) -> None:
         super().__init__(
             label="ReplayPlayout",
-            capabilities=io.AudioOutputCapabilities(pause=False),
+            capabilities=io.AudioOutputCapabilities(pause=True),
             sample_rate=sample_rate,
         )
-        self._queue: asyncio.Queue[tuple[rtc.AudioFrame, float, float] | None] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[rtc.AudioFrame, float] | None] = asyncio.Queue()
         self._interrupt = asyncio.Event()
+        self._resumed = asyncio.Event()
+        self._resumed.set()
+        self._paused = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._open = False  # a segment is being captured (not yet flushed or cleared)
-        self._playhead = 0.0
+        self._clock = 0.0  # wall time at which the audio played so far ends
         self._offset = 0.0
         self.total_played = 0.0
 
@@ -91,7 +94,6 @@ class RealtimeAudioOutput(io.AudioOutput):
 
     async def capture_frame(self, frame: rtc.AudioFrame) -> None:
         await super().capture_frame(frame)
-        now = time.time()
         if not self._open:
             self._open = True
             self._queue = asyncio.Queue()
@@ -100,9 +102,7 @@ class RealtimeAudioOutput(io.AudioOutput):
             self._task = asyncio.create_task(
                 self._play(self._queue, self._interrupt, previous=self._task)
             )
-        start = max(now, self._playhead)
-        self._playhead = start + frame.duration
-        self._queue.put_nowait((frame, start, self._offset))
+        self._queue.put_nowait((frame, self._offset))
         self._offset += frame.duration
 
     def flush(self) -> None:
@@ -116,9 +116,35 @@ class RealtimeAudioOutput(io.AudioOutput):
         if self.playing:
             self._interrupt.set()
 
+    def pause(self) -> None:
+        super().pause()
+        self._resumed.clear()
+        self._paused.set()
+
+    def resume(self) -> None:
+        super().resume()
+        self._paused.clear()
+        self._resumed.set()
+
+    async def _until(self, deadline: float, interrupt: asyncio.Event) -> bool:
+        """Let `deadline` (wall time) pass while playing; a pause stops the clock and pushes
+        the deadline back by its length. False if interrupted."""
+        while not interrupt.is_set():
+            if not self._resumed.is_set():
+                paused_at = time.time()
+                await _first(self._resumed.wait(), interrupt.wait())
+                deadline += time.time() - paused_at
+                self._clock += time.time() - paused_at
+                continue
+            remaining = deadline - time.time()
+            if remaining <= 0:
+                return True
+            await _first(interrupt.wait(), self._paused.wait(), timeout=remaining)
+        return False
+
     async def _play(
         self,
-        queue: asyncio.Queue[tuple[rtc.AudioFrame, float, float] | None],
+        queue: asyncio.Queue[tuple[rtc.AudioFrame, float] | None],
         interrupt: asyncio.Event,
         *,
         previous: asyncio.Task[None] | None,
@@ -128,36 +154,44 @@ class RealtimeAudioOutput(io.AudioOutput):
         first = True
         played = 0.0
         interrupted = False
-        interrupt_wait = asyncio.ensure_future(interrupt.wait())
         try:
             while True:
-                get = asyncio.ensure_future(queue.get())
-                await asyncio.wait({get, interrupt_wait}, return_when=asyncio.FIRST_COMPLETED)
+                got = await _first(queue.get(), interrupt.wait())
                 if interrupt.is_set():
-                    get.cancel()
                     interrupted = True
                     break
-                item = get.result()
-                if item is None:
+                if got is None:
                     break
-                frame, start, offset = item
+                frame, offset = got
+                begin = max(self._clock, time.time())
                 if first:
                     first = False
-                    self.on_playback_started(created_at=start)
-                remaining = start + frame.duration - time.time()
-                if remaining > 0:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(asyncio.shield(interrupt_wait), remaining)
-                if interrupt.is_set():
+                    self.on_playback_started(created_at=begin)
+                self._clock = begin + frame.duration
+                if not await self._until(self._clock, interrupt):
                     interrupted = True
                     break
                 self.on_playback_progressed(
-                    started_at=start, offset=offset, duration=frame.duration
+                    started_at=begin, offset=offset, duration=frame.duration
                 )
                 played += frame.duration
         finally:
-            interrupt_wait.cancel()
             if interrupted:
-                self._playhead = time.time()
+                self._clock = time.time()
             self.total_played += played
             self.on_playback_finished(playback_position=played, interrupted=interrupted)
+
+
+async def _first(*aws: Any, timeout: float | None = None) -> Any:
+    """Await whichever finishes first (others cancelled); its result, or None on timeout."""
+    tasks = [asyncio.ensure_future(a) for a in aws]
+    try:
+        done, _ = await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for t in tasks:
+            if not t.done():
+                t.cancel()
+    for t in tasks:
+        if t in done and not t.cancelled():
+            return t.result()
+    return None

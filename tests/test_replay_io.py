@@ -71,3 +71,20 @@ async def test_barge_in_cuts_playback() -> None:
     out.flush()
     ev = await out.wait_for_playout()
     assert not ev.interrupted and abs(ev.playback_position - 0.02) < 1e-6
+
+
+async def test_pause_stops_the_clock_and_resume_continues() -> None:
+    out = RealtimeAudioOutput()
+    assert out.can_pause
+    for _ in range(15):
+        await out.capture_frame(_frame(20))  # 300 ms
+    out.flush()
+    t = time.time()
+    await asyncio.sleep(0.1)
+    out.pause()
+    await asyncio.sleep(0.25)
+    out.resume()
+    ev = await out.wait_for_playout()
+    elapsed = time.time() - t
+    assert not ev.interrupted and abs(ev.playback_position - 0.3) < 1e-6
+    assert elapsed >= 0.5, elapsed  # 300 ms of audio + 250 ms paused
