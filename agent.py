@@ -15,8 +15,13 @@ def main() -> None:
 
         sys.exit(replay_main(sys.argv[2:]))
 
-    from agents.worker import main as worker_main
+    from agents.config import ConfigError
 
+    try:
+        from agents.worker import main as worker_main
+    except ConfigError as e:  # a bad value in the environment / .env.local
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     worker_main()
 
 

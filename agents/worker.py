@@ -7,6 +7,7 @@ Each job (a room with a caller: playground user or SIP call) picks its brain wit
 from __future__ import annotations
 
 import logging
+import sys
 
 from livekit.agents import AgentServer, JobContext, JobProcess, cli
 
@@ -25,7 +26,7 @@ from livekit.plugins import (  # noqa: F401
 
 from .brains import PROFILES
 from .call import open_call
-from .config import Settings, load_env
+from .config import ConfigError, Settings, load_env
 from .log import logger
 from .selection import Caller, choose_brain
 
@@ -68,6 +69,11 @@ async def entrypoint(ctx: JobContext) -> None:
 
 def main() -> None:
     logging.getLogger("voice_suite").setLevel(SETTINGS.log_level)
-    if SETTINGS.brain and SETTINGS.brain not in PROFILES:
-        raise SystemExit(f"BRAIN={SETTINGS.brain!r} is not one of: {', '.join(PROFILES)}")
+    try:
+        if SETTINGS.brain and SETTINGS.brain not in PROFILES:
+            raise ConfigError(f"BRAIN={SETTINGS.brain!r} is not one of: {', '.join(PROFILES)}")
+        choose_brain(SETTINGS)  # stage overrides are checked now, not when a call arrives
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)
     cli.run_app(server)

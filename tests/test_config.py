@@ -58,3 +58,24 @@ def test_livekit_yaml_is_a_complete_dev_server_config() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "livekit-server --dev --config livekit.yaml" in readme
     assert "LIVEKIT_API_KEY=devkey LIVEKIT_API_SECRET=secret" in readme
+
+
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"STT": "bogus"}, "STT='bogus' is not one of"),
+        ({"BRAIN": "telepathy"}, "BRAIN='telepathy' is not one of"),
+        ({"TOOL_TIMEOUT": "x"}, "TOOL_TIMEOUT='x' is not a number"),
+    ],
+)
+def test_worker_refuses_bad_configuration_at_start(env: dict[str, str], message: str) -> None:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "agent.py", "dev"], cwd=ROOT, env={**os.environ, **env},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"error: {message}")
