@@ -6,14 +6,24 @@ from __future__ import annotations
 
 import time
 
-from .brains import LLM_FACTORIES, PROFILES, STT_FACTORIES, TTS_FACTORIES, missing_keys
+from .brains import (
+    LLM_FACTORIES,
+    PROFILES,
+    STT_FACTORIES,
+    TTS_FACTORIES,
+    BrainProfile,
+    missing_keys,
+)
 from .config import Settings
 from .log import logger
 
 
-def wants_local_models(settings: Settings) -> bool:
-    """True when some call of this worker may use a local engine: the offline brain is
-    asked for, a stage is overridden to `local`, or no keys make `local` the automatic pick."""
+def wants_local_models(settings: Settings, profile: BrainProfile | None = None) -> bool:
+    """True when a call may use a local engine: `profile` (a chosen brain) names one, or,
+    for a worker that has not seen its calls yet, the offline brain is asked for, a stage is
+    overridden to `local`, or no keys make `local` the automatic pick."""
+    if profile is not None:
+        return "local" in (profile.stt, profile.llm, profile.tts)
     if settings.brain == "local" or "local" in (settings.stt, settings.llm, settings.tts):
         return True
     return all(missing_keys(PROFILES[n], settings) for n in ("cascade", "native"))

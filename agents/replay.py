@@ -32,6 +32,7 @@ from livekit.agents.voice.recorder_io import RecorderIO
 from .brains import get_profile
 from .call import Call, open_call
 from .config import ConfigError, Settings, load_env
+from .local_models import prewarm_local_models, wants_local_models
 from .log import logger
 from .recording import Recording, RecordingError, load_recording
 from .replay_io import RealtimeAudioOutput, RecordingAudioInput
@@ -282,6 +283,9 @@ def main(argv: list[str] | None = None) -> int:
         file=sys.stderr,
     )
     try:
+        if wants_local_models(settings, choice.profile):
+            # as the worker's prewarm does: load the models before the call, not during it
+            prewarm_local_models(settings)
         result = asyncio.run(run_replay(recording, out_dir, settings, choice))
     except Exception as e:  # report one line, keep the traceback in the log
         logger.exception("replay failed")

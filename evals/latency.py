@@ -28,6 +28,7 @@ from rich.table import Table
 
 from agents.brains import build_brain
 from agents.config import ConfigError, Settings, load_env
+from agents.local_models import prewarm_local_models
 from agents.recording import RecordingError, load_recording
 from agents.replay import play_into_session, run_replay, turn_latencies
 from agents.selection import choose_brain
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, RecordingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    prewarm_local_models(settings)  # as the worker's prewarm: loads happen before any call
     suite: list[dict[str, Any]] = []
     bare: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp_s:

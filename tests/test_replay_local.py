@@ -89,14 +89,22 @@ def test_call_recording_is_stereo_caller_left_agent_right(replay: Path) -> None:
         seg = pcm[channel, int(start * rate) : int(end * rate)]
         return float(np.abs(seg).mean()) if seg.size else 0.0
 
+    agent_spans = [(r["start"], r["end"]) for r in rows if r["role"] == "assistant"]
+
+    def caller_only(start: float, end: float) -> tuple[float, float]:
+        """The longest stretch of [start, end] with no agent speech."""
+        cuts = sorted([start, end] + [t for a, b in agent_spans for t in (a, b) if start < t < end])
+        gaps = [
+            (a, b) for a, b in zip(cuts, cuts[1:], strict=False)
+            if not any(x < (a + b) / 2 < y for x, y in agent_spans)
+        ]  # fmt: skip
+        return max(gaps, key=lambda g: g[1] - g[0])
+
+    lo, hi = max((caller_only(t["start"], t["end"]) for t in MANIFEST["caller_turns"]),
+                 key=lambda g: g[1] - g[0])  # fmt: skip
+    assert hi - lo > 1.0
+    assert level(0, lo, hi) > 10 * max(level(1, lo, hi), 1e-4)
     first = MANIFEST["caller_turns"][0]
-    # while only the caller speaks (the greeting may overlap the line's start)
-    greeting_end = max(
-        r["end"] for r in rows if r["role"] == "assistant" and r["start"] < first["start"]
-    )
-    lo = max(first["start"], greeting_end + 0.1)
-    assert first["end"] - lo > 1.0
-    assert level(0, lo, first["end"]) > 10 * max(level(1, lo, first["end"]), 1e-4)
     answer = next(r for r in rows if r["role"] == "assistant" and r["start"] > first["end"])
     mid = (answer["start"] + answer["end"]) / 2
     assert level(1, mid - 0.5, mid + 0.5) > 10 * max(level(0, mid - 0.5, mid + 0.5), 1e-4)
