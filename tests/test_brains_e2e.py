@@ -31,14 +31,16 @@ from tests.loopback import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = json.loads((ROOT / "samples" / "coffee_call.json").read_text())
 CALLER_TEXT = "Hi, I'd like a large mocha, please."
 
 
 @pytest.fixture(scope="module")
 def first_turn() -> Recording:
-    """The sample call's greeting gap and first caller line (0-10.5 s)."""
+    """The sample call's greeting gap and first caller line, plus 2 s."""
     rec = load_recording(ROOT / "samples" / "coffee_call.wav")
-    return dataclasses.replace(rec, pcm=rec.pcm[: int(10.5 * rec.sample_rate)])
+    end = MANIFEST["caller_turns"][0]["end"] + 2.0
+    return dataclasses.replace(rec, pcm=rec.pcm[: int(end * rec.sample_rate)])
 
 
 def _menu_then_answer(request: dict[str, Any]) -> Any:
@@ -156,7 +158,8 @@ async def test_hybrid_delegates_to_the_reasoner(first_turn: Recording, tmp_path:
 
 
 def test_first_turn_fixture_has_speech(first_turn: Recording) -> None:
-    level = np.abs(first_turn.pcm[int(5.2 * 16000) : int(7 * 16000)]).mean()
+    first = MANIFEST["caller_turns"][0]
+    level = np.abs(first_turn.pcm[int(first["start"] * 16000) : int(first["end"] * 16000)]).mean()
     assert level > 500
 
 
