@@ -1,6 +1,6 @@
 """`python agent.py console --text` exchanges one turn offline (no LiveKit server, no keys):
-LiveKit's own console runs the worker's entrypoint in a mock room, the selection policy
-picks the offline brain, and SmolLM2 answers a typed line."""
+LiveKit's own console runs the worker's entrypoint in a mock room on the offline brain, and
+SmolLM2 answers a typed line."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BA
 @pytest.mark.slow
 def test_console_text_mode_answers_one_turn(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in KEY_VARS}
-    env.update(ORDERS_DB=str(tmp_path / "orders.sqlite"), TERM="xterm")
+    # BRAIN set explicitly: a developer's .env.local with keys must not turn this into a cloud call
+    env.update(ORDERS_DB=str(tmp_path / "orders.sqlite"), TERM="xterm", BRAIN="local")
     child = pexpect.spawn(
         sys.executable, [str(ROOT / "agent.py"), "console", "--text"],
         cwd=str(ROOT), env=env, encoding="utf-8", timeout=180, dimensions=(50, 200),
@@ -38,4 +39,4 @@ def test_console_text_mode_answers_one_turn(tmp_path: Path) -> None:
         child.terminate(force=True)
         log.close()
     text = (tmp_path / "console.log").read_text()
-    assert "automatic choice: no provider keys" in text
+    assert "brain 'local': BRAIN asked for it" in text
