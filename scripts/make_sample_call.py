@@ -42,7 +42,8 @@ def speak(text: str) -> np.ndarray:
         src, dst = Path(tmp) / "in.wav", Path(tmp) / "out.wav"
         sf.write(src, audio, voice.config.sample_rate, subtype="PCM_16")
         subprocess.run(
-            ["sox", "-D", str(src), "-r", str(RATE), str(dst), "gain", "-2", "pitch", "-200"], check=True
+            ["sox", "-D", str(src), "-r", str(RATE), str(dst), "gain", "-2", "pitch", "-200"],
+            check=True,
         )
         out, _ = sf.read(dst, dtype="int16")
     return np.asarray(out, dtype=np.int16)
