@@ -165,18 +165,19 @@ class OpenAIChatServer(LoopbackServer):
         )
         await resp.prepare(request)
 
-        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            c: dict[str, Any] = {
+        def envelope(choices: list[dict[str, Any]]) -> dict[str, Any]:
+            return {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
                 "created": created,
                 "model": body["model"],
                 "system_fingerprint": "fp_loopback",
                 "service_tier": "default",
-                "choices": [
-                    {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-                ],
+                "choices": choices,
             }
+
+        def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+            c = envelope([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
             if include_usage:
                 c["usage"] = None
             return c
@@ -219,18 +220,7 @@ class OpenAIChatServer(LoopbackServer):
                 )
         await send(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
         if include_usage:
-            await send(
-                {
-                    "id": completion_id,
-                    "object": "chat.completion.chunk",
-                    "created": created,
-                    "model": body["model"],
-                    "system_fingerprint": "fp_loopback",
-                    "service_tier": "default",
-                    "choices": [],
-                    "usage": _usage(prompt_tokens, max(1, completion_tokens)),
-                }
-            )
+            await send({**envelope([]), "usage": _usage(prompt_tokens, max(1, completion_tokens))})
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp
