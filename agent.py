@@ -1,4 +1,4 @@
-"""Entry point.
+"""Entry point (thin: it only dispatches).
 
 python agent.py dev | start | console [--text] | connect ...   LiveKit's worker CLI
 python agent.py replay RECORDING --out DIR [--brain NAME]      offline call replay
@@ -11,17 +11,12 @@ import sys
 
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "replay":
-        from agents.replay import main as replay_main
+        from evals.replay import main as replay_main
 
         sys.exit(replay_main(sys.argv[2:]))
 
-    from agents.config import ConfigError
+    from agents.worker import main as worker_main
 
-    try:
-        from agents.worker import main as worker_main
-    except ConfigError as e:  # a bad value in the environment / .env.local
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(2)
     worker_main()
 
 

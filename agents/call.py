@@ -9,21 +9,13 @@ from pathlib import Path
 from livekit import rtc
 from livekit.agents import AgentSession, llm, vad
 
-from tools import (
-    MAX_TOOL_STEPS,
-    DtmfBuffer,
-    OrderStore,
-    ToolRuntime,
-    ToolRuntimeOptions,
-    build_call_control_tools,
-    build_coffee_tools,
-)
+from tools import DtmfBuffer, ToolRuntime, ToolRuntimeOptions, build_call_control_tools
+from tools.coffee import MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 
-from .brains import Brain, build_brain
+from .brain import Brain, BrainChoice, build_brain
+from .brain.hybrid import build_reasoner_tool
 from .coffee_agent import CoffeeAgent
 from .config import Settings
-from .hybrid import build_reasoner_tool
-from .selection import BrainChoice
 
 
 @dataclass

@@ -14,9 +14,9 @@ from typing import Protocol
 from livekit import rtc
 from livekit.agents import Agent, ModelSettings, llm, stt
 
-from tools import COFFEE_INSTRUCTIONS
+from tools.coffee import COFFEE_INSTRUCTIONS
 
-from .brains import BrainProfile
+from .brain import BrainProfile
 
 GREETING = "Hi, thanks for calling the coffee shop. What can I get started for you?"
 

@@ -22,13 +22,6 @@ SECRET_FIELDS = frozenset(
 )
 
 
-def taskmaster4_dir() -> Path:
-    """Taskmaster-4 (Google, CC BY 4.0): `TASKMASTER4_DIR`, else `shared/data/taskmaster4`
-    beside the checkout (where CI and the developers' machines have it)."""
-    env = os.environ.get("TASKMASTER4_DIR", "").strip()
-    return Path(env) if env else ROOT.parent / "shared" / "data" / "taskmaster4"
-
-
 class ConfigError(ValueError):
     """A configuration value is present but unusable."""
 

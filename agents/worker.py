@@ -1,79 +1,123 @@
-"""The LiveKit worker: `python agent.py dev|start|console|connect` through LiveKit's own CLI.
+"""The media-server side: the LiveKit worker behind `python agent.py dev|start|console|connect`.
 
-Each job (a room with a caller: playground user or SIP call) picks its brain with
-`agents.selection.choose_brain`, logs the choice and why, and runs the coffee agent.
+Owns: the `AgentServer`, per-process prewarm and the job entrypoint. Each job (a room with a
+caller: playground user or SIP call) picks its brain with `agents.brain.choose_brain`, logs the
+choice and why, and runs the call that `agents.call.open_call` assembles.
+
+Settings are read when the worker starts (`main()`), never at import time, so importing this
+module has no side effects. Local engines (llama.cpp, faster-whisper, Piper) are imported only
+when the offline brain can be chosen: a cloud-only install needs none of them.
+
+May import: `agents.config`, `agents.brain`, `agents.call`, `agents.side_channel`, livekit.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib
 import logging
 import sys
 
 from livekit.agents import AgentServer, JobContext, JobProcess, cli
 
-# LiveKit plugins must register on the main thread (console jobs run in a thread): import
-# every plugin a brain can name here, once, before any job starts.
-from livekit.plugins import (  # noqa: F401
-    cartesia,
-    deepgram,
-    fasterwhisper,
-    llamacpp,
-    openai,
-    piper,
-    semantic_turn,
-    silero,
-)
-
-from .brains import PROFILES
+from .brain import PROFILES, Caller, choose_brain
+from .brain.local_models import prewarm_local_models, wants_local_models
 from .call import open_call
 from .config import ConfigError, Settings, load_env
 from .log import logger
-from .selection import Caller, choose_brain
 
-load_env()
-SETTINGS = Settings.from_env()
+CLOUD_PLUGINS = ("openai", "deepgram", "cartesia", "silero", "semantic_turn")
+LOCAL_PLUGINS = ("fasterwhisper", "llamacpp", "piper")
+SERVER_COMMANDS = ("dev", "start", "connect")
+"""CLI commands that talk to a LiveKit server (console runs a mock room instead)."""
+
+
+@functools.cache
+def settings() -> Settings:
+    """The worker's settings, read once per process from the environment and `.env.local`
+    (job processes inherit the environment and read the same values)."""
+    load_env()
+    return Settings.from_env()
+
+
+def import_plugins(s: Settings) -> list[str]:
+    """Import the plugins a call may need, on the main thread, before any job starts
+    (LiveKit plugins register themselves on import; console jobs run in a thread).
+    Raises ConfigError naming the missing package when the offline brain can be chosen but
+    its engines are not installed."""
+    names = list(CLOUD_PLUGINS)
+    if wants_local_models(s):
+        names += LOCAL_PLUGINS
+    for name in names:
+        try:
+            importlib.import_module(f"livekit.plugins.{name}")
+        except ImportError as e:
+            extra = " (local engines: see README, 'Installing')" if name in LOCAL_PLUGINS else ""
+            raise ConfigError(f"plugin livekit.plugins.{name} is not installed: {e}{extra}") from e
+    return names
 
 
 def prewarm(proc: JobProcess) -> None:
     """Load once per worker process what every job would otherwise load: Silero VAD and,
-    when the offline brain can be chosen, the local models (Whisper, SmolLM2, Piper and
+    when the offline brain can be chosen, the local models (Whisper, the local LLM, Piper and
     our turn detector). Jobs then build plugin objects that reuse the loaded weights."""
+    from livekit.plugins import silero
+
     proc.userdata["vad"] = silero.VAD.load()
-    from .local_models import prewarm_local_models, wants_local_models
-
-    if wants_local_models(SETTINGS):
-        prewarm_local_models(SETTINGS)
+    if wants_local_models(settings()):
+        prewarm_local_models(settings())
 
 
-# loading the offline models in prewarm takes ~10 s on 2 cores (LiveKit's default: 10 s)
-server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0)
-
-
-@server.rtc_session(agent_name=SETTINGS.agent_name)
 async def entrypoint(ctx: JobContext) -> None:
+    s = settings()
     caller: Caller | None = None
     if not ctx.is_fake_job():
         # a SIP caller or playground user: the participant decides the telephony variant
         participant = await ctx.wait_for_participant()
         caller = Caller.from_participant(participant)
-    choice = choose_brain(SETTINGS, job_metadata=ctx.job.metadata, caller=caller)
+    choice = choose_brain(s, job_metadata=ctx.job.metadata, caller=caller)
     logger.info(
         choice.explain(),
         extra={"brain": choice.profile.name, "source": choice.source, "room": ctx.room.name},
     )
-    call = await open_call(SETTINGS, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room)
+    call = await open_call(s, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room)
     ctx.add_shutdown_callback(call.aclose)
     await call.session.start(agent=call.agent, room=ctx.room)
     logger.info("session started", extra={"brain": choice.profile.name})
 
 
+def build_server(s: Settings) -> AgentServer:
+    # loading the offline models in prewarm takes ~10 s on 2 cores (LiveKit's default: 10 s)
+    server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0)
+    server.rtc_session(agent_name=s.agent_name)(entrypoint)
+    return server
+
+
+def check_startup(s: Settings, argv: list[str]) -> None:
+    """Everything a worker can know is wrong before it registers: raises ConfigError."""
+    if s.brain and s.brain not in PROFILES:
+        raise ConfigError(f"BRAIN={s.brain!r} is not one of: {', '.join(PROFILES)}")
+    choose_brain(s)  # stage overrides are checked now, not when a call arrives
+    command = next((a for a in argv[1:] if not a.startswith("-")), "")
+    if (
+        command in SERVER_COMMANDS
+        and not s.livekit_url
+        and not any(a.startswith("--url") for a in argv)
+    ):
+        raise ConfigError(
+            f"'{command}' needs a LiveKit server: set LIVEKIT_URL (and LIVEKIT_API_KEY, "
+            "LIVEKIT_API_SECRET) in the environment or .env.local, or pass --url; "
+            "'console' and 'replay' run without one"
+        )
+    import_plugins(s)
+
+
 def main() -> None:
-    logging.getLogger("voice_suite").setLevel(SETTINGS.log_level)
     try:
-        if SETTINGS.brain and SETTINGS.brain not in PROFILES:
-            raise ConfigError(f"BRAIN={SETTINGS.brain!r} is not one of: {', '.join(PROFILES)}")
-        choose_brain(SETTINGS)  # stage overrides are checked now, not when a call arrives
+        s = settings()
+        logging.getLogger("voice_suite").setLevel(s.log_level)
+        check_startup(s, sys.argv)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
-    cli.run_app(server)
+    cli.run_app(build_server(s))

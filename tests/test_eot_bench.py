@@ -9,9 +9,10 @@ import random
 import numpy as np
 import pytest
 
-from evals.turn_detection import dataset as ds
+from evals.turn_detection import pauses, turns
+from evals.turn_detection.bench_scoring import Memo, score_set
 from evals.turn_detection.detectors import Detector, View, causal_view
-from evals.turn_detection.scoring import Memo, score_set
+from evals.turn_detection.render import compose_turn, mulaw_encode_decode, telephone_8k_mulaw
 from evals.turn_detection.sweep import (
     SpanScores,
     best_cutoff_at_latency,
@@ -22,9 +23,9 @@ from evals.turn_detection.sweep import (
     pareto_frontier,
     sweep,
 )
-from evals.turn_detection.synth import compose_turn, mulaw_encode_decode, telephone_8k_mulaw
+from tools.coffee.taskmaster4 import default_data_dir
 
-SR = ds.SR
+SR = turns.SR
 
 
 def _tone(seconds: float, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
@@ -37,7 +38,7 @@ def _tone(seconds: float, freq: float = 220.0, amp: float = 0.3) -> np.ndarray:
 
 def test_label_silences_holds_inside_eot_last():
     silences = [(0.0, 0.3), (1.0, 1.05), (1.5, 1.9), (2.2, 2.35), (2.5, 5.5)]
-    spans = ds.label_silences(silences, speech_start=0.3)
+    spans = turns.label_silences(silences, speech_start=0.3)
     assert [(s.start, s.end, s.label) for s in spans] == [
         (1.5, 1.9, "hold"),
         (2.2, 2.35, "hold"),
@@ -48,14 +49,14 @@ def test_label_silences_holds_inside_eot_last():
 
 def test_composed_turn_labels_inserted_pauses_and_word_times():
     chunks = [
-        ds.Chunk("I'd like a", 0.5),
-        ds.Chunk("large latte and", 0.25),
-        ds.Chunk("a muffin", 0),
+        pauses.Chunk("I'd like a", 0.5),
+        pauses.Chunk("large latte and", 0.25),
+        pauses.Chunk("a muffin", 0),
     ]
     audio, words, silences = compose_turn(
         [_tone(0.6), _tone(0.8), _tone(0.5)], chunks, lead_s=0.2, tail_s=3.2
     )
-    spans = ds.label_silences(silences, speech_start=ds.first_speech(silences))
+    spans = turns.label_silences(silences, speech_start=turns.first_speech(silences))
     assert [s.label for s in spans] == ["hold", "hold", "eot"]
     assert spans[0].start == pytest.approx(0.8, abs=0.011)
     assert spans[0].duration == pytest.approx(0.5, abs=0.011)
@@ -83,37 +84,43 @@ def test_pause_points_and_plan():
         "five",
         "five",
     ]
-    pts = ds.pause_points(w)
+    pts = pauses.pause_points(w)
     assert 2 in pts  # after "a"
     assert 5 in pts and 6 in pts  # after "and", after "um"
     assert 9 in pts  # after "for"
     assert 10 in pts and 11 in pts  # inside the digit string
     assert len(w) - 1 not in pts
-    chunks = ds.plan_pauses(" ".join(w), random.Random(3), p_pause=1.0, max_pauses=2)
+    chunks = pauses.plan_pauses(" ".join(w), random.Random(3), p_pause=1.0, max_pauses=2)
     assert len(chunks) == 3 and chunks[-1].pause_after_s == 0
     assert all(0.2 <= c.pause_after_s <= 1.2 for c in chunks[:-1])
 
 
 def test_normalize_transcript_strips_written_punctuation():
-    assert ds.normalize_transcript(["Yes,", "that's", "correct."]) == "yes that's correct"
-    assert ds.normalize_transcript(["Yes."], keep_punctuation=True) == "Yes."
+    assert pauses.normalize_transcript(["Yes,", "that's", "correct."]) == "yes that's correct"
+    assert pauses.normalize_transcript(["Yes."], keep_punctuation=True) == "Yes."
 
 
 # --------------------------------------------------------------------------- causality
 
 
-def _toy_turn() -> ds.Turn:
+def _toy_turn() -> turns.Turn:
     audio = np.concatenate([_tone(1.0), np.zeros(int(0.6 * SR)), _tone(0.5), np.zeros(SR * 3)])
-    words = [ds.Word("one", 0.4), ds.Word("two", 1.0), ds.Word("three", 1.9), ds.Word("four", 2.1)]
-    spans = [ds.Span(0, 1.0, 1.6, "hold"), ds.Span(1, 2.1, 5.1, "eot")]
-    return ds.Turn("toy", "synthetic", audio.astype(np.float32), words, spans, ("Hi?",))
+    words = [
+        turns.Word("one", 0.4),
+        turns.Word("two", 1.0),
+        turns.Word("three", 1.9),
+        turns.Word("four", 2.1),
+    ]
+    spans = [turns.Span(0, 1.0, 1.6, "hold"), turns.Span(1, 2.1, 5.1, "eot")]
+    return turns.Turn("toy", "synthetic", audio.astype(np.float32), words, spans, ("Hi?",))
 
 
 class _Spy(Detector):
     name = "spy"
 
-    def __init__(self, turn: ds.Turn, lag: float):
-        self.turn, self.lag, self.seen = turn, lag, []
+    def __init__(self, turn: turns.Turn, lag: float):
+        self.turn, self.lag = turn, lag
+        self.seen: list[View] = []
 
     def predict(self, view: View) -> float:
         self.seen.append(view)
@@ -260,7 +267,7 @@ def test_cli_rejects_bad_arguments(argv, capsys):
 
 @pytest.mark.slow
 def test_bench_end_to_end(tmp_path):
-    if not os.path.isdir(ds.TASKMASTER_DIR):
+    if not os.path.isdir(default_data_dir()):
         pytest.skip("Taskmaster-4 data not present")
     pytest.importorskip("livekit.local_inference")
     from evals.turn_detection.bench import main

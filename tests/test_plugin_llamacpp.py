@@ -11,7 +11,7 @@ import pytest
 from livekit.agents import llm
 from livekit.agents.llm.utils import function_arguments_to_pydantic_model
 from livekit.plugins import llamacpp
-from livekit.plugins.llamacpp import _chat
+from livekit.plugins.llamacpp import prompt, tool_calls
 
 
 @llm.function_tool
@@ -101,14 +101,14 @@ def test_chat_context_becomes_template_turns() -> None:
             call_id="c1", name="get_menu_items", output="oat latte", is_error=False
         )
     )
-    specs = _chat.tool_specs([get_menu_items])
-    messages = _chat.to_chat_messages(ctx, tool_prompt=_chat.describe_tools(specs))
+    specs = tool_calls.tool_specs([get_menu_items])
+    messages = prompt.to_chat_messages(ctx, tool_prompt=prompt.describe_tools(specs))
 
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     assert "Prices are in dollars." in messages[0]["content"]
     assert "get_menu_items(query: string)" in messages[0]["content"]
-    assert messages[2]["content"].startswith(_chat.TOOL_CALL_MARKER)
-    assert json.loads(messages[2]["content"][len(_chat.TOOL_CALL_MARKER) :]) == {
+    assert messages[2]["content"].startswith(tool_calls.TOOL_CALL_MARKER)
+    assert json.loads(messages[2]["content"][len(tool_calls.TOOL_CALL_MARKER) :]) == {
         "name": "get_menu_items",
         "arguments": {"query": "latte"},
     }
@@ -118,7 +118,7 @@ def test_chat_context_becomes_template_turns() -> None:
 def test_tool_grammar_compiles_for_several_tools() -> None:
     from llama_cpp import LlamaGrammar
 
-    grammar = _chat.tool_call_grammar(_chat.tool_specs([get_menu_items, add_order_item]))
+    grammar = tool_calls.tool_call_grammar(tool_calls.tool_specs([get_menu_items, add_order_item]))
     assert grammar.startswith('root ::= "<tool_call>"')
     assert '\\"get_menu_items\\"' in grammar and '\\"add_order_item\\"' in grammar
     LlamaGrammar.from_string(grammar, verbose=False)

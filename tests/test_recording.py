@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from agents.recording import RecordingError, load_recording
+from evals.replay.recording import RecordingError, load_recording
 
 ROOT = Path(__file__).resolve().parent.parent
 RATE = 16000
@@ -96,6 +96,8 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
     garbage.write_bytes(b"\x00\x01not flac at all" * 10)
     zero = tmp / "zero.wav"
     sf.write(zero, np.zeros(0, dtype=np.int16), RATE, subtype="PCM_16")
+    silent = tmp / "silent.wav"  # 3 s of digital silence: a recording with no audio in it
+    sf.write(silent, np.zeros(3 * RATE, dtype=np.int16), RATE, subtype="PCM_16")
     return {
         "truncated header": (truncated, "truncated or corrupt"),
         "empty file": (empty, "empty file"),
@@ -103,6 +105,7 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
         "unsupported extension": (text, "unsupported extension"),
         "garbage": (garbage, "not a readable FLAC"),
         "0 s of audio": (zero, "no audio (0 s)"),
+        "digital silence": (silent, "the caller channel is silent"),
         "missing": (tmp / "nope.wav", "no such file"),
     }
 
@@ -116,6 +119,7 @@ def _bad_files(tmp: Path) -> dict[str, tuple[Path, str]]:
         "unsupported extension",
         "garbage",
         "0 s of audio",
+        "digital silence",
         "missing",
     ],
 )
@@ -128,7 +132,7 @@ def test_bad_recordings_get_a_clear_error(tmp_path: Path, case: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "case", ["truncated header", "empty file", "wrong extension", "0 s of audio"]
+    "case", ["truncated header", "empty file", "wrong extension", "0 s of audio", "digital silence"]
 )
 def test_replay_cli_exits_2_and_writes_nothing(tmp_path: Path, case: str) -> None:
     path, message = _bad_files(tmp_path)[case]

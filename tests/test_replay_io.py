@@ -8,7 +8,7 @@ import time
 import numpy as np
 from livekit import rtc
 
-from agents.replay_io import RealtimeAudioOutput, RecordingAudioInput
+from evals.replay.io import RealtimeAudioOutput, RecordingAudioInput
 
 
 async def test_input_is_paced_in_real_time_then_silent() -> None:

@@ -6,9 +6,8 @@ import dataclasses
 
 import pytest
 
-from agents.brains import PROFILES, get_profile, missing_keys
+from agents.brain import PROFILES, Caller, choose_brain, get_profile, missing_keys
 from agents.config import ConfigError, Settings
-from agents.selection import Caller, choose_brain
 
 ALL_KEYS = Settings(openai_api_key="sk-x", deepgram_api_key="dg-x", cartesia_api_key="ca-x")
 OPENAI_ONLY = Settings(openai_api_key="sk-x")

@@ -20,16 +20,16 @@ from livekit.plugins.semantic_turn import (
     SemanticTurnDetector,
     TurnFusion,
     default_model_path,
-    heldout_dialog_ids,
-    load_split,
     turn_from_chat_ctx,
 )
 
-from agents.config import taskmaster4_dir
+from evals.splits import split_of
+from evals.turn_detection.split_record import heldout_dialog_ids, load_split
+from tools.coffee.taskmaster4 import default_data_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "data" / "eot_cases.jsonl"
-TM4 = taskmaster4_dir()
+TM4 = default_data_dir()
 
 
 @pytest.fixture(scope="module")
@@ -288,6 +288,14 @@ def test_shipped_weights_and_split() -> None:
     assert heldout_dialog_ids() == split["test"]
 
 
+def test_shipped_split_record_is_the_one_split() -> None:
+    """The weights' held-out dialogs are exactly `evals.splits`'s test split (no leakage)."""
+    split = load_split()
+    assert split["seed"] == 0
+    for name in ("train", "dev", "test"):
+        assert all(split_of(i) == name for i in split[name])
+
+
 # --- score CLI --------------------------------------------------------------------------------
 
 
@@ -345,9 +353,9 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
     for i in range(2):
         out = tmp_path / f"run{i}" / "m.npz"
         r = subprocess.run(
-            [sys.executable, "-m", "livekit.plugins.semantic_turn.train", "--data", str(TM4),
+            [sys.executable, "-m", "evals.turn_detection.train", "--data", str(TM4),
              "--out", str(out), "--limit-dialogs", "200", "--seed", "0", "--C", "0.3"],
-            capture_output=True, text=True, timeout=120,
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
         )  # fmt: skip
         assert r.returncode == 0, r.stderr
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())

@@ -8,13 +8,8 @@ import pytest
 from livekit.agents import Agent, AgentSession, llm
 
 from tests.fakes import Call, FakeLLM
-from tools import (
-    COFFEE_INSTRUCTIONS,
-    OrderStore,
-    ToolRuntime,
-    ToolRuntimeOptions,
-    build_coffee_tools,
-)
+from tools import ToolRuntime, ToolRuntimeOptions
+from tools.coffee import COFFEE_INSTRUCTIONS, OrderStore, build_coffee_tools
 
 NAMES = ["get_menu_items", "show_menu", "get_addons", "add_order_item", "update_order_item",
          "update_order", "get_order_details", "finish_order"]  # fmt: skip

@@ -4,15 +4,20 @@ a scripted oracle brain."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from livekit.agents import llm
 
-from evals.tool_calls.data import GoldCall, load_dialogs, make_split
+from evals.splits import split_ids
+from evals.tool_calls.data import GoldCall, load_dialogs
 from evals.tool_calls.runner import run_eval
 from evals.tool_calls.scoring import Normaliser, PredCall, aggregate, score_dialog
 from tests.fakes import Call, FakeLLM
+from tools.coffee import taskmaster4
 
 
 def test_precision_recall_known_case():
@@ -60,11 +65,44 @@ def test_precision_recall_known_case():
 
 def test_split_is_by_dialog_deterministic_and_persisted():
     ids = [f"dlg-{i}" for i in range(100)]
-    a, b = make_split(ids), make_split(list(reversed(ids)))
-    assert a["test"] == b["test"] and len(a["test"]) == 10
+    a, b = split_ids(ids), split_ids(list(reversed(ids)))
+    assert a["test"] == b["test"] and len(a["test"]) == 7  # was 10 (make_split's exact 10 %)
     test = load_dialogs("test")
     train_ids = {d.conversation_id for d in load_dialogs("train")}
     assert test and not train_ids & {d.conversation_id for d in test}
+
+
+def test_taskmaster4_reader_falls_back_to_the_shipped_slice(tmp_path: Path) -> None:
+    assert taskmaster4.default_data_dir(full=tmp_path) == taskmaster4.SLICE_DATA_DIR
+    shipped = taskmaster4.load_dialogs(taskmaster4.SLICE_DATA_DIR)
+    assert shipped and taskmaster4.load_dialogs(taskmaster4.SLICE_DATA_DIR, limit=2) == shipped[:2]
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path))):
+        taskmaster4.load_dialogs(tmp_path)
+    (tmp_path / "data_00.json").write_text("{not json")
+    with pytest.raises(OSError, match=re.escape(str(tmp_path / "data_00.json"))):
+        taskmaster4.load_dialogs(tmp_path)
+
+
+def test_api_calls_pair_by_index_and_repair_doubled_quotes() -> None:
+    def ann(name: str, value: str, ctx: str) -> dict:
+        return {"name": name, "value": value, "context": ctx}
+
+    utt = {
+        "annotations": [
+            ann("api_call", "add_order_item", "api_call_1"),
+            ann("request", '{"menu_item_id": ""mocha-6452"", "quantity": "1"}', "api_call_1"),
+            ann("api_response", "add_order_item", "api_response_1"),
+            ann("response", '{"order_id": "28740"}', "api_response_1"),
+            ann("api_call", "show_menu", "api_call_0"),
+            ann("api_response", "show_menu", "api_response_0"),
+            ann("response", "not json", "api_response_0"),
+        ]
+    }
+    calls = taskmaster4.api_calls(utt)
+    assert [(c.index, c.name) for c in calls] == [(0, "show_menu"), (1, "add_order_item")]
+    assert calls[0].request is None and calls[0].response is None
+    assert calls[1].request == {"menu_item_id": "mocha-6452", "quantity": "1"}
+    assert calls[1].response == {"order_id": "28740"}
 
 
 def _oracle(fake: FakeLLM):
@@ -92,7 +130,11 @@ def _oracle(fake: FakeLLM):
             if c.name == "add_order_item" and c.response:
                 gold_adds.append(c.response)
             req = c.request or {}
-            fake.push(lambda ctx, c=c, req=req: [Call(c.name, translate(req, ctx))])
+
+            def script(ctx: llm.ChatContext, c: GoldCall = c, req: dict = req) -> list[Call]:
+                return [Call(c.name, translate(req, ctx))]
+
+            fake.push(script)
         fake.push("Okay.")
 
     return before_turn

@@ -7,8 +7,7 @@ import sqlite3
 
 import pytest
 
-from tools import OrderStore, StoreError
-from tools.store import MAX_QUANTITY
+from tools.coffee import MAX_QUANTITY, OrderStore, StoreError
 
 INJECTION = "'; DROP TABLE orders;--"
 
@@ -30,7 +29,7 @@ async def test_opens_wal_creates_dirs_and_seeds_menu(store, tmp_path):
 
 
 def test_menu_json_is_attributed_and_small():
-    from tools.store import MENU_JSON
+    from tools.coffee import MENU_JSON
 
     menu = json.loads(MENU_JSON.read_text())
     assert "CC BY 4.0" in menu["source"] and "Taskmaster-4" in menu["source"]

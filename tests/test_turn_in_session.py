@@ -14,11 +14,10 @@ from typing import Any
 
 import pytest
 
-from agents.brains import PROFILES
+from agents.brain import PROFILES, choose_brain
 from agents.config import Settings
-from agents.recording import Recording, load_recording
-from agents.replay import replay_call
-from agents.selection import choose_brain
+from evals.replay import replay_call
+from evals.replay.recording import Recording, load_recording
 from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer
 
 ROOT = Path(__file__).resolve().parent.parent

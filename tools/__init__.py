@@ -1,18 +1,21 @@
-"""Tool runtime and the coffee-ordering domain (Taskmaster-4 API) for every brain.
+"""The generic tool runtime and call control, used identically by every brain.
 
 Public API (bound by agents/):
 
-    store = OrderStore(settings.orders_db)          # sync ctor; opens lazily (or `await store.open()`)
     runtime = ToolRuntime(ToolRuntimeOptions(timeout=8.0, filler_delay=1.0))
-    tools = build_coffee_tools(store, runtime) + build_call_control_tools(runtime)
-    Agent(instructions=COFFEE_INSTRUCTIONS, tools=tools)
+    tools = [*domain_tools, *build_call_control_tools(runtime, transfer_to=settings.transfer_to)]
 
+The coffee-ordering domain (Taskmaster-4 API tools, order store, menu) is `tools.coffee`.
 See tools/README.md for behaviour (timeout, filler, barge-in, idempotency, event records).
+
+Owns: re-exports of `tools.runtime` and `tools.call_control`. May import: livekit, pydantic,
+the standard library and those two modules; never `tools.coffee` (a domain builds on the
+runtime, not the other way round), `agents` or `evals`.
 """
 
 from .call_control import CallControlOptions, DtmfBuffer, build_call_control_tools
-from .coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, build_coffee_tools
 from .runtime import (
+    RecoverableToolError,
     ToolCallRecord,
     ToolEventLog,
     ToolRuntime,
@@ -21,21 +24,16 @@ from .runtime import (
     tool_event_log,
     turn_key,
 )
-from .store import OrderStore, StoreError
 
 __all__ = [
-    "COFFEE_INSTRUCTIONS",
     "CallControlOptions",
     "DtmfBuffer",
-    "MAX_TOOL_STEPS",
-    "OrderStore",
-    "StoreError",
+    "RecoverableToolError",
     "ToolCallRecord",
     "ToolEventLog",
     "ToolRuntime",
     "ToolRuntimeOptions",
     "build_call_control_tools",
-    "build_coffee_tools",
     "idempotency_key",
     "tool_event_log",
     "turn_key",

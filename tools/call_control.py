@@ -4,13 +4,18 @@
   finished playing it speaks `goodbye`, waits for that playout, shuts the session down, and,
   inside a job, deletes the room (which hangs up a SIP leg) and shuts the job down. Without a
   job (replay, console, tests) it only ends the session.
-* `transfer_to_human` transfers a SIP caller (participant kind SIP) to `TRANSFER_TO` (e.g.
-  `tel:+15551234567` or `sip:desk@pbx`) with livekit-api `transfer_sip_participant`. With no
-  room, no SIP caller or no target it returns a spoken explanation that nobody can take the
-  call by phone, and the conversation goes on.
+* `transfer_to_human` transfers a SIP caller (participant kind SIP) to the target the caller
+  of `build_call_control_tools` passes (`transfer_to=`, e.g. `tel:+15551234567` or
+  `sip:desk@pbx`; the app passes its settings' `transfer_to`) with livekit-api
+  `transfer_sip_participant`. With no room, no SIP caller or no target it returns a spoken
+  explanation that nobody can take the call by phone, and the conversation goes on.
 * `DtmfBuffer` subscribes to the room's `sip_dtmf_received` and buffers keypad digits;
   `get_dtmf_digits` hands them to the model (e.g. a phone or order number), waiting briefly
   for the caller to finish typing (`#` ends early).
+
+Owns: call control (hang-up, SIP transfer, DTMF). May import: livekit (agents, rtc, api), the
+standard library and `tools.runtime`; never a domain (`tools.coffee`), `agents` or `evals`.
+Reads no environment variables: every setting comes from the arguments.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import re
 import time
 from collections.abc import Callable
@@ -41,7 +45,7 @@ DTMF_DIGITS = set("0123456789*#")
 @dataclass(frozen=True)
 class CallControlOptions:
     transfer_to: str = ""
-    """SIP transfer target, `tel:+1...` or `sip:...`; empty = env TRANSFER_TO."""
+    """SIP transfer target, `tel:+1...` or `sip:...`; empty = no transfer (see `transfer_to=`)."""
     goodbye: str = "Thanks for calling. Goodbye!"
     delete_room: bool = True
     transfer_timeout: float = 45.0
@@ -148,14 +152,12 @@ def build_call_control_tools(
 ) -> list[FunctionTool]:
     """end_call, transfer_to_human, get_dtmf_digits, wrapped by `runtime`.
 
-    `transfer_to` (or options.transfer_to, or env TRANSFER_TO) is the transfer target. Pass a
-    `DtmfBuffer` already attached to the room to keep digits typed before the first tool call;
-    otherwise one is attached lazily to the job's room. `on_hangup` is called after the session
-    is shut down by end_call (tests, metrics)."""
+    `transfer_to` (else options.transfer_to) is the transfer target; empty means nobody to
+    transfer to (the tool then says so). Pass a `DtmfBuffer` already attached to the room to
+    keep digits typed before the first tool call; otherwise one is attached lazily to the job's
+    room. `on_hangup` is called after the session is shut down by end_call (tests, metrics)."""
     opts = options or CallControlOptions()
-    target = (transfer_to if transfer_to is not None else opts.transfer_to) or os.environ.get(
-        "TRANSFER_TO", ""
-    ).strip()
+    target = transfer_to if transfer_to is not None else opts.transfer_to
     buffer = dtmf or DtmfBuffer()
     hangup_tasks: set[asyncio.Task[None]] = set()
 
@@ -216,7 +218,7 @@ def build_call_control_tools(
         if sip is None or room is None or job is None:
             return opts.no_human_message
         if not target or not _valid_target(target):
-            logger.warning("transfer requested but TRANSFER_TO is not a tel:/sip: target")
+            logger.warning("transfer requested but the transfer target is not a tel:/sip: URI")
             return opts.no_human_message
         try:
             await job.api.sip.transfer_sip_participant(

@@ -4,10 +4,11 @@
 `FunctionTool` (same name, docstring and argument schema) whose call goes through:
 
 1. argument guard: every string argument (nested too) is bounded (`max_arg_chars`) and the
-   whole payload by size; a violation, or a `StoreError`/`ValueError` raised by the body,
-   becomes livekit's `ToolError` whose message the model reads and recovers from.
+   whole payload by size; a violation, or a `RecoverableToolError` (e.g. the coffee store's
+   `StoreError`) or `ValueError` raised by the body, becomes livekit's `ToolError` whose
+   message the model reads and recovers from.
 2. the body runs as its own task, so nothing here blocks the event loop (bodies do blocking
-   I/O in threads, see `tools.store`).
+   I/O in threads, see `tools.coffee.store`).
 3. filler speech: `RunContext.with_filler(...)` (livekit 1.8.9) speaks one of
    `filler_phrases` once the tool has run for `filler_delay` seconds and the session is idle.
    With a realtime brain and no TTS the filler is a short `generate_reply` instead of `say`.
@@ -28,7 +29,13 @@
    serialise it). `tool_event_log(session)` gives a per-session log.
 
 `turn_key(ctx)` identifies the current user turn (the id of the last user message in the
-session history); the coffee tools use it for idempotency keys.
+session history); `idempotency_key(ctx, tool, arguments)` builds on it, and the coffee tools use
+it for their idempotency keys.
+
+Owns: the generic runtime (options, wrapper, records, event log, idempotency-key helper, the
+`RecoverableToolError` base class). May import: livekit, pydantic and the standard library
+only; never a domain (`tools.coffee`), `agents` or `evals`. Reads no environment variables:
+`ToolRuntimeOptions.from_settings` takes values from the caller's settings object.
 """
 
 from __future__ import annotations
@@ -53,8 +60,6 @@ from livekit.agents.llm import FunctionTool, ToolError, ToolFlag, function_tool
 from livekit.agents.voice import RunContext
 from pydantic import BaseModel, Field
 
-from .store import StoreError
-
 logger = logging.getLogger("tools.runtime")
 
 DEFAULT_FILLER_PHRASES: tuple[str, ...] = (
@@ -65,6 +70,13 @@ DEFAULT_FILLER_PHRASES: tuple[str, ...] = (
 
 ToolStatus = Literal["ok", "error", "timeout", "cancelled"]
 ToolEventName = Literal["tool_call_started", "tool_call_finished"]
+
+
+class RecoverableToolError(Exception):
+    """An expected failure the model can recover from; its message is what the model reads.
+
+    Domains subclass it (e.g. `tools.coffee.StoreError`); the runtime turns it into livekit's
+    `ToolError` with the same message instead of logging it as an unexpected failure."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +107,7 @@ class ToolRuntimeOptions:
 
     @classmethod
     def from_settings(cls, settings: Any) -> ToolRuntimeOptions:
-        """From `agents.config.Settings` (tool_timeout, filler_delay)."""
+        """From the app's settings object (any object with tool_timeout, filler_delay)."""
         return cls(timeout=settings.tool_timeout, filler_delay=settings.filler_delay)
 
 
@@ -289,7 +301,7 @@ class ToolRuntime:
                     if isinstance(result, dict | list):
                         # JSON, not Python repr: what every model (and the eval) parses best
                         result = json.dumps(result, ensure_ascii=False, default=str)
-                except StoreError as e:
+                except RecoverableToolError as e:
                     raise ToolError(str(e)) from e
                 except (ValueError, TypeError, KeyError) as e:
                     raise ToolError(f"{name} could not use those arguments: {e}") from e

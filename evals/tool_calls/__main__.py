@@ -1,4 +1,4 @@
-"""python -m evals.tool_calls [--limit N] [--brain NAME] [--split test] [--json OUT]"""
+"""python -m evals.tool_calls [--limit N] [--brain NAME] [--split test] [--data DIR] [--json OUT]"""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .data import DATA_DIR, load_dialogs
+from evals.splits import resolve_data_dir
+
+from .data import load_dialogs
 
 
 def _positive(text: str) -> int:
@@ -29,9 +31,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--limit", type=_positive, default=None, help="first N dialogs of the split")
     p.add_argument("--brain", default="cascade", help="brain whose text LLM is evaluated")
-    p.add_argument("--split", default="test", choices=["test", "train", "all"])
+    p.add_argument("--split", default="test", choices=["test", "dev", "train", "all"],
+                   help="evals/splits.py split (default test: the held-out dialogs)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write the full results here")
-    p.add_argument("--data", type=Path, default=DATA_DIR)
+    p.add_argument("--data", type=Path, default=None,
+                   help="Taskmaster-4 folder (default: $TASKMASTER4_DIR, else ../shared/data/"
+                        "taskmaster4 beside the checkout, else the repo's data/taskmaster4 slice)")  # fmt: skip
     return p.parse_args(argv)
 
 
@@ -60,9 +65,9 @@ def main(argv: list[str] | None = None) -> int:
     from agents.config import ConfigError, Settings, load_env
 
     try:
-        from agents.brains import build_text_llm, get_profile
+        from agents.brain import build_text_llm, get_profile
     except ImportError as e:  # pragma: no cover - agents/brains.py is the lead's module
-        print(f"error: agents.brains is not available: {e}", file=sys.stderr)
+        print(f"error: agents.brain is not available: {e}", file=sys.stderr)
         return 2
     load_env()
     try:
@@ -73,8 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     try:
-        dialogs = load_dialogs(a.split, a.data)
-    except FileNotFoundError as e:
+        dialogs = load_dialogs(a.split, resolve_data_dir(a.data))
+    except OSError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     if a.limit:

@@ -17,14 +17,8 @@ from livekit.agents.voice.run_result import (
     RunResult,
 )
 
-from tools import (
-    COFFEE_INSTRUCTIONS,
-    MAX_TOOL_STEPS,
-    OrderStore,
-    ToolRuntime,
-    ToolRuntimeOptions,
-    build_coffee_tools,
-)
+from tools import ToolRuntime, ToolRuntimeOptions
+from tools.coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 
 from .data import Dialog, Turn
 from .scoring import ApiCounts, Normaliser, PredCall, aggregate, score_dialog

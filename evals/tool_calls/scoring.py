@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.store import MENU_JSON, OrderStore, base_id, slug
+from tools.coffee import MENU_JSON, OrderStore, base_id, slug
 
 from .data import GoldCall
 

@@ -1,8 +1,10 @@
 """``python -m evals.turn_detection {score,train,bench} ...``
 
-- ``score CASES.jsonl``: P(end of turn) per case with our semantic model (``score.py``);
-- ``train ...``: trains the semantic model (delegates to ``livekit.plugins.semantic_turn.train``);
-- ``bench ...``: the audio benchmark (``bench.py``).
+- ``score CASES.jsonl``: P(end of turn) per case with our semantic model (``cli_score.py``);
+- ``train ...``: trains the semantic model shipped in ``livekit-plugins-semantic-turn``
+  (``train.py``; examples in ``examples.py``, split in ``evals/splits.py``);
+- ``bench ...``: the audio benchmark (``bench.py``; causal scoring in ``bench_scoring.py``,
+  policy sweep and operating points in ``sweep.py``).
 
 Each subcommand is imported lazily, so one that is broken or unfinished does not stop the others.
 """
@@ -13,7 +15,7 @@ import importlib
 import sys
 
 COMMANDS = {
-    "score": "evals.turn_detection.score",
+    "score": "evals.turn_detection.cli_score",
     "train": "evals.turn_detection.train",
     "bench": "evals.turn_detection.bench",
 }

@@ -22,15 +22,21 @@ import time
 import zlib
 from collections.abc import Sequence
 
-from . import dataset as ds
+from evals.splits import resolve_data_dir
+from tools.coffee.taskmaster4 import ATTRIBUTION, load_dialogs
+
 from . import report
+from .bench_dialogs import DEFAULT_N_DIALOGS, select_dialogs, user_turns
+from .bench_scoring import Memo, score_set, time_detectors
 from .detectors import DETECTORS, build_detectors, load_all
-from .scoring import Memo, score_set, time_detectors
+from .pauses import plan_pauses
+from .real_speech import POCKETSPHINX_ATTRIBUTION, build_real_turn, real_clips
+from .render import VOICES, make_voice, render_turn, telephone_8k_mulaw
+from .split_record import heldout_dialog_ids
 from .sweep import DEFAULT_DELAYS, DEFAULT_TIMEOUTS, operating_points, sweep
-from .synth import VOICES, make_voice, render_turn, telephone_8k_mulaw
+from .turns import EOT, HOLD, Turn
 
 SETS = ("synth-16k", "synth-8k", "real")
-DEFAULT_N_DIALOGS = 6
 
 
 def _csv(kind: str, known: Sequence[str]):
@@ -83,7 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="dialog choice and pause plans (default 0)")
     p.add_argument("--cache-dir", default=".cache/eot-bench",
                    help="rendered audio + the pipecat wheel (default .cache/eot-bench)")  # fmt: skip
-    p.add_argument("--taskmaster-dir", default=ds.TASKMASTER_DIR)
+    p.add_argument("--taskmaster-dir", "--data", dest="taskmaster_dir", default=None,
+                   help="Taskmaster-4 folder (default: $TASKMASTER4_DIR, else ../shared/data/"
+                        "taskmaster4 beside the checkout, else the repo's data/taskmaster4 slice)")  # fmt: skip
     p.add_argument("--latency-stat", choices=("mean", "p50"), default="mean",
                    help="latency statistic over eot spans: eot-bench's mean (default) or the median")  # fmt: skip
     p.add_argument("--fine-grid", action="store_true",
@@ -102,51 +110,52 @@ def build_parser() -> argparse.ArgumentParser:
 def heldout_ids() -> tuple[list[str] | None, str]:
     """The semantic detector's held-out Taskmaster-4 dialogs (its test split)."""
     try:
-        from livekit.plugins.semantic_turn import heldout_dialog_ids
-    except ImportError as e:
-        return None, f"semantic_turn not importable ({e})"
-    return list(heldout_dialog_ids()), "semantic_turn.heldout_dialog_ids()"
+        return heldout_dialog_ids(), "evals.turn_detection.split_record.heldout_dialog_ids()"
+    except OSError as e:
+        return None, f"no split record for the shipped model ({e})"
 
 
-def synthetic_turns(args, log) -> tuple[list[ds.Turn], dict]:
-    dialogs = ds.load_taskmaster(args.taskmaster_dir)
+def synthetic_turns(args, log) -> tuple[list[Turn], dict]:
+    data_dir = resolve_data_dir(args.taskmaster_dir)
+    dialogs = {d["conversation_id"]: d for d in load_dialogs(data_dir)}
     ids, source = heldout_ids()
-    info: dict = {"attribution": ds.TASKMASTER_ATTRIBUTION, "split_source": source}
+    info: dict = {"attribution": ATTRIBUTION, "split_source": source, "data": str(data_dir)}
     if ids is None:
         info["heldout"] = False
-        pool = list(dialogs)
+        ids = list(dialogs)
         log(f"held-out split unavailable ({source}); choosing among all dialogs")
     else:
         info["heldout"] = True
-        pool = [i for i in ids if i in dialogs]
-    chosen = ds.select_dialogs(pool, args.n_dialogs, args.seed)
+    chosen = select_dialogs(ids, args.n_dialogs, args.seed, available=dialogs)
+    if len(chosen) < args.n_dialogs:
+        log(f"only {len(chosen)} held-out dialogs under {data_dir} (asked for {args.n_dialogs})")
     info["dialog_ids"] = chosen
     voices = [make_voice(v) for v in args.voices]
     tail = max(DEFAULT_TIMEOUTS) + 0.2
-    turns: list[ds.Turn] = []
+    turns: list[Turn] = []
     t0 = time.monotonic()
     for k, did in enumerate(chosen):
-        for ut in ds.user_turns(dialogs[did]):
+        for ut in user_turns(dialogs[did]):
             rng = random.Random(zlib.crc32(f"{args.seed}:{ut.id}".encode()))
-            chunks = ds.plan_pauses(ut.text, rng)
+            chunks = plan_pauses(ut.text, rng)
             for v in voices:
                 turn = render_turn(ut.id, chunks, ut.context, v, cache_dir=args.cache_dir,
                                    tail_s=tail)  # fmt: skip
-                if turn.spans and turn.spans[-1].label == ds.EOT:
+                if turn.spans and turn.spans[-1].label == EOT:
                     turns.append(turn)
         if (k + 1) % 5 == 0:
             log(f"rendered {k + 1}/{len(chosen)} dialogs ({time.monotonic() - t0:.0f}s)")
     return turns, info
 
 
-def real_turns(args) -> tuple[list[ds.Turn], dict]:
-    clips = ds.real_clips()
+def real_turns(args) -> tuple[list[Turn], dict]:
+    clips = real_clips()
     turns = []
     for c in clips:
-        t = ds.build_real_turn(c, tail_s=max(DEFAULT_TIMEOUTS) + 0.2, seed=args.seed)
-        if t.spans and t.spans[-1].label == ds.EOT:
+        t = build_real_turn(c, tail_s=max(DEFAULT_TIMEOUTS) + 0.2, seed=args.seed)
+        if t.spans and t.spans[-1].label == EOT:
             turns.append(t)
-    info = {"attribution": ds.POCKETSPHINX_ATTRIBUTION, "clips": [t.id for t in turns],
+    info = {"attribution": POCKETSPHINX_ATTRIBUTION, "clips": [t.id for t in turns],
             "word_times": "estimated: characters over VAD speech"}  # fmt: skip
     return turns, info
 
@@ -168,14 +177,14 @@ def main(argv: list[str] | None = None) -> int:
     for n, r in unavailable.items():
         log(f"{n}: n/a: {r}")
 
-    sets: dict[str, list[ds.Turn]] = {}
+    sets: dict[str, list[Turn]] = {}
     set_info: dict[str, dict] = {}
     if any(s.startswith("synth") for s in args.sets):
         syn, info = synthetic_turns(args, log)
         if not info["heldout"]:
             for n in ("ours-text", "ours-fusion"):
                 if n in detectors and n not in unavailable:
-                    unavailable[n] = "no held-out split published by semantic_turn (leakage)"
+                    unavailable[n] = "no held-out split recorded for the shipped model (leakage)"
         for s in ("synth-16k", "synth-8k"):
             if s in args.sets:
                 sets[s], set_info[s] = syn, dict(info)
@@ -217,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             sample_views=sample_views if s == next(iter(sets)) else None, rng=rng,
         )  # fmt: skip
         per_set[s] = scores
-        n_hold = sum(1 for t in turns for sp in t.spans if sp.label == ds.HOLD)
+        n_hold = sum(1 for t in turns for sp in t.spans if sp.label == HOLD)
         set_info[s].update(n_turns=len(turns), n_hold=n_hold, n_eot=len(turns),
                            score_seconds=round(time.monotonic() - t0, 1))  # fmt: skip
         log(f"{s}: scored {len(turns)} turns in {time.monotonic() - t0:.0f}s")

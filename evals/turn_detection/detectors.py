@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .dataset import SR, Turn, normalize_transcript, to_int16
+from .pauses import normalize_transcript
+from .turns import SR, Turn, to_int16
 
 
 class Unavailable(RuntimeError):

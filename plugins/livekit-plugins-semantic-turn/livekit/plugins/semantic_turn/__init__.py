@@ -8,9 +8,11 @@ Taskmaster-4 (CC BY 4.0) and run in pure numpy (~0.1 ms per call).
 ``FusedTurnDetector`` + ``TurnFusion`` fold in LiveKit's local audio end-of-turn model
 (``livekit.local_inference.EOT``, optional) and the silence so far; ``AudioTap`` is where the
 session's audio comes from. See README.md.
+
+Inference only: training, its data and the dialog split live in the repo's
+``evals/turn_detection/`` (``python -m evals.turn_detection train``).
 """
 
-from .data import heldout_dialog_ids, load_split
 from .detector import SemanticTurnDetector, predict_text, turn_from_chat_ctx
 from .fusion import AudioTap, FusedTurnDetector, TurnFusion, load_audio_eot
 from .model import TurnModel, default_model_path
@@ -25,8 +27,6 @@ __all__ = [
     "predict_text",
     "turn_from_chat_ctx",
     "load_audio_eot",
-    "load_split",
-    "heldout_dialog_ids",
     "default_model_path",
     "__version__",
 ]

@@ -5,7 +5,7 @@ Weights file (``.npz``, written deterministically so the same training run gives
 - ``w`` float32[n_features]  hashed-feature weights
 - ``b`` float32[]            intercept
 - ``platt`` float32[2]       calibration ``p = sigmoid(a * z + c)`` fitted on the dev split
-- ``threshold`` float32[]    ``unlikely_threshold`` chosen on dev (see ``train.py``)
+- ``threshold`` float32[]    ``unlikely_threshold`` chosen on dev (see ``evals/turn_detection/train.py`` in the suite)
 - ``meta`` str (JSON)        feature version, n_features, training figures
 """
 

@@ -1,0 +1,115 @@
+"""Assembly: a chosen `BrainProfile` turned into live plugin objects for `AgentSession`.
+
+Owns: `Brain` and `build_brain`. Imports: `profiles`, `credentials`, `factories`, config.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from livekit.agents import llm, stt, tts, vad
+from livekit.agents.llm import LLM, RealtimeModel
+
+from ..config import ConfigError, Settings
+from .credentials import PROVIDER_READY, missing_keys
+from .factories import (
+    LLM_FACTORIES,
+    STT_FACTORIES,
+    TTS_FACTORIES,
+    make_turn_detection,
+    openai_llm,
+    openai_realtime,
+)
+from .profiles import BrainProfile
+
+
+@dataclass
+class Brain:
+    """A profile turned into live plugin objects, ready for `AgentSession(**brain.session_kwargs())`."""
+
+    profile: BrainProfile
+    stt: stt.STT | None
+    llm: LLM | RealtimeModel
+    tts: tts.TTS | None
+    vad: vad.VAD | None
+    turn_detection: Any
+    reasoner: LLM | None = None
+
+    @property
+    def audio_tap(self) -> Any:
+        """Where the caller's audio must be copied for the turn detector, if it wants it."""
+        return getattr(self.turn_detection, "tap", None)
+
+    def session_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "llm": self.llm,
+            "turn_handling": {
+                "turn_detection": self.turn_detection,
+                "endpointing": {
+                    "min_delay": self.profile.endpointing.min_delay,
+                    "max_delay": self.profile.endpointing.max_delay,
+                },
+            },
+        }
+        for key in ("stt", "tts", "vad"):
+            value = getattr(self, key)
+            if value is not None:
+                kwargs[key] = value
+        return kwargs
+
+
+def build_brain(
+    profile: BrainProfile,
+    settings: Settings,
+    *,
+    vad_model: vad.VAD | None = None,
+) -> Brain:
+    """Instantiate the plugins a profile names. `vad_model` is the process-wide Silero VAD
+    loaded in prewarm (loaded here when not given)."""
+    missing = missing_keys(profile, settings)
+    if missing:
+        raise ConfigError(f"brain {profile.name!r} needs {', '.join(missing)}")
+
+    needs_vad = profile.vad and not (profile.realtime and profile.turn_detector == "realtime")
+    if needs_vad and vad_model is None:
+        from livekit.plugins import silero
+
+        vad_model = silero.VAD.load()
+
+    if profile.realtime:
+        server_turns = profile.turn_detector == "realtime"
+        model: llm.LLM | llm.RealtimeModel = openai_realtime(settings, server_turns=server_turns)
+        # our own turn detector on a realtime model needs a transcript: session STT
+        stt_name = profile.stt or ("deepgram" if PROVIDER_READY["deepgram"](settings) else "local")
+        stt_plugin = None if server_turns else STT_FACTORIES[stt_name](settings, profile.telephony)
+        tts_plugin = None
+    else:
+        assert profile.llm and profile.stt and profile.tts, profile
+        model = LLM_FACTORIES[profile.llm](settings)
+        stt_plugin = STT_FACTORIES[profile.stt](settings, profile.telephony)
+        tts_plugin = TTS_FACTORIES[profile.tts](settings)
+
+    reasoner = None
+    if profile.reasoner:
+        reasoner = (
+            openai_llm(settings, settings.hybrid_reasoner_model)
+            if profile.reasoner == "openai"
+            else LLM_FACTORIES[profile.reasoner](settings)
+        )
+
+    return Brain(
+        profile=profile,
+        stt=stt_plugin,
+        llm=model,
+        tts=tts_plugin,
+        vad=vad_model if needs_vad else None,
+        turn_detection=make_turn_detection(profile),
+        reasoner=reasoner,
+    )
+
+
+def describe(profile: BrainProfile) -> Mapping[str, Any]:
+    """What a log line or summary says about a brain (no secrets)."""
+    return {"brain": profile.name, **{k: v for k, v in profile.stages().items() if v}}

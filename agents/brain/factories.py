@@ -1,0 +1,155 @@
+"""Engine factories: one function per engine name turns `Settings` into a plugin object.
+
+Plugins are imported inside each factory, so a worker that never builds a local engine
+never imports llama.cpp, faster-whisper or Piper (a cloud-only install has none of them).
+
+Owns: plugin construction. Imports: `agents.config`, `profiles`, livekit plugins (lazily).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from livekit.agents import NOT_GIVEN, NotGivenOr, llm, stt, tts
+
+from ..config import Settings
+from .profiles import LLM_ENGINES, STT_ENGINES, TTS_ENGINES, BrainProfile, get_profile
+
+
+def _given(value: str) -> NotGivenOr[str]:
+    return value or NOT_GIVEN
+
+
+def _api_key(key: str, base_url: str) -> str:
+    # a loopback or self-hosted server (Ollama, vLLM, llama.cpp) needs no key, but the
+    # OpenAI client insists on one: hand it a placeholder that is not a secret
+    return key or ("local-no-key" if base_url else "")
+
+
+def _deepgram_stt(s: Settings, telephony: bool) -> stt.STT:
+    from livekit.plugins import deepgram
+
+    kwargs: dict[str, Any] = {"model": s.deepgram_model, "language": "en-US"}
+    if s.deepgram_base_url:
+        kwargs["base_url"] = s.deepgram_base_url
+    return deepgram.STT(api_key=_api_key(s.deepgram_api_key, s.deepgram_base_url), **kwargs)
+
+
+def _local_stt(s: Settings, telephony: bool) -> stt.STT:
+    from livekit.plugins import fasterwhisper
+
+    return fasterwhisper.STT(model=s.local_stt_model or None)
+
+
+def openai_llm(s: Settings, model: str) -> llm.LLM:
+    from livekit.plugins import openai
+
+    return openai.LLM(
+        model=model,
+        api_key=_api_key(s.openai_api_key, s.openai_base_url),
+        base_url=_given(s.openai_base_url),
+    )
+
+
+def _local_llm(s: Settings) -> llm.LLM:
+    from livekit.plugins import llamacpp
+
+    return llamacpp.LLM(
+        model_path=s.local_llm_model or None,
+        n_threads=s.local_llm_threads,
+        tool_call_bias=s.local_llm_tool_bias,
+    )
+
+
+def _cartesia_tts(s: Settings) -> tts.TTS:
+    from livekit.plugins import cartesia
+
+    kwargs: dict[str, Any] = {"model": s.cartesia_model, "voice": s.cartesia_voice}
+    if s.cartesia_base_url:
+        kwargs["base_url"] = s.cartesia_base_url
+    return cartesia.TTS(api_key=_api_key(s.cartesia_api_key, s.cartesia_base_url), **kwargs)
+
+
+def _openai_tts(s: Settings) -> tts.TTS:
+    from livekit.plugins import openai
+
+    return openai.TTS(
+        api_key=_api_key(s.openai_api_key, s.openai_base_url),
+        base_url=_given(s.openai_base_url),
+    )
+
+
+def _local_tts(s: Settings) -> tts.TTS:
+    from livekit.plugins import piper
+
+    return piper.TTS(voice=s.local_tts_voice or None)
+
+
+STT_FACTORIES: dict[str, Callable[[Settings, bool], stt.STT]] = {
+    "deepgram": _deepgram_stt,
+    "local": _local_stt,
+}
+LLM_FACTORIES: dict[str, Callable[[Settings], llm.LLM]] = {
+    "openai": lambda s: openai_llm(s, s.openai_model),
+    "local": _local_llm,
+}
+TTS_FACTORIES: dict[str, Callable[[Settings], tts.TTS]] = {
+    "cartesia": _cartesia_tts,
+    "openai": _openai_tts,
+    "local": _local_tts,
+}
+
+
+def openai_realtime(s: Settings, *, server_turns: bool) -> llm.RealtimeModel:
+    from livekit.plugins import openai
+
+    base_url = s.openai_realtime_base_url or s.openai_base_url
+    kwargs: dict[str, Any] = {}
+    if not server_turns:
+        # our own turn detector decides; the model must not commit turns by itself
+        kwargs["turn_detection"] = None
+    return openai.realtime.RealtimeModel(
+        model=s.openai_realtime_model,
+        voice=s.openai_voice,
+        api_key=_api_key(s.openai_api_key, base_url),
+        base_url=_given(base_url),
+        **kwargs,
+    )
+
+
+def build_text_llm(brain: str, settings: Settings) -> llm.LLM:
+    """The text LLM that does a brain's reasoning: the cascade's LLM, a hybrid's reasoner,
+    or, for a native brain, the OpenAI text model. Used by text-mode evals."""
+    profile = get_profile(brain)
+    name = profile.llm or profile.reasoner or "openai"
+    if name == "openai" and profile.reasoner == "openai" and profile.llm is None:
+        return openai_llm(settings, settings.hybrid_reasoner_model)
+    return LLM_FACTORIES[name](settings)
+
+
+def make_turn_detection(profile: BrainProfile) -> Any:
+    if profile.turn_detector == "semantic":
+        from livekit.plugins import semantic_turn
+
+        return semantic_turn.SemanticTurnDetector()
+    if profile.turn_detector == "fusion":
+        from livekit.plugins import semantic_turn
+
+        # the text-detector protocol passes no audio: the agent feeds this tap (stt_node)
+        fused = semantic_turn.FusedTurnDetector(tap=semantic_turn.AudioTap())
+        fused.prewarm()  # LiveKit's audio EOT, once per process (~0.4 s), not on the first turn
+        return fused
+    if profile.turn_detector == "livekit":
+        from livekit.agents import inference
+
+        # pinned: the unpinned detector tries LiveKit Cloud first in dev mode
+        return inference.TurnDetector(version="v1-mini")
+    if profile.turn_detector == "realtime":
+        return "realtime_llm"
+    return "vad"
+
+
+assert set(STT_FACTORIES) == set(STT_ENGINES), "profiles.STT_ENGINES out of step"
+assert set(LLM_FACTORIES) == set(LLM_ENGINES), "profiles.LLM_ENGINES out of step"
+assert set(TTS_FACTORIES) == set(TTS_ENGINES), "profiles.TTS_ENGINES out of step"

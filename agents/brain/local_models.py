@@ -1,0 +1,44 @@
+"""Loading the offline models once per worker process (prewarm), so the first call does
+not pay for it. Each local plugin keeps its loaded model in a process-wide cache; `prewarm()`
+on a plugin object fills that cache, and the plugin objects each job builds reuse it."""
+
+from __future__ import annotations
+
+import time
+
+from ..config import Settings
+from ..log import logger
+from .credentials import missing_keys
+from .factories import LLM_FACTORIES, STT_FACTORIES, TTS_FACTORIES
+from .profiles import PROFILES, BrainProfile
+
+
+def wants_local_models(settings: Settings, profile: BrainProfile | None = None) -> bool:
+    """True when a call may use a local engine: `profile` (a chosen brain) names one, or,
+    for a worker that has not seen its calls yet, the offline brain is asked for, a stage is
+    overridden to `local`, or no keys make `local` the automatic pick."""
+    if profile is not None:
+        return "local" in (profile.stt, profile.llm, profile.tts)
+    if settings.brain == "local" or "local" in (settings.stt, settings.llm, settings.tts):
+        return True
+    return all(missing_keys(PROFILES[n], settings) for n in ("cascade", "native"))
+
+
+def prewarm_local_models(settings: Settings) -> dict[str, float]:
+    """Load Whisper, SmolLM2, Piper and the semantic turn detector; returns seconds each took."""
+    timings: dict[str, float] = {}
+    for stage, make in (
+        ("stt", lambda: STT_FACTORIES["local"](settings, False)),
+        ("llm", lambda: LLM_FACTORIES["local"](settings)),
+        ("tts", lambda: TTS_FACTORIES["local"](settings)),
+    ):
+        t = time.perf_counter()
+        make().prewarm()
+        timings[stage] = round(time.perf_counter() - t, 3)
+    t = time.perf_counter()
+    from livekit.plugins import semantic_turn
+
+    semantic_turn.SemanticTurnDetector()  # loads and caches the weights
+    timings["turn_detector"] = round(time.perf_counter() - t, 3)
+    logger.info("local models loaded", extra={"seconds": timings})
+    return timings

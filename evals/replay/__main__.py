@@ -1,0 +1,7 @@
+"""python -m evals.replay RECORDING --out DIR [--brain NAME] (same as `agent.py replay`)."""
+
+import sys
+
+from .run import main
+
+sys.exit(main())

@@ -1,0 +1,172 @@
+"""The menu: seeding it from `data/menu.json`, reading it back, searching it, resolving an item.
+
+Owns: `MENU_JSON` (the committed menu, derived from Taskmaster-4, CC BY 4.0; see
+tools/README.md, NOTICE section), `seed_if_empty(conn, path)` (fills `menu_items`,
+`attributes` and `addons` in one transaction when the menu is empty), and `Menu`, the read
+side of those three tables: `items()`, `search(query)`, `resolve_item(id)`, `attributes()`,
+`addons()`. SQL runs through the store's `Runner` (`tools.coffee.schema`).
+
+May import: the standard library and `tools.coffee.schema` / `tools.coffee.validation`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from .schema import Runner
+from .validation import StoreError, base_id, clean_text, norm, slug
+
+MENU_JSON = Path(__file__).resolve().parent / "data" / "menu.json"
+
+
+def seed_if_empty(conn: sqlite3.Connection, menu_path: Path) -> None:
+    """Insert the menu from `menu_path` when `menu_items` is empty (first open of a file)."""
+    if conn.execute("SELECT COUNT(*) FROM menu_items").fetchone()[0] == 0:
+        seed(conn, menu_path)
+
+
+def seed(conn: sqlite3.Connection, menu_path: Path) -> None:
+    menu = json.loads(menu_path.read_text())
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        for it in menu["menu_items"]:
+            conn.execute(
+                "INSERT INTO menu_items VALUES (?,?,?,?,?,?,?,?)",
+                (
+                    it["menu_item_id"],
+                    it["name"],
+                    it["category"],
+                    it.get("size"),
+                    it.get("description"),
+                    it.get("price"),
+                    json.dumps(it.get("attributes", [])),
+                    json.dumps(it.get("addons", [])),
+                ),
+            )
+        for at in menu["attributes"]:
+            conn.execute(
+                "INSERT INTO attributes VALUES (?,?,?)",
+                (at["attribute_id"], at["attribute_name"], json.dumps(at["options"])),
+            )
+        for ad in menu["addons"]:
+            conn.execute(
+                "INSERT INTO addons VALUES (?,?,?)",
+                (ad["addon_id"], ad["name"], json.dumps(ad.get("options", ["NO", "ADD"]))),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def menu_row(row: sqlite3.Row) -> dict[str, Any]:
+    return {
+        "menu_item_id": row["menu_item_id"],
+        "name": row["name"],
+        "category": row["category"],
+        "size": row["size"],
+        "description": row["description"],
+        "price": row["price"],
+        "attributes": json.loads(row["attributes"]),
+        "addons": json.loads(row["addons"]),
+    }
+
+
+class Menu:
+    """Read side of the menu tables (every query through the store's `Runner`)."""
+
+    def __init__(self, run: Runner) -> None:
+        self._run = run
+
+    async def items(self) -> list[dict[str, Any]]:
+        def q(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+            rows = conn.execute("SELECT * FROM menu_items ORDER BY category, name").fetchall()
+            return [menu_row(r) for r in rows]
+
+        return await self._run(q)
+
+    async def search(self, query: str, *, limit: int = 8) -> list[dict[str, Any]]:
+        """Items whose name, category or description match `query` (words, any order).
+
+        `A OR B` searches both. An exact name / id match wins over partial matches."""
+        query = clean_text(query, field="query", limit=100)
+        items = await self.items()
+        results: list[tuple[float, dict[str, Any]]] = []
+        for part in re.split(r"\s+or\s+|,|/", query, flags=re.I):
+            want = norm(part)
+            if not want:
+                continue
+            want_words = [
+                w for w in want.split() if w not in {"a", "an", "the", "please", "drink", "drinks"}
+            ]
+            want_words = [w[:-1] if w.endswith("s") and len(w) > 3 else w for w in want_words]
+            for it in items:
+                name = norm(it["name"])
+                hay = f"{name} {norm(it['category'])} {norm(it['description'] or '')}"
+                if want == name or it["menu_item_id"] in (slug(want), base_id(want)):
+                    score = 3.0
+                elif want_words and all(w in name for w in want_words):
+                    score = 2.0
+                elif want_words and all(w in hay for w in want_words):
+                    score = 1.0
+                else:
+                    continue
+                results.append((score, it))
+        best: dict[str, tuple[float, dict[str, Any]]] = {}
+        for score, it in results:
+            prev = best.get(it["menu_item_id"])
+            if prev is None or score > prev[0]:
+                best[it["menu_item_id"]] = (score, it)
+        ranked = sorted(best.values(), key=lambda t: (-t[0], t[1]["name"]))
+        if ranked and ranked[0][0] == 3.0 and len(re.split(r"\s+or\s+", query, flags=re.I)) == 1:
+            ranked = [t for t in ranked if t[0] == 3.0]
+        return [it for _, it in ranked[:limit]]
+
+    async def resolve_item(self, menu_item_id: str) -> dict[str, Any]:
+        """The menu item for an id (tolerates `latte-0371`, `Latte`); StoreError if unknown."""
+        raw = clean_text(menu_item_id, field="menu_item_id", limit=80, required=True)
+        items = await self.items()
+        by_id = {it["menu_item_id"]: it for it in items}
+        for cand in (raw, slug(raw), base_id(raw)):
+            if cand in by_id:
+                return by_id[cand]
+        by_name = {norm(it["name"]): it for it in items}
+        if norm(raw) in by_name:
+            return by_name[norm(raw)]
+        raise StoreError(
+            f"There is no menu item with id {raw!r}. Call get_menu_items with what the caller "
+            "asked for and use a menu_item_id from its result."
+        )
+
+    async def attributes(self) -> dict[str, dict[str, Any]]:
+        def q(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            rows = conn.execute("SELECT * FROM attributes").fetchall()
+            return {
+                r["attribute_id"]: {
+                    "attribute_id": r["attribute_id"],
+                    "attribute_name": r["attribute_name"],
+                    "options": json.loads(r["options"]),
+                }
+                for r in rows
+            }
+
+        return await self._run(q)
+
+    async def addons(self) -> dict[str, dict[str, Any]]:
+        def q(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+            rows = conn.execute("SELECT * FROM addons ORDER BY name").fetchall()
+            return {
+                r["addon_id"]: {
+                    "addon_id": r["addon_id"],
+                    "name": r["name"],
+                    "default": "NO",
+                    "options": json.loads(r["options"]),
+                }
+                for r in rows
+            }
+
+        return await self._run(q)
