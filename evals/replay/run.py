@@ -58,11 +58,21 @@ class ReplayResult:
     summary: dict[str, Any]
 
 
-async def _wait_until_done(session: AgentSession, inp: RecordingAudioInput) -> None:
-    await inp.finished.wait()
+async def _wait_until_done(
+    session: AgentSession, inp: RecordingAudioInput, closed: asyncio.Event
+) -> None:
+    """Until the recording has been played and the agent has settled, or the call ended
+    (the agent hung up with `end_call`: the rest of the recording has no one to talk to)."""
+    ended = asyncio.ensure_future(closed.wait())
+    played = asyncio.ensure_future(inp.finished.wait())
+    try:
+        await asyncio.wait({ended, played}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        played.cancel()
+        ended.cancel()
     deadline = time.monotonic() + MAX_TAIL_S
     idle_since: float | None = None
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not closed.is_set():
         idle = session.agent_state in ("listening", "idle") and session.user_state != "speaking"
         now = time.monotonic()
         if idle:
@@ -72,7 +82,8 @@ async def _wait_until_done(session: AgentSession, inp: RecordingAudioInput) -> N
         else:
             idle_since = None
         await asyncio.sleep(0.1)
-    logger.warning("agent still busy %.0f s after the recording ended; stopping", MAX_TAIL_S)
+    if not closed.is_set():
+        logger.warning("agent still busy %.0f s after the recording ended; stopping", MAX_TAIL_S)
 
 
 async def play_into_session(
@@ -90,11 +101,13 @@ async def play_into_session(
     t0 = recorder.recording_started_at
     assert t0 is not None
     inp.t0 = t0
+    closed = asyncio.Event()
+    session.on("close", lambda _: closed.set())
     # provider plugins need an HTTP session; outside a LiveKit job nobody else opens one
     async with utils.http_context.open():
         try:
             await session.start(agent=agent)
-            await _wait_until_done(session, inp)
+            await _wait_until_done(session, inp, closed)
         finally:
             inp.close()
             await session.aclose()

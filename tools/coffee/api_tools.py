@@ -275,8 +275,10 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
         addons: list[AddonChoice] | None = None,
         quantity: int | None = None,
         notes: str | None = None,
+        remove: bool = False,
     ) -> dict[str, Any]:
-        """Change a drink already in the order (options, add-ons, quantity or notes).
+        """Change a drink already in the order (options, add-ons, quantity or notes), or take
+        it off the order (remove: true).
 
         Args:
             order_item_id: the order_item_id from add_order_item or get_order_details
@@ -284,9 +286,16 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
             addons: add-ons to add (ADD) or remove (NO)
             quantity: the new quantity, 1 or more
             notes: replacement special instructions
+            remove: true to take this drink off the order
         """
-        if attributes is None and addons is None and quantity is None and notes is None:
-            raise ToolError("Say what to change: attributes, addons, quantity or notes.")
+        if (
+            attributes is None
+            and addons is None
+            and quantity is None
+            and notes is None
+            and not remove
+        ):
+            raise ToolError("Say what to change: attributes, addons, quantity, notes or remove.")
         attrs, adds = _dump(attributes), _dump(addons)
         key = idempotency_key(
             ctx,
@@ -297,6 +306,7 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
                 "addons": adds,
                 "quantity": quantity,
                 "notes": notes,
+                **({"remove": True} if remove else {}),
             },  # fmt: skip
         )
         return await store.update_order_item(
@@ -305,6 +315,7 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
             addons=adds,
             quantity=quantity,
             notes=notes,
+            remove=remove,
             idempotency_key=key,
         )
 

@@ -1,0 +1,403 @@
+"""What the caller said, as the coffee domain understands it: drinks with their options, and
+the dialog acts around them (yes, no, that's all, what do you have, goodbye...).
+
+Deterministic and fast (well under a millisecond): it reads the menu (`tools.coffee`'s
+`menu.json`: item names, attribute options, add-ons) and matches words, so it knows exactly
+what is on the menu and never invents an item. Anything it is not sure about is left for the
+language model (`CallerTurn.understood` is False).
+
+Written by hand because no library does this: it is a small grammar of one menu, not general
+NLU; the vocabulary comes from the menu file, the synonyms below are how callers say them.
+
+Owns: `understand(text) -> CallerTurn`. Imports: `tools.coffee` (the menu), stdlib.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from tools.coffee import MENU_JSON
+
+NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "couple": 2, "pair": 2, "three": 3,
+    "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
+}  # fmt: skip
+ITEM_SYNONYMS = {
+    "hot cocoa": "Hot Chocolate", "cocoa": "Hot Chocolate", "chai": "Chai Latte",
+    "matcha": "Matcha Latte", "cold brew coffee": "Cold Brew", "capuccino": "Cappuccino",
+    "cappucino": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
+    "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer", "green tea": "Ginger Green Cold Steep Tea",
+}  # fmt: skip
+# attribute id -> (words the caller says -> the menu's option name); longest phrases first
+OPTION_WORDS: dict[str, dict[str, str]] = {
+    "milk-options": {
+        "lactose free": "2% Lactose Free Milk", "lactose-free": "2% Lactose Free Milk",
+        "non fat": "Non-fat Milk", "non-fat": "Non-fat Milk", "nonfat": "Non-fat Milk",
+        "fat free": "Non-fat Milk", "skim": "Non-fat Milk", "skimmed": "Non-fat Milk",
+        "two percent": "2% Milk", "2%": "2% Milk", "2 percent": "2% Milk", "whole": "Whole Milk",
+        "oat": "Oat Milk", "oatmilk": "Oat Milk", "almond": "Almond Milk", "no milk": "No Milk",
+    },
+    "hot-or-iced": {"iced": "Iced", "ice": "Iced", "cold": "Iced"},
+    "caffeine": {"decaf": "Decaf", "decaffeinated": "Decaf"},
+    "espresso-shots": {
+        "extra shot": "Double", "double shot": "Double", "double": "Double", "two shots": "Double",
+        "triple": "Triple", "three shots": "Triple", "quad": "Quadruple", "quadruple": "Quadruple",
+        "single shot": "Single",
+    },
+}  # fmt: skip
+ADDON_WORDS = {
+    "sugar free vanilla": "sugar-free-vanilla-sweetener",
+    "sugar-free vanilla": "sugar-free-vanilla-sweetener",
+    "vanilla": "vanilla-sweetener", "hazelnut": "hazelnut-sweetener",
+    "caramel": "caramel-sauce", "chocolate sauce": "chocolate-sauce",
+    "chocolate syrup": "chocolate-sauce", "mocha sauce": "chocolate-sauce",
+    "honey": "honey", "sugar": "sugar",
+}  # fmt: skip
+FILLER = set(
+    [
+        "a",
+        "an",
+        "the",
+        "and",
+        "or",
+        "with",
+        "of",
+        "plus",
+        "also",
+        "then",
+        "as",
+        "well",
+        "please",
+        "can",
+        "could",
+        "would",
+        "may",
+        "i",
+        "i'd",
+        "id",
+        "i'll",
+        "ill",
+        "i'm",
+        "im",
+        "we",
+        "we'd",
+        "get",
+        "have",
+        "like",
+        "want",
+        "need",
+        "order",
+        "take",
+        "make",
+        "it",
+        "that",
+        "them",
+        "me",
+        "us",
+        "for",
+        "to",
+        "go",
+        "just",
+        "um",
+        "uh",
+        "er",
+        "hmm",
+        "so",
+        "okay",
+        "ok",
+        "yes",
+        "yeah",
+        "no",
+        "hi",
+        "hello",
+        "hey",
+        "actually",
+        "instead",
+        "another",
+        "more",
+        "some",
+        "cup",
+        "cups",
+        "glass",
+        "mug",
+        "size",
+        "large",
+        "small",
+        "medium",
+        "regular",
+        "big",
+        "little",
+        "extra",
+        "hot",
+        "too",
+        "again",
+        "let's",
+        "lets",
+        "maybe",
+        "think",
+        "today",
+        "now",
+        "thanks",
+        "thank",
+        "you",
+        "oh",
+        "well",
+        "right",
+        "sure",
+        "one",
+        "two",
+        "three",
+        "four",
+        "five",
+        "six",
+        "seven",
+        "eight",
+        "nine",
+        "ten",
+        "couple",
+        "pair",
+        "shot",
+        "shots",
+        "milk",
+        "syrup",
+        "sweetener",
+        "sauce",
+        "both",
+        "each",
+        "all",
+        "remove",
+        "cancel",
+        "take",
+        "off",
+        "drop",
+        "delete",
+        "change",
+        "switch",
+        "swap",
+        "add",
+        "scratch",
+        "forget",
+        "about",
+        "how",
+        "what",
+        "do",
+        "you",
+        "there",
+        "is",
+        "in",
+        "your",
+        "any",
+        "got",
+        "also",
+        "instead",
+    ]
+)
+"""Words that may stand next to a drink's name without making it a different drink."""
+ACTS: dict[str, tuple[str, ...]] = {
+    "human": (r"\b(a |real )?(person|human|somebody|someone|manager|representative|operator)\b",),
+    "goodbye": (r"\b(good ?bye|bye|have a (good|nice) (day|one)|that is all thanks bye)\b",),
+    "done": (
+        r"\bthat'?s (all|it|everything)\b", r"\bthat is (all|it|everything)\b",
+        r"\bnothing (else|more)\b", r"\b(i'?m|i am|we'?re) (done|good|all set)\b",
+        r"\bthat'?ll be (all|it)\b", r"\bno(pe)?,? (thanks|thank you)\b", r"^no\.?$",
+        r"\bready to (order|pay|check ?out)\b",
+    ),
+    "place": (
+        r"\b(place|put|send|submit|finish|finalize|complete) (in )?(the|my|this|our) order\b",
+        r"\bgo ahead\b", r"\bplace it\b", r"\bsend it\b",
+    ),
+    "yes": (
+        r"^(yes|yeah|yep|yup|sure|correct|right|exactly|perfect|great|ok(ay)?|sounds good)\b",
+        r"\b(that'?s|that is|it'?s) (right|correct|perfect)\b", r"\byes\b",
+    ),
+    "no": (r"^(no|nope|nah|not quite|wrong)\b", r"\bthat'?s (not|wrong)\b"),
+    "ask": (
+        r"\b(do|does) you( guys| all)? (have|make|do|sell|serve)\b", r"\bwhat'?s in\b", r"\bwhat is in\b",
+        r"\bis there\b", r"\bwhat (is|are) (a|an|the)\b", r"\btell me about\b",
+    ),
+    "menu": (
+        r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
+        r"\bwhat (kind|kinds|sort) of\b", r"\bwhat (teas|coffees|drinks)\b",
+        r"\b(options|choices)\b", r"\b(have|got) any (teas?|coffees?|drinks)\b",
+    ),
+    "order_status": (
+        r"\bwhat (do|did) i (have|order|get)\b", r"\b(read|repeat) (it|that|the order|my order)",
+        r"\b(my|the) order so far\b", r"\bwhat'?s (in )?my order\b",
+    ),
+    "remove": (r"\b(remove|cancel|take off|drop|delete|scratch|forget)\b",),
+    "change": (r"\b(make (that|it|them|the)|change|switch|instead)\b",),
+}  # fmt: skip
+_ACTS = {act: [re.compile(p) for p in pats] for act, pats in ACTS.items()}
+
+
+@dataclass
+class DrinkRequest:
+    menu_item_id: str
+    name: str
+    quantity: int = 1
+    quantity_said: bool = False
+    attributes: dict[str, str] = field(default_factory=dict)
+    """attribute_id -> option, only options this drink offers."""
+    addons: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    """Options the caller asked for that this drink does not offer (to say so)."""
+
+    def tool_arguments(self) -> dict[str, Any]:
+        args: dict[str, Any] = {"menu_item_id": self.menu_item_id, "quantity": self.quantity}
+        if self.attributes:
+            args["attributes"] = [
+                {"attribute_id": k, "option": v} for k, v in sorted(self.attributes.items())
+            ]
+        if self.addons:
+            args["addons"] = [{"addon_id": a, "option": "ADD"} for a in self.addons]
+        return args
+
+
+@dataclass
+class CallerTurn:
+    text: str
+    drinks: list[DrinkRequest] = field(default_factory=list)
+    acts: set[str] = field(default_factory=set)
+    modifiers: DrinkRequest | None = None
+    """Options said without a drink ("make it iced", "with oat milk"): for the last drink."""
+    unknown_drink: str = ""
+    """Words that look like a drink we do not have ("a pumpkin spice latte")."""
+
+    @property
+    def understood(self) -> bool:
+        return bool(self.drinks or self.acts or self.modifiers)
+
+
+@dataclass(frozen=True)
+class Menu:
+    items: dict[str, dict[str, Any]]
+    """menu_item_id -> item."""
+    names: dict[str, str]
+    """phrase the caller may say (lowercase) -> menu_item_id, longest first."""
+    addon_names: dict[str, str]
+    attribute_options: dict[str, list[str]]
+
+
+@cache
+def load_menu(path: str = str(MENU_JSON)) -> Menu:
+    raw = json.loads(Path(path).read_text(encoding="utf-8"))
+    items = {it["menu_item_id"]: it for it in raw["menu_items"]}
+    by_name = {it["name"]: it["menu_item_id"] for it in raw["menu_items"]}
+    names = {it["name"].lower(): it["menu_item_id"] for it in raw["menu_items"]}
+    names.update({k: by_name[v] for k, v in ITEM_SYNONYMS.items() if v in by_name})
+    ordered = dict(sorted(names.items(), key=lambda kv: -len(kv[0])))
+    return Menu(
+        items=items,
+        names=ordered,
+        addon_names={a["addon_id"]: a["name"] for a in raw["addons"]},
+        attribute_options={a["attribute_id"]: a["options"] for a in raw["attributes"]},
+    )
+
+
+def normalise(text: str) -> str:
+    t = text.lower().replace("’", "'")
+    t = re.sub(r"[^a-z0-9%' -]+", " ", t)
+    return " ".join(t.split())
+
+
+def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
+    """(start, end, menu_item_id) of each drink named in `text`, longest names first, plurals
+    ("lattes", "mochas") included, no overlaps."""
+    taken = [False] * len(text)
+    found: list[tuple[int, int, str]] = []
+    for phrase, item_id in menu.names.items():
+        for m in re.finditer(rf"\b{re.escape(phrase)}(e?s)?\b", text):
+            if any(taken[m.start() : m.end()]):
+                continue
+            if phrase == "chocolate" or (
+                phrase == "hot chocolate" and "sauce" in text[m.end() : m.end() + 7]
+            ):
+                continue
+            taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+            found.append((m.start(), m.end(), item_id))
+    return sorted(found)
+
+
+def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkRequest) -> None:
+    offered = set(item["attributes"]) if item else set(menu.attribute_options)
+    addons_offered = set(item["addons"]) if item else set(menu.addon_names)
+    consumed = span
+    for attr, words in OPTION_WORDS.items():
+        for word, option in sorted(words.items(), key=lambda kv: -len(kv[0])):
+            if re.search(rf"(?<![\w%]){re.escape(word)}(?![\w%])", consumed):
+                consumed = re.sub(rf"(?<![\w%]){re.escape(word)}(?![\w%])", " ", consumed)
+                if attr in offered:
+                    out.attributes[attr] = option
+                else:
+                    out.dropped.append(option)
+                break
+    if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and item is not None:
+        out.attributes.setdefault("hot-or-iced", "Hot")
+    for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
+        if re.search(rf"\b{re.escape(word)}\b", consumed):
+            consumed = re.sub(rf"\b{re.escape(word)}\b", " ", consumed)
+            if addon in addons_offered and addon not in out.addons:
+                out.addons.append(addon)
+            elif addon not in addons_offered:
+                out.dropped.append(menu.addon_names.get(addon, addon))
+
+
+def _quantity(before: str) -> tuple[int, bool]:
+    words = before.split()
+    for w in reversed(words[-4:]):
+        if w.isdigit() and 0 < int(w) < 100:
+            return int(w), True
+        if w in NUMBERS:
+            return NUMBERS[w], w not in ("a", "an")
+    return 1, False
+
+
+def _strange(words: list[str], menu: Menu) -> bool:
+    known = FILLER | set(NUMBERS) | {w for p in menu.names for w in p.split()}
+    known |= {w for words_ in OPTION_WORDS.values() for p in words_ for w in p.split()}
+    known |= {w for p in ADDON_WORDS for w in p.split()}
+    return any(w not in known and not w.isdigit() for w in words)
+
+
+def understand(text: str, menu: Menu | None = None) -> CallerTurn:
+    menu = menu or load_menu()
+    t = normalise(text)
+    turn = CallerTurn(text=text)
+    for act, pats in _ACTS.items():
+        if any(p.search(t) for p in pats):
+            turn.acts.add(act)
+    found = _find_items(t, menu)
+    # each drink owns the words from the end of the previous drink to the start of the next
+    bounds = [0] + [end for _, end, _ in found]
+    for i, (start, end, item_id) in enumerate(found):
+        # the words between two drinks go to the first up to "and", the rest to the second
+        before = re.split(r"\b(?:and|plus|also)\b", t[bounds[i] : start])[-1] if i else t[:start]
+        after = t[end : found[i + 1][0] if i + 1 < len(found) else len(t)]
+        # words after a drink up to a separator belong to it ("a latte with oat milk and ...")
+        drink = DrinkRequest(menu_item_id=item_id, name=menu.items[item_id]["name"])
+        drink.quantity, drink.quantity_said = _quantity(before)
+        if _strange(before.split()[-1:], menu):
+            # "a pumpkin spice latte": a drink we do not have that ends with one we do
+            turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
+            continue
+        own_after = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
+        _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
+        turn.drinks.append(drink)
+    if not turn.drinks and not turn.unknown_drink:
+        mods = DrinkRequest(menu_item_id="", name="")
+        _options(t, None, menu, mods)
+        qty = re.search(r"\bmake (?:that|it|them) (\w+)\b", t)
+        if qty and (qty.group(1) in NUMBERS or qty.group(1).isdigit()):
+            mods.quantity = int(qty.group(1)) if qty.group(1).isdigit() else NUMBERS[qty.group(1)]
+            mods.quantity_said = True
+        if mods.attributes or mods.addons or mods.quantity_said:
+            turn.modifiers = mods
+        m = re.search(r"\b(latte|coffee|tea|frappuccino|smoothie|juice|soda|espresso drink)s?\b", t)
+        if m and "menu" not in turn.acts and not found:
+            turn.unknown_drink = m.group(0)
+    return turn
