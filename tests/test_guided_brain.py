@@ -157,14 +157,17 @@ async def test_an_order_is_taken_read_back_confirmed_and_placed(tmp_path: Path) 
             "Hello, I'd like two iced lattes with oat milk please",
             "and a mocha with vanilla",
             "that's everything",
-            "yes that's right",
             "no thanks, bye",
         ],
         tmp_path,
     )
-    (t1, c1, s1), (t2, c2, s2), (t3, c3, s3), (t4, c4, s4), (t5, c5, _) = calls
-    assert [n for n, _ in c1] == ["get_menu_items", "add_order_item"]
-    assert c1[1][1] == {
+    (_, c1, s1), (_, c2, s2), (_, c3, s3), (_, c4, _) = calls
+    assert [n for n, _ in c1] == [
+        "get_menu_items", "get_addons", "add_order_item", "get_order_details",
+    ]  # fmt: skip
+    assert c1[0][1] == {"query": "Latte"}
+    assert c1[1][1] == {"query": "Oat Milk OR Iced", "menu_item_id": "latte"}
+    assert c1[2][1] == {
         "menu_item_id": "latte",
         "quantity": 2,
         "attributes": [
@@ -172,15 +175,16 @@ async def test_an_order_is_taken_read_back_confirmed_and_placed(tmp_path: Path) 
             {"attribute_id": "milk-options", "option": "Oat Milk"},
         ],
     }
-    assert "two iced lattes with oat milk" in s1.lower()
-    assert [n for n, _ in c2] == ["get_menu_items", "add_order_item"]
-    order_id = c2[1][1]["order_id"]  # the second drink joins the first one's order
-    assert c2[1][1]["addons"] == [{"addon_id": "vanilla-sweetener", "option": "ADD"}]
-    assert c3 == [("get_order_details", {"order_id": order_id})] and s3.endswith(
-        "Shall I place the order?"
-    )
-    assert c4 == [("finish_order", {"order_id": order_id})] and "placed" in s4
-    assert c5 == [("end_call", {})]
+    # the whole order is read back after every addition, with the question that gates placing
+    assert "two iced lattes with oat milk" in s1.lower() and s1.endswith("shall I place the order?")
+    assert [n for n, _ in c2] == [
+        "get_menu_items", "get_addons", "add_order_item", "get_order_details",
+    ]  # fmt: skip
+    order_id = c2[2][1]["order_id"]  # the second drink joins the first one's order
+    assert c2[2][1]["addons"] == [{"addon_id": "vanilla-sweetener", "option": "ADD"}]
+    assert "one mocha with vanilla sweetener" in s2.lower()
+    assert c3 == [("finish_order", {"order_id": order_id})] and "placed" in s3
+    assert c4 == [("end_call", {})]
     rows = await _orders(store)
     assert [(r["name"], r["quantity"], r["status"]) for r in rows] == [
         ("Latte", 2, "finished"),
@@ -191,24 +195,26 @@ async def test_an_order_is_taken_read_back_confirmed_and_placed(tmp_path: Path) 
     await store.close()
 
 
-async def test_the_order_is_never_placed_before_the_caller_confirms_it(tmp_path: Path) -> None:
+async def test_the_order_is_never_placed_without_a_read_back_and_a_yes(tmp_path: Path) -> None:
     calls, store, _ = await run_call(
         [
             "a cortado please",
-            "ok place the order",  # no read-back yet: read it back first
-            "no, make it with almond milk",  # not confirmed: change instead
-            "what do I have so far",
-            "yes",  # a yes to "anything else?" after a status read-back is not a confirmation
+            "no, make it with almond milk",  # a change, not a confirmation
+            "ok place the order",  # changed since the read-back: read it back first
+            "what do I have so far",  # a status read-back asks nothing
+            "yes",  # so this yes confirms nothing: read back and ask again
             "sure, go ahead",
         ],
         tmp_path,
     )
     names = [[n for n, _ in c] for _, c, _ in calls]
-    assert names[1] == ["get_order_details"] and calls[1][2].endswith("Shall I place the order?")
-    assert names[2] == ["update_order_item"]
-    assert calls[2][1][0][1]["attributes"] == [
+    assert names[1] == ["update_order_item"]
+    assert calls[1][1][0][1]["attributes"] == [
         {"attribute_id": "milk-options", "option": "Almond Milk"}
     ]
+    assert names[2] == ["get_order_details"] and calls[2][2].endswith("Shall I place the order?")
+    assert names[3] == ["get_order_details"] and calls[3][2].endswith("Anything else?")
+    assert names[4] == ["get_order_details"] and calls[4][2].endswith("Shall I place the order?")
     assert "finish_order" not in sum(names[:5], [])
     assert names[5] == ["finish_order"]
     rows = await _orders(store)
@@ -232,12 +238,10 @@ async def test_changes_removals_and_questions(tmp_path: Path) -> None:
     )
     assert calls[0][1] == [("get_menu_items", {"query": "Steamer", "fields": ["description"]})]
     assert "Would you like one?" in calls[0][2]
-    assert [n for n, _ in calls[1][1]] == ["get_menu_items", "add_order_item"]
+    assert [n for n, _ in calls[1][1]] == ["get_menu_items", "add_order_item", "get_order_details"]
     assert calls[1][1][1][1]["menu_item_id"] == "steamer"
-    assert [a["menu_item_id"] for n, a in calls[2][1] if n == "add_order_item"] == [
-        "americano",
-        "mocha",
-    ]
+    added = [a["menu_item_id"] for n, a in calls[2][1] if n == "add_order_item"]
+    assert added == ["americano", "mocha"]
     ((_, upd),) = calls[3][1]
     assert upd["quantity"] == 3
     ((_, rem),) = calls[4][1]

@@ -1,6 +1,6 @@
 """A caller with no keys and no network orders a coffee: `agent.py replay` of a fresh
-five-turn call (`samples/order_call.wav`: a latte with oat milk, a hot chocolate, "that's all",
-"yes, please place the order", goodbye) through the whole offline pipeline (Silero VAD,
+four-turn call (`samples/order_call.wav`: a latte with oat milk, a hot chocolate, "no, that's it,
+please place the order", goodbye) through the whole offline pipeline (Silero VAD,
 Whisper, our turn detector, the guided local brain, the tool runtime, Piper), and the order is
 checked where the shop would see it: in the order database."""
 

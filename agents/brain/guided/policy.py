@@ -116,9 +116,10 @@ class OrderPolicy:
             return self._plan_update(turn.modifiers, self.lines[-1])
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
-        if self.awaiting_confirmation and acts & {"yes", "place"} and "no" not in acts:
+        if self.awaiting_confirmation and acts & {"yes", "place", "done"} and "change" not in acts:
+            # the whole order was just read back with "anything else, or shall I place it?"
             return self._plan_finish()
-        if self.awaiting_confirmation and "no" in acts:
+        if self.awaiting_confirmation and acts & {"no", "change"}:
             self.awaiting_confirmation = False
             return [lambda _: Say("No problem. What would you like to change?")]
         if "goodbye" in acts or ("done" in acts and self.placed and not self.lines):
@@ -138,7 +139,12 @@ class OrderPolicy:
         return []
 
     def _plan_add(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+        """Look the drinks up, check the options of those that have some (as the agent's
+        instructions ask), add them one per step (the first opens the order, the next name
+        it), then read the whole order back and ask whether to place it."""
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
+        added: list[DrinkRequest] = []
+        steps: list[Callable[[Results], Step | None]] = []
 
         def look_up(_: Results) -> Step:
             return Call([ToolCall("get_menu_items", {"query": query})])
@@ -155,21 +161,12 @@ class OrderPolicy:
                 return Say(f"Sorry, I couldn't find {_join(missing)} on the menu right now.")
             return None
 
-        added: list[DrinkRequest] = []
-
-        def add(index: int) -> Callable[[Results], Step | None]:
-            # one drink per step: the first add opens the order, the next ones name it
-            def step(results: Results) -> Step | None:
-                if index == 0:
-                    stop = check(results)
-                    if stop is not None:
-                        return stop
-                else:
-                    record(drinks[index - 1], results)
-                args = drinks[index].tool_arguments()
-                if self.order_id:
-                    args["order_id"] = self.order_id
-                return Call([ToolCall("add_order_item", args)])
+        def options(drink: DrinkRequest) -> Callable[[Results], Step | None]:
+            def step(_: Results) -> Step:
+                words = [*drink.attributes.values(), *(self.menu.addon_names.get(a, a)
+                         for a in drink.addons)]  # fmt: skip
+                return Call([ToolCall("get_addons", {
+                    "query": " OR ".join(words), "menu_item_id": drink.menu_item_id})])  # fmt: skip
 
             return step
 
@@ -182,17 +179,43 @@ class OrderPolicy:
                 self.lines.append(Line(str(out["order_item_id"]), drink))
             added.append(drink)
 
-        def confirm(results: Results) -> Step:
+        def add(index: int) -> Callable[[Results], Step | None]:
+            def step(results: Results) -> Step | None:
+                if index > 0:
+                    record(drinks[index - 1], results)
+                args = drinks[index].tool_arguments()
+                if self.order_id:
+                    args["order_id"] = self.order_id
+                return Call([ToolCall("add_order_item", args)])
+
+            return step
+
+        def read_back(results: Results) -> Step:
             record(drinks[-1], results)
             if not added:
                 return Say("Sorry, I couldn't add that. Could you say it again?")
-            self.awaiting_confirmation = False
+            return Call([ToolCall("get_order_details", {"order_id": self.order_id or ""})])
+
+        def confirm(results: Results) -> Step:
             dropped = [f"{d.name} doesn't come with {_join(d.dropped)}" for d in added if d.dropped]
             note = (" The " + "; the ".join(dropped) + ".") if dropped else ""
-            return Say(f"Got it, {_join([_describe(d, self.menu) for d in added])}.{note} "
-                       "Anything else?")  # fmt: skip
+            order = self._order_said(results)
+            self.awaiting_confirmation = bool(order)
+            if not order:
+                return Say(f"Got it, {_join([_describe(d, self.menu) for d in added])}.{note} "
+                           "Anything else?")  # fmt: skip
+            return Say(f"Got it.{note} That's {order}. Anything else, or shall I place the order?")
 
-        return [look_up, *(add(i) for i in range(len(drinks))), confirm]
+        steps.append(look_up)
+        steps.append(lambda r: check(r))
+        steps += [options(d) for d in drinks if d.attributes or d.addons]
+        steps += [add(i) for i in range(len(drinks))]
+        return [*steps, read_back, confirm]
+
+    def _order_said(self, results: Results) -> str:
+        out = results[0][1] if results and not results[0][2] else None
+        items = out.get("menu_items", []) if isinstance(out, dict) else []
+        return _join([_describe_line(it) for it in items])
 
     def _plan_describe(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
@@ -273,9 +296,9 @@ class OrderPolicy:
             if not items:
                 return Say("Sorry, I couldn't read your order back. What would you like?")
             said = _join([_describe_line(it) for it in items])
+            self.awaiting_confirmation = ask
             if not ask:
                 return Say(f"So far you have {said}. Anything else?")
-            self.awaiting_confirmation = True
             lead = "Before you go: I have" if closing else "That's"
             return Say(f"{lead} {said}. Shall I place the order?")
 
