@@ -73,7 +73,13 @@ def build_brain(
         raise ConfigError(f"brain {profile.name!r} needs {', '.join(missing)}")
 
     needs_vad = profile.vad and not (profile.realtime and profile.turn_detector == "realtime")
-    if needs_vad and vad_model is None:
+    default_silence = 0.55
+    if needs_vad and profile.vad_silence != default_silence:
+        from livekit.plugins import silero
+
+        # the process-wide VAD has Silero's default silence: this profile wants its own
+        vad_model = silero.VAD.load(min_silence_duration=profile.vad_silence)
+    elif needs_vad and vad_model is None:
         from livekit.plugins import silero
 
         vad_model = silero.VAD.load()

@@ -61,6 +61,9 @@ class BrainProfile:
     """Text LLM a hybrid's realtime model delegates reasoning-heavy steps to."""
     turn_detector: TurnDetectorName = "semantic"
     vad: bool = True
+    vad_silence: float = 0.55
+    """Silence (s) after which Silero VAD ends a speech segment (its default: 0.55). A
+    non-streaming STT only starts transcribing then, so it is on the caller's wait."""
     endpointing: Endpointing = field(default_factory=Endpointing)
     telephony: bool = False
     """Tuned for a SIP caller (8 kHz narrowband audio, phone pauses)."""
@@ -157,12 +160,15 @@ PROFILES: dict[str, BrainProfile] = {
         ),
         BrainProfile(
             name="local",
-            description="Fully offline on CPU: faster-whisper tiny.en -> SmolLM2-135M "
-            "(llama.cpp) -> Piper",
+            description="Fully offline on CPU: faster-whisper -> the guided ordering policy "
+            "around Qwen2.5-Coder-0.5B (llama.cpp) -> Piper",
             stt="local",
             llm="local",
             tts="local",
             turn_detector="semantic",
+            # Whisper waits for the segment's end: a shorter silence answers sooner; the
+            # semantic turn detector still holds the turn when the words are unfinished
+            vad_silence=0.3,
         ),
     )
 }
