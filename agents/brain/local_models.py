@@ -4,7 +4,10 @@ on a plugin object fills that cache, and the plugin objects each job builds reus
 
 from __future__ import annotations
 
+import asyncio
 import time
+
+from livekit.agents import llm
 
 from ..config import Settings
 from ..log import logger
@@ -25,15 +28,23 @@ def wants_local_models(settings: Settings, profile: BrainProfile | None = None) 
 
 
 def prewarm_local_models(settings: Settings) -> dict[str, float]:
-    """Load Whisper, SmolLM2, Piper and the semantic turn detector; returns seconds each took."""
+    """Load Whisper, the local LLM (and prefill its prompt), Piper and the semantic turn
+    detector; returns seconds each took. Call outside an event loop (prewarm, replay's start)."""
     timings: dict[str, float] = {}
     for stage, make in (
         ("stt", lambda: STT_FACTORIES["local"](settings, False)),
+        ("stt_phone", lambda: STT_FACTORIES["local"](settings, True)),
         ("llm", lambda: LLM_FACTORIES["local"](settings)),
         ("tts", lambda: TTS_FACTORIES["local"](settings)),
     ):
         t = time.perf_counter()
-        make().prewarm()
+        engine = make()
+        engine.prewarm()
+        warm = getattr(engine, "warm_prompt", None)
+        if warm is not None:
+            # the model's fixed prompt goes into llama.cpp's KV cache now, once per process,
+            # so no caller waits for a cold prefill (the cache is shared by every call)
+            asyncio.run(warm(llm.ChatContext.empty(), []))
         timings[stage] = round(time.perf_counter() - t, 3)
     t = time.perf_counter()
     from livekit.plugins import semantic_turn
