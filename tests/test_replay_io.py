@@ -58,14 +58,22 @@ async def test_output_plays_in_real_time_and_reports() -> None:
 
 async def test_barge_in_cuts_playback() -> None:
     out = RealtimeAudioOutput()
+    started = asyncio.Event()
+    out.on("playback_started", lambda _: started.set())
     for _ in range(50):
         await out.capture_frame(_frame(20))  # 1 s
     out.flush()
+    # timed from the moment playback really started, so a busy machine cannot skew it
+    await asyncio.wait_for(started.wait(), timeout=5)
+    t = time.monotonic()
     await asyncio.sleep(0.2)
     out.clear_buffer()
+    played = time.monotonic() - t
     ev = await out.wait_for_playout()
     assert ev.interrupted
-    assert 0.1 <= ev.playback_position <= 0.3
+    # cut where the barge-in came: what was played is what the clock says, not the full second
+    assert 0.1 <= ev.playback_position < 0.9
+    assert abs(ev.playback_position - played) <= 0.12, (ev.playback_position, played)
     # the next segment plays normally
     await out.capture_frame(_frame(20))
     out.flush()
