@@ -64,8 +64,8 @@ async def test_eval_cli_against_loopback_openai(tmp_path: Path) -> None:
 async def test_eval_cli_on_the_local_brain(tmp_path: Path) -> None:
     """The offline brain on the first 10 held-out dialogs (the shipped slice, so a fresh clone
     runs the same dialogs): the real figures, pinned with a floor so a regression shows.
-    Measured: 37 gold calls, 27 right (recall 0.73, precision 0.84); look-up 8/9, add 6/7,
-    finish 4/6. The whole test split (384 dialogs): README."""
+    Measured: 37 gold calls, 29 right (recall 0.78, precision 0.88); look-up 8/9, add 6/7,
+    finish 5/6. The whole test split (384 dialogs): README."""
     data = Path(__file__).resolve().parent.parent / "data" / "taskmaster4"
     rc, out = await _run_cli(
         ["--limit", "10", "--brain", "local", "--data", str(data),
@@ -76,6 +76,6 @@ async def test_eval_cli_on_the_local_brain(tmp_path: Path) -> None:
     overall, per_api = result["overall"], result["per_api"]
     print("local brain tool-call figures:", json.dumps(overall))
     assert overall["gold"] == 37
-    assert overall["recall"] >= 0.7 and overall["precision"] >= 0.8
-    for api, floor in (("get_menu_items", 8), ("add_order_item", 6), ("finish_order", 4)):
+    assert overall["recall"] >= 0.75 and overall["precision"] >= 0.85
+    for api, floor in (("get_menu_items", 8), ("add_order_item", 6), ("finish_order", 5)):
         assert per_api[api]["tp"] >= floor, (api, per_api[api])

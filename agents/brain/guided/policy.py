@@ -212,6 +212,21 @@ class OrderPolicy:
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, confirm]
 
+    def _details(self) -> Step:
+        return Call([ToolCall("get_order_details", {"order_id": self.order_id or ""})])
+
+    def _confirm_after(self, lead: str) -> Callable[[Results], Step]:
+        """Read the order back from `get_order_details` and ask the question that gates placing."""
+
+        def say(results: Results) -> Step:
+            order = self._order_said(results)
+            self.awaiting_confirmation = bool(order)
+            if not order:
+                return Say(f"{lead} Anything else?")
+            return Say(f"{lead} That's {order}. Anything else, or shall I place the order?")
+
+        return say
+
     def _order_said(self, results: Results) -> str:
         out = results[0][1] if results and not results[0][2] else None
         items = out.get("menu_items", []) if isinstance(out, dict) else []
@@ -263,10 +278,13 @@ class OrderPolicy:
             line.drink.addons += [a for a in change.addons if a not in line.drink.addons]
             if change.quantity_said:
                 line.drink.quantity = change.quantity
-            self.awaiting_confirmation = False
-            return Say(f"Okay, that's now {_describe(line.drink, self.menu)}. Anything else?")
+            return self._details()
 
-        return [lambda _: Call([ToolCall("update_order_item", args)]), done]
+        return [
+            lambda _: Call([ToolCall("update_order_item", args)]),
+            done,
+            self._confirm_after("Okay."),
+        ]
 
     def _plan_remove(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
         lines = [ln for d in drinks if (ln := self._line_for(d)) is not None]
@@ -280,9 +298,11 @@ class OrderPolicy:
             self.lines = [ln for ln in self.lines if ln not in removed]
             self.awaiting_confirmation = False
             names = _join([ln.drink.name for ln in removed])
-            return Say(f"Okay, I took off the {names}. Anything else?")
+            if not self.lines:
+                return Say(f"Okay, I took off the {names}. What can I get you instead?")
+            return self._details()
 
-        return [lambda _: Call(calls), done]
+        return [lambda _: Call(calls), done, self._confirm_after("Okay, that's off.")]
 
     def _plan_read_back(
         self, *, ask: bool = True, closing: bool = False

@@ -213,7 +213,11 @@ ACTS: dict[str, tuple[str, ...]] = {
     ),
     "yes": (
         r"^(yes|yeah|yep|yup|sure|correct|right|exactly|perfect|great|ok(ay)?|sounds good)\b",
-        r"\b(that'?s|that is|it'?s) (right|correct|perfect)\b", r"\byes\b",
+        r"\b(that'?s|that is|it'?s) (right|correct|perfect)\b", r"\b(yes|yea|yeah)\b",
+        r"\blooks? (good|great|right|correct|fine|perfect)\b", r"\ball good\b",
+        r"^(it|this|that|everything|the order|the details|details) (is|are|does|looks)\b",
+        r"\b(is|are) (all )?(correct|right)\b", r"\b(that will|that'?ll) (work|do)\b",
+        r"\byou got it\b", r"\bjust what i (ordered|wanted)\b",
     ),
     "no": (r"^(no|nope|nah|not quite|wrong)\b", r"\bthat'?s (not|wrong)\b"),
     "ask": (
