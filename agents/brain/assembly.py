@@ -5,6 +5,7 @@ Owns: `Brain` and `build_brain`. Imports: `profiles`, `credentials`, `factories`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,16 @@ from .factories import (
     openai_llm,
     openai_realtime,
 )
-from .profiles import BrainProfile
+from .profiles import SILERO_SILENCE, BrainProfile
+
+
+@functools.cache
+def silero_vad(min_silence: float) -> vad.VAD:
+    """Silero VAD ending a speech segment after `min_silence` seconds, loaded once per process
+    (a VAD object serves any number of sessions, as the worker's prewarmed one does)."""
+    from livekit.plugins import silero
+
+    return silero.VAD.load(min_silence_duration=min_silence)
 
 
 @dataclass
@@ -73,16 +83,10 @@ def build_brain(
         raise ConfigError(f"brain {profile.name!r} needs {', '.join(missing)}")
 
     needs_vad = profile.vad and not (profile.realtime and profile.turn_detector == "realtime")
-    default_silence = 0.55
-    if needs_vad and profile.vad_silence != default_silence:
-        from livekit.plugins import silero
-
-        # the process-wide VAD has Silero's default silence: this profile wants its own
-        vad_model = silero.VAD.load(min_silence_duration=profile.vad_silence)
-    elif needs_vad and vad_model is None:
-        from livekit.plugins import silero
-
-        vad_model = silero.VAD.load()
+    if needs_vad and (vad_model is None or profile.vad_silence != SILERO_SILENCE):
+        # the process-wide VAD (prewarm) has Silero's default silence; another one is loaded
+        # once per process and shared by every call that asks for it
+        vad_model = silero_vad(profile.vad_silence)
 
     if profile.realtime:
         server_turns = profile.turn_detector == "realtime"

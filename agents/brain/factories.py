@@ -8,7 +8,7 @@ Owns: plugin construction. Imports: `agents.config`, `profiles`, livekit plugins
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -38,13 +38,14 @@ def _deepgram_stt(s: Settings, telephony: bool) -> stt.STT:
     return deepgram.STT(api_key=_api_key(s.deepgram_api_key, s.deepgram_base_url), **kwargs)
 
 
+@functools.cache
 def local_stt_prompt() -> str:
     """Whisper's initial prompt for the offline ears: the menu's words, so "cortado" and
-    "oat milk" are heard as such (measured: Piper phrases at 8 kHz mu-law, WER 0.09 -> 0.01)."""
-    from tools.coffee import MENU_JSON
+    "oat milk" are heard as such (measured: Piper phrases at 8 kHz mu-law, WER 0.09 -> 0.01).
+    Built once per process from the menu the ordering policy reads."""
+    from .guided.understanding import load_menu
 
-    menu = json.loads(MENU_JSON.read_text())
-    names = ", ".join(it["name"] for it in menu["menu_items"])
+    names = ", ".join(it["name"] for it in load_menu().items.values())
     return f"A phone order at a coffee bar: {names}, oat milk, almond milk, decaf, iced."
 
 

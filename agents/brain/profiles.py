@@ -28,6 +28,8 @@ from typing import Any, Literal
 from ..config import ConfigError
 from ..log import logger
 
+SILERO_SILENCE = 0.55
+"""Silero VAD's own `min_silence_duration`: what the worker's prewarmed VAD uses."""
 STT_ENGINES: tuple[str, ...] = ("deepgram", "local")
 LLM_ENGINES: tuple[str, ...] = ("openai", "local")
 TTS_ENGINES: tuple[str, ...] = ("cartesia", "openai", "local")
@@ -61,7 +63,7 @@ class BrainProfile:
     """Text LLM a hybrid's realtime model delegates reasoning-heavy steps to."""
     turn_detector: TurnDetectorName = "semantic"
     vad: bool = True
-    vad_silence: float = 0.55
+    vad_silence: float = SILERO_SILENCE
     """Silence (s) after which Silero VAD ends a speech segment (its default: 0.55). A
     non-streaming STT only starts transcribing then, so it is on the caller's wait."""
     endpointing: Endpointing = field(default_factory=Endpointing)

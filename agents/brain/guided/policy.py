@@ -87,10 +87,6 @@ class OrderPolicy:
                 return step
         return Defer("plan finished without a reply")
 
-    @property
-    def planning(self) -> bool:
-        return bool(self._plan)
-
     def _needs(self, tools: set[str]) -> bool:
         return {"get_menu_items", "add_order_item", "get_order_details", "finish_order"} <= tools
 
@@ -106,8 +102,8 @@ class OrderPolicy:
                     lambda r: Say(self._tool_said(r, "Let me get you to someone."))]  # fmt: skip
         if turn.drinks and "remove" in acts:
             return self._plan_remove(turn.drinks)
-        if turn.drinks and "change" in acts and self._line_for(turn.drinks[0]) is not None:
-            return self._plan_update(turn.drinks[0], self._line_for(turn.drinks[0]))
+        if turn.drinks and "change" in acts and (line := self._line_for(turn.drinks[0])):
+            return self._plan_update(turn.drinks[0], line)
         if turn.drinks and "ask" in acts:
             return self._plan_describe(turn.drinks)
         if turn.drinks:
@@ -194,7 +190,7 @@ class OrderPolicy:
             record(drinks[-1], results)
             if not added:
                 return Say("Sorry, I couldn't add that. Could you say it again?")
-            return Call([ToolCall("get_order_details", {"order_id": self.order_id or ""})])
+            return self._details()
 
         def confirm(results: Results) -> Step:
             dropped = [f"{d.name} doesn't come with {_join(d.dropped)}" for d in added if d.dropped]
@@ -207,7 +203,7 @@ class OrderPolicy:
             return Say(f"Got it.{note} That's {order}. Anything else, or shall I place the order?")
 
         steps.append(look_up)
-        steps.append(lambda r: check(r))
+        steps.append(check)
         steps += [options(d) for d in drinks if d.attributes or d.addons]
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, confirm]
@@ -255,10 +251,8 @@ class OrderPolicy:
         ]
 
     def _plan_update(
-        self, change: DrinkRequest, line: Line | None
+        self, change: DrinkRequest, line: Line
     ) -> list[Callable[[Results], Step | None]]:
-        if line is None:
-            return []
         args: dict[str, Any] = {"order_item_id": line.order_item_id}
         if change.quantity_said:
             args["quantity"] = change.quantity
@@ -307,22 +301,17 @@ class OrderPolicy:
     def _plan_read_back(
         self, *, ask: bool = True, closing: bool = False
     ) -> list[Callable[[Results], Step | None]]:
-        def details(_: Results) -> Step:
-            return Call([ToolCall("get_order_details", {"order_id": self.order_id or ""})])
-
         def read(results: Results) -> Step:
-            out = results[0][1] if results and not results[0][2] else None
-            items = out.get("menu_items", []) if isinstance(out, dict) else []
-            if not items:
+            said = self._order_said(results)
+            if not said:
                 return Say("Sorry, I couldn't read your order back. What would you like?")
-            said = _join([_describe_line(it) for it in items])
             self.awaiting_confirmation = ask
             if not ask:
                 return Say(f"So far you have {said}. Anything else?")
             lead = "Before you go: I have" if closing else "That's"
             return Say(f"{lead} {said}. Shall I place the order?")
 
-        return [details, read]
+        return [lambda _: self._details(), read]
 
     def _plan_finish(self) -> list[Callable[[Results], Step | None]]:
         def finish(_: Results) -> Step:

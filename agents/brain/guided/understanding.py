@@ -285,6 +285,9 @@ class Menu:
     """phrase the caller may say (lowercase) -> menu_item_id, longest first."""
     addon_names: dict[str, str]
     attribute_options: dict[str, list[str]]
+    known_words: frozenset[str]
+    """Words that may stand next to a drink's name: fillers, numbers, menu, option and
+    add-on words."""
 
 
 @cache
@@ -295,11 +298,15 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
     names = {it["name"].lower(): it["menu_item_id"] for it in raw["menu_items"]}
     names.update({k: by_name[v] for k, v in ITEM_SYNONYMS.items() if v in by_name})
     ordered = dict(sorted(names.items(), key=lambda kv: -len(kv[0])))
+    known = FILLER | set(NUMBERS) | {w for p in ordered for w in p.split()}
+    known |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
+    known |= {w for p in ADDON_WORDS for w in p.split()}
     return Menu(
         items=items,
         names=ordered,
         addon_names={a["addon_id"]: a["name"] for a in raw["addons"]},
         attribute_options={a["attribute_id"]: a["options"] for a in raw["attributes"]},
+        known_words=frozenset(known),
     )
 
 
@@ -362,10 +369,7 @@ def _quantity(before: str) -> tuple[int, bool]:
 
 
 def _strange(words: list[str], menu: Menu) -> bool:
-    known = FILLER | set(NUMBERS) | {w for p in menu.names for w in p.split()}
-    known |= {w for words_ in OPTION_WORDS.values() for p in words_ for w in p.split()}
-    known |= {w for p in ADDON_WORDS for w in p.split()}
-    return any(w not in known and not w.isdigit() for w in words)
+    return any(w not in menu.known_words and not w.isdigit() for w in words)
 
 
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
