@@ -14,6 +14,7 @@ from tools.coffee import MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 
 from .brain import Brain, BrainChoice, build_brain
 from .brain.hybrid import build_reasoner_tool
+from .call_limits import CallLimitOptions, CallLimits
 from .coffee_agent import CoffeeAgent
 from .config import Settings
 
@@ -26,6 +27,8 @@ class Call:
     agent: CoffeeAgent
     store: OrderStore
     runtime: ToolRuntime
+    limits: CallLimits | None = None
+    """Phone calls: maximum duration and silence timeout (`agents.call_limits`)."""
 
     async def aclose(self) -> None:
         await self.store.close()
@@ -55,8 +58,20 @@ async def open_call(
     if brain.reasoner is not None:
         tools.append(build_reasoner_tool(brain.reasoner, store, runtime))
     # dataset turns chain up to six calls (look up, add, add-ons, details...)
-    session: AgentSession = AgentSession(**brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS)
+    limit_opts = CallLimitOptions.from_settings(settings)
+    phone = choice.profile.telephony and limit_opts.active
+    # LiveKit's away timer is the silence clock of a phone call's limits
+    away = {"user_away_timeout": limit_opts.silence_timeout or None} if phone else {}
+    session: AgentSession = AgentSession(
+        **brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS, **away
+    )
     agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap)
     return Call(
-        choice=choice, brain=brain, session=session, agent=agent, store=store, runtime=runtime
+        choice=choice,
+        brain=brain,
+        session=session,
+        agent=agent,
+        store=store,
+        runtime=runtime,
+        limits=CallLimits(session, limit_opts).attach() if phone else None,
     )

@@ -2,7 +2,8 @@
 
 One place for every variable the suite reads. `.env.example` lists each with its default;
 `tests/test_config.py` keeps the two in step. Secrets are only ever held here and handed to
-plugin constructors: they are never logged (see `Settings.redacted`).
+plugin constructors: they are never logged (`Settings.redacted` is what the worker logs at
+start).
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 SECRET_FIELDS = frozenset(
     {"livekit_api_secret", "openai_api_key", "deepgram_api_key", "cartesia_api_key"}
 )
+
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 
 class ConfigError(ValueError):
@@ -46,6 +50,20 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
 
 def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, "").strip() or default
+
+
+def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
+    level = _str(env, name, default).upper()
+    if level not in LOG_LEVELS:
+        raise ConfigError(f"{name}={env.get(name)!r} is not one of: {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def _port(env: Mapping[str, str], name: str) -> str:
+    raw = _str(env, name)
+    if raw and (not raw.isdigit() or not 0 < int(raw) < 65536):
+        raise ConfigError(f"{name}={raw!r} is not a TCP port (1-65535)")
+    return raw
 
 
 @dataclass(frozen=True)
@@ -100,8 +118,30 @@ class Settings:
     """SQLite file of menu and orders (relative paths are relative to the working directory)."""
     transfer_to: str = ""
     """SIP transfer target of `transfer_to_human`, e.g. `tel:+15550100` or `sip:desk@pbx`."""
+    max_call_duration: float = 900.0
+    """Phone calls: seconds before the time-limit goodbye and hang-up (0 = no limit)."""
+    silence_timeout: float = 15.0
+    """Phone calls: seconds of silence before "are you still there?", and as long again
+    before the goodbye and hang-up (0 = never)."""
+    answer_timeout: float = 30.0
+    """Seconds the worker waits for a SIP caller's `sip.callStatus` to become `active`."""
     tool_timeout: float = 8.0
+    """Seconds a tool may run before the caller hears an apology. 0 = no timeout: the tool
+    runs as long as it needs (filler speech still covers it); for a debugger or a backend that
+    enforces its own deadline, never for production calls."""
     filler_delay: float = 1.0
+
+    # side channel: call records, guardrails, metrics (agents/side_channel/)
+    call_records_dir: str = "calls"
+    """Where each call's record goes: `<dir>/<call id>/` (transcript, events, audio, meta)."""
+    call_records_days: float = 30.0
+    """Records older than this many days are deleted when the worker starts (0 = keep all)."""
+    guardrail_policy: str = ""
+    """A phrase/regex policy file for the guardrails (`agents/side_channel/policy.py`)."""
+    guardrail_block: str = ""
+    """One regex (case-insensitive) the agent never says: a blocking guardrail finding."""
+    prometheus_port: str = ""
+    """Port of the worker's Prometheus `/metrics` (LiveKit's and ours); empty = off."""
 
     log_level: str = "INFO"
 
@@ -144,9 +184,17 @@ class Settings:
             local_llm_tool_bias=_float(e, "LOCAL_LLM_TOOL_BIAS", d.local_llm_tool_bias),
             orders_db=_str(e, "ORDERS_DB", d.orders_db),
             transfer_to=_str(e, "TRANSFER_TO"),
+            max_call_duration=_float(e, "MAX_CALL_DURATION", d.max_call_duration),
+            silence_timeout=_float(e, "SILENCE_TIMEOUT", d.silence_timeout),
+            answer_timeout=_float(e, "ANSWER_TIMEOUT", d.answer_timeout),
             tool_timeout=_float(e, "TOOL_TIMEOUT", d.tool_timeout),
             filler_delay=_float(e, "FILLER_DELAY", d.filler_delay),
-            log_level=_str(e, "LOG_LEVEL", d.log_level).upper(),
+            call_records_dir=_str(e, "CALL_RECORDS_DIR", d.call_records_dir),
+            call_records_days=_float(e, "CALL_RECORDS_DAYS", d.call_records_days),
+            guardrail_policy=_str(e, "GUARDRAIL_POLICY"),
+            guardrail_block=_str(e, "GUARDRAIL_BLOCK"),
+            prometheus_port=_port(e, "PROMETHEUS_PORT"),
+            log_level=_log_level(e, "LOG_LEVEL", d.log_level),
         )
 
     def redacted(self) -> dict[str, str]:

@@ -23,6 +23,7 @@ from livekit.agents import AgentServer, JobContext, JobProcess, cli
 from .brain import PROFILES, Caller, choose_brain
 from .brain.local_models import prewarm_local_models, wants_local_models
 from .call import open_call
+from .call_limits import wait_for_answer
 from .config import ConfigError, Settings, load_env
 from .log import logger
 
@@ -75,6 +76,11 @@ async def entrypoint(ctx: JobContext) -> None:
         # a SIP caller or playground user: the participant decides the telephony variant
         participant = await ctx.wait_for_participant()
         caller = Caller.from_participant(participant)
+        # a SIP caller is greeted only once the call is answered (sip.callStatus active)
+        if not await wait_for_answer(ctx.room, participant, timeout=s.answer_timeout):
+            logger.info("the SIP call ended before it was answered", extra={"room": ctx.room.name})
+            ctx.shutdown(reason="not answered")
+            return
     choice = choose_brain(s, job_metadata=ctx.job.metadata, caller=caller)
     logger.info(
         choice.explain(),

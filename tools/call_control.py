@@ -1,9 +1,11 @@
 """Call control tools: end_call, transfer_to_human, get_dtmf_digits (+ the DTMF buffer).
 
 * `end_call` returns at once (no reply is requested), and when the turn that called it has
-  finished playing it speaks `goodbye`, waits for that playout, shuts the session down, and,
-  inside a job, deletes the room (which hangs up a SIP leg) and shuts the job down. Without a
-  job (replay, console, tests) it only ends the session.
+  finished playing, `finish_call` speaks `goodbye`, waits for that playout, shuts the session
+  down and, inside a job, hangs the call up through the LiveKit server API (`hang_up`: delete
+  the call's room, or remove just the SIP participant) and shuts the job down. Without a job
+  (console, tests) it only ends the session. The call limits (`agents.call_limits`) end a
+  call the same way.
 * `transfer_to_human` transfers a SIP caller (participant kind SIP) to the target the caller
   of `build_call_control_tools` passes (`transfer_to=`, e.g. `tel:+15551234567` or
   `sip:desk@pbx`; the app passes its settings' `transfer_to`) with livekit-api
@@ -25,13 +27,14 @@ import contextlib
 import logging
 import re
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from livekit import api, rtc
-from livekit.agents import llm
-from livekit.agents.job import get_job_context
+from livekit.agents import AgentSession, llm
+from livekit.agents.job import JobContext, get_job_context
 from livekit.agents.llm import FunctionTool, ToolError, ToolResult
 from livekit.agents.voice import RunContext
 
@@ -142,6 +145,80 @@ def _valid_target(target: str) -> bool:
     return bool(re.fullmatch(r"(tel:\+?[0-9]{3,20}|sip:[^\s]{3,200})", target))
 
 
+def job_and_room() -> tuple[JobContext | None, rtc.Room | None]:
+    """The current LiveKit job and its room; (None, None) outside a job (replay, tests)."""
+    job = get_job_context(required=False)
+    if job is None:
+        return None, None
+    try:
+        return job, job.room
+    except Exception:
+        return job, None
+
+
+async def hang_up(job: JobContext, *, delete_room: bool = True) -> str:
+    """Hang up the call through the LiveKit server API: delete the room (every participant,
+    the SIP leg included, is disconnected; each call has its own room), or with
+    `delete_room=False` remove only the SIP participant (the SIP service hangs its leg up).
+    Returns the API call made (`delete_room`, `remove_participant`) or `none`; a server
+    error is logged, never raised (the session is over either way)."""
+    room = job.room
+    try:
+        lkapi = job.api
+    except ValueError as e:  # no LIVEKIT_URL: console or replay, nothing to hang up
+        logger.info("no LiveKit server to hang up on (%s)", e)
+        return "none"
+    try:
+        if delete_room:
+            await lkapi.room.delete_room(api.DeleteRoomRequest(room=room.name))
+            return "delete_room"
+        sip = _sip_participant(room)
+        if sip is None:
+            return "none"
+        await lkapi.room.remove_participant(
+            api.RoomParticipantIdentity(room=room.name, identity=sip.identity)
+        )
+        return "remove_participant"
+    except Exception as e:
+        logger.warning("hang-up through the LiveKit API failed: %s", e)
+        return "failed"
+
+
+_finishing: weakref.WeakSet[AgentSession] = weakref.WeakSet()
+
+
+async def finish_call(
+    session: AgentSession,
+    *,
+    goodbye: str,
+    delete_room: bool = True,
+    reason: str = "end_call",
+) -> bool:
+    """Speak `goodbye` (not interruptible), wait for its playout, end the session and, inside
+    a LiveKit job, hang up (`hang_up`) and shut the job down. Used by `end_call` and by the
+    call limits (maximum duration, silence). False if the call was already being finished."""
+    if session in _finishing:
+        return False
+    _finishing.add(session)
+    try:
+        if isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
+            handle = session.generate_reply(
+                instructions=f"Say exactly: {goodbye}", tool_choice="none"
+            )
+        else:
+            handle = session.say(goodbye, allow_interruptions=False)
+        await handle.wait_for_playout()
+    except Exception:
+        logger.warning("goodbye could not be spoken", exc_info=True)
+    job, _ = job_and_room()
+    session.shutdown(drain=True)
+    if job is not None:
+        how = await hang_up(job, delete_room=delete_room)
+        logger.info("call hung up", extra={"reason": reason, "api_call": how})
+        job.shutdown(reason=reason)
+    return True
+
+
 def build_call_control_tools(
     runtime: ToolRuntime,
     *,
@@ -161,34 +238,8 @@ def build_call_control_tools(
     buffer = dtmf or DtmfBuffer()
     hangup_tasks: set[asyncio.Task[None]] = set()
 
-    def _job_room() -> tuple[Any, rtc.Room | None]:
-        job = get_job_context(required=False)
-        if job is None:
-            return None, None
-        try:
-            return job, job.room
-        except Exception:
-            return job, None
-
     async def _hangup(ctx: RunContext) -> None:
-        session = ctx.session
-        try:
-            if isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
-                handle = session.generate_reply(
-                    instructions=f"Say exactly: {opts.goodbye}", tool_choice="none"
-                )
-            else:
-                handle = session.say(opts.goodbye, allow_interruptions=False)
-            await handle.wait_for_playout()
-        except Exception:
-            logger.warning("goodbye could not be spoken", exc_info=True)
-        job, room = _job_room()
-        session.shutdown(drain=True)
-        if job is not None:
-            if opts.delete_room and room is not None:
-                with contextlib.suppress(Exception):
-                    await job.delete_room()
-            job.shutdown(reason="end_call")
+        await finish_call(ctx.session, goodbye=opts.goodbye, delete_room=opts.delete_room)
         if on_hangup is not None:
             on_hangup()
 
@@ -213,7 +264,7 @@ def build_call_control_tools(
         Args:
             reason: a few words on why, for the staff member
         """
-        job, room = _job_room()
+        job, room = job_and_room()
         sip = _sip_participant(room) if room is not None else None
         if sip is None or room is None or job is None:
             return opts.no_human_message
@@ -247,7 +298,7 @@ def build_call_control_tools(
         if not 1 <= max_digits <= 20:
             raise ToolError("max_digits must be between 1 and 20.")
         if not buffer.attached:
-            _, room = _job_room()
+            _, room = job_and_room()
             if room is not None:
                 buffer.attach(room)
         digits = await buffer.collect(max_digits=max_digits, wait=opts.dtmf_wait)
