@@ -269,3 +269,28 @@ async def test_agent_session_answers_with_the_local_llm() -> None:
         if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"
     ]
     assert replies and replies[-1] and replies[-1].strip()
+
+
+async def test_a_30_minute_call_never_overflows_the_context() -> None:
+    """~30 minutes of talk (200 exchanges, far beyond n_ctx=1024) still gets a reply, about
+    the latest turn: the oldest turns are dropped, the system turn and the last one kept."""
+    model = llamacpp.LLM(n_ctx=1024, max_tokens=16)
+    ctx = llm.ChatContext()
+    ctx.add_message(role="system", content="You are a coffee shop assistant. Be brief.")
+    for i in range(200):
+        ctx.add_message(role="user", content=f"Turn {i}: could I get a small latte with oat milk?")
+        ctx.add_message(role="assistant", content=f"Sure, small oat latte number {i} added.")
+    ctx.add_message(role="user", content="What is the capital of France?")
+    chunks = await collect(model.chat(chat_ctx=ctx))
+    text = "".join(c.delta.content or "" for c in chunks if c.delta)
+    assert text.strip()
+    usage = [c.usage for c in chunks if c.usage]
+    assert usage and usage[-1].prompt_tokens <= 1024
+
+
+async def test_a_latest_turn_too_long_for_the_window_is_a_clear_error() -> None:
+    model = llamacpp.LLM(n_ctx=256, max_tokens=16)
+    ctx = llm.ChatContext()
+    ctx.add_message(role="user", content="latte " * 400)
+    with pytest.raises(Exception, match="does not fit the context window"):
+        await collect(model.chat(chat_ctx=ctx))

@@ -61,6 +61,30 @@ async def run_in_thread(
     await worker
 
 
+def fit_prompt(model: LoadedModel, messages: list[dict[str, str]], budget: int) -> list[int]:
+    """The prompt's tokens, the oldest turns dropped (the system turn and the latest turn
+    kept) until it fits `budget` tokens: a long call never overflows the context window, the
+    model just forgets its beginning (the tools' read-backs keep the order itself current).
+    Raises APIError only when the system turn and the latest turn alone do not fit."""
+    system = messages[:1] if messages and messages[0]["role"] == "system" else []
+    turns = messages[len(system) :]
+    while True:
+        prompt = render_prompt(model, system + turns)
+        tokens: list[int] = model.llama.tokenize(prompt.encode(), add_bos=False, special=True)
+        if len(tokens) <= budget:
+            return tokens
+        if len(turns) <= 1:
+            raise APIError(
+                f"prompt of {len(tokens)} tokens does not fit the context window "
+                f"({budget} tokens left for it)",
+                retryable=False,
+            )
+        # drop the oldest turn; a conversation restarts on a user turn, as templates expect
+        turns = turns[1:]
+        while len(turns) > 1 and turns[0]["role"] != "user":
+            turns = turns[1:]
+
+
 def generate(
     model: LoadedModel,
     opts: LLMOptions,
@@ -81,13 +105,7 @@ def generate(
     with model.lock:
         if stop.is_set():
             return
-        prompt = render_prompt(model, messages)
-        prompt_tokens = model.llama.tokenize(prompt.encode(), add_bos=False, special=True)
-        if len(prompt_tokens) + TOOL_CALL_MAX_TOKENS > opts.n_ctx:
-            raise APIError(
-                f"prompt of {len(prompt_tokens)} tokens does not fit n_ctx={opts.n_ctx}",
-                retryable=False,
-            )
+        prompt_tokens = fit_prompt(model, messages, opts.n_ctx - TOOL_CALL_MAX_TOKENS)
 
         def completion(**kwargs: Any) -> Iterator[Any]:
             return model.llama.create_completion(  # type: ignore[return-value]
