@@ -17,7 +17,9 @@ retry that now names the order the first call created is still a duplicate.
 
 Each session has a "current order" (the last order `add_order_item` opened in it): an
 omitted `order_id` means that order, so a model that forgets the id still adds to the same
-order. `finish_order` clears it.
+order. `finish_order` clears it. A session that has none yet asks the store for its call's
+open order (`OrderStore.open_order_id`), so a call retried on another worker carries on with
+the order it started. The store only ever touches orders of the call it was opened for.
 
 Owns: the eight tools' bodies and argument models, `COFFEE_INSTRUCTIONS` (the agent prompt
 that goes with them) and `MAX_TOOL_STEPS`. May import: livekit, pydantic, the standard
@@ -120,8 +122,16 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
     """The eight Taskmaster-4 tools bound to `store`, wrapped by `runtime`."""
     orders = _SessionOrders()
 
-    def _order_id(ctx: RunContext, order_id: str | None, *, tool: str) -> str:
-        oid = (order_id or "").strip() or orders.get(ctx)
+    async def _current(ctx: RunContext) -> str | None:
+        oid = orders.get(ctx)
+        if oid is None:
+            oid = await store.open_order_id()
+            if oid is not None:
+                orders.set(ctx, oid)
+        return oid
+
+    async def _order_id(ctx: RunContext, order_id: str | None, *, tool: str) -> str:
+        oid = (order_id or "").strip() or await _current(ctx)
         if not oid:
             raise ToolError(
                 f"{tool} needs an order_id, and there is no order yet in this call. "
@@ -250,7 +260,7 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
                 "notes": notes,
             },  # fmt: skip
         )
-        oid = (order_id or "").strip() or orders.get(ctx)
+        oid = (order_id or "").strip() or await _current(ctx)
         result = await store.add_order_item(
             menu_item_id=menu_item_id,
             quantity=quantity,
@@ -328,7 +338,7 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
             order_id: the order_id from add_order_item
             attributes: e.g. [{"attribute_id": "order-type", "option": "To go"}]
         """
-        oid = _order_id(ctx, order_id, tool="update_order")
+        oid = await _order_id(ctx, order_id, tool="update_order")
         attrs = _dump(attributes)
         key = idempotency_key(ctx, "update_order", {"order_id": oid, "attributes": attrs})
         return await store.update_order(order_id=oid, attributes=attrs, idempotency_key=key)
@@ -339,7 +349,9 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
         Args:
             order_id: the order_id from add_order_item
         """
-        return await store.get_order_details(_order_id(ctx, order_id, tool="get_order_details"))
+        return await store.get_order_details(
+            await _order_id(ctx, order_id, tool="get_order_details")
+        )
 
     async def finish_order(ctx: RunContext, order_id: str) -> dict[str, Any]:
         """Send the order to the bar. Only after the caller confirmed the order is correct.
@@ -347,7 +359,7 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
         Args:
             order_id: the order_id from add_order_item
         """
-        oid = _order_id(ctx, order_id, tool="finish_order")
+        oid = await _order_id(ctx, order_id, tool="finish_order")
         key = idempotency_key(ctx, "finish_order", {"order_id": oid})
         result = await store.finish_order(oid, idempotency_key=key)
         if orders.get(ctx) == oid:

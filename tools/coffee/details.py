@@ -1,37 +1,38 @@
 """Reading an order back: `get_order_details`' answer, the order as the caller hears it.
 
-Owns: `order_details(run, menu, order_id)`: the order's status, its order-level attributes
+Owns: `order_details(run, menu, owner, order_id)`: the order's status, its order-level attributes
 (with their display names) and its lines in the order they were added, each with the menu
-item's name, the chosen attributes and the added add-ons (with their names). Read-only.
+item's name, the chosen attributes and the added add-ons (with their names). Read-only; only
+the call that owns the order (`owner`) can read it.
 
-May import: the standard library and `tools.coffee.{schema,validation,menu,orders}`.
+May import: the standard library and `tools.coffee.{db,schema,validation,menu,orders}`.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from .db import Tx
 from .menu import Menu
 from .orders import order_row
 from .schema import Runner
 from .validation import clean_text
 
 
-async def order_details(run: Runner, menu: Menu, order_id: str) -> dict[str, Any]:
+async def order_details(run: Runner, menu: Menu, owner: str, order_id: str) -> dict[str, Any]:
     oid = clean_text(order_id, field="order_id", limit=20, required=True)
     catalogue = await menu.attributes()
     addon_names = {k: a["name"] for k, a in (await menu.addons()).items()}
 
-    def q(conn: sqlite3.Connection) -> dict[str, Any]:
-        row = order_row(conn, oid)
-        lines = conn.execute(
+    async def q(tx: Tx) -> dict[str, Any]:
+        row = await order_row(tx, owner, oid)
+        lines = await tx.fetchall(
             "SELECT oi.*, m.name AS menu_item_name FROM order_items oi "
-            "JOIN menu_items m USING (menu_item_id) WHERE oi.order_id = ? "
-            "ORDER BY oi.created_at, oi.rowid",
+            "JOIN menu_items m ON m.menu_item_id = oi.menu_item_id WHERE oi.order_id = ? "
+            "ORDER BY oi.created_at, oi.order_item_id",
             (oid,),
-        ).fetchall()
+        )
         order_attrs = json.loads(row["attributes"])
         return {
             "order_id": oid,

@@ -1,10 +1,12 @@
 """The menu: seeding it from `data/menu.json`, reading it back, searching it, resolving an item.
 
 Owns: `MENU_JSON` (the committed menu, derived from Taskmaster-4, CC BY 4.0; see
-tools/README.md, NOTICE section), `seed_if_empty(conn, path)` (fills `menu_items`,
-`attributes` and `addons` in one transaction when the menu is empty), and `Menu`, the read
-side of those three tables: `items()`, `search(query)`, `resolve_item(id)`, `attributes()`,
-`addons()`. SQL runs through the store's `Runner` (`tools.coffee.schema`).
+tools/README.md, NOTICE section; `tools.coffee.migrate` seeds an empty database from it), and
+`Menu`, the read side of the three menu tables: `items()`, `search(query)`, `resolve_item(id)`,
+`attributes()`, `addons()`. SQL runs through the store's `Runner` (`tools.coffee.schema`).
+The menu does not change while a worker runs, so each `Menu` reads each table once and keeps
+it (one `Menu` per `OrderStore`, i.e. per call): a tool call costs no menu query after the
+first.
 
 May import: the standard library and `tools.coffee.schema` / `tools.coffee.validation`.
 """
@@ -13,57 +15,18 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .db import Tx
 from .schema import Runner
 from .validation import StoreError, base_id, clean_text, norm, slug
 
 MENU_JSON = Path(__file__).resolve().parent / "data" / "menu.json"
 
 
-def seed_if_empty(conn: sqlite3.Connection, menu_path: Path) -> None:
-    """Insert the menu from `menu_path` when `menu_items` is empty (first open of a file)."""
-    if conn.execute("SELECT COUNT(*) FROM menu_items").fetchone()[0] == 0:
-        seed(conn, menu_path)
-
-
-def seed(conn: sqlite3.Connection, menu_path: Path) -> None:
-    menu = json.loads(menu_path.read_text())
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for it in menu["menu_items"]:
-            conn.execute(
-                "INSERT INTO menu_items VALUES (?,?,?,?,?,?,?,?)",
-                (
-                    it["menu_item_id"],
-                    it["name"],
-                    it["category"],
-                    it.get("size"),
-                    it.get("description"),
-                    it.get("price"),
-                    json.dumps(it.get("attributes", [])),
-                    json.dumps(it.get("addons", [])),
-                ),
-            )
-        for at in menu["attributes"]:
-            conn.execute(
-                "INSERT INTO attributes VALUES (?,?,?)",
-                (at["attribute_id"], at["attribute_name"], json.dumps(at["options"])),
-            )
-        for ad in menu["addons"]:
-            conn.execute(
-                "INSERT INTO addons VALUES (?,?,?)",
-                (ad["addon_id"], ad["name"], json.dumps(ad.get("options", ["NO", "ADD"]))),
-            )
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-
-
-def menu_row(row: sqlite3.Row) -> dict[str, Any]:
+def menu_row(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "menu_item_id": row["menu_item_id"],
         "name": row["name"],
@@ -81,13 +44,19 @@ class Menu:
 
     def __init__(self, run: Runner) -> None:
         self._run = run
+        self._items: list[dict[str, Any]] | None = None
+        self._attributes: dict[str, dict[str, Any]] | None = None
+        self._addons: dict[str, dict[str, Any]] | None = None
 
     async def items(self) -> list[dict[str, Any]]:
-        def q(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-            rows = conn.execute("SELECT * FROM menu_items ORDER BY category, name").fetchall()
-            return [menu_row(r) for r in rows]
+        if self._items is None:
 
-        return await self._run(q)
+            async def q(tx: Tx) -> list[dict[str, Any]]:
+                rows = await tx.fetchall("SELECT * FROM menu_items ORDER BY category, name")
+                return [menu_row(r) for r in rows]
+
+            self._items = await self._run(q)
+        return [dict(it) for it in self._items]
 
     async def search(self, query: str, *, limit: int = 8) -> list[dict[str, Any]]:
         """Items whose name, category or description match `query` (words, any order).
@@ -143,30 +112,36 @@ class Menu:
         )
 
     async def attributes(self) -> dict[str, dict[str, Any]]:
-        def q(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
-            rows = conn.execute("SELECT * FROM attributes").fetchall()
-            return {
-                r["attribute_id"]: {
-                    "attribute_id": r["attribute_id"],
-                    "attribute_name": r["attribute_name"],
-                    "options": json.loads(r["options"]),
-                }
-                for r in rows
-            }
-
-        return await self._run(q)
+        if self._attributes is None:
+            self._attributes = await self._run(self._read_attributes)
+        return {k: dict(v) for k, v in self._attributes.items()}
 
     async def addons(self) -> dict[str, dict[str, Any]]:
-        def q(conn: sqlite3.Connection) -> dict[str, dict[str, Any]]:
-            rows = conn.execute("SELECT * FROM addons ORDER BY name").fetchall()
-            return {
-                r["addon_id"]: {
-                    "addon_id": r["addon_id"],
-                    "name": r["name"],
-                    "default": "NO",
-                    "options": json.loads(r["options"]),
-                }
-                for r in rows
-            }
+        if self._addons is None:
+            self._addons = await self._run(self._read_addons)
+        return {k: dict(v) for k, v in self._addons.items()}
 
-        return await self._run(q)
+    @staticmethod
+    async def _read_attributes(tx: Tx) -> dict[str, dict[str, Any]]:
+        rows = await tx.fetchall("SELECT * FROM attributes ORDER BY attribute_id")
+        return {
+            r["attribute_id"]: {
+                "attribute_id": r["attribute_id"],
+                "attribute_name": r["attribute_name"],
+                "options": json.loads(r["options"]),
+            }
+            for r in rows
+        }
+
+    @staticmethod
+    async def _read_addons(tx: Tx) -> dict[str, dict[str, Any]]:
+        rows = await tx.fetchall("SELECT * FROM addons ORDER BY name")
+        return {
+            r["addon_id"]: {
+                "addon_id": r["addon_id"],
+                "name": r["name"],
+                "default": "NO",
+                "options": json.loads(r["options"]),
+            }
+            for r in rows
+        }

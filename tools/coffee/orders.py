@@ -1,45 +1,71 @@
 """Order writes: open an order, add / change / remove its lines, change it, finish it.
 
 Owns: the `orders` and `order_items` rows and their ids (5-digit, like the dataset's, drawn
-from the store's seeded `random.Random`), `order_row` (an order or `StoreError`), and `Orders`:
-`add_order_item`, `update_order_item`, `update_order`, `finish_order` (reading an order back
-is `tools.coffee.details`). Arguments are validated and resolved against the menu *before*
-the write; each write is one transaction (through the store's `Runner`) that also records its
-idempotency key (`tools.coffee.idempotency`). A finished order never changes; finishing it
-again is a no-op.
+from the store's `random.Random`; uniqueness is the primary key's: an id another transaction
+took is skipped by `INSERT ... ON CONFLICT DO NOTHING`, never overwritten), `order_row` (an
+order of this call or `StoreError`), and `Orders`: `add_order_item`, `update_order_item`,
+`update_order`, `finish_order`, `open_order_id` (reading an order back is
+`tools.coffee.details`).
 
-May import: the standard library and `tools.coffee.{schema,validation,menu,options,idempotency}`.
+Every order belongs to the call that created it (`owner`): each statement that reads or
+changes an order or its lines names the owner, so another call's order answers "there is no
+order" exactly like an id that does not exist (nothing tells a guesser it is taken).
+
+Arguments are validated and resolved against the menu *before* the write; each write is one
+transaction (through the store's `Runner`) that locks the order row (`FOR UPDATE` on
+PostgreSQL; SQLite writers take turns on the file) and records its idempotency key
+(`tools.coffee.idempotency`). A finished order never changes; finishing is a conditional
+update (`... WHERE status = 'open'`), so two workers finishing the same order finish it once.
+
+May import: the standard library and `tools.coffee.{db,schema,validation,menu,options,idempotency}`.
 """
 
 from __future__ import annotations
 
 import json
 import random
-import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
 
+from .db import Row, Tx
 from .idempotency import idempotent
 from .menu import Menu
 from .options import OptionResolver
 from .schema import Runner
 from .validation import StoreError, check_quantity, clean_text
 
+ID_ATTEMPTS = 50
 
-def new_id(conn: sqlite3.Connection, rng: random.Random, table: str, column: str) -> str:
-    # 5-digit ids like the dataset's; `table`/`column` are our own constants, not input
-    while True:
+
+async def insert_with_new_id(
+    tx: Tx,
+    rng: random.Random,
+    table: str,
+    column: str,
+    columns: Sequence[str],
+    values: Sequence[Any],
+) -> str:
+    """Insert a row under a fresh 5-digit id; returns the id. `table`/`column`/`columns` are
+    our own constants, never input."""
+    cols = ", ".join([column, *columns])
+    marks = ", ".join("?" * (len(columns) + 1))
+    for _ in range(ID_ATTEMPTS):
         candidate = str(rng.randint(10000, 99999))
-        if (
-            conn.execute(f"SELECT 1 FROM {table} WHERE {column} = ?", (candidate,)).fetchone()
-            is None
-        ):
+        inserted = await tx.execute(
+            f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({column}) DO NOTHING",
+            (candidate, *values),
+        )
+        if inserted:
             return candidate
+    raise StoreError("The order system is busy; please try that again.")
 
 
-def order_row(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
-    row = conn.execute("SELECT * FROM orders WHERE order_id = ?", (order_id,)).fetchone()
+async def order_row(tx: Tx, owner: str, order_id: str, *, lock: bool = False) -> Row:
+    row = await tx.fetchone(
+        "SELECT * FROM orders WHERE order_id = ? AND owner = ?" + (tx.for_update if lock else ""),
+        (order_id, owner),
+    )
     if row is None:
         raise StoreError(
             f"There is no order {order_id!r}. Use the order_id returned by add_order_item."
@@ -48,15 +74,29 @@ def order_row(conn: sqlite3.Connection, order_id: str) -> sqlite3.Row:
 
 
 class Orders:
-    """Order writes; see the module docstring."""
+    """Order writes of one call (`owner`); see the module docstring."""
 
     def __init__(
-        self, run: Runner, menu: Menu, options: OptionResolver, rng: random.Random
+        self, run: Runner, menu: Menu, options: OptionResolver, rng: random.Random, owner: str
     ) -> None:
         self._run = run
         self._menu = menu
         self._options = options
         self._rng = rng
+        self.owner = owner
+
+    async def open_order_id(self) -> str | None:
+        """This call's most recent open order (a retried call on another worker finds it)."""
+
+        async def q(tx: Tx) -> str | None:
+            row = await tx.fetchone(
+                "SELECT order_id FROM orders WHERE owner = ? AND status = 'open' "
+                "ORDER BY created_at DESC LIMIT 1",
+                (self.owner,),
+            )
+            return None if row is None else str(row["order_id"])
+
+        return await self._run(q)
 
     async def add_order_item(
         self,
@@ -77,32 +117,46 @@ class Orders:
         note = clean_text(notes, field="notes") or None
         oid = clean_text(order_id, field="order_id", limit=20) or None
 
-        def tx(conn: sqlite3.Connection) -> dict[str, Any]:
-            def body() -> dict[str, Any]:
+        async def tx(t: Tx) -> dict[str, Any]:
+            async def body() -> dict[str, Any]:
                 now = time.time()
-                new_oid = oid
-                if new_oid is None:
-                    new_oid = new_id(conn, self._rng, "orders", "order_id")
-                    conn.execute(
-                        "INSERT INTO orders (order_id, created_at) VALUES (?, ?)", (new_oid, now)
-                    )
-                elif order_row(conn, new_oid)["status"] != "open":
-                    raise StoreError(
-                        f"Order {new_oid} is already finished. Start a new order by calling "
-                        "add_order_item without an order_id."
-                    )
-                oiid = new_id(conn, self._rng, "order_items", "order_item_id")
-                conn.execute(
-                    "INSERT INTO order_items (order_item_id, order_id, menu_item_id, quantity, "
-                    "attributes, addons, notes, created_at) VALUES (?,?,?,?,?,?,?,?)",
-                    (oiid, new_oid, item["menu_item_id"], qty, json.dumps(attrs),
-                     json.dumps(adds), note, now),
+                if oid is None:
+                    new_oid = await insert_with_new_id(
+                        t, self._rng, "orders", "order_id", ("owner", "created_at"),
+                        (self.owner, now),
+                    )  # fmt: skip
+                else:
+                    new_oid = oid
+                    if (await order_row(t, self.owner, oid, lock=True))["status"] != "open":
+                        raise StoreError(
+                            f"Order {oid} is already finished. Start a new order by calling "
+                            "add_order_item without an order_id."
+                        )
+                oiid = await insert_with_new_id(
+                    t, self._rng, "order_items", "order_item_id",
+                    ("order_id", "menu_item_id", "quantity", "attributes", "addons", "notes",
+                     "created_at"),
+                    (new_oid, item["menu_item_id"], qty, json.dumps(attrs), json.dumps(adds),
+                     note, now),
                 )  # fmt: skip
                 return {"order_id": new_oid, "order_item_id": oiid}
 
-            return idempotent(conn, idempotency_key, "add_order_item", body)
+            return await idempotent(t, self.owner, idempotency_key, "add_order_item", body)
 
         return await self._run(tx, write=True)
+
+    async def _line(self, t: Tx, order_item_id: str, *, lock: bool = False) -> Row:
+        row = await t.fetchone(
+            "SELECT oi.*, o.status FROM order_items oi JOIN orders o ON o.order_id = oi.order_id "
+            "WHERE oi.order_item_id = ? AND o.owner = ?" + (t.for_update if lock else ""),
+            (order_item_id, self.owner),
+        )
+        if row is None:
+            raise StoreError(
+                f"There is no order item {order_item_id!r}. get_order_details lists the "
+                "order_item_id of each line."
+            )
+        return row
 
     async def update_order_item(
         self,
@@ -117,18 +171,8 @@ class Orders:
     ) -> dict[str, Any]:
         oiid = clean_text(order_item_id, field="order_item_id", limit=20, required=True)
 
-        def load(conn: sqlite3.Connection) -> sqlite3.Row:
-            row = conn.execute(
-                "SELECT oi.*, o.status FROM order_items oi JOIN orders o USING (order_id) "
-                "WHERE oi.order_item_id = ?",
-                (oiid,),
-            ).fetchone()
-            if row is None:
-                raise StoreError(
-                    f"There is no order item {oiid!r}. get_order_details lists the "
-                    "order_item_id of each line."
-                )
-            return row
+        async def load(t: Tx) -> Row:
+            return await self._line(t, oiid)
 
         current = await self._run(load)
         if current["status"] != "open":
@@ -136,27 +180,28 @@ class Orders:
         item = await self._menu.resolve_item(current["menu_item_id"])
         qty = check_quantity(quantity) if quantity not in (None, "") else None
         attrs = await self._options.resolve_attributes(attributes, allowed=item["attributes"])
-        current_adds: list[str] = json.loads(current["addons"])
-        if addons:
-            added = [a for a in addons if str(a.get("option", "ADD")).upper() == "ADD"]
-            dropped = [{**a, "option": "ADD"} for a in addons
-                       if str(a.get("option", "ADD")).upper() != "ADD"]  # fmt: skip
-            catalogue_adds = await self._options.resolve_addons(added, allowed=item["addons"])
-            removed = await self._options.resolve_addons(dropped, allowed=item["addons"])
-            current_adds = [a for a in current_adds if a not in removed]
-            current_adds += [a for a in catalogue_adds if a not in current_adds]
+        added = [a for a in addons or [] if str(a.get("option", "ADD")).upper() == "ADD"]
+        dropped = [{**a, "option": "ADD"} for a in addons or []
+                   if str(a.get("option", "ADD")).upper() != "ADD"]  # fmt: skip
+        catalogue_adds = await self._options.resolve_addons(added, allowed=item["addons"])
+        removed = await self._options.resolve_addons(dropped, allowed=item["addons"])
         note = clean_text(notes, field="notes") if notes is not None else None
 
-        def tx(conn: sqlite3.Connection) -> dict[str, Any]:
-            def body() -> dict[str, Any]:
-                row = load(conn)
+        async def tx(t: Tx) -> dict[str, Any]:
+            async def body() -> dict[str, Any]:
+                await order_row(t, self.owner, str(current["order_id"]), lock=True)
+                row = await self._line(t, oiid)
                 if row["status"] != "open":
                     raise StoreError(f"Order {row['order_id']} is already finished.")
                 if remove:
-                    conn.execute("DELETE FROM order_items WHERE order_item_id = ?", (oiid,))
+                    await t.execute("DELETE FROM order_items WHERE order_item_id = ?", (oiid,))
                     return {"order_item_id": oiid, "removed": True}
+                current_adds: list[str] = json.loads(row["addons"])
+                if addons:
+                    current_adds = [a for a in current_adds if a not in removed]
+                    current_adds += [a for a in catalogue_adds if a not in current_adds]
                 merged = {**json.loads(row["attributes"]), **attrs}
-                conn.execute(
+                await t.execute(
                     "UPDATE order_items SET quantity = ?, attributes = ?, addons = ?, notes = ? "
                     "WHERE order_item_id = ?",
                     (qty if qty is not None else row["quantity"], json.dumps(merged),
@@ -164,7 +209,7 @@ class Orders:
                 )  # fmt: skip
                 return {"order_item_id": oiid}
 
-            return idempotent(conn, idempotency_key, "update_order_item", body)
+            return await idempotent(t, self.owner, idempotency_key, "update_order_item", body)
 
         return await self._run(tx, write=True)
 
@@ -180,18 +225,19 @@ class Orders:
             raise StoreError("Give at least one attribute to change (order-type or name).")
         attrs = await self._options.resolve_attributes(attributes, allowed=["order-type", "name"])
 
-        def tx(conn: sqlite3.Connection) -> dict[str, Any]:
-            def body() -> dict[str, Any]:
-                row = order_row(conn, oid)
+        async def tx(t: Tx) -> dict[str, Any]:
+            async def body() -> dict[str, Any]:
+                row = await order_row(t, self.owner, oid, lock=True)
                 if row["status"] != "open":
                     raise StoreError(f"Order {oid} is already finished and can't change.")
                 merged = {**json.loads(row["attributes"]), **attrs}
-                conn.execute(
-                    "UPDATE orders SET attributes = ? WHERE order_id = ?", (json.dumps(merged), oid)
+                await t.execute(
+                    "UPDATE orders SET attributes = ? WHERE order_id = ? AND owner = ?",
+                    (json.dumps(merged), oid, self.owner),
                 )
                 return {"order_id": oid}
 
-            return idempotent(conn, idempotency_key, "update_order", body)
+            return await idempotent(t, self.owner, idempotency_key, "update_order", body)
 
         return await self._run(tx, write=True)
 
@@ -200,23 +246,24 @@ class Orders:
     ) -> dict[str, Any]:
         oid = clean_text(order_id, field="order_id", limit=20, required=True)
 
-        def tx(conn: sqlite3.Connection) -> dict[str, Any]:
-            def body() -> dict[str, Any]:
-                row = order_row(conn, oid)
-                if row["status"] == "finished":
+        async def tx(t: Tx) -> dict[str, Any]:
+            async def body() -> dict[str, Any]:
+                await order_row(t, self.owner, oid)
+                n = await t.fetchone(
+                    "SELECT COUNT(*) AS n FROM order_items WHERE order_id = ?", (oid,)
+                )
+                if n is None or n["n"] == 0:
+                    raise StoreError(f"Order {oid} has no items yet; add something first.")
+                finished = await t.execute(
+                    "UPDATE orders SET status = 'finished', finished_at = ? "
+                    "WHERE order_id = ? AND owner = ? AND status = 'open'",
+                    (time.time(), oid, self.owner),
+                )
+                if not finished:
                     # finishing twice is a no-op, never a second order
                     return {"success": True, "order_id": oid, "already_finished": True}
-                n = conn.execute(
-                    "SELECT COUNT(*) FROM order_items WHERE order_id = ?", (oid,)
-                ).fetchone()[0]
-                if n == 0:
-                    raise StoreError(f"Order {oid} has no items yet; add something first.")
-                conn.execute(
-                    "UPDATE orders SET status = 'finished', finished_at = ? WHERE order_id = ?",
-                    (time.time(), oid),
-                )
                 return {"success": True, "order_id": oid}
 
-            return idempotent(conn, idempotency_key, "finish_order", body)
+            return await idempotent(t, self.owner, idempotency_key, "finish_order", body)
 
         return await self._run(tx, write=True)

@@ -1,80 +1,161 @@
-"""SQLite order store for the coffee-shop domain: the `OrderStore` facade.
+"""The order store of the coffee-shop domain: the `OrderStore` facade, one per call.
 
-`OrderStore(path)` is a cheap synchronous constructor; the database is opened lazily on the
-first call (or explicitly with `await store.open()`), and `await store.close()` releases it.
-It is also an async context manager. Every query runs in a worker thread
-(`asyncio.to_thread`) behind one lock, so a slow disk never blocks the event loop (and the
-audio with it). Writes run in `BEGIN IMMEDIATE` transactions; the journal is WAL.
+    store = await OrderStore(settings.orders_db, owner=call_id).open()
+    ...
+    await store.close()                 # or: async with OrderStore(...) as store:
+
+`ORDERS_DB` (the first argument) is a SQLite file path, the embedded default, or a
+`postgresql://` URL (`tools.coffee.db`); a bad value raises `DbConfigError` in the constructor.
+The database is reached lazily on the first call (or explicitly with `await store.open()`).
+All the stores of one process and event loop share one database handle per `ORDERS_DB` (one
+SQLite connection, or one psycopg connection pool), opened by the first and closed by the last
+(`close()` counts references): a call opens no connection of its own. The first open in a
+process also checks the schema version and migrates when it is behind (`tools.coffee.migrate`;
+the worker has already done that at start).
+
+`owner` is the call the store serves (the LiveKit room of a live call; a fresh id when
+omitted): the store reads and changes only that call's orders (see `tools.coffee.orders`).
 
 All SQL is parameterised: text such as `'; DROP TABLE orders;--` is stored and searched as
 plain data. Domain validation (unknown item, bad quantity, unknown option) raises `StoreError`
 with a message written for the model; the tool runtime turns it into livekit's `ToolError`.
 
-Idempotency: mutating calls take an optional `idempotency_key`. The key and the call's result
-are written in the same transaction as the change, so a retried or duplicated call with the
-same key returns the first call's result (marked `"duplicate": true`) instead of adding or
-finishing twice.
+Idempotency: mutating calls take an optional `idempotency_key`; the key is claimed and its
+result stored in the same transaction as the change (`tools.coffee.idempotency`), so a retried
+or duplicated call with the same key, on this worker or another one, returns the first call's
+result (marked `"duplicate": true`) instead of adding or finishing twice.
 
-The menu is seeded from `tools/coffee/data/menu.json` (derived from Taskmaster-4, CC BY 4.0;
-see tools/README.md (NOTICE section)) when the menu table is empty.
-
-Owns: the connection (open, pragmas, schema, seeding on first open, close), the lock and the
-worker-thread `_run` that every query goes through, and the public API, which composes the
-concerns kept beside it: `schema` (DDL), `menu` (seeding, reading, search), `options`
-(attribute / add-on resolution), `orders` (writes), `details` (read-back), `idempotency`,
-`validation` (`StoreError`, input checks). May import: the standard library and those modules.
+Owns: the shared handles (open, schema check, reference counts, close), the `_run` every
+query goes through, and the public API, which composes the concerns kept beside it: `db`
+(targets, back ends), `migrate`, `schema`, `menu`, `options`, `orders`, `details`,
+`idempotency`, `validation`. May import: the standard library and those modules.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-import sqlite3
-import threading
-from collections.abc import Callable, Sequence
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from .db import Database, DbConfigError, DbTarget, Tx, connect, parse_orders_db
 from .details import order_details
-from .menu import MENU_JSON, Menu, seed_if_empty
+from .menu import MENU_JSON, Menu
+from .migrate import SCHEMA_VERSION, upgrade
 from .options import OptionResolver, match_option
 from .orders import Orders
-from .schema import SCHEMA, TABLES
+from .schema import TABLES
 
 _T = TypeVar("_T")
 
+DEFAULT_POOL_SIZE = 10
+"""PostgreSQL connections per worker process (one transaction borrows one)."""
+
+
+@dataclass
+class _Shared:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    db: Database | None = None
+    refs: int = 0
+
+
+_SHARED: dict[tuple[DbTarget, int], _Shared] = {}
+
+
+async def _schema_version(db: Database) -> str | None:
+    async def q(tx: Tx) -> str | None:
+        row = await tx.fetchone("SELECT version_num FROM alembic_version")
+        return None if row is None else str(row["version_num"])
+
+    try:
+        async with db.transaction() as tx:
+            return await q(tx)
+    except Exception:  # no alembic_version table yet: a new database
+        return None
+
+
+async def _open_database(target: DbTarget, menu_path: Path, pool_size: int) -> Database:
+    db = connect(target, pool_size=pool_size)
+    await db.open()
+    try:
+        if await _schema_version(db) != SCHEMA_VERSION:
+            raw = getattr(db, "connection", None) if target.location == ":memory:" else None
+            await asyncio.to_thread(upgrade, target, menu_path=menu_path, sqlite_conn=raw)
+    except BaseException:
+        await db.close()
+        raise
+    return db
+
 
 class OrderStore:
-    """Async facade over one SQLite file. See the module docstring."""
+    """One call's view of the order database. See the module docstring."""
 
     _match_option = staticmethod(match_option)
     """Kept for callers that matched options through the store (evals' scoring)."""
 
     def __init__(
-        self, path: str | Path, *, menu_path: str | Path = MENU_JSON, seed: int | None = None
+        self,
+        db: str | Path = ".data/orders.sqlite",
+        *,
+        owner: str | None = None,
+        menu_path: str | Path = MENU_JSON,
+        seed: int | None = None,
+        pool_size: int = DEFAULT_POOL_SIZE,
     ):
-        self.path = Path(path)
+        self.target = parse_orders_db(db)
+        self.path = Path(self.target.location)
+        """The SQLite file (meaningless for PostgreSQL; kept for callers that open the file)."""
+        self.owner = (owner or "").strip() or f"call-{uuid.uuid4().hex}"
         self.menu_path = Path(menu_path)
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+        self.pool_size = pool_size
+        self._key: tuple[DbTarget, int] | None = None
+        self._db: Database | None = None
         self._open_lock = asyncio.Lock()
         self._rng = random.Random(seed)
         self._menu = Menu(self._run)
         self._options = OptionResolver(self._menu)
-        self._orders = Orders(self._run, self._menu, self._options, self._rng)
+        self._orders = Orders(self._run, self._menu, self._options, self._rng, self.owner)
+
+    @property
+    def dialect(self) -> str:
+        return self.target.dialect
 
     # ---- lifecycle -------------------------------------------------------------------------
 
     async def open(self) -> OrderStore:
         async with self._open_lock:
-            if self._conn is None:
-                self._conn = await asyncio.to_thread(self._open_sync)
+            if self._db is None:
+                # an in-memory SQLite database is private to its store
+                scope = id(self) if self.target.location == ":memory:" else 0
+                key = (self.target, id(asyncio.get_running_loop()) ^ scope)
+                shared = _SHARED.setdefault(key, _Shared())
+                async with shared.lock:
+                    if shared.db is None:
+                        shared.db = await _open_database(
+                            self.target, self.menu_path, self.pool_size
+                        )
+                    shared.refs += 1
+                self._key, self._db = key, shared.db
         return self
 
     async def close(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.to_thread(self._close_sync, conn)
+        async with self._open_lock:
+            key, self._key, self._db = self._key, None, None
+            if key is None:
+                return
+            shared = _SHARED.get(key)
+            if shared is None:
+                return
+            async with shared.lock:
+                shared.refs -= 1
+                if shared.refs > 0 or shared.db is None:
+                    return
+                db, shared.db = shared.db, None
+                _SHARED.pop(key, None)
+            await db.close()
 
     async def __aenter__(self) -> OrderStore:
         return await self.open()
@@ -82,44 +163,14 @@ class OrderStore:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def _open_sync(self) -> sqlite3.Connection:
-        if str(self.path) != ":memory:":
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(
-            str(self.path), check_same_thread=False, isolation_level=None, timeout=10.0
-        )
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA foreign_keys=ON")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(SCHEMA)
-        seed_if_empty(conn, self.menu_path)
-        return conn
-
-    def _close_sync(self, conn: sqlite3.Connection) -> None:
-        with self._lock:
-            conn.close()
-
-    async def _run(self, fn: Callable[[sqlite3.Connection], _T], *, write: bool = False) -> _T:
-        if self._conn is None:
+    async def _run(self, fn: Callable[[Tx], Awaitable[_T]], *, write: bool = False) -> _T:
+        if self._db is None:
             await self.open()
-        conn = self._conn
-        assert conn is not None
-
-        def _job() -> _T:
-            with self._lock:
-                if not write:
-                    return fn(conn)
-                conn.execute("BEGIN IMMEDIATE")
-                try:
-                    out = fn(conn)
-                except BaseException:
-                    conn.execute("ROLLBACK")
-                    raise
-                conn.execute("COMMIT")
-                return out
-
-        return await asyncio.to_thread(_job)
+        db = self._db
+        if db is None:
+            raise DbConfigError("the order store is closed")
+        async with db.transaction(write=write) as tx:
+            return await fn(tx)
 
     # ---- menu (tools.coffee.menu, tools.coffee.options) -------------------------------------
 
@@ -154,7 +205,7 @@ class OrderStore:
         """[{addon_id, option: ADD|NO}] -> list of added addon ids (NO entries are dropped)."""
         return await self._options.resolve_addons(choices, allowed=allowed)
 
-    # ---- orders (tools.coffee.orders, tools.coffee.details) ---------------------------------
+    # ---- orders of this call (tools.coffee.orders, tools.coffee.details) --------------------
 
     async def add_order_item(
         self,
@@ -201,15 +252,24 @@ class OrderStore:
         )
 
     async def get_order_details(self, order_id: str) -> dict[str, Any]:
-        return await order_details(self._run, self._menu, order_id)
+        return await order_details(self._run, self._menu, self.owner, order_id)
 
     async def finish_order(
         self, order_id: str, *, idempotency_key: str | None = None
     ) -> dict[str, Any]:
         return await self._orders.finish_order(order_id, idempotency_key=idempotency_key)
 
+    async def open_order_id(self) -> str | None:
+        """This call's most recent open order, if any (survives a move to another worker)."""
+        return await self._orders.open_order_id()
+
     async def count(self, table: str) -> int:
-        """Row count of one of our tables (tests, diagnostics)."""
+        """Row count of one of our tables, all calls together (tests, diagnostics)."""
         if table not in TABLES:
             raise ValueError(f"unknown table {table!r}")
-        return await self._run(lambda c: c.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+
+        async def q(tx: Tx) -> int:
+            row = await tx.fetchone(f"SELECT COUNT(*) AS n FROM {table}")
+            return int(row["n"]) if row is not None else 0
+
+        return await self._run(q)
