@@ -1,4 +1,5 @@
-"""python -m evals.replay RECORDING --out DIR [--brain NAME] (same as `agent.py replay`)."""
+"""python -m evals.replay RECORDING --out DIR [--brain NAME] [--telephony [--loss P] [--jitter MS]]
+(same as `agent.py replay`)."""
 
 import sys
 

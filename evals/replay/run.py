@@ -1,4 +1,4 @@
-"""`python agent.py replay RECORDING --out DIR [--brain NAME]`
+"""`python agent.py replay RECORDING --out DIR [--brain NAME] [--telephony [--loss P] [--jitter MS]]`
 
 Plays a caller recording into the same agent a live call gets (same brain selection, same
 `open_call`, same Agent and tools), in real time, with no LiveKit server, and writes:
@@ -9,6 +9,10 @@ Plays a caller recording into the same agent a live call gets (same brain select
   RecorderIO writes it, as in a recorded room);
 - `DIR/summary.json`: the brain and per-turn latencies.
 
+`--telephony` replays it as a phone call (`evals.replay.telephony`): 8 kHz G.711 mu-law both
+ways over an optionally lossy, jittery line, the caller a SIP participant in the job's room;
+`call.ogg` is then recorded at 8 kHz and `summary.json` gains `telephony`.
+
 Outputs are staged in a hidden directory and moved into DIR only when all three are
 complete, so a failed replay never leaves DIR half-written.
 """
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import dataclasses
 import json
 import os
@@ -29,7 +34,7 @@ from typing import Any
 from livekit.agents import Agent, AgentSession, utils
 from livekit.agents.voice.recorder_io import RecorderIO
 
-from agents.brain import BrainChoice, choose_brain, get_profile
+from agents.brain import BrainChoice, Caller, choose_brain, get_profile
 from agents.brain.local_models import prewarm_local_models, wants_local_models
 from agents.call import Call, open_call
 from agents.config import ConfigError, Settings, load_env
@@ -38,6 +43,7 @@ from agents.side_channel import transcript_items, turn_latencies
 
 from .io import RealtimeAudioOutput, RecordingAudioInput
 from .recording import Recording, RecordingError, load_recording
+from .telephony import TelephonySim, from_args
 
 OUTPUT_FILES = ("transcript.jsonl", "call.ogg", "summary.json")
 SETTLE_S = 2.0
@@ -87,15 +93,24 @@ async def _wait_until_done(
 
 
 async def play_into_session(
-    session: AgentSession, agent: Agent, recording: Recording, *, ogg_path: Path
+    session: AgentSession,
+    agent: Agent,
+    recording: Recording,
+    *,
+    ogg_path: Path,
+    phone: TelephonySim | None = None,
 ) -> float:
     """Start `session` with `agent` on the recording (paced in real time) and a real-time
     sink, record both sides to `ogg_path`, wait until the agent is done, close the session.
     Returns the wall time of the recording's sample 0 (the timeline's zero)."""
     inp = RecordingAudioInput(recording.pcm, recording.sample_rate)
-    recorder = RecorderIO(agent_session=session)
+    # a phone call is recorded at 8 kHz, the agent's side after the SIP downlink
+    recorder = RecorderIO(
+        agent_session=session, **({"sample_rate": phone.sample_rate} if phone else {})
+    )
     session.input.audio = recorder.record_input(inp)
-    session.output.audio = recorder.record_output(RealtimeAudioOutput())
+    out = recorder.record_output(RealtimeAudioOutput())
+    session.output.audio = phone.output(out) if phone else out
     await recorder.start(output_path=ogg_path)
     # one timeline: sample 0 of the recording is the recorder's time zero
     t0 = recorder.recording_started_at
@@ -116,15 +131,26 @@ async def play_into_session(
 
 
 async def replay_call(
-    settings: Settings, choice: BrainChoice, recording: Recording, *, ogg_path: Path
+    settings: Settings,
+    choice: BrainChoice,
+    recording: Recording,
+    *,
+    ogg_path: Path,
+    phone: TelephonySim | None = None,
 ) -> tuple[Call, float]:
     """`open_call` (what a live job builds) played through `play_into_session`; returns the
-    finished call and its timeline's zero."""
-    call = await open_call(settings, choice)
-    try:
-        t0 = await play_into_session(call.session, call.agent, recording, ogg_path=ogg_path)
-    finally:
-        await call.aclose()
+    finished call and its timeline's zero. `phone`: over a simulated SIP hop, in a job whose
+    room holds the SIP caller (`evals.replay.telephony`)."""
+    with phone.job() if phone else contextlib.nullcontext():
+        if phone:
+            recording = phone.carry_recording(recording)
+        call = await open_call(settings, choice, room=phone.room if phone else None)
+        try:
+            t0 = await play_into_session(
+                call.session, call.agent, recording, ogg_path=ogg_path, phone=phone
+            )
+        finally:
+            await call.aclose()
     return call, t0
 
 
@@ -133,13 +159,16 @@ async def run_replay(
     out_dir: Path,
     settings: Settings,
     choice: BrainChoice,
+    phone: TelephonySim | None = None,
 ) -> ReplayResult:
     out_dir.mkdir(parents=True, exist_ok=True)
     staging = out_dir / f".replay-partial-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     try:
-        call, t0 = await replay_call(settings, choice, recording, ogg_path=staging / "call.ogg")
+        call, t0 = await replay_call(
+            settings, choice, recording, ogg_path=staging / "call.ogg", phone=phone
+        )
         session = call.session
         rows = transcript_items(session.history, t0)
         summary = {
@@ -154,6 +183,8 @@ async def run_replay(
             },
             "turns": turn_latencies(session.history, t0),
         }
+        if phone:
+            summary["telephony"] = phone.describe()
         with open(staging / "transcript.jsonl", "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -181,6 +212,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--brain", default="", help="brain profile (default: the selection policy)")
+    p.add_argument(
+        "--telephony",
+        action="store_true",
+        help="as a phone call: 8 kHz G.711 mu-law both ways, the caller a SIP participant",
+    )
+    p.add_argument("--loss", type=float, default=0.0, help="--telephony: packet loss, 0-0.5")
+    p.add_argument("--jitter", type=float, default=0.0, help="--telephony: jitter (ms)")
+    p.add_argument("--seed", type=int, default=0, help="--telephony: loss/jitter seed")
     return p
 
 
@@ -193,10 +232,19 @@ def main(argv: list[str] | None = None) -> int:
             get_profile(args.brain)  # validates the name
             settings = dataclasses.replace(settings, brain=args.brain.lower())
         recording = load_recording(args.recording)
-        choice = choose_brain(settings)
+        phone = from_args(
+            telephony=args.telephony,
+            loss=args.loss,
+            jitter=args.jitter,
+            seed=args.seed,
+            brain=args.brain,
+        )
+        caller = Caller.from_participant(phone.caller.participant()) if phone else None
+        metadata = phone.job_metadata if phone else ""
+        choice = choose_brain(settings, job_metadata=metadata, caller=caller)
         if args.brain and choice.profile.name.removesuffix("-telephony") != args.brain.lower():
             raise ConfigError(f"brain {args.brain!r} cannot run here: {choice.explain()}")
-    except (RecordingError, ConfigError) as e:
+    except (RecordingError, ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     out_dir = Path(args.out)
@@ -213,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         if wants_local_models(settings, choice.profile):
             # as the worker's prewarm does: load the models before the call, not during it
             prewarm_local_models(settings)
-        result = asyncio.run(run_replay(recording, out_dir, settings, choice))
+        result = asyncio.run(run_replay(recording, out_dir, settings, choice, phone))
     except Exception as e:  # report one line, keep the traceback in the log
         logger.exception("replay failed")
         print(
