@@ -18,7 +18,7 @@ import importlib
 import logging
 import sys
 
-from livekit.agents import AgentServer, JobContext, JobProcess, cli
+from livekit.agents import NOT_GIVEN, AgentServer, JobContext, JobProcess, cli, room_io
 
 from .brain import PROFILES, Caller, choose_brain
 from .brain.local_models import prewarm_local_models, wants_local_models
@@ -88,13 +88,23 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     call = await open_call(s, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room)
     ctx.add_shutdown_callback(call.aclose)
-    await call.session.start(agent=call.agent, room=ctx.room)
+    # the session hears the participant the brain was chosen for, not whoever joins next
+    identity = caller.identity if caller is not None else NOT_GIVEN
+    options = room_io.RoomOptions(participant_identity=identity)
+    await call.session.start(agent=call.agent, room=ctx.room, room_options=options)
     logger.info("session started", extra={"brain": choice.profile.name})
+
+
+def log_settings(s: Settings) -> None:
+    """Every setting the worker runs with, secrets as `set`/`unset` (`Settings.redacted`)."""
+    logger.info("worker settings", extra={"settings": s.redacted()})
 
 
 def build_server(s: Settings) -> AgentServer:
     # loading the offline models in prewarm takes ~10 s on 2 cores (LiveKit's default: 10 s)
     server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0)
+    # once per worker, after LiveKit has set up logging
+    server.on("worker_started", functools.partial(log_settings, s))
     server.rtc_session(agent_name=s.agent_name)(entrypoint)
     return server
 

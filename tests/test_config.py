@@ -1,21 +1,28 @@
 """Configuration: every variable documented in `.env.example`, bad values rejected clearly,
-secrets never printed."""
+secrets never printed (the worker logs its settings redacted), TOOL_TIMEOUT=0 = no timeout."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
 from pathlib import Path
 
 import pytest
+from livekit.agents import Agent, AgentSession, RunContext
 
+from agents import worker
 from agents.config import ConfigError, Settings
+from tests.fakes import Call, FakeLLM
+from tools import ToolRuntime, ToolRuntimeOptions
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_env_example_lists_every_variable_with_its_default() -> None:
     src = (ROOT / "agents" / "config.py").read_text()
-    read = set(re.findall(r'_(?:str|float)\(e, "([A-Z0-9_]+)"', src)) | {"LOCAL_LLM_THREADS"}
+    # every `_reader(e, "NAME", ...)` call in Settings.from_env
+    read = set(re.findall(r'_[a-z_]+\(\s*e,\s*"([A-Z0-9_]+)"', src))
     example = dict(re.findall(r"^([A-Z0-9_]+)=(.*)$", (ROOT / ".env.example").read_text(), re.M))
     assert read == set(example), read ^ set(example)
     defaults = Settings()
@@ -32,6 +39,9 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         ({"FILLER_DELAY": "-1"}, "must not be negative"),
         ({"LOCAL_LLM_THREADS": "0"}, "LOCAL_LLM_THREADS='0' must be a positive integer"),
         ({"LOCAL_LLM_THREADS": "two"}, "positive integer"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud' is not one of: DEBUG, INFO, WARNING, ERROR"),
+        ({"LOG_LEVEL": "10"}, "LOG_LEVEL='10' is not one of"),
+        ({"TOOL_TIMEOUT": "-0.5"}, "TOOL_TIMEOUT='-0.5' must not be negative"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
@@ -39,12 +49,54 @@ def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
         Settings.from_env(env)
 
 
-def test_redacted_settings_hide_secrets() -> None:
-    s = Settings.from_env({"OPENAI_API_KEY": "sk-very-secret", "BRAIN": "Native"})
-    red = s.redacted()
-    assert red["openai_api_key"] == "set" and red["deepgram_api_key"] == "unset"
-    assert "sk-very-secret" not in str(red)
-    assert s.brain == "native"
+def test_log_level_is_case_insensitive() -> None:
+    assert Settings.from_env({"LOG_LEVEL": " debug "}).log_level == "DEBUG"
+    assert Settings.from_env({}).log_level == "INFO"
+
+
+def test_worker_logs_its_settings_redacted_when_it_starts(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """What `main()` runs: `build_server`; LiveKit emits `worker_started` once it runs."""
+    s = Settings.from_env(
+        {"OPENAI_API_KEY": "sk-very-secret", "LIVEKIT_API_SECRET": "lk-secret", "BRAIN": "Native"}
+    )
+    server = worker.build_server(s)
+    with caplog.at_level(logging.INFO, logger="voice_suite"):
+        server.emit("worker_started")
+    logged = [r for r in caplog.records if r.getMessage() == "worker settings"]
+    assert len(logged) == 1
+    settings = logged[0].settings  # type: ignore[attr-defined]
+    assert settings["openai_api_key"] == "set" and settings["deepgram_api_key"] == "unset"
+    assert settings["livekit_api_secret"] == "set" and settings["brain"] == "native"
+    assert "secret" not in caplog.text and "secret" not in str(settings.values())
+
+
+async def _run_slow_tool(tool_timeout: float) -> tuple[str, str]:
+    """One turn whose tool takes 0.4 s, under the runtime built from TOOL_TIMEOUT; returns the
+    record's status and what the model read."""
+
+    async def slow_lookup(ctx: RunContext) -> str:
+        """Slow lookup."""
+        await asyncio.sleep(0.4)
+        return "found it"
+
+    s = Settings.from_env({"TOOL_TIMEOUT": str(tool_timeout)})
+    rt = ToolRuntime(ToolRuntimeOptions.from_settings(s))
+    fake = FakeLLM([[Call("slow_lookup")], "Here it is."])
+    async with AgentSession(llm=fake) as session:
+        await session.start(Agent(instructions="t", tools=[rt.tool(slow_lookup, filler=False)]))
+        result = await session.run(user_input="look it up")
+    out = [e.item.output for e in result.events if e.type == "function_call_output"]
+    return rt.events.records[-1].status, out[0]
+
+
+async def test_tool_timeout_zero_means_no_timeout() -> None:
+    assert Settings.from_env({"TOOL_TIMEOUT": "0"}).tool_timeout == 0.0
+    assert await _run_slow_tool(0) == ("ok", "found it")
+    # the same tool under a positive timeout shorter than it: the apology, so 0 is not "instant"
+    status, said = await _run_slow_tool(0.05)
+    assert status == "timeout" and said == ToolRuntimeOptions().timeout_message
 
 
 def test_livekit_yaml_is_a_complete_dev_server_config() -> None:
@@ -63,9 +115,10 @@ def test_livekit_yaml_is_a_complete_dev_server_config() -> None:
 @pytest.mark.parametrize(
     "env,message",
     [
-        ({"STT": "bogus"}, "STT='bogus' is not one of"),
+        ({"STT": "bogus"}, "STT='bogus'"),
         ({"BRAIN": "telepathy"}, "BRAIN='telepathy' is not one of"),
         ({"TOOL_TIMEOUT": "x"}, "TOOL_TIMEOUT='x' is not a number"),
+        ({"LOG_LEVEL": "verbose"}, "LOG_LEVEL='verbose' is not one of"),
         # a newcomer's first `agent.py dev` with no server configured: one line, no traceback
         ({"LIVEKIT_URL": ""}, "'dev' needs a LiveKit server: set LIVEKIT_URL"),
     ],
