@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from livekit import rtc
-from livekit.agents import Agent, AgentSession
+from livekit.agents import Agent, AgentSession, utils
+from livekit.agents.testing import fake_job_context
 
 import tools.call_control as cc
+from evals.replay.telephony import PhoneCaller
 from tests.fakes import Call, FakeLLM
+from tests.loopback.livekit_api import LiveKitApiServer
 from tools import (
     CallControlOptions,
     DtmfBuffer,
@@ -148,3 +154,100 @@ async def test_get_dtmf_digits_tool():
         r.expect.next_event().is_function_call(name="get_dtmf_digits")
         out = r.expect.next_event().is_function_call_output().event().item
         assert json.loads(out.output) == {"digits": "28740"}
+
+
+# ---------------------------------------------------------------- inside a LiveKit job
+# The job is LiveKit's own fake job (`livekit.agents.testing.fake_job_context`) whose room
+# holds a SIP caller; the server API is the loopback Twirp server, reached through the real
+# livekit-api client that `JobContext.api` builds from LIVEKIT_URL / key / secret.
+
+
+@contextlib.asynccontextmanager
+async def _phone_job(
+    monkeypatch: pytest.MonkeyPatch, *, fail_transfer: bool = False
+) -> AsyncIterator[tuple[Any, LiveKitApiServer]]:
+    async with LiveKitApiServer(fail_transfer=fail_transfer) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        room = PhoneCaller(phone_number="+15550100777").room("call-room")
+        async with utils.http_context.open():
+            with fake_job_context(room=room) as job:
+                shutdowns: list[str] = []
+                job._on_shutdown = shutdowns.append  # what the worker does on shutdown
+                job.shutdowns = shutdowns  # type: ignore[attr-defined]
+                yield job, server
+
+
+async def _end_call_in_job(options: CallControlOptions, server: LiveKitApiServer) -> Any:
+    closed = asyncio.Event()
+    fake = FakeLLM([[Call("end_call")]])
+    session = AgentSession(llm=fake)
+    session.on("close", lambda _ev: closed.set())
+    await session.start(
+        Agent(instructions="t", tools=build_call_control_tools(_rt(), options=options))
+    )
+    r = await session.run(user_input="that's all, goodbye")
+    r.expect.next_event().is_function_call(name="end_call")
+    await asyncio.wait_for(closed.wait(), 5)
+    for _ in range(50):  # the hang-up follows the session's close
+        if server.calls:
+            break
+        await asyncio.sleep(0.05)
+    return session
+
+
+async def test_end_call_in_a_job_deletes_the_room_after_the_goodbye(monkeypatch):
+    async with _phone_job(monkeypatch) as (job, server):
+        session = await _end_call_in_job(CallControlOptions(goodbye="Bye now!"), server)
+        await asyncio.sleep(0.2)
+        assert server.methods() == ["DeleteRoom"]
+        assert server.calls[0][1].room == "call-room"
+        assert job.shutdowns == ["end_call"]
+    said = [i.text_content for i in session.history.items if i.type == "message"]
+    assert said[-1] == "Bye now!"
+
+
+async def test_end_call_can_remove_just_the_sip_participant(monkeypatch):
+    async with _phone_job(monkeypatch) as (job, server):
+        await _end_call_in_job(CallControlOptions(delete_room=False), server)
+        await asyncio.sleep(0.2)
+        assert server.methods() == ["RemoveParticipant"]
+        req = server.calls[0][1]
+        assert (req.room, req.identity) == ("call-room", "sip_+15550100777")
+        assert job.shutdowns == ["end_call"]
+
+
+async def test_transfer_failure_is_spoken_and_the_call_goes_on(monkeypatch):
+    async with _phone_job(monkeypatch, fail_transfer=True) as (job, server):
+        fake = FakeLLM(
+            [
+                [Call("transfer_to_human", {"reason": "complaint"})],
+                "I'm sorry, the transfer didn't go through. Can I help with your order?",
+                "Sure, one latte.",
+            ]
+        )
+        async with AgentSession(llm=fake) as session:
+            await session.start(
+                Agent(
+                    instructions="t",
+                    tools=build_call_control_tools(_rt(), transfer_to="tel:+15550100"),
+                )
+            )
+            r = await session.run(user_input="put me through to a manager")
+            r.expect.next_event().is_function_call(name="transfer_to_human")
+            out = r.expect.next_event().is_function_call_output().event().item
+            assert "did not go through" in out.output
+            r.expect.next_event().is_message(role="assistant")
+            r.expect.no_more_events()
+            # the call goes on: the next turn is answered in the same session
+            r2 = await session.run(user_input="fine, a latte then")
+            r2.expect.next_event().is_message(role="assistant")
+        (method, req) = server.calls[0]
+        assert method == "TransferSIPParticipant"
+        assert (req.room_name, req.participant_identity, req.transfer_to) == (
+            "call-room",
+            "sip_+15550100777",
+            "tel:+15550100",
+        )
+        assert job.shutdowns == []
+        assert "DeleteRoom" not in server.methods()
