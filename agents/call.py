@@ -17,6 +17,8 @@ from .brain.hybrid import build_reasoner_tool
 from .call_limits import CallLimitOptions, CallLimits
 from .coffee_agent import CoffeeAgent
 from .config import Settings
+from .resilience import TurnGuard, attach_resilience
+from .side_channel import CallGuard, CallRecord, default_guardrails
 
 
 @dataclass
@@ -29,9 +31,19 @@ class Call:
     runtime: ToolRuntime
     limits: CallLimits | None = None
     """Phone calls: maximum duration and silence timeout (`agents.call_limits`)."""
+    record: CallRecord | None = None
+    """The call's durable record (`agents.side_channel.records`); None when disabled."""
+    guard: CallGuard | None = None
+    turns: TurnGuard | None = None
+    """No silent turn: apologies, the clean end of a failing call, realtime failover
+    (`agents.resilience`); its `errors` go into replay's summary."""
 
     async def aclose(self) -> None:
         await self.store.close()
+        if self.guard is not None:
+            await self.guard.aclose()
+        if self.record is not None:
+            self.record.close("closed")
 
 
 async def open_call(
@@ -41,6 +53,7 @@ async def open_call(
     vad_model: vad.VAD | None = None,
     room: rtc.Room | None = None,
     greet: bool = True,
+    caller_kind: str = "",
 ) -> Call:
     """`room` (a live call) lets keypad digits typed before the first tool call count."""
     brain = build_brain(choice.profile, settings, vad_model=vad_model)
@@ -65,7 +78,45 @@ async def open_call(
     session: AgentSession = AgentSession(
         **brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS, **away
     )
-    agent = CoffeeAgent(profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap)
+    record = None
+    if settings.call_records_dir.lower() not in ("off", "none"):
+        record = CallRecord.create(
+            settings.call_records_dir,
+            room=room.name if room is not None else "",
+            caller_kind=caller_kind or ("room" if room is not None else "local"),
+            brain=choice.profile.name,
+            brain_reason=choice.explain(),
+            brain_source=choice.source,
+        ).attach(session)
+    guardrails = default_guardrails(
+        policy_file=settings.guardrail_policy, block_regex=settings.guardrail_block
+    )
+    guard = CallGuard(guardrails, record=record, brain=choice.profile.name).attach(session)
+    agent = CoffeeAgent(
+        profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap, guard=guard
+    )
+
+    def agent_on(brain: Brain, *, greeting: str, chat_ctx: llm.ChatContext) -> CoffeeAgent:
+        # the same call (tools, guardrails) on another brain: the realtime failover
+        return CoffeeAgent(
+            profile=brain.profile,
+            tools=tools,
+            greeting=greeting,
+            audio_tap=brain.audio_tap,
+            guard=guard,
+            engines=brain.agent_engines(),
+            chat_ctx=chat_ctx,
+        )
+
+    resilience = attach_resilience(
+        session,
+        settings,
+        choice,
+        make_agent=agent_on,
+        vad_model=vad_model,
+        record=record,
+        chains=(brain.stt, brain.llm, brain.tts),
+    )
     return Call(
         choice=choice,
         brain=brain,
@@ -74,4 +125,7 @@ async def open_call(
         store=store,
         runtime=runtime,
         limits=CallLimits(session, limit_opts).attach() if phone else None,
+        record=record,
+        guard=guard,
+        turns=resilience,
     )

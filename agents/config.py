@@ -52,6 +52,22 @@ def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, "").strip() or default
 
 
+def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ConfigError(f"{name}={raw!r} must be a whole number >= {minimum}")
+    return int(raw)
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _str(env, name, default).lower()
+    if value not in allowed:
+        raise ConfigError(f"{name}={value!r} is not one of: {', '.join(allowed)}")
+    return value
+
+
 def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
     level = _str(env, name, default).upper()
     if level not in LOG_LEVELS:
@@ -59,8 +75,7 @@ def _log_level(env: Mapping[str, str], name: str, default: str) -> str:
     return level
 
 
-def _port(env: Mapping[str, str], name: str) -> str:
-    raw = _str(env, name)
+def _port(name: str, raw: str) -> str:
     if raw and (not raw.isdigit() or not 0 < int(raw) < 65536):
         raise ConfigError(f"{name}={raw!r} is not a TCP port (1-65535)")
     return raw
@@ -131,6 +146,22 @@ class Settings:
     enforces its own deadline, never for production calls."""
     filler_delay: float = 1.0
 
+    # resilience (agents/resilience): per-stage fallback chains and realtime failover
+    local_fallback: str = "auto"
+    """`auto` (the local engines end every cascade stage's chain when they are installed),
+    `on` (required: a worker without them does not start) or `off`."""
+    fallback_attempt_timeout: float = 2.0
+    """Seconds an engine in a chain gets (LLM: to answer; STT/TTS: to connect and respond)
+    before the next one is tried."""
+    fallback_retries: int = 0
+    """Retries on the same engine before switching to the next (0: switch at once)."""
+    failover_deadline: float = 6.0
+    """A realtime brain that has not started answering a committed caller turn within this
+    many seconds is failed over to the cascade (or local) brain."""
+    max_failed_turns: int = 3
+    """Consecutive turns that end in an error (each apologised for) before the call is
+    ended cleanly."""
+
     # side channel: call records, guardrails, metrics (agents/side_channel/)
     call_records_dir: str = "calls"
     """Where each call's record goes: `<dir>/<call id>/` (transcript, events, audio, meta)."""
@@ -189,11 +220,18 @@ class Settings:
             answer_timeout=_float(e, "ANSWER_TIMEOUT", d.answer_timeout),
             tool_timeout=_float(e, "TOOL_TIMEOUT", d.tool_timeout),
             filler_delay=_float(e, "FILLER_DELAY", d.filler_delay),
+            local_fallback=_choice(e, "LOCAL_FALLBACK", d.local_fallback, ("auto", "on", "off")),
+            fallback_attempt_timeout=_float(
+                e, "FALLBACK_ATTEMPT_TIMEOUT", d.fallback_attempt_timeout
+            ),
+            fallback_retries=_count(e, "FALLBACK_RETRIES", d.fallback_retries),
+            failover_deadline=_float(e, "FAILOVER_DEADLINE", d.failover_deadline),
+            max_failed_turns=_count(e, "MAX_FAILED_TURNS", d.max_failed_turns, minimum=1),
             call_records_dir=_str(e, "CALL_RECORDS_DIR", d.call_records_dir),
             call_records_days=_float(e, "CALL_RECORDS_DAYS", d.call_records_days),
             guardrail_policy=_str(e, "GUARDRAIL_POLICY"),
             guardrail_block=_str(e, "GUARDRAIL_BLOCK"),
-            prometheus_port=_port(e, "PROMETHEUS_PORT"),
+            prometheus_port=_port("PROMETHEUS_PORT", _str(e, "PROMETHEUS_PORT")),
             log_level=_log_level(e, "LOG_LEVEL", d.log_level),
         )
 

@@ -17,15 +17,25 @@ import functools
 import importlib
 import logging
 import sys
+from pathlib import Path
 
-from livekit.agents import NOT_GIVEN, AgentServer, JobContext, JobProcess, cli, room_io
+from livekit.agents import (
+    NOT_GIVEN,
+    AgentServer,
+    JobContext,
+    JobProcess,
+    RecordingOptions,
+    cli,
+    room_io,
+)
 
-from .brain import PROFILES, Caller, choose_brain
+from .brain import PROFILES, Caller, choose_brain, missing_keys
 from .brain.local_models import prewarm_local_models, wants_local_models
-from .call import open_call
+from .call import Call, open_call
 from .call_limits import wait_for_answer
 from .config import ConfigError, Settings, load_env
 from .log import logger
+from .side_channel import default_guardrails, install_log_redaction, prune_records
 
 CLOUD_PLUGINS = ("openai", "deepgram", "cartesia", "silero", "semantic_turn")
 LOCAL_PLUGINS = ("fasterwhisper", "llamacpp", "piper")
@@ -64,6 +74,7 @@ def prewarm(proc: JobProcess) -> None:
     our turn detector). Jobs then build plugin objects that reuse the loaded weights."""
     from livekit.plugins import silero
 
+    install_log_redaction()  # this job process's logging is set up by now
     proc.userdata["vad"] = silero.VAD.load()
     if wants_local_models(settings()):
         prewarm_local_models(settings())
@@ -86,13 +97,30 @@ async def entrypoint(ctx: JobContext) -> None:
         choice.explain(),
         extra={"brain": choice.profile.name, "source": choice.source, "room": ctx.room.name},
     )
-    call = await open_call(s, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room)
-    ctx.add_shutdown_callback(call.aclose)
+    kind = "console" if caller is None else ("sip" if caller.is_sip else "participant")
+    call = await open_call(
+        s, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room, caller_kind=kind
+    )
+    ctx.add_shutdown_callback(functools.partial(close_call, ctx, call))
     # the session hears the participant the brain was chosen for, not whoever joins next
     identity = caller.identity if caller is not None else NOT_GIVEN
     options = room_io.RoomOptions(participant_identity=identity)
-    await call.session.start(agent=call.agent, room=ctx.room, room_options=options)
+    # LiveKit's RecorderIO writes the stereo call audio; nothing is uploaded anywhere
+    record = RecordingOptions(
+        audio=call.record is not None, traces=False, logs=False, transcript=False
+    )
+    await call.session.start(agent=call.agent, room=ctx.room, room_options=options, record=record)
     logger.info("session started", extra={"brain": choice.profile.name})
+
+
+async def close_call(ctx: JobContext, call: Call, reason: str = "") -> None:
+    """The job's end: the session closed, its stereo recording copied into the call record
+    (`call.ogg`), the record ended (unless something already said how) and the call closed."""
+    await call.session.aclose()
+    if call.record is not None:
+        call.record.save_audio(ctx.session_directory / "audio.ogg")
+        call.record.end(reason or "job_shutdown")
+    await call.aclose()
 
 
 def log_settings(s: Settings) -> None:
@@ -102,7 +130,18 @@ def log_settings(s: Settings) -> None:
 
 def build_server(s: Settings) -> AgentServer:
     # loading the offline models in prewarm takes ~10 s on 2 cores (LiveKit's default: 10 s)
-    server = AgentServer(setup_fnc=prewarm, initialize_process_timeout=120.0)
+    port = int(s.prometheus_port) if s.prometheus_port else None
+    server = AgentServer(
+        setup_fnc=prewarm,
+        initialize_process_timeout=120.0,
+        # /metrics: LiveKit's worker metrics and ours (agents.side_channel.call_metrics),
+        # summed over the job processes
+        prometheus_port=port,
+        prometheus_multiproc_dir=(
+            str(Path(s.call_records_dir).resolve().parent / ".prometheus") if port else None
+        ),
+    )
+    server.on("worker_started", install_log_redaction)
     # once per worker, after LiveKit has set up logging
     server.on("worker_started", functools.partial(log_settings, s))
     server.rtc_session(agent_name=s.agent_name)(entrypoint)
@@ -113,7 +152,11 @@ def check_startup(s: Settings, argv: list[str]) -> None:
     """Everything a worker can know is wrong before it registers: raises ConfigError."""
     if s.brain and s.brain not in PROFILES:
         raise ConfigError(f"BRAIN={s.brain!r} is not one of: {', '.join(PROFILES)}")
-    choose_brain(s)  # stage overrides are checked now, not when a call arrives
+    # stage overrides and chains are checked now, not when a call arrives
+    default = choose_brain(s)
+    missing = missing_keys(default.profile, s)
+    if missing:
+        raise ConfigError(f"{default.explain()}, but it needs {', '.join(missing)}")
     command = next((a for a in argv[1:] if not a.startswith("-")), "")
     if (
         command in SERVER_COMMANDS
@@ -125,6 +168,10 @@ def check_startup(s: Settings, argv: list[str]) -> None:
             "LIVEKIT_API_SECRET) in the environment or .env.local, or pass --url; "
             "'console' and 'replay' run without one"
         )
+    try:
+        default_guardrails(policy_file=s.guardrail_policy, block_regex=s.guardrail_block)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     import_plugins(s)
 
 
@@ -136,4 +183,5 @@ def main() -> None:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         sys.exit(2)
+    prune_records(s.call_records_dir, s.call_records_days)
     cli.run_app(build_server(s))

@@ -9,9 +9,12 @@ import pytest
 from agents.brain import PROFILES, Caller, choose_brain, get_profile, missing_keys
 from agents.config import ConfigError, Settings
 
-ALL_KEYS = Settings(openai_api_key="sk-x", deepgram_api_key="dg-x", cartesia_api_key="ca-x")
-OPENAI_ONLY = Settings(openai_api_key="sk-x")
-NONE = Settings()
+# the selection itself, without the local fallback chains (tested on their own below)
+ALL_KEYS = Settings(
+    openai_api_key="sk-x", deepgram_api_key="dg-x", cartesia_api_key="ca-x", local_fallback="off"
+)
+OPENAI_ONLY = Settings(openai_api_key="sk-x", local_fallback="off")
+NONE = Settings(local_fallback="off")
 SIP = Caller(identity="sip_+15550100", is_sip=True)
 WEB = Caller(identity="web-user")
 
@@ -135,3 +138,48 @@ def test_profiles_are_data() -> None:
     assert get_profile("native-telephony").telephony
     with pytest.raises(ConfigError, match="unknown brain"):
         get_profile("nope")
+
+
+def test_a_cascade_falls_back_to_the_local_engines_by_default() -> None:
+    choice = choose_brain(with_(ALL_KEYS, local_fallback="auto"))
+    stages = choice.profile.stages()
+    assert (stages["stt"], stages["llm"], stages["tts"]) == (
+        "deepgram,local",
+        "openai,local",
+        "cartesia,local",
+    )
+    assert "local engines as the last fallback" in choice.explain()
+    # a speech-to-speech brain has no cascade stage to chain (it fails over instead)
+    native = choose_brain(with_(OPENAI_ONLY, local_fallback="on")).profile
+    assert native.stages() == PROFILES["native"].stages()
+
+
+@pytest.mark.parametrize(
+    ("env", "stage", "chain"),
+    [
+        ({"llm": "openai,local"}, "llm", ("openai", "local")),
+        ({"stt": "local, deepgram"}, "stt", ("local", "deepgram")),
+        ({"tts": "cartesia,openai,local"}, "tts", ("cartesia", "openai", "local")),
+    ],
+)
+def test_stage_chains_keep_their_order(env: dict[str, str], stage: str, chain: tuple) -> None:
+    profile = choose_brain(with_(ALL_KEYS, **env)).profile
+    assert profile.engines(stage) == chain
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"llm": "openai,gpt5"}, "'gpt5' is not one of"),
+        ({"stt": "local,local"}, "names an engine twice"),
+        ({"tts": "cartesia,"}, "'' is not one of"),
+    ],
+)
+def test_bad_chains_are_config_errors(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        choose_brain(with_(ALL_KEYS, **env))
+
+
+def test_a_chain_needs_the_keys_of_every_engine() -> None:
+    s = with_(NONE, brain="local", llm="openai,local")
+    assert missing_keys(choose_brain(s).profile, s) == ["OPENAI_API_KEY"]

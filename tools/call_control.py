@@ -28,7 +28,7 @@ import logging
 import re
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +193,7 @@ async def finish_call(
     goodbye: str,
     delete_room: bool = True,
     reason: str = "end_call",
+    audio: AsyncIterable[rtc.AudioFrame] | None = None,
 ) -> bool:
     """Speak `goodbye` (not interruptible), wait for its playout, end the session and, inside
     a LiveKit job, hang up (`hang_up`) and shut the job down. Used by `end_call` and by the
@@ -201,7 +202,9 @@ async def finish_call(
         return False
     _finishing.add(session)
     try:
-        if isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
+        if audio is not None:  # pre-rendered: plays when no TTS can (agents/resilience)
+            handle = session.say(goodbye, audio=audio, allow_interruptions=False)
+        elif isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
             handle = session.generate_reply(
                 instructions=f"Say exactly: {goodbye}", tool_choice="none"
             )

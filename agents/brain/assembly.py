@@ -14,15 +14,9 @@ from livekit.agents import llm, stt, tts, vad
 from livekit.agents.llm import LLM, RealtimeModel
 
 from ..config import ConfigError, Settings
+from .chains import build_llm, build_stt, build_tts
 from .credentials import PROVIDER_READY, missing_keys
-from .factories import (
-    LLM_FACTORIES,
-    STT_FACTORIES,
-    TTS_FACTORIES,
-    make_turn_detection,
-    openai_llm,
-    openai_realtime,
-)
+from .factories import LLM_FACTORIES, make_turn_detection, openai_llm, openai_realtime
 from .profiles import SILERO_SILENCE, BrainProfile
 
 
@@ -51,6 +45,18 @@ class Brain:
     def audio_tap(self) -> Any:
         """Where the caller's audio must be copied for the turn detector, if it wants it."""
         return getattr(self.turn_detection, "tap", None)
+
+    def agent_engines(self) -> dict[str, Any]:
+        """The same engines as `Agent(...)` overrides: how a call switches brains mid-way
+        (`agents.resilience.failover`) while the session and its audio stay."""
+        kwargs = self.session_kwargs()
+        return {
+            "stt": self.stt,
+            "llm": self.llm,
+            "tts": self.tts,
+            "vad": self.vad,
+            "turn_handling": kwargs["turn_handling"],
+        }
 
     def session_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -92,14 +98,22 @@ def build_brain(
         server_turns = profile.turn_detector == "realtime"
         model: llm.LLM | llm.RealtimeModel = openai_realtime(settings, server_turns=server_turns)
         # our own turn detector on a realtime model needs a transcript: session STT
-        stt_name = profile.stt or ("deepgram" if PROVIDER_READY["deepgram"](settings) else "local")
-        stt_plugin = None if server_turns else STT_FACTORIES[stt_name](settings, profile.telephony)
+        stt_names = profile.engines("stt") or (
+            ("deepgram",) if PROVIDER_READY["deepgram"](settings) else ("local",)
+        )
+        stt_plugin = (
+            None
+            if server_turns
+            else build_stt(stt_names, settings, telephony=profile.telephony, vad_model=vad_model)
+        )
         tts_plugin = None
     else:
         assert profile.llm and profile.stt and profile.tts, profile
-        model = LLM_FACTORIES[profile.llm](settings)
-        stt_plugin = STT_FACTORIES[profile.stt](settings, profile.telephony)
-        tts_plugin = TTS_FACTORIES[profile.tts](settings)
+        model = build_llm(profile.engines("llm"), settings)
+        stt_plugin = build_stt(
+            profile.engines("stt"), settings, telephony=profile.telephony, vad_model=vad_model
+        )
+        tts_plugin = build_tts(profile.engines("tts"), settings)
 
     reasoner = None
     if profile.reasoner:

@@ -32,7 +32,12 @@ PROVIDER_KEY = {
 def missing_keys(profile: BrainProfile, settings: Settings) -> list[str]:
     """Environment variables a profile needs but does not have."""
     missing: list[str] = []
-    for provider in (profile.stt, profile.llm, profile.tts, profile.realtime, profile.reasoner):
+    providers = [
+        *(e for stage in ("stt", "llm", "tts") for e in profile.engines(stage)),
+        profile.realtime,
+        profile.reasoner,
+    ]
+    for provider in providers:
         if provider and not PROVIDER_READY[provider](settings):
             key = PROVIDER_KEY[provider]
             if key not in missing:

@@ -11,6 +11,7 @@ from livekit.agents import llm
 
 from ..config import Settings
 from ..log import logger
+from .chains import failover_profile, local_fallback_on
 from .credentials import missing_keys
 from .factories import LLM_FACTORIES, STT_FACTORIES, TTS_FACTORIES
 from .profiles import PROFILES, BrainProfile
@@ -19,11 +20,20 @@ from .profiles import PROFILES, BrainProfile
 def wants_local_models(settings: Settings, profile: BrainProfile | None = None) -> bool:
     """True when a call may use a local engine: `profile` (a chosen brain) names one, or,
     for a worker that has not seen its calls yet, the offline brain is asked for, a stage is
-    overridden to `local`, or no keys make `local` the automatic pick."""
+    overridden to `local`, `LOCAL_FALLBACK` is on (a cascade's chains end in the local engines,
+    a realtime brain fails over to them), or no keys make `local` the automatic pick. With
+    `LOCAL_FALLBACK=off` a cloud brain's worker loads none of them."""
     if profile is not None:
-        return "local" in (profile.stt, profile.llm, profile.tts)
-    if settings.brain == "local" or "local" in (settings.stt, settings.llm, settings.tts):
+        # a realtime brain's failover brain counts: it must not load mid-call
+        brains = [profile, failover_profile(profile, settings)]
+        return any(
+            "local" in b.engines(stage) for b in brains if b for stage in ("stt", "llm", "tts")
+        )
+    stage_values = ",".join((settings.stt, settings.llm, settings.tts)).split(",")
+    if settings.brain == "local" or "local" in stage_values:
         return True
+    if local_fallback_on(settings):
+        return True  # the cascade's chains end in them; a realtime brain fails over to them
     return all(missing_keys(PROFILES[n], settings) for n in ("cascade", "native"))
 
 

@@ -7,6 +7,9 @@ is running. Swapping the turn detector of a profile is one line (`turn_detector=
 
 Stage names (the values accepted by `STT=`, `LLM=`, `TTS=` and `TURN_DETECTOR=`):
 
+A stage may name a chain, `deepgram,local`: LiveKit's `FallbackAdapter` for that stage, tried
+in that order (`agents.brain.assembly`).
+
 - STT: `deepgram` (streaming WebSocket), `local` (faster-whisper, offline)
 - LLM: `openai` (chat completions; any OpenAI-compatible server via `OPENAI_BASE_URL`),
   `local` (a GGUF through llama.cpp, offline)
@@ -83,10 +86,7 @@ class BrainProfile:
         ):
             if not value:
                 continue
-            if value not in known:
-                raise ConfigError(
-                    f"{stage.upper()}={value!r} is not one of: {', '.join(sorted(known))}"
-                )
+            value = parse_chain(stage, value, known)
             # a realtime brain takes an STT too: it feeds our own turn detector
             if getattr(self, stage) is not None or (stage == "stt" and self.realtime):
                 changes[stage] = value
@@ -123,6 +123,21 @@ class BrainProfile:
                 max_delay=max(self.endpointing.max_delay, 3.5),
             ),
         )
+
+    def engines(self, stage: str) -> tuple[str, ...]:
+        """The engines of a stage in fallback order (`"deepgram,local"` -> both)."""
+        value: str | None = getattr(self, stage)
+        return tuple(value.split(",")) if value else ()
+
+    def with_local_fallback(self) -> BrainProfile:
+        """Every cascade stage (STT, LLM, TTS) that has no local engine gets one last in its
+        chain: a provider outage then costs one slower turn, never a silent call."""
+        changes: dict[str, Any] = {
+            stage: f"{value},local"
+            for stage in ("stt", "llm", "tts")
+            if (value := getattr(self, stage)) and "local" not in self.engines(stage)
+        }
+        return dataclasses.replace(self, **changes) if changes else self
 
     def stages(self) -> dict[str, str | None]:
         return {
@@ -180,6 +195,20 @@ AUTO_ORDER = ("cascade", "native", "local")
 are all present wins. `hybrid` is never chosen automatically (ask for it by name)."""
 
 TURN_DETECTORS: tuple[TurnDetectorName, ...] = ("semantic", "fusion", "livekit", "realtime", "vad")
+
+
+def parse_chain(stage: str, value: str, known: tuple[str, ...]) -> str:
+    """Validate `STT=deepgram,local`-style values: known engine names, no repeats; returns
+    the chain normalised (no blanks)."""
+    names = [n.strip() for n in value.split(",")]
+    for name in names:
+        if name not in known:
+            raise ConfigError(
+                f"{stage.upper()}={value!r}: {name!r} is not one of: {', '.join(sorted(known))}"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"{stage.upper()}={value!r} names an engine twice")
+    return ",".join(names)
 
 
 def get_profile(name: str) -> BrainProfile:

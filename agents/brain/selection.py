@@ -11,8 +11,10 @@ is skipped with a note, never fatal, so a call is always answered):
 4. the first of `AUTO_ORDER` (cascade, native, local) whose provider keys are present:
    `local` needs none, so a machine with no keys always gets the offline brain.
 
-A SIP caller then gets the telephony-tuned variant of whatever was chosen, and the
-per-stage overrides (`STT=`, `LLM=`, `TTS=`, `TURN_DETECTOR=`) apply last.
+A SIP caller then gets the telephony-tuned variant of whatever was chosen, then the
+per-stage overrides (`STT=`, `LLM=`, `TTS=`, `TURN_DETECTOR=`) apply, and last, with
+`LOCAL_FALLBACK` on (the default when the local engines are installed), every cascade stage
+gets the local engine at the end of its chain.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ..config import Settings
+from .chains import local_fallback_on
 from .credentials import missing_keys
 from .profiles import AUTO_ORDER, PROFILES, BrainProfile
 
@@ -137,4 +140,9 @@ def choose_brain(
     if overridden != profile:
         changed = [f"{k}={v}" for k, v in overridden.stages().items() if profile.stages()[k] != v]
         notes.append("stage overrides " + ", ".join(changed))
+    if local_fallback_on(settings):
+        chained = overridden.with_local_fallback()
+        if chained != overridden:
+            notes.append("local engines as the last fallback of each stage")
+            overridden = chained
     return BrainChoice(profile=overridden, source=source, reason=reason, notes=tuple(notes))

@@ -39,7 +39,12 @@ from agents.brain.local_models import prewarm_local_models, wants_local_models
 from agents.call import Call, open_call
 from agents.config import ConfigError, Settings, load_env
 from agents.log import logger
-from agents.side_channel import transcript_items, turn_latencies
+from agents.side_channel import (
+    install_log_redaction,
+    record_for,
+    transcript_items,
+    turn_latencies,
+)
 
 from .io import RealtimeAudioOutput, RecordingAudioInput
 from .recording import Recording, RecordingError, load_recording
@@ -116,6 +121,8 @@ async def play_into_session(
     t0 = recorder.recording_started_at
     assert t0 is not None
     inp.t0 = t0
+    if (record := record_for(session)) is not None:
+        record.t0 = t0  # the call record shares the recording's timeline
     closed = asyncio.Event()
     session.on("close", lambda _: closed.set())
     # provider plugins need an HTTP session; outside a LiveKit job nobody else opens one
@@ -123,6 +130,8 @@ async def play_into_session(
         try:
             await session.start(agent=agent)
             await _wait_until_done(session, inp, closed)
+            if record is not None:
+                record.end("recording_ended")  # unless the agent hung up first
         finally:
             inp.close()
             await session.aclose()
@@ -144,12 +153,23 @@ async def replay_call(
     with phone.job() if phone else contextlib.nullcontext():
         if phone:
             recording = phone.carry_recording(recording)
-        call = await open_call(settings, choice, room=phone.room if phone else None)
+        call = await open_call(
+            settings,
+            choice,
+            room=phone.room if phone else None,
+            caller_kind="replay-sip" if phone else "replay",
+        )
         try:
             t0 = await play_into_session(
                 call.session, call.agent, recording, ogg_path=ogg_path, phone=phone
             )
+        except BaseException:
+            if call.record is not None:
+                call.record.end("error")
+            raise
         finally:
+            if call.record is not None:
+                call.record.save_audio(ogg_path)
             await call.aclose()
     return call, t0
 
@@ -185,6 +205,13 @@ async def run_replay(
         }
         if phone:
             summary["telephony"] = phone.describe()
+        if call.turns is not None:
+            # what failed and what the caller heard instead (agents.resilience)
+            summary["errors"] = [e.as_dict() for e in call.turns.errors]
+            summary["ended_by"] = call.turns.ended_by
+            failover = call.turns.failover_to
+            if failover:
+                summary["failover_to"] = failover
         with open(staging / "transcript.jsonl", "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
@@ -226,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     load_env()
+    install_log_redaction()
     try:
         settings = Settings.from_env()
         if args.brain:
@@ -272,6 +300,10 @@ def main(argv: list[str] | None = None) -> int:
     turns = result.summary["turns"]
     answered = sum(1 for t in turns if t["agent_start"] is not None)
     print(f"brain: {result.brain}; {answered} caller turn(s) answered")
+    errors = result.summary.get("errors") or []
+    if errors:
+        stages = sorted({e["stage"] for e in errors})
+        print(f"{len(errors)} provider error(s) ({', '.join(stages)}): see summary.json")
     for name in OUTPUT_FILES:
         print(f"wrote {out_dir / name}")
     return 0
