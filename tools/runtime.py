@@ -23,7 +23,8 @@
    expose two extra tools (`lk_agents_cancel_task`, `get_running_tasks`) to the model; opt in
    with `ToolRuntimeOptions(framework_cancellable_flag=True)`.
 6. a `ToolCallRecord` for every call (name, arguments, status, result or error, duration) is
-   logged, emitted on the runtime's `ToolEventLog` (`runtime.events.on("tool_call_finished",
+   logged (name, status and duration at INFO; arguments and results only at DEBUG),
+   emitted on the runtime's `ToolEventLog` (`runtime.events.on("tool_call_finished",
    cb)`; also `"tool_call_started"`), and emitted on the `AgentSession` itself as the custom
    event `"tool_call_finished"` (a pydantic model with a `type` field, so session reports can
    serialise it). `tool_event_log(session)` gives a per-session log.
@@ -269,7 +270,10 @@ class ToolRuntime:
         tkey = turn_key(ctx) if ctx is not None else None
         session = getattr(ctx, "session", None)
         self.events._started({"call_id": call_id, "name": name, "arguments": arguments})
-        logger.info("tool %s started", name, extra={"call_id": call_id, "arguments": arguments})
+        # argument values are caller data: DEBUG only (and masked there by the worker's
+        # logging filter, agents.side_channel.log_redaction)
+        logger.info("tool %s started", name, extra={"call_id": call_id})
+        logger.debug("tool %s arguments", name, extra={"call_id": call_id, "arguments": arguments})
 
         status: ToolStatus = "ok"
         result: Any = None
@@ -339,14 +343,16 @@ class ToolRuntime:
 
     def _publish(self, session: Any, rec: ToolCallRecord) -> None:
         level = logging.INFO if rec.status == "ok" else logging.WARNING
+        # INFO/WARNING: name, status and timing only; arguments and results are caller data
         logger.log(
             level,
             "tool %s %s in %.3fs",
             rec.name,
             rec.status,
             rec.duration_s,
-            extra={"tool_call": rec.model_dump()},
+            extra={"call_id": rec.call_id, "filler": rec.filler},
         )
+        logger.debug("tool %s record", rec.name, extra={"tool_call": rec.model_dump()})
         self.events._finished(rec)
         if session is not None:
             tool_event_log(session)._finished(rec)

@@ -1,0 +1,57 @@
+"""Our Prometheus metrics, next to LiveKit's own (the worker serves both on
+`prometheus_port` at `/metrics`; in its multiprocess mode job processes write to
+`PROMETHEUS_MULTIPROC_DIR` and the worker's endpoint sums them).
+
+Created on first use, never at import: the worker sets `PROMETHEUS_MULTIPROC_DIR` when it
+starts, and prometheus_client reads it when a metric is created.
+
+Owns: the metric names and labels. Imports: prometheus_client.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Gauge, Histogram
+
+TURN_LATENCY_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
+
+
+@dataclass(frozen=True)
+class CallMetrics:
+    calls: Counter
+    calls_active: Gauge
+    turn_latency: Histogram
+    tool_calls: Counter
+    guardrail_findings: Counter
+    errors: Counter
+
+
+@functools.cache
+def call_metrics() -> CallMetrics:
+    return CallMetrics(
+        calls=Counter(
+            "voice_calls_total",
+            "Finished calls, by brain and how they ended",
+            ["brain", "end_reason"],
+        ),
+        calls_active=Gauge(
+            "voice_calls_active", "Calls in progress", ["brain"], multiprocess_mode="livesum"
+        ),
+        turn_latency=Histogram(
+            "voice_turn_latency_seconds",
+            "Caller stops speaking -> agent starts speaking (end to end), per turn",
+            ["brain"],
+            buckets=TURN_LATENCY_BUCKETS,
+        ),
+        tool_calls=Counter(
+            "voice_tool_calls_total", "Tool calls, by tool and status", ["tool", "status"]
+        ),
+        guardrail_findings=Counter(
+            "voice_guardrail_findings_total",
+            "Guardrail findings; placement: before_speech (gated) or after_the_fact",
+            ["guardrail", "finding", "action", "placement"],
+        ),
+        errors=Counter("voice_errors_total", "Errors during calls, by source", ["source"]),
+    )
