@@ -4,7 +4,6 @@ brain (from the chosen profile) + order store + tool runtime + the coffee agent.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from livekit import rtc
 from livekit.agents import AgentSession, llm, vad
@@ -17,7 +16,7 @@ from .brain.hybrid import build_reasoner_tool
 from .call_limits import CallLimitOptions, CallLimits
 from .coffee_agent import CoffeeAgent
 from .config import Settings
-from .resilience import TurnGuard, attach_resilience
+from .resilience import TurnGuard, attach_resilience, session_conn_options
 from .side_channel import CallGuard, CallRecord, default_guardrails
 
 
@@ -54,11 +53,13 @@ async def open_call(
     room: rtc.Room | None = None,
     greet: bool = True,
     caller_kind: str = "",
+    call_id: str | None = None,
 ) -> Call:
-    """`room` (a live call) lets keypad digits typed before the first tool call count."""
+    """`room` (a live call) lets keypad digits typed before the first tool call count.
+    `call_id` owns the call's orders (a live call's LiveKit room; None: a fresh id), so no
+    other call can read or change them, and a retried job of the same room finds them."""
     brain = build_brain(choice.profile, settings, vad_model=vad_model)
-    Path(settings.orders_db).parent.mkdir(parents=True, exist_ok=True)
-    store = await OrderStore(settings.orders_db).open()
+    store = await OrderStore(settings.orders_db, owner=call_id).open()
     runtime = ToolRuntime(ToolRuntimeOptions.from_settings(settings))
     tools: list[llm.FunctionTool | llm.RawFunctionTool] = [
         *build_coffee_tools(store, runtime),
@@ -76,7 +77,10 @@ async def open_call(
     # LiveKit's away timer is the silence clock of a phone call's limits
     away = {"user_away_timeout": limit_opts.silence_timeout or None} if phone else {}
     session: AgentSession = AgentSession(
-        **brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS, **away
+        **brain.session_kwargs(),
+        max_tool_steps=MAX_TOOL_STEPS,
+        conn_options=session_conn_options(settings),
+        **away,
     )
     record = None
     if settings.call_records_dir.lower() not in ("off", "none"):

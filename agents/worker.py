@@ -29,6 +29,8 @@ from livekit.agents import (
     room_io,
 )
 
+from tools.coffee import DbConfigError, check_orders_db
+
 from .brain import PROFILES, Caller, choose_brain, missing_keys
 from .brain.local_models import prewarm_local_models, wants_local_models
 from .call import Call, open_call
@@ -99,8 +101,10 @@ async def entrypoint(ctx: JobContext) -> None:
     )
     kind = "console" if caller is None else ("sip" if caller.is_sip else "participant")
     call = await open_call(
-        s, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room, caller_kind=kind
-    )
+        s, choice, vad_model=ctx.proc.userdata.get("vad"), room=ctx.room, caller_kind=kind,
+        # the room's sid: the same for a job retried on another worker, never reused
+        call_id=None if ctx.is_fake_job() else (ctx.job.room.sid or ctx.room.name),
+    )  # fmt: skip
     ctx.add_shutdown_callback(functools.partial(close_call, ctx, call))
     # the session hears the participant the brain was chosen for, not whoever joins next
     identity = caller.identity if caller is not None else NOT_GIVEN
@@ -172,6 +176,12 @@ def check_startup(s: Settings, argv: list[str]) -> None:
         default_guardrails(policy_file=s.guardrail_policy, block_regex=s.guardrail_block)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    if command in (*SERVER_COMMANDS, "console"):
+        # the order store is reached and migrated now: a bad ORDERS_DB never fails a call
+        try:
+            logger.info(check_orders_db(s.orders_db))
+        except DbConfigError as e:
+            raise ConfigError(str(e)) from None
     import_plugins(s)
 
 

@@ -1,4 +1,5 @@
-"""Whole turns: `session.run(user_input=...)` over the coffee tools with a scripted LLM."""
+"""Whole turns: `session.run(user_input=...)` over the coffee tools with a scripted LLM,
+on both order-store back ends (SQLite, PostgreSQL: tests/pgcluster.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from livekit.agents import Agent, AgentSession, llm
 
 from tests.fakes import Call, FakeLLM
+from tests.pgcluster import require_postgres
 from tools import ToolRuntime, ToolRuntimeOptions
 from tools.coffee import COFFEE_INSTRUCTIONS, OrderStore, build_coffee_tools
 
@@ -22,9 +24,11 @@ def last_output(chat_ctx: llm.ChatContext, name: str) -> dict:
     raise AssertionError(f"no output of {name}")
 
 
-@pytest.fixture
-async def store(tmp_path):
-    s = OrderStore(tmp_path / "orders.sqlite")
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def store(request, tmp_path):
+    """The same turns on both back ends: a SQLite file, a fresh PostgreSQL database."""
+    db = require_postgres() if request.param == "postgresql" else tmp_path / "orders.sqlite"
+    s = OrderStore(db)
     yield s
     await s.close()
 

@@ -1,4 +1,5 @@
-"""OrderStore against a temp SQLite: menu seeding, orders, bad inputs, idempotency."""
+"""OrderStore on both back ends (a temp SQLite file and a throwaway PostgreSQL database, see
+tests/pgcluster.py): menu seeding, orders, bad inputs, idempotency."""
 
 from __future__ import annotations
 
@@ -7,19 +8,34 @@ import sqlite3
 
 import pytest
 
+from tests.pgcluster import require_postgres
 from tools.coffee import MAX_QUANTITY, OrderStore, StoreError
 
 INJECTION = "'; DROP TABLE orders;--"
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def orders_db(request, tmp_path) -> str:
+    """ORDERS_DB for one test: a SQLite file in nested new dirs, or a fresh PostgreSQL database."""
+    if request.param == "postgresql":
+        return require_postgres()
+    return str(tmp_path / "nested" / "dir" / "orders.sqlite")
+
+
 @pytest.fixture
-async def store(tmp_path):
-    s = OrderStore(tmp_path / "nested" / "dir" / "orders.sqlite", seed=7)
+async def store(orders_db):
+    s = OrderStore(orders_db, seed=7)
     await s.open()
     yield s
     await s.close()
 
 
+async def test_seeds_menu(store):
+    ids = {it["menu_item_id"] for it in await store.menu()}
+    assert {"latte", "mocha", "chai-latte", "cortado", "english-breakfast"} <= ids
+
+
+@pytest.mark.parametrize("orders_db", ["sqlite"], indirect=True)
 async def test_opens_wal_creates_dirs_and_seeds_menu(store, tmp_path):
     assert (tmp_path / "nested" / "dir" / "orders.sqlite").exists()
     mode = sqlite3.connect(store.path).execute("PRAGMA journal_mode").fetchone()[0]

@@ -34,6 +34,7 @@ query goes through, and the public API, which composes the concerns kept beside 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
@@ -62,7 +63,8 @@ class _Shared:
     refs: int = 0
 
 
-_SHARED: dict[tuple[DbTarget, int], _Shared] = {}
+_SHARED: dict[tuple[DbTarget, int, int], _Shared] = {}
+"""Open handles by (target, process, event loop): a forked child never reuses its parent's."""
 
 
 async def _schema_version(db: Database) -> str | None:
@@ -111,7 +113,7 @@ class OrderStore:
         self.owner = (owner or "").strip() or f"call-{uuid.uuid4().hex}"
         self.menu_path = Path(menu_path)
         self.pool_size = pool_size
-        self._key: tuple[DbTarget, int] | None = None
+        self._key: tuple[DbTarget, int, int] | None = None
         self._db: Database | None = None
         self._open_lock = asyncio.Lock()
         self._rng = random.Random(seed)
@@ -130,7 +132,7 @@ class OrderStore:
             if self._db is None:
                 # an in-memory SQLite database is private to its store
                 scope = id(self) if self.target.location == ":memory:" else 0
-                key = (self.target, id(asyncio.get_running_loop()) ^ scope)
+                key = (self.target, os.getpid(), id(asyncio.get_running_loop()) ^ scope)
                 shared = _SHARED.setdefault(key, _Shared())
                 async with shared.lock:
                     if shared.db is None:
