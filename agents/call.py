@@ -16,7 +16,7 @@ from .brain.hybrid import build_reasoner_tool
 from .call_limits import CallLimitOptions, CallLimits
 from .coffee_agent import CoffeeAgent
 from .config import Settings
-from .resilience import TurnGuard, attach_resilience, session_conn_options
+from .resilience import TurnGuard, attach_resilience
 from .side_channel import CallGuard, CallRecord, default_guardrails
 
 
@@ -77,10 +77,7 @@ async def open_call(
     # LiveKit's away timer is the silence clock of a phone call's limits
     away = {"user_away_timeout": limit_opts.silence_timeout or None} if phone else {}
     session: AgentSession = AgentSession(
-        **brain.session_kwargs(),
-        max_tool_steps=MAX_TOOL_STEPS,
-        conn_options=session_conn_options(settings),
-        **away,
+        **brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS, **away
     )
     record = None
     if settings.call_records_dir.lower() not in ("off", "none"):
