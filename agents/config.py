@@ -130,7 +130,9 @@ class Settings:
 
     # domain + tool runtime
     orders_db: str = ".data/orders.sqlite"
-    """SQLite file of menu and orders (relative paths are relative to the working directory)."""
+    """Menu and orders: a SQLite file (relative to the working directory; one machine) or a
+    `postgresql://USER:PASSWORD@HOST:5432/DB` URL (every worker of the agent shares it).
+    The worker reaches and migrates it at start (`tools.coffee.check_orders_db`)."""
     transfer_to: str = ""
     """SIP transfer target of `transfer_to_human`, e.g. `tel:+15550100` or `sip:desk@pbx`."""
     max_call_duration: float = 900.0
