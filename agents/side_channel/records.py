@@ -54,6 +54,8 @@ _METRIC_FIELDS = (
 )  # fmt: skip
 
 
+_SKIPPED_METRICS = frozenset({"vad_metrics"})
+"""Emitted about once a second by the VAD: noise in a per-call log."""
 _CLOSE_REASONS = {"participant_disconnected": "caller_hung_up"}
 _ENDING_TOOLS = {"end_call": "agent_hung_up"}
 """Tools that always end the call (a transfer can fail: its own code says `end("transferred")`)."""
@@ -301,7 +303,13 @@ class CallRecord:
 
     def _on_metrics(self, ev: Any) -> None:
         m = ev.metrics
-        fields = {k: getattr(m, k) for k in _METRIC_FIELDS if getattr(m, k, None) is not None}
+        if getattr(m, "type", "") in _SKIPPED_METRICS:
+            return
+        fields = {
+            k: round(v, 3) if isinstance(v, float) else v
+            for k in _METRIC_FIELDS
+            if (v := getattr(m, k, None)) is not None
+        }
         self.event("metrics", type=getattr(m, "type", "?"), label=getattr(m, "label", ""), **fields)
 
     def _on_error(self, ev: Any) -> None:
