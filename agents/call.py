@@ -12,12 +12,14 @@ from tools import DtmfBuffer, ToolRuntime, ToolRuntimeOptions, build_call_contro
 from tools.coffee import MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 
 from .brain import Brain, BrainChoice, build_brain
+from .brain.factories import openai_llm
 from .brain.hybrid import build_reasoner_tool
 from .call_limits import CallLimitOptions, CallLimits
 from .coffee_agent import CoffeeAgent
 from .config import Settings
 from .resilience import TurnGuard, attach_resilience
 from .side_channel import CallGuard, CallRecord, default_guardrails
+from .side_channel.judge import LLMJudge
 
 
 @dataclass
@@ -95,6 +97,9 @@ async def open_call(
     guard = CallGuard(guardrails, record=record, brain=choice.profile.name).attach(session)
     agent = CoffeeAgent(
         profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap, guard=guard
+    if settings.guardrail_judge:
+        judge = openai_llm(settings, settings.openai_model)
+        guardrails.guardrails.append(LLMJudge(judge, settings.guardrail_judge))
     )
 
     def agent_on(brain: Brain, *, greeting: str, chat_ctx: llm.ChatContext) -> CoffeeAgent:

@@ -170,9 +170,12 @@ class Settings:
     call_records_days: float = 30.0
     """Records older than this many days are deleted when the worker starts (0 = keep all)."""
     guardrail_policy: str = ""
-    """A phrase/regex policy file for the guardrails (`agents/side_channel/policy.py`)."""
+    """A phrase/regex policy file for the guardrails (`side_channel.guardrails.PhrasePolicy`)."""
     guardrail_block: str = ""
     """One regex (case-insensitive) the agent never says: a blocking guardrail finding."""
+    guardrail_judge: str = ""
+    """A rubric for the slow LLM judge (OpenAI-compatible, `OPENAI_MODEL`), e.g. "promise a
+    discount or free items"; it judges each finished reply, after the fact. Empty = off."""
     prometheus_port: str = ""
     """Port of the worker's Prometheus `/metrics` (LiveKit's and ours); empty = off."""
 
@@ -241,6 +244,7 @@ class Settings:
         """The settings as strings, secrets replaced by `set`/`unset`: safe to log."""
         out: dict[str, str] = {}
         for f in dataclasses.fields(self):
+            guardrail_judge=_str(e, "GUARDRAIL_JUDGE"),
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
                 out[f.name] = "set" if value else "unset"

@@ -183,6 +183,10 @@ def check_startup(s: Settings, argv: list[str]) -> None:
         except DbConfigError as e:
             raise ConfigError(str(e)) from None
     import_plugins(s)
+    if s.guardrail_judge and not (s.openai_api_key or s.openai_base_url):
+        raise ConfigError(
+            "GUARDRAIL_JUDGE needs OPENAI_API_KEY, or OPENAI_BASE_URL (an OpenAI-compatible server)"
+        )
 
 
 def main() -> None:

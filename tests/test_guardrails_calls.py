@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from agents.brain import choose_brain
@@ -137,4 +138,60 @@ async def test_native_finding_is_recorded_after_the_fact_and_corrected(
     events = _events(d)
     findings = [e for e in events if e["kind"] == "guardrail"]
     assert findings and findings[0]["placement"] == "after_the_fact", findings
+    assert [e for e in events if e["kind"] == "guardrail_correction"]
+
+
+@pytest.mark.slow
+async def test_slow_llm_judge_acts_after_the_fact(first_turn: Recording, tmp_path: Path) -> None:
+    """GUARDRAIL_JUDGE: a text LLM judges each finished reply off the audio path. The reply
+    it flags was already spoken (it stays in the transcript); the finding is recorded as
+    after the fact and the agent corrects itself in its next words."""
+    judged: list[str] = []
+
+    def script(request: dict[str, Any]) -> str:
+        messages = request["messages"]
+        system = " ".join(str(m["content"]) for m in messages if m["role"] in ("system", "developer"))
+        if "You review one reply" in system:
+            reply = str(messages[-1]["content"])
+            judged.append(reply)
+            return "VIOLATION: promises free items" if "free" in reply else "OK"
+        if "broke the shop's policy" in system:
+            return "Sorry, I misspoke: a large mocha is four fifty."
+        if not any(m["role"] == "user" for m in messages):
+            return "Hello!"
+        return "Great news, your mocha is free today."
+
+    async with (
+        DeepgramServer([CALLER_TEXT]) as dg,
+        OpenAIChatServer(script) as oa,
+        CartesiaServer(seconds_per_char=0.02) as ca,
+    ):
+        settings = Settings(
+            brain="cascade",
+            deepgram_api_key="test", deepgram_base_url=dg.base_url,
+            openai_api_key="test", openai_base_url=oa.base_url,
+            cartesia_api_key="test", cartesia_base_url=ca.base_url,
+            orders_db=str(tmp_path / "orders.sqlite"),
+            call_records_dir=str(tmp_path / "calls"),
+            guardrail_judge="promise a discount or free items",
+        )  # fmt: skip
+        longer = dataclasses.replace(
+            first_turn, pcm=np.concatenate([first_turn.pcm, np.zeros(3 * 16000, np.int16)])
+        )
+        call, t0 = await replay_call(
+            settings, choose_brain(settings), longer, ogg_path=tmp_path / "call.ogg"
+        )
+    assert any("free today" in j for j in judged), judged
+    spoken = " ".join(ca.transcripts)
+    assert "free today" in spoken  # the judge never gated audio: it was said
+    assert "I misspoke" in spoken  # and then corrected
+    answers = [
+        r["text"] for r in transcript_items(call.session.history, t0) if r["role"] == "assistant"
+    ]
+    free = next(i for i, a in enumerate(answers) if "free today" in a)
+    assert any("I misspoke" in a for a in answers[free + 1 :]), answers
+    events = _events(_record_dir(tmp_path / "calls"))
+    (finding,) = [e for e in events if e["kind"] == "guardrail"]
+    assert finding["guardrail"] == "llm_judge" and finding["placement"] == "after_the_fact"
+    assert finding["detail"] == "promises free items"
     assert [e for e in events if e["kind"] == "guardrail_correction"]
