@@ -148,7 +148,7 @@ def run_score(args: argparse.Namespace, console: Console) -> int:
             try:
                 call = ci.load()
             except CallInputError as e:
-                progress.console.print(f"error: {e}", markup=False, highlight=False)
+                progress.console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
                 rows.append(error_row(Path(ci.records).stem, ci.label, str(e)))
                 bad += 1
                 progress.advance(task)

@@ -30,7 +30,7 @@ from rich.table import Table
 from .audio import RATE, CallInputError, load_stereo
 from .checks import CheckFileError, CheckSet, load_checks
 from .html import CSS
-from .score import score_call, write_call
+from .score import plain, score_call, write_call
 
 ROWS = [
     ("caller turns answered", lambda m: f"{m['answered_turns']}/{m['caller_turns']}"),
@@ -167,7 +167,9 @@ def run_rerun(args: argparse.Namespace, console: Console) -> int:
         "new": {"metrics": new["metrics"], "turns": new["turns"], "checks": new["checks"]},
         "cross_check": xc,
     }
-    (out / "compare.json").write_text(json.dumps(compare, indent=2, ensure_ascii=False) + "\n")
+    (out / "compare.json").write_text(
+        json.dumps(compare, indent=2, ensure_ascii=False, default=plain) + "\n"
+    )
     (out / "compare.html").write_text(_compare_html(orig, new, xc), encoding="utf-8")
     t = Table(title=f"original vs new (brain {summary.get('brain')})", title_justify="left")
     t.add_column("metric")

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .audio import CallAudio
 from .checks import Check, run_checks
 from .html import render_call
@@ -77,10 +79,19 @@ def score_call(
     return report
 
 
+def plain(value: Any) -> Any:
+    """JSON for the numpy scalars a report may carry."""
+    if isinstance(value, np.generic):
+        return value.item()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
 def write_call(report: dict[str, Any], out_dir: Path) -> Path:
     """`out_dir/<name>/report.json` and `report.html`; returns the folder."""
     folder = out_dir / report["name"]
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    (folder / "report.json").write_text(
+        json.dumps(report, indent=2, ensure_ascii=False, default=plain) + "\n"
+    )
     (folder / "report.html").write_text(render_call(report), encoding="utf-8")
     return folder

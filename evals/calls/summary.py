@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .html import render_summary
+from .score import plain
 from .stats import distribution
 
 SCHEMA = "evals.calls/summary/v1"
@@ -56,7 +57,9 @@ def build_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_summary(summary: dict[str, Any], out_dir: Path) -> None:
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    (out_dir / "summary.json").write_text(
+        json.dumps(summary, indent=2, ensure_ascii=False, default=plain) + "\n"
+    )
     (out_dir / "summary.html").write_text(render_summary(summary), encoding="utf-8")
 
 

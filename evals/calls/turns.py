@@ -75,7 +75,7 @@ class BargeIn:
 
     @property
     def yielded(self) -> bool:
-        return self.agent_stopped - self.at <= self.yield_window
+        return bool(self.agent_stopped - self.at <= self.yield_window)
 
 
 @dataclass(frozen=True)

@@ -117,7 +117,7 @@ def _refine(db: np.ndarray, s: float, e: float, floor: float, opts: VadOptions) 
     loud = np.nonzero(seg > thr)[0]
     if len(loud) == 0:
         return Segment(s, e)
-    return Segment(round((i0 + loud[0]) / fps, 3), round((i0 + loud[-1] + 1) / fps, 3))
+    return Segment(round(float(i0 + loud[0]) / fps, 3), round(float(i0 + loud[-1] + 1) / fps, 3))
 
 
 def noise_floor(db: np.ndarray) -> float:
