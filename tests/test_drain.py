@@ -39,6 +39,21 @@ def _wait_for(path: Path, proc: subprocess.Popen[bytes], timeout: float) -> None
         time.sleep(0.1)
 
 
+def _drain_during_the_call(proc: subprocess.Popen[bytes], out: Path, port: int) -> None:
+    try:
+        _wait_for(out / "started", proc, timeout=180)
+        # LiveKit's health check answers, and the worker reports the call it is running
+        assert _get(f"http://127.0.0.1:{port}/") == "OK"
+        assert json.loads(_get(f"http://127.0.0.1:{port}/worker"))["active_jobs"] == 1
+        (out / "sigterm_at").write_text(str(time.time()))
+        # to the worker's main process only, as `docker stop` and Kubernetes do
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
 def test_sigterm_lets_the_call_in_progress_finish(tmp_path):
     out, db, port = tmp_path / "call", tmp_path / "orders.sqlite", _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
@@ -47,25 +62,15 @@ def test_sigterm_lets_the_call_in_progress_finish(tmp_path):
         DRAIN_CALL_SECONDS=str(CALL_SECONDS), LIVEKIT_URL="ws://127.0.0.1:1",
         LIVEKIT_API_KEY="drain-test", LIVEKIT_API_SECRET="drain-test-secret-of-32-characters",
     )  # fmt: skip
-    log = open(tmp_path / "worker.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.drain_worker", "start"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        _wait_for(out / "started", proc, timeout=180)
-        # LiveKit's health check answers, and the worker reports the call it is running
-        assert _get(f"http://127.0.0.1:{port}/") == "OK"
-        assert json.loads(_get(f"http://127.0.0.1:{port}/worker"))["active_jobs"] == 1
-        sigterm_at = time.time()
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(timeout=120) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        log.close()
+    with open(tmp_path / "worker.log", "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.drain_worker", "start"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        _drain_during_the_call(proc, out, port)
     worker_log = (tmp_path / "worker.log").read_text()
     assert "draining worker" in worker_log, worker_log[-3000:]
+    sigterm_at = float((out / "sigterm_at").read_text())
     # the call went on after SIGTERM and finished normally
     assert float((out / "call_done").read_text()) > sigterm_at
     items = [json.loads(line) for line in (out / "transcript.jsonl").read_text().splitlines()]
