@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import tempfile
 import time
 from collections.abc import Callable
@@ -34,8 +35,8 @@ def main() -> None:
     n = 5000
     print(f"{'what':58} {'us':>9} {'x baseline':>11}")
     for s in SENTENCES:
-        base = _per_call(lambda s=s: s.split(), n)
-        cost = _per_call(lambda s=s: g.screen(s), n)
+        base = _per_call(functools.partial(s.split), n)
+        cost = _per_call(functools.partial(g.screen, s), n)
         print(f"{'screen ' + repr(s[:44]):58} {cost * 1e6:9.1f} {cost / base:11.0f}")
     with tempfile.TemporaryDirectory() as d:
         rec = CallRecord.create(d, brain="bench")
