@@ -17,6 +17,7 @@ import functools
 import importlib
 import logging
 import sys
+import tempfile
 from pathlib import Path
 
 from livekit.agents import (
@@ -142,7 +143,7 @@ def build_server(s: Settings) -> AgentServer:
         # summed over the job processes
         prometheus_port=port,
         prometheus_multiproc_dir=(
-            str(Path(s.call_records_dir).resolve().parent / ".prometheus") if port else None
+            str(Path(tempfile.gettempdir()) / f"voice-suite-prometheus-{port}") if port else None
         ),
     )
     server.on("worker_started", install_log_redaction)
