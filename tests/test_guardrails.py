@@ -149,7 +149,10 @@ def test_log_filter_masks_message_args_and_extras() -> None:
     record = logging.LogRecord(
         "tools.runtime", logging.DEBUG, __file__, 1, "paid with %s", ("4111111111111111",), None
     )
-    record.arguments = {"phone": "555 867 5309", "items": ["ssn 123-45-6789"]}
+    record.__dict__["arguments"] = {"phone": "555 867 5309", "items": ["ssn 123-45-6789"]}
     assert RedactingFilter().filter(record)
     assert record.getMessage() == "paid with [card ending 1111]"
-    assert record.arguments == {"phone": "[phone ending 5309]", "items": ["ssn [ssn ending 6789]"]}
+    assert record.__dict__["arguments"] == {
+        "phone": "[phone ending 5309]",
+        "items": ["ssn [ssn ending 6789]"],
+    }

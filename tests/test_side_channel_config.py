@@ -32,7 +32,7 @@ def test_settings_defaults_and_bad_port() -> None:
 def test_worker_serves_prometheus_only_when_asked(tmp_path: Path) -> None:
     on = build_server(Settings(prometheus_port="9464", call_records_dir=str(tmp_path / "c")))
     assert on._prometheus_port == 9464
-    assert on._prometheus_multiproc_dir == str(tmp_path / ".prometheus")
+    assert str(on._prometheus_multiproc_dir).endswith("voice-suite-prometheus-9464")
     off = build_server(Settings())
     assert off._prometheus_port is None and off._prometheus_multiproc_dir is None
 
