@@ -179,6 +179,14 @@ class Settings:
     prometheus_port: str = ""
     """Port of the worker's Prometheus `/metrics` (LiveKit's and ours); empty = off."""
 
+    # worker capacity (agents/worker_load.py; measured by `python -m evals.density`)
+    max_calls: int = 10
+    """Calls at which the worker reports full load: its load is max(CPU, calls / MAX_CALLS),
+    and LiveKit stops sending jobs at load 0.7 in production (0 = CPU only)."""
+    job_executor: str = "process"
+    """`process` (LiveKit's default: a process per call, isolated) or `thread` (a thread per
+    call in one process: far less memory per call, one crash ends every call)."""
+
     log_level: str = "INFO"
 
     @classmethod
@@ -237,6 +245,8 @@ class Settings:
             guardrail_policy=_str(e, "GUARDRAIL_POLICY"),
             guardrail_block=_str(e, "GUARDRAIL_BLOCK"),
             prometheus_port=_port("PROMETHEUS_PORT", _str(e, "PROMETHEUS_PORT")),
+            max_calls=_count(e, "MAX_CALLS", d.max_calls),
+            job_executor=_choice(e, "JOB_EXECUTOR", d.job_executor, ("process", "thread")),
             log_level=_log_level(e, "LOG_LEVEL", d.log_level),
         )
 

@@ -24,6 +24,7 @@ from livekit.agents import (
     NOT_GIVEN,
     AgentServer,
     JobContext,
+    JobExecutorType,
     JobProcess,
     RecordingOptions,
     cli,
@@ -33,12 +34,15 @@ from livekit.agents import (
 from tools.coffee import DbConfigError, check_orders_db
 
 from .brain import PROFILES, Caller, choose_brain, missing_keys
+from .brain.assembly import silero_vad
 from .brain.local_models import prewarm_local_models, wants_local_models
+from .brain.profiles import SILERO_SILENCE
 from .call import Call, open_call
 from .call_limits import wait_for_answer
 from .config import ConfigError, Settings, load_env
 from .log import logger
 from .side_channel import default_guardrails, install_log_redaction, prune_records
+from .worker_load import CallLoad
 
 CLOUD_PLUGINS = ("openai", "deepgram", "cartesia", "silero", "semantic_turn")
 LOCAL_PLUGINS = ("fasterwhisper", "llamacpp", "piper")
@@ -74,11 +78,11 @@ def import_plugins(s: Settings) -> list[str]:
 def prewarm(proc: JobProcess) -> None:
     """Load once per worker process what every job would otherwise load: Silero VAD and,
     when the offline brain can be chosen, the local models (Whisper, the local LLM, Piper and
-    our turn detector). Jobs then build plugin objects that reuse the loaded weights."""
-    from livekit.plugins import silero
-
+    our turn detector). Jobs then build plugin objects that reuse the loaded weights.
+    With JOB_EXECUTOR=thread LiveKit runs this once per job thread: the VAD is the one
+    process-wide instance, shared by every call of the process."""
     install_log_redaction()  # this job process's logging is set up by now
-    proc.userdata["vad"] = silero.VAD.load()
+    proc.userdata["vad"] = silero_vad(SILERO_SILENCE)
     if wants_local_models(settings()):
         prewarm_local_models(settings())
 
@@ -139,9 +143,13 @@ def build_server(s: Settings) -> AgentServer:
     server = AgentServer(
         setup_fnc=prewarm,
         initialize_process_timeout=120.0,
+        job_executor_type=JobExecutorType(s.job_executor),
+        # no new job once CPU or the call count nears what the worker carries in real time
+        load_fnc=CallLoad(s.max_calls),
         # /metrics: LiveKit's worker metrics and ours (agents.side_channel.call_metrics),
         # summed over the job processes
         prometheus_port=port,
+        # (one directory per port: LiveKit empties it when the worker starts)
         prometheus_multiproc_dir=(
             str(Path(tempfile.gettempdir()) / f"voice-suite-prometheus-{port}") if port else None
         ),
@@ -177,6 +185,10 @@ def check_startup(s: Settings, argv: list[str]) -> None:
         default_guardrails(policy_file=s.guardrail_policy, block_regex=s.guardrail_block)
     except ValueError as e:
         raise ConfigError(str(e)) from None
+    if s.guardrail_judge and not (s.openai_api_key or s.openai_base_url):
+        raise ConfigError(
+            "GUARDRAIL_JUDGE needs OPENAI_API_KEY, or OPENAI_BASE_URL (an OpenAI-compatible server)"
+        )
     if command in (*SERVER_COMMANDS, "console"):
         # the order store is reached and migrated now: a bad ORDERS_DB never fails a call
         try:
@@ -184,10 +196,6 @@ def check_startup(s: Settings, argv: list[str]) -> None:
         except DbConfigError as e:
             raise ConfigError(str(e)) from None
     import_plugins(s)
-    if s.guardrail_judge and not (s.openai_api_key or s.openai_base_url):
-        raise ConfigError(
-            "GUARDRAIL_JUDGE needs OPENAI_API_KEY, or OPENAI_BASE_URL (an OpenAI-compatible server)"
-        )
 
 
 def main() -> None:
