@@ -147,6 +147,7 @@ def test_folder_expands_and_bad_file_exits_2(
 ) -> None:
     bad = tmp_path / "broken.ogg"
     bad.write_bytes(b"OggS" + b"\x00" * 100)
+    (tmp_path / "empty").mkdir()
     out = tmp_path / "out"
     rc = main(
         [
@@ -154,22 +155,23 @@ def test_folder_expands_and_bad_file_exits_2(
             str(calls_dir),
             str(bad),
             str(tmp_path / "missing.wav"),
+            str(tmp_path / "empty"),
             "--out",
             str(out),
             "--no-stt",
         ]
     )
     assert rc == 2
-    err = capsys.readouterr()
-    assert "broken.ogg" in err.err + err.out and "missing.wav: no such file" in err.err + err.out
+    err = capsys.readouterr().err.splitlines()
+    assert [line.split(": ", 2)[2] for line in err if line.startswith("error: ")] == [
+        "not a readable audio file (End of file)",
+        "no such file",
+        "folder holds no recordings (.aac, .flac, .m4a, .mka, .mp3, .mp4, .oga, .ogg, .opus, .wav, .webm)",
+    ]
     summary = json.loads((out / "summary.json").read_text())
     names = [c["name"] for c in summary["calls"]]
-    assert names == ["a", "b", "broken", "missing"]
-    assert (
-        summary["across"] | {}
-        and summary["across"]["calls"] == 2
-        and summary["across"]["errors"] == 2
-    )
+    assert names == ["a", "b", "broken", "missing", "empty"]
+    assert summary["across"]["calls"] == 2 and summary["across"]["errors"] == 3
     for name in ("a", "b"):
         report = json.loads((out / name / "report.json").read_text())
         assert report["schema"] == "evals.calls/report/v1"

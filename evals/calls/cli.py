@@ -128,9 +128,6 @@ def run_score(args: argparse.Namespace, console: Console) -> int:
         return 2
     out.mkdir(parents=True, exist_ok=True)
     inputs = call_inputs(args.recordings, args.caller, args.agent)
-    if not inputs:
-        print(f"error: no recordings found in {', '.join(args.recordings)}", file=sys.stderr)
-        return 2
     rows, taken, bad = [], set[str](), 0
     progress = Progress(
         TextColumn("scoring"),

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .audio import AUDIO_EXTENSIONS, CallAudio, load_pair, load_stereo
+from .audio import AUDIO_EXTENSIONS, CallAudio, CallInputError, load_pair, load_stereo
 
 
 @dataclass(frozen=True)
@@ -22,7 +22,8 @@ class CallInput:
 
 def expand(paths: list[str]) -> list[Path]:
     """Files as given; a folder becomes the recordings inside it (recursively, sorted,
-    hidden folders such as replay's staging skipped)."""
+    hidden folders such as replay's staging skipped), or itself when it holds none (it is
+    then reported as an input error)."""
     out: list[Path] = []
     for raw in paths:
         p = Path(raw)
@@ -35,15 +36,23 @@ def expand(paths: list[str]) -> list[Path]:
                     for f in sorted(files)
                     if Path(f).suffix.lower() in AUDIO_EXTENSIONS and not f.startswith(".")
                 ]
-            out += found
+            out += found or [p]
         else:
             out.append(p)
     return out
 
 
+def _load(p: Path) -> CallAudio:
+    if p.is_dir():
+        raise CallInputError(
+            f"{p}: folder holds no recordings ({', '.join(sorted(AUDIO_EXTENSIONS))})"
+        )
+    return load_stereo(p)
+
+
 def call_inputs(recordings: list[str], caller: str | None, agent: str | None) -> list[CallInput]:
     calls = [
-        CallInput(label=str(p), records=p, load=lambda p=p: load_stereo(p))  # type: ignore[misc]
+        CallInput(label=str(p), records=p, load=lambda p=p: _load(p))  # type: ignore[misc]
         for p in expand(recordings)
     ]
     if caller and agent:
