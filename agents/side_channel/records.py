@@ -3,8 +3,9 @@
 - `transcript.jsonl`: one row per conversation item, in replay's format
   (`transcript.transcript_items`), appended and fsync'ed as each item completes;
 - `events.jsonl`: `{"t", "at", "kind", ...}` rows: the brain and why, tool calls (status,
-  duration; never their argument values), per-turn latency, LiveKit's metrics events,
-  guardrail findings, errors, the end;
+  duration; never their argument values), per-turn latency with LiveKit's stage breakdown
+  (`ChatMessage.metrics`: end of turn, STT, LLM first token and first sentence, TTS first
+  byte, playback), guardrail findings, errors, the end;
 - `call.ogg`: stereo, caller left, agent right (LiveKit's RecorderIO), copied in at the end;
 - `meta.json`: call id, room, caller kind, brain, start, end and how it ended (rewritten
   atomically at the start and the end).
@@ -48,14 +49,6 @@ from .transcript import transcript_items
 logger = logging.getLogger("voice_suite.records")
 
 _records: weakref.WeakKeyDictionary[Any, CallRecord] = weakref.WeakKeyDictionary()
-_METRIC_FIELDS = (
-    "ttft", "ttfb", "duration", "end_of_utterance_delay", "transcription_delay",
-    "on_user_turn_completed_delay", "audio_duration", "speech_id", "cancelled",
-)  # fmt: skip
-
-
-_SKIPPED_METRICS = frozenset({"vad_metrics"})
-"""Emitted about once a second by the VAD: noise in a per-call log."""
 _CLOSE_REASONS = {"participant_disconnected": "caller_hung_up"}
 _ENDING_TOOLS = {"end_call": "agent_hung_up"}
 """Tools that always end the call (a transfer can fail: its own code says `end("transferred")`)."""
@@ -233,7 +226,6 @@ class CallRecord:
         _records[session] = self
         session.on("conversation_item_added", self._on_item)
         session.on("function_tools_executed", self._on_tools)
-        session.on("metrics_collected", self._on_metrics)
         session.on("error", self._on_error)
         session.on("close", self._on_close)
         # custom event emitted by tools.runtime for every tool call
@@ -271,7 +263,10 @@ class CallRecord:
             eou_delay=r(um.get("end_of_turn_delay")),
             stt=r(um.get("transcription_delay")),
             llm_ttft=r(am.get("llm_node_ttft")),
+            llm_ttfs=r(am.get("llm_node_ttfs")),
             tts_ttfb=r(am.get("tts_node_ttfb")),
+            playback=r(am.get("playback_latency")),
+            on_user_turn_completed=r(um.get("on_user_turn_completed_delay")),
         )
         if latency is not None and latency >= 0:
             self._metrics.turn_latency.labels(brain=self.brain).observe(latency)
@@ -300,17 +295,6 @@ class CallRecord:
             error=getattr(rec, "error", None),
             call_id=getattr(rec, "call_id", None),
         )
-
-    def _on_metrics(self, ev: Any) -> None:
-        m = ev.metrics
-        if getattr(m, "type", "") in _SKIPPED_METRICS:
-            return
-        fields = {
-            k: round(v, 3) if isinstance(v, float) else v
-            for k in _METRIC_FIELDS
-            if (v := getattr(m, k, None)) is not None
-        }
-        self.event("metrics", type=getattr(m, "type", "?"), label=getattr(m, "label", ""), **fields)
 
     def _on_error(self, ev: Any) -> None:
         err = ev.error
