@@ -342,3 +342,19 @@ def test_report_html_renders_every_turn_in_chromium(calls_dir: Path, tmp_path: P
     assert dom.count('class="bar"') == len(report["speech"])
     assert "agent interrupted the caller" in dom
     assert "<script" not in html.read_text() and "http" not in html.read_text()
+
+
+def test_tool_calls_from_the_call_records_events(tmp_path: Path) -> None:
+    from evals.calls.records import tool_calls_beside
+
+    rec = tmp_path / "20261125T212732Z-a32e376a"
+    rec.mkdir()
+    (rec / "events.jsonl").write_text(
+        '{"t": 0.0, "at": "2026-11-25T21:27:33+00:00", "kind": "brain", "brain": "local"}\n'
+        '{"t": 10.5, "at": "2026-11-25T21:27:43+00:00", "kind": "tool_call", "name": "add_order_item", "status": "ok"}\n'
+        "not json\n"
+    )
+    calls, source = tool_calls_beside(rec / "call.ogg")
+    assert source == str(rec / "events.jsonl")
+    assert calls is not None and [(c.name, c.at) for c in calls] == [("add_order_item", 10.5)]
+    assert tool_calls_beside(tmp_path / "elsewhere" / "call.ogg") == (None, None)

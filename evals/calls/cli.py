@@ -97,6 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", required=True)
     r.add_argument("--brain", default="", help="brain profile for the new run")
     r.add_argument("--checks", help="YAML assertions applied to both calls")
+    r.add_argument(
+        "--telephony",
+        action="store_true",
+        help="replay as a phone call (replay's simulated SIP hop, 8 kHz mu-law both ways)",
+    )
     add_score_options(r)
     b = sub.add_parser("bench", help="accuracy on the labelled synthetic calls")
     b.add_argument(

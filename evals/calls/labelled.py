@@ -18,6 +18,7 @@ exact; a -66 dBFS noise floor is added to both channels; calls are written as 16
 from __future__ import annotations
 
 import functools
+import io
 import json
 import random
 import subprocess
@@ -104,7 +105,7 @@ def espeak(text: str, voice: str, speed: int = 165) -> np.ndarray:
         check=True,
         capture_output=True,
     ).stdout
-    with av.open(__import__("io").BytesIO(wav)) as c:
+    with av.open(io.BytesIO(wav), "r") as c:
         st = c.streams.audio[0]
         rate = st.codec_context.sample_rate
         pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(st)])

@@ -3,8 +3,8 @@
 
 Read from the recording's folder: `transcript.jsonl` (what `agent.py replay` and the call
 records write: rows with `role: "tool"`, `type: "function_call"`, `name`, `arguments`, `at`),
-else `events.jsonl` (rows whose `type`/`event` names a tool call and that carry the tool's
-`name` or `tool`). No records there: None (a tool check then fails, saying so).
+else `events.jsonl` (the call records' `{"t", "at", "kind": "tool_call", "name", "status"}`
+rows; any row whose `kind`/`type`/`event` names a tool call and carries `name` or `tool`). No records there: None (a tool check then fails, saying so).
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ def _from_transcript(path: Path) -> list[ToolCall]:
 
 
 def _is_tool_event(r: dict[str, Any]) -> bool:
-    kind = str(r.get("type") or r.get("event") or r.get("kind") or "")
+    kind = str(r.get("kind") or r.get("type") or r.get("event") or "")
     return "tool" in kind or kind == "function_call"
 
 
@@ -55,7 +55,10 @@ def _from_events(path: Path) -> list[ToolCall]:
     for r in _rows(path):
         name = r.get("name") or r.get("tool")
         if _is_tool_event(r) and isinstance(name, str) and "output" not in str(r.get("type")):
-            out.append(ToolCall(name, r.get("at") or r.get("t"), r.get("arguments")))
+            at = r.get("t") if isinstance(r.get("t"), (int, float)) else r.get("at")
+            out.append(
+                ToolCall(name, at if isinstance(at, (int, float)) else None, r.get("arguments"))
+            )
     return out
 
 

@@ -5,7 +5,8 @@ The caller channel of a recorded call is played through the agent again with the
 replay (`evals.replay`, real time, the same call a live job builds), then the original and
 the new call are both scored and shown side by side. Writes:
 
-- `DIR/caller.wav`: the caller channel that was replayed (16 kHz PCM16);
+- `DIR/caller.wav`: the caller channel that was replayed (16 kHz PCM16; with `--telephony`
+  replay carries it over its simulated SIP hop, as for a phone call);
 - `DIR/replay/`: what `agent.py replay` writes (transcript.jsonl, call.ogg, summary.json);
 - `DIR/original/` and `DIR/new/`: each call's `report.json` + `report.html`;
 - `DIR/compare.json` / `DIR/compare.html`: metrics side by side, both transcripts turn by
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import sys
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -124,7 +126,7 @@ def run_rerun(args: argparse.Namespace, console: Console) -> int:
         checks = load_checks(args.checks) if args.checks else CheckSet([], {})
         original = load_stereo(args.recording)
     except (ValueError, CheckFileError, CallInputError) as e:
-        print(f"error: {e}", file=__import__("sys").stderr)
+        print(f"error: {e}", file=sys.stderr)
         return 2
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -136,12 +138,12 @@ def run_rerun(args: argparse.Namespace, console: Console) -> int:
         subtype="PCM_16",
     )
     replay_dir = out / "replay"
-    argv = [str(caller_wav), "--out", str(replay_dir)] + (
-        ["--brain", args.brain] if args.brain else []
-    )
+    argv = [str(caller_wav), "--out", str(replay_dir)]
+    argv += ["--brain", args.brain] if args.brain else []
+    argv += ["--telephony"] if args.telephony else []
     rc = replay_main(argv)
     if rc != 0:
-        print(f"error: the replay failed (exit {rc}); see above", file=__import__("sys").stderr)
+        print(f"error: the replay failed (exit {rc}); see above", file=sys.stderr)
         return rc
     orig = score_call(
         dataclasses.replace(original, name="original"),
