@@ -63,12 +63,13 @@ async def open_call(
     brain = build_brain(choice.profile, settings, vad_model=vad_model)
     store = await OrderStore(settings.orders_db, owner=call_id).open()
     runtime = ToolRuntime(ToolRuntimeOptions.from_settings(settings))
+    keypad = DtmfBuffer().attach(room) if room is not None else None
     tools: list[llm.FunctionTool | llm.RawFunctionTool] = [
         *build_coffee_tools(store, runtime),
         *build_call_control_tools(
             runtime,
             transfer_to=settings.transfer_to,
-            dtmf=DtmfBuffer().attach(room) if room is not None else None,
+            dtmf=keypad,
         ),
     ]
     if brain.reasoner is not None:
@@ -81,6 +82,8 @@ async def open_call(
     session: AgentSession = AgentSession(
         **brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS, **away
     )
+    if keypad is not None:  # typed entries (order numbers) reach every brain as a turn
+        keypad.deliver_entries(session)
     record = None
     if settings.call_records_dir.lower() not in ("off", "none"):
         record = CallRecord.create(

@@ -66,13 +66,25 @@ class DtmfBuffer:
 
     `attach(room)` subscribes, `detach()` unsubscribes, `feed("1")` injects a digit (tests,
     console). `await collect(...)` takes the buffered digits, waiting up to `wait` seconds for
-    more until `max_digits` or a `#`.
+    more until `max_digits` or a `#`. With `deliver_entries(session)`, an entry ended with `#`
+    while nothing is collecting becomes the caller's turn.
     """
 
     def __init__(self) -> None:
         self._digits: list[tuple[float, str]] = []
         self._changed = asyncio.Event()
         self._room: rtc.Room | None = None
+        self._collecting = 0
+        self._session: AgentSession | None = None
+        self._entry_format = "{digits}"
+
+    def deliver_entries(self, session: AgentSession, *, fmt: str = "{digits}") -> DtmfBuffer:
+        """Keypad input for every brain: digits typed and ended with `#` while no
+        `get_dtmf_digits` call is collecting become the caller's turn (`fmt` with
+        `{digits}`), as if said, e.g. an order number typed after "what's the number?"."""
+        self._session = session
+        self._entry_format = fmt
+        return self
 
     def attach(self, room: rtc.Room) -> DtmfBuffer:
         if self._room is room:
@@ -101,6 +113,18 @@ class DtmfBuffer:
                 self._digits.append((time.monotonic(), d))
         logger.debug("dtmf buffered", extra={"count": len(self._digits)})
         self._changed.set()
+        if "#" in digits and not self._collecting and self._session is not None:
+            entry = self.peek().split("#", 1)[0]
+            self.clear()
+            if entry:
+                self._deliver(self._session, entry)
+
+    def _deliver(self, session: AgentSession, entry: str) -> None:
+        try:
+            session.interrupt()  # typing is the caller taking the turn
+            session.generate_reply(user_input=self._entry_format.format(digits=entry))
+        except RuntimeError as e:  # the session is not running (yet, or any more)
+            logger.info("keypad entry not delivered: %s", e)
 
     def peek(self) -> str:
         return "".join(d for _, d in self._digits)
@@ -113,6 +137,13 @@ class DtmfBuffer:
     ) -> str:
         """Digits typed so far (consumed), waiting up to `wait` s overall for the first one and
         `inter_digit` s between digits; stops at `#` (not returned) or `max_digits`."""
+        self._collecting += 1
+        try:
+            return await self._collect(max_digits=max_digits, wait=wait, inter_digit=inter_digit)
+        finally:
+            self._collecting -= 1
+
+    async def _collect(self, *, max_digits: int, wait: float, inter_digit: float) -> str:
         deadline = time.monotonic() + wait
         while True:
             text = self.peek()
