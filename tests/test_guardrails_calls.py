@@ -16,6 +16,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 
@@ -98,7 +99,8 @@ async def test_cascade_never_speaks_or_records_a_card_number(
     assert findings and findings[0]["finding"] == "card", findings
     assert findings[0]["placement"] == "before_speech"
     assert findings[0]["detail"] == "[card ending 1111]"
-    assert (d / "call.ogg").stat().st_size > 0
+    with av.open(str(d / "call.ogg")) as ogg:  # caller left, agent right
+        assert ogg.streams.audio[0].codec_context.channels == 2
     meta = json.loads((d / "meta.json").read_text())
     assert meta["brain"] == "cascade" and meta["end_reason"] == "recording_ended"
 
@@ -150,7 +152,9 @@ async def test_slow_llm_judge_acts_after_the_fact(first_turn: Recording, tmp_pat
 
     def script(request: dict[str, Any]) -> str:
         messages = request["messages"]
-        system = " ".join(str(m["content"]) for m in messages if m["role"] in ("system", "developer"))
+        system = " ".join(
+            str(m["content"]) for m in messages if m["role"] in ("system", "developer")
+        )
         if "You review one reply" in system:
             reply = str(messages[-1]["content"])
             judged.append(reply)
