@@ -1,8 +1,10 @@
 """The shared back end: PostgreSQL through psycopg 3's async driver and `psycopg_pool`.
 
 One `AsyncConnectionPool` per process (the `OrderStore`s of all calls in a worker process share
-it). A transaction borrows a connection for its whole block; psycopg commits when the block
-ends and rolls back if it raises. Isolation is PostgreSQL's default READ COMMITTED: the domain
+it). A write transaction borrows a connection for its whole block; psycopg commits when the
+block ends and rolls back if it raises. A read runs in autocommit (no BEGIN / COMMIT round
+trips): each statement sees the latest committed rows, and no read of the domain needs one
+snapshot across its statements. Isolation is PostgreSQL's default READ COMMITTED: the domain
 gets its guarantees from unique keys (`INSERT ... ON CONFLICT`), conditional updates and
 `SELECT ... FOR UPDATE` on the order row, which hold across workers on any number of machines.
 
@@ -105,5 +107,13 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[_PostgresTx]:
         async with self._pool.connection() as conn:
-            # the pool commits on a clean exit and rolls back when the block raises
-            yield _PostgresTx(conn)
+            if write:
+                # the pool commits on a clean exit and rolls back when the block raises
+                yield _PostgresTx(conn)
+                return
+            # a read: one round trip per statement, no BEGIN / COMMIT around it
+            await conn.set_autocommit(True)
+            try:
+                yield _PostgresTx(conn)
+            finally:
+                await conn.set_autocommit(False)

@@ -4,9 +4,9 @@ Owns: `MENU_JSON` (the committed menu, derived from Taskmaster-4, CC BY 4.0; see
 tools/README.md, NOTICE section; `tools.coffee.migrate` seeds an empty database from it), and
 `Menu`, the read side of the three menu tables: `items()`, `search(query)`, `resolve_item(id)`,
 `attributes()`, `addons()`. SQL runs through the store's `Runner` (`tools.coffee.schema`).
-The menu does not change while a worker runs, so each `Menu` reads each table once and keeps
-it (one `Menu` per `OrderStore`, i.e. per call): a tool call costs no menu query after the
-first.
+The menu does not change while a worker runs (a new menu is a restart), so each table is read
+once and kept in a `MenuCache` that all the stores of a process share for one database: a
+tool call costs no menu query after the first call of the process.
 
 May import: the standard library and `tools.coffee.schema` / `tools.coffee.validation`.
 """
@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,24 +40,32 @@ def menu_row(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+@dataclass
+class MenuCache:
+    """The three menu tables as read once (None: not read yet)."""
+
+    items: list[dict[str, Any]] | None = None
+    attributes: dict[str, dict[str, Any]] | None = None
+    addons: dict[str, dict[str, Any]] | None = None
+
+
 class Menu:
     """Read side of the menu tables (every query through the store's `Runner`)."""
 
-    def __init__(self, run: Runner) -> None:
+    def __init__(self, run: Runner, cache: MenuCache | None = None) -> None:
         self._run = run
-        self._items: list[dict[str, Any]] | None = None
-        self._attributes: dict[str, dict[str, Any]] | None = None
-        self._addons: dict[str, dict[str, Any]] | None = None
+        self.cache = cache or MenuCache()
+        """Replaced by the process-wide cache of the store's database when the store opens."""
 
     async def items(self) -> list[dict[str, Any]]:
-        if self._items is None:
+        if self.cache.items is None:
 
             async def q(tx: Tx) -> list[dict[str, Any]]:
                 rows = await tx.fetchall("SELECT * FROM menu_items ORDER BY category, name")
                 return [menu_row(r) for r in rows]
 
-            self._items = await self._run(q)
-        return [dict(it) for it in self._items]
+            self.cache.items = await self._run(q)
+        return [dict(it) for it in self.cache.items]
 
     async def search(self, query: str, *, limit: int = 8) -> list[dict[str, Any]]:
         """Items whose name, category or description match `query` (words, any order).
@@ -112,14 +121,14 @@ class Menu:
         )
 
     async def attributes(self) -> dict[str, dict[str, Any]]:
-        if self._attributes is None:
-            self._attributes = await self._run(self._read_attributes)
-        return {k: dict(v) for k, v in self._attributes.items()}
+        if self.cache.attributes is None:
+            self.cache.attributes = await self._run(self._read_attributes)
+        return {k: dict(v) for k, v in self.cache.attributes.items()}
 
     async def addons(self) -> dict[str, dict[str, Any]]:
-        if self._addons is None:
-            self._addons = await self._run(self._read_addons)
-        return {k: dict(v) for k, v in self._addons.items()}
+        if self.cache.addons is None:
+            self.cache.addons = await self._run(self._read_addons)
+        return {k: dict(v) for k, v in self.cache.addons.items()}
 
     @staticmethod
     async def _read_attributes(tx: Tx) -> dict[str, dict[str, Any]]:

@@ -8,8 +8,9 @@
 `postgresql://` URL (`tools.coffee.db`); a bad value raises `DbConfigError` in the constructor.
 The database is reached lazily on the first call (or explicitly with `await store.open()`).
 All the stores of one process and event loop share one database handle per `ORDERS_DB` (one
-SQLite connection, or one psycopg connection pool), opened by the first and closed by the last
-(`close()` counts references): a call opens no connection of its own. The first open in a
+SQLite connection, or one psycopg connection pool) and the menu read from it, opened by the
+first and closed by the last (`close()` counts references): a call opens no connection of its
+own. The first open in a
 process also checks the schema version and migrates when it is behind (`tools.coffee.migrate`;
 the worker has already done that at start).
 
@@ -44,7 +45,7 @@ from typing import Any, TypeVar
 
 from .db import Database, DbConfigError, DbTarget, Tx, connect, parse_orders_db
 from .details import order_details
-from .menu import MENU_JSON, Menu
+from .menu import MENU_JSON, Menu, MenuCache
 from .migrate import SCHEMA_VERSION, upgrade
 from .options import OptionResolver, match_option
 from .orders import Orders
@@ -61,6 +62,7 @@ class _Shared:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     db: Database | None = None
     refs: int = 0
+    menu: MenuCache = field(default_factory=MenuCache)
 
 
 _SHARED: dict[tuple[DbTarget, int, int], _Shared] = {}
@@ -141,6 +143,7 @@ class OrderStore:
                         )
                     shared.refs += 1
                 self._key, self._db = key, shared.db
+                self._menu.cache = shared.menu
         return self
 
     async def close(self) -> None:
