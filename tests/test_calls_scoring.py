@@ -358,3 +358,28 @@ def test_tool_calls_from_the_call_records_events(tmp_path: Path) -> None:
     assert source == str(rec / "events.jsonl")
     assert calls is not None and [(c.name, c.at) for c in calls] == [("add_order_item", 10.5)]
     assert tool_calls_beside(tmp_path / "elsewhere" / "call.ogg") == (None, None)
+
+
+def test_tracks_that_started_apart_are_aligned(
+    stereo: np.ndarray, script: CallScript, tmp_path: Path
+) -> None:
+    import soundfile as sf
+
+    # the agent's egress track began 0.25 s into the call (before the greeting at 0.3 s)
+    sf.write(tmp_path / "caller.wav", stereo[0], RATE, subtype="PCM_16")
+    write_call_audio(
+        tmp_path / "agent.webm", np.stack([stereo[1], stereo[1]])[:, RATE // 4 :], "webm"
+    )
+    out = tmp_path / "out"
+    argv = [
+        "score",
+        "--caller",
+        str(tmp_path / "caller.wav"),
+        "--agent",
+        str(tmp_path / "agent.webm"),
+    ]
+    assert main([*argv, "--out", str(out), "--no-stt", "--agent-offset", "0.25"]) == 0
+    report = json.loads((out / "caller" / "report.json").read_text())
+    for got, want in zip(report["turns"], script.labels()["turns"], strict=True):
+        assert abs(got["agent_start"] - want["agent_start"]) <= 0.05
+        assert abs(got["latency"] - want["latency"]) <= 0.1

@@ -117,16 +117,25 @@ def load_stereo(path: str | Path) -> CallAudio:
     return CallAudio(name=_call_name(Path(path)), caller=audio[0], agent=audio[1], sources=(info,))
 
 
-def load_pair(caller: str | Path, agent: str | Path, name: str | None = None) -> CallAudio:
-    """One file per participant (as track egress writes them), aligned at their first sample.
-    A multi-channel file is mixed down to mono."""
+def load_pair(
+    caller: str | Path, agent: str | Path, name: str | None = None, agent_offset: float = 0.0
+) -> CallAudio:
+    """One file per participant (as track egress writes them), on one timeline: the agent's
+    track starts `agent_offset` seconds after the caller's (negative: before). A
+    multi-channel file is mixed down to mono."""
     c, ci = decode(caller)
     a, ai = decode(agent)
-    n = max(c.shape[1], a.shape[1])
+    shift = round(abs(agent_offset) * RATE)
+    cm, am = c.mean(axis=0), a.mean(axis=0)
+    if agent_offset > 0:
+        am = np.concatenate([np.zeros(shift, dtype=np.float32), am])
+    elif agent_offset < 0:
+        cm = np.concatenate([np.zeros(shift, dtype=np.float32), cm])
+    n = max(len(cm), len(am))
     return CallAudio(
         name=name or _call_name(Path(caller)),
-        caller=_pad(c.mean(axis=0), n),
-        agent=_pad(a.mean(axis=0), n),
+        caller=_pad(cm, n),
+        agent=_pad(am, n),
         sources=(ci, ai),
     )
 

@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--caller", help="the caller's own track (with --agent)")
     s.add_argument("--agent", help="the agent's own track (with --caller)")
+    s.add_argument(
+        "--agent-offset",
+        type=float,
+        default=0.0,
+        help="seconds the agent's track started after the caller's (negative: before)",
+    )
     s.add_argument("--out", required=True, help="output folder")
     s.add_argument("--checks", help="YAML assertions; exit 1 when one fails")
     add_score_options(s)
@@ -132,7 +138,7 @@ def run_score(args: argparse.Namespace, console: Console) -> int:
         print(f"error: --out {out} exists and is not a folder", file=sys.stderr)
         return 2
     out.mkdir(parents=True, exist_ok=True)
-    inputs = call_inputs(args.recordings, args.caller, args.agent)
+    inputs = call_inputs(args.recordings, args.caller, args.agent, args.agent_offset)
     rows, taken, bad = [], set[str](), 0
     progress = Progress(
         TextColumn("scoring"),

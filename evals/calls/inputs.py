@@ -50,14 +50,22 @@ def _load(p: Path) -> CallAudio:
     return load_stereo(p)
 
 
-def call_inputs(recordings: list[str], caller: str | None, agent: str | None) -> list[CallInput]:
+def call_inputs(
+    recordings: list[str], caller: str | None, agent: str | None, agent_offset: float = 0.0
+) -> list[CallInput]:
     calls = [
         CallInput(label=str(p), records=p, load=lambda p=p: _load(p))  # type: ignore[misc]
         for p in expand(recordings)
     ]
     if caller and agent:
         c, a = Path(caller), Path(agent)
-        calls.append(CallInput(label=f"{c} + {a}", records=c, load=lambda: load_pair(c, a)))
+        calls.append(
+            CallInput(
+                label=f"{c} + {a}",
+                records=c,
+                load=lambda: load_pair(c, a, agent_offset=agent_offset),
+            )
+        )
     return calls
 
 
