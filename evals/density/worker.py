@@ -67,6 +67,8 @@ def _prepare_process(settings: Settings) -> Any:
     """The worker's start-up and prewarm, minus the LiveKit connection: returns the VAD."""
     import logging
 
+    from livekit.agents.utils import http_context
+
     from agents.brain.assembly import silero_vad
     from agents.brain.profiles import SILERO_SILENCE
     from agents.worker import import_plugins
@@ -77,6 +79,10 @@ def _prepare_process(settings: Settings) -> Any:
     logging.getLogger("voice_suite").setLevel(logging.ERROR)
     import_plugins(settings)
     vad_model = silero_vad(SILERO_SILENCE)  # the process-wide VAD every job shares
+    # LiveKit builds the TLS context of the jobs' HTTP sessions once per process (parsing
+    # the CA bundle: ~0.1 s of CPU); a worker that has run a job holds it. Built here, the
+    # calls do not race to build it again at once (its cache has no lock).
+    http_context._create_ssl_context()
 
     async def migrate() -> None:
         store = await OrderStore(settings.orders_db).open()
