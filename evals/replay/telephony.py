@@ -37,7 +37,6 @@ from livekit import rtc
 from livekit.agents import JobContext
 from livekit.agents.testing import fake_job_context
 from livekit.agents.voice import io
-from livekit.protocol import models
 
 from .recording import Recording
 
@@ -230,7 +229,7 @@ class PhoneCaller:
             sid=f"PA_{self.call_id[-8:]}",
             identity=self.identity,
             name=f"Phone {self.phone_number}",
-            kind=models.ParticipantInfo.Kind.SIP,
+            kind=rtc.ParticipantKind.PARTICIPANT_KIND_SIP,
             attributes=self.attributes(),
         )
         owned = participant_pb2.OwnedParticipant(handle=handle_pb2.FfiOwnedHandle(id=0), info=info)
