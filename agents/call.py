@@ -14,7 +14,7 @@ from tools.coffee import MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 from .brain import Brain, BrainChoice, build_brain
 from .brain.factories import openai_llm
 from .brain.hybrid import build_reasoner_tool
-from .call_limits import CallLimitOptions, CallLimits
+from .call_limits import CallLimitOptions, CallLimits, user_away_timeout
 from .coffee_agent import CoffeeAgent
 from .config import Settings
 from .resilience import TurnGuard, attach_resilience
@@ -77,10 +77,11 @@ async def open_call(
     # dataset turns chain up to six calls (look up, add, add-ons, details...)
     limit_opts = CallLimitOptions.from_settings(settings)
     phone = choice.profile.telephony and limit_opts.active
-    # LiveKit's away timer is the silence clock of a phone call's limits
-    away = {"user_away_timeout": limit_opts.silence_timeout or None} if phone else {}
     session: AgentSession = AgentSession(
-        **brain.session_kwargs(), max_tool_steps=MAX_TOOL_STEPS, **away
+        **brain.session_kwargs(),
+        max_tool_steps=MAX_TOOL_STEPS,
+        # LiveKit's away timer is the silence clock of a phone call's limits
+        user_away_timeout=user_away_timeout(limit_opts, phone=phone),
     )
     if keypad is not None:  # typed entries (order numbers) reach every brain as a turn
         keypad.deliver_entries(session)
