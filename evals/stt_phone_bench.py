@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from agents.config import Settings
-from agents.phone_digits import normalize_digits
+from agents.phone_digits import PhoneDigitsSTT, normalize_digits
 from evals.replay.telephony import resample, telephone_audio
 from evals.turn_detection.real_speech import POCKETSPHINX_DIR, load_real_clip, real_clips
 
@@ -183,10 +183,12 @@ def utterances(limit: int | None = None) -> list[Utterance]:
     return out
 
 
-def make_stt(engine: str, settings: Settings):  # noqa: ANN201 - stt.STT
+def make_stt(engine: str, settings: Settings) -> Any:  # stt.STT
+    """The local STT a brain gets (its Whisper; the digit normaliser is scored separately)."""
     from agents.brain.factories import _local_stt
 
-    return _local_stt(settings, telephony=engine == "telephony")
+    engine_stt = _local_stt(settings, telephony=engine == "telephony")
+    return engine_stt.inner if isinstance(engine_stt, PhoneDigitsSTT) else engine_stt
 
 
 @dataclass

@@ -6,6 +6,7 @@ collecting them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -72,6 +73,17 @@ async def test_phone_digits_stt_normalises_final_transcripts() -> None:
     assert event.alternatives[0].text == "my order number is 41552"
 
 
+def _texts(session: AgentSession, role: str) -> list[str | None]:
+    return [i.text_content for i in session.history.items if i.type == "message" and i.role == role]
+
+
+async def _until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        assert asyncio.get_running_loop().time() < deadline, "timed out"
+        await asyncio.sleep(0.02)
+
+
 def _rt() -> ToolRuntime:
     return ToolRuntime(ToolRuntimeOptions(filler_phrases=()))
 
@@ -85,23 +97,9 @@ async def test_a_keypad_entry_becomes_the_callers_turn() -> None:
         await session.start(Agent(instructions="t"))
         for d in "6304412#":
             room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit=d))
-        for _ in range(100):
-            if len(fake.requests) == 1:
-                break
-            await asyncio.sleep(0.02)
-        users = [
-            i.text_content
-            for i in session.history.items
-            if i.type == "message" and i.role == "user"
-        ]
-        assert users == ["6304412"]
-        await asyncio.sleep(0.1)
-        said = [
-            i.text_content
-            for i in session.history.items
-            if i.type == "message" and i.role == "assistant"
-        ]
-        assert said == ["Thanks, I found order 6304412."]
+        await _until(lambda: bool(_texts(session, "assistant")))
+        assert _texts(session, "user") == ["6304412"]
+        assert _texts(session, "assistant") == ["Thanks, I found order 6304412."]
     assert keypad.peek() == ""
 
 
@@ -132,3 +130,15 @@ async def test_while_get_dtmf_digits_collects_the_entry_goes_to_the_tool() -> No
             if i.type == "message" and i.role == "user"
         ]
         assert users == ["I'll type my order number"]  # no extra turn from the keypad
+
+
+def test_the_telephony_variant_hears_numbers_as_numbers() -> None:
+    from livekit.plugins import fasterwhisper
+
+    from agents.brain.factories import _local_stt
+    from agents.config import Settings
+
+    phone = _local_stt(Settings(), True)
+    assert isinstance(phone, PhoneDigitsSTT)
+    assert isinstance(phone.inner, fasterwhisper.STT)
+    assert isinstance(_local_stt(Settings(), False), fasterwhisper.STT)

@@ -59,7 +59,14 @@ def _local_stt(s: Settings, telephony: bool) -> stt.STT:
     model = s.local_stt_model or (
         installed_model(s.models_dir, LOCAL_STT_DIR) if telephony else None
     )
-    return fasterwhisper.STT(model=model or None, beam_size=5, initial_prompt=local_stt_prompt())
+    whisper = fasterwhisper.STT(model=model or None, beam_size=5, initial_prompt=local_stt_prompt())
+    if not telephony:
+        return whisper
+    # phone callers read order and phone numbers digit by digit: one number for the tools
+    # (measured: python -m evals.stt_phone_bench, README "Phone calls")
+    from ..phone_digits import PhoneDigitsSTT
+
+    return PhoneDigitsSTT(whisper)
 
 
 def openai_llm(s: Settings, model: str) -> llm.LLM:
