@@ -110,7 +110,13 @@ async def entrypoint(ctx: JobContext) -> None:
         # the room's sid: the same for a job retried on another worker, never reused
         call_id=None if ctx.is_fake_job() else (ctx.job.room.sid or ctx.room.name),
     )  # fmt: skip
-    ctx.add_shutdown_callback(functools.partial(close_call, ctx, call))
+
+    async def on_shutdown(reason: str) -> None:
+        # a plain coroutine function: LiveKit reads the callback's __code__ to decide whether
+        # to pass the reason, and a functools.partial has none (every job crashed here)
+        await close_call(ctx, call, reason)
+
+    ctx.add_shutdown_callback(on_shutdown)
     # the session hears the participant the brain was chosen for, not whoever joins next
     identity = caller.identity if caller is not None else NOT_GIVEN
     options = room_io.RoomOptions(participant_identity=identity)
