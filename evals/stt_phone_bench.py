@@ -1,7 +1,7 @@
 """Phone-grade hearing: the local STT's word error rate at 16 kHz and through the SIP hop
 (8 kHz G.711 mu-law, `evals.replay.telephony`), on real speech and on spoken digit strings.
 
-    python -m evals.stt_phone_bench [--engine telephony|wideband|both] [--limit N]
+    python -m evals.stt_phone_bench [--engine telephony|wideband|both] [--limit N] [--loss P]
 
 Sets:
 - **real**: Debian `pocketsphinx-testdata` (LibriVox clips, the "cards" clips which say
@@ -18,6 +18,9 @@ Scores:
   (the digits of the transcript, in order), is exactly right, from the raw transcript and
   after `agents.phone_digits.normalize_digits`;
 - latency: median seconds per utterance (on this machine, in this run).
+
+`--loss P` adds a column through a lossy line (20 ms packets lost at random, seeded: the
+same packets for every engine and run), for robustness.
 
 Engines: `telephony` is exactly the telephony variant's local STT (Whisper base, beam 5, the
 menu prompt); `wideband` the wideband one (tiny.en). Run under `nice` on a shared box.
@@ -43,7 +46,7 @@ import numpy as np
 
 from agents.config import Settings
 from agents.phone_digits import PhoneDigitsSTT, normalize_digits
-from evals.replay.telephony import resample, telephone_audio
+from evals.replay.telephony import LineConditions, PhoneLine, resample, telephone_audio
 from evals.turn_detection.real_speech import POCKETSPHINX_DIR, load_real_clip, real_clips
 
 RATE = 16000
@@ -213,21 +216,29 @@ async def _transcribe(stt_engine, pcm: np.ndarray, rate: int) -> tuple[str, floa
     return (ev.alternatives[0].text if ev.alternatives else ""), time.perf_counter() - t
 
 
-async def run(engines: Sequence[str], limit: int | None, verbose: bool) -> list[Row]:
+async def run(
+    engines: Sequence[str], limit: int | None, verbose: bool, loss: float = 0.0
+) -> list[Row]:
     settings = Settings.from_env()
     utts = utterances(limit)
     rows: list[Row] = []
     for engine in engines:
         stt_engine = make_stt(engine, settings)
         await _transcribe(stt_engine, np.zeros(RATE, np.int16), RATE)  # load the model
-        for audio_name in ("16 kHz", "8 kHz mu-law"):
+        conditions = ["16 kHz", "8 kHz mu-law"] + (
+            [f"8 kHz mu-law, {loss:.0%} loss"] if loss else []
+        )
+        for audio_name in conditions:
+            # one seeded line per condition: every engine loses the same packets
+            line = PhoneLine(LineConditions(loss=loss, seed=0), stream=1) if loss else None
             by_set: dict[str, Row] = {}
             for u in utts:
                 row = by_set.setdefault(u.set, Row(engine, u.set, audio_name, latencies=[]))
                 if audio_name == "16 kHz":
                     pcm, rate = u.audio, RATE
                 else:
-                    pcm, rate = telephone_audio(u.audio, RATE), 8000
+                    lossy = line if audio_name.endswith("loss") else None
+                    pcm, rate = telephone_audio(u.audio, RATE, lossy), 8000
                 hyp, seconds = await _transcribe(stt_engine, pcm, rate)
                 ref_w, hyp_w = score_words(u.text), score_words(hyp)
                 row.words += len(ref_w)
@@ -266,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.stt_phone_bench", description=__doc__)
     p.add_argument("--engine", choices=("telephony", "wideband", "both"), default="telephony")
     p.add_argument("--limit", type=int, default=None, help="digit phrases per voice")
+    p.add_argument("--loss", type=float, default=0.0, help="add an 8 kHz column with this loss")
     p.add_argument("-v", "--verbose", action="store_true", help="print every transcript")
     args = p.parse_args(argv)
     if not Path(POCKETSPHINX_DIR).is_dir():
@@ -274,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     engines = ("telephony", "wideband") if args.engine == "both" else (args.engine,)
-    rows = asyncio.run(run(engines, args.limit, args.verbose))
+    rows = asyncio.run(run(engines, args.limit, args.verbose, args.loss))
     print(format_table(rows))
     return 0
 
