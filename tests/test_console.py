@@ -1,10 +1,12 @@
 """`python agent.py console --text` exchanges one turn offline (no LiveKit server, no keys):
-LiveKit's own console runs the worker's entrypoint in a mock room on the offline brain, and
-SmolLM2 answers a typed line."""
+LiveKit's own console runs the worker's entrypoint in a mock room on the offline brain, and the
+agent's reply to a typed line is read from the line under the console's `● Agent` header (not
+from anywhere in the output, where a log line or a traceback would also match)."""
 
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -13,6 +15,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
+_STYLE = r"(?:\x1b\[[0-9;]*m)*"
+"""Colour codes the console wraps around its headers."""
+
+
+def speaker_line(speaker: str, text: str = r"[^\x1b\r\n]+") -> str:
+    """The console's transcript entry: a `● <speaker>` header, then the words on the very next
+    line, indented four spaces. Log lines (`    21:59:10.305 INFO ...`) never follow a header."""
+    return rf"●\s{_STYLE}{speaker}{_STYLE}\r?\n {{4}}(?!\d\d:\d\d:\d\d)({text})\r?\n"
 
 
 @pytest.mark.slow
@@ -30,13 +40,27 @@ def test_console_text_mode_answers_one_turn(tmp_path: Path) -> None:
         child.expect("brain 'local'")
         child.expect("session started")
         child.send("Do you have a mocha?\r")
-        child.expect("You")
-        child.expect("Agent")
-        # the agent's words come on the next line(s): at least one letter, not a prompt
-        child.expect(r"\n\s+[A-Za-z][^\n]{3,}")
+        child.expect(speaker_line("You", re.escape("Do you have a mocha?")))
+        child.expect(speaker_line("Agent"))
+        reply = child.match.group(1).strip()
         assert child.isalive()
     finally:
         child.terminate(force=True)
         log.close()
     text = (tmp_path / "console.log").read_text()
     assert "brain 'local': BRAIN asked for it" in text
+    # the offline brain looked the drink up and answered about it, in words
+    assert "mocha" in reply.lower(), reply
+    assert not re.search(r"traceback|error|exception", reply, re.I), reply
+
+
+def test_reply_pattern_takes_only_the_agents_words() -> None:
+    agent = re.compile(speaker_line("Agent"))
+    styled = "\x1b[92m  ● \x1b[0m\x1b[1;92mAgent\x1b[0m\n    Yes, we have Mocha.\n    \x1b[2mllm"
+    found = agent.search(styled)
+    assert found and found.group(1) == "Yes, we have Mocha."
+    # what the old pattern also accepted: a log or error line after the header, or no header
+    log_line = "  ● Agent\n    21:59:10.305 ERROR    livekit.agents  unhandled exception\n"
+    assert agent.search(log_line) is None
+    assert agent.search("Traceback (most recent call last):\n  File x\n") is None
+    assert agent.search("  ● You\n    Do you have a mocha?\n") is None
