@@ -3,6 +3,9 @@
 - ``score CASES.jsonl``: P(end of turn) per case with our semantic model (``cli_score.py``);
 - ``train ...``: trains the semantic model shipped in ``livekit-plugins-semantic-turn``
   (``train.py``; examples in ``examples.py``, split in ``evals/splits.py``);
+- ``domains ...``: text AUC on the hand-written multi-domain sets, three STT styles, per domain
+  and leave-one-domain-out (``domains_cli.py``, sets in ``multidomain.py``);
+- ``speed ...``: predict p50/p95 and training time against their targets (``speed.py``);
 - ``bench ...``: the audio benchmark (``bench.py``; causal scoring in ``bench_scoring.py``,
   policy sweep and operating points in ``sweep.py``).
 
@@ -18,6 +21,8 @@ COMMANDS = {
     "score": "evals.turn_detection.cli_score",
     "train": "evals.turn_detection.train",
     "bench": "evals.turn_detection.bench",
+    "domains": "evals.turn_detection.domains_cli",
+    "speed": "evals.turn_detection.speed",
 }
 
 

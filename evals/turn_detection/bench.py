@@ -14,6 +14,7 @@ Outputs: rich tables on stdout, ``<out>/results.json``, ``<out>/pareto_frontier.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import random
@@ -29,6 +30,8 @@ from . import report
 from .bench_dialogs import DEFAULT_N_DIALOGS, select_dialogs, user_turns
 from .bench_scoring import Memo, score_set, time_detectors
 from .detectors import DETECTORS, build_detectors, load_all
+from .fusion_fit import fit_fusion_on_md_dev
+from .md_speech import md_turns
 from .pauses import plan_pauses
 from .real_speech import POCKETSPHINX_ATTRIBUTION, build_real_turn, real_clips
 from .render import VOICES, make_voice, render_turn, telephone_8k_mulaw
@@ -36,7 +39,7 @@ from .split_record import heldout_dialog_ids
 from .sweep import DEFAULT_DELAYS, DEFAULT_TIMEOUTS, operating_points, sweep
 from .turns import EOT, HOLD, Turn
 
-SETS = ("synth-16k", "synth-8k", "real")
+SETS = ("synth-16k", "synth-8k", "real", "md-test", "md-test-8k")
 
 
 def _csv(kind: str, known: Sequence[str]):
@@ -99,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
                         "to 1 s, then every 250 ms)")  # fmt: skip
     p.add_argument("--timing-samples", type=_bounded(int, 0, 10000, "--timing-samples"),
                    default=30, help="views timed per detector for p50/p95 predict (default 30)")  # fmt: skip
+    p.add_argument("--md-limit", type=_bounded(int, 1, 1000, "--md-limit"), default=None,
+                   help="answer lines per multi-domain set (md-dev fit, md-test; default all)")  # fmt: skip
+    p.add_argument("--fit-fusion", action="store_true",
+                   help="fit the fusion weights on the spoken multi-domain dev set (md-dev) and "
+                        "score them as 'ours-fusion' (default: the plugin's shipped weights)")  # fmt: skip
+    p.add_argument("--transcript", choices=("reference", "whisper"), default="reference",
+                   help="what text detectors read: the reference words (default) or Whisper "
+                        "tiny.en on the audio each set plays (16 kHz or 8 kHz mu-law), per pause")  # fmt: skip
     p.add_argument("--keep-punctuation", action="store_true",
                    help="show text detectors the written punctuation (an end-of-turn oracle)")  # fmt: skip
     return p
@@ -190,10 +201,27 @@ def main(argv: list[str] | None = None) -> int:
                 sets[s], set_info[s] = syn, dict(info)
     if "real" in args.sets:
         sets["real"], set_info["real"] = real_turns(args)
+    if any(s.startswith("md-test") for s in args.sets):
+        voices = [make_voice(v) for v in args.voices]
+        md = md_turns("test", voices, cache_dir=args.cache_dir, tail_s=max(DEFAULT_TIMEOUTS) + 0.2,
+                      seed=args.seed, limit=args.md_limit, log=log)  # fmt: skip
+        info = {"source": "evals/turn_detection/resources/multidomain_test_v1.txt (hand-written, "
+                "10 domains), synthesised per piece, 0.3-1.2 s pauses at each cut"}  # fmt: skip
+        for s in ("md-test", "md-test-8k"):
+            if s in args.sets:
+                sets[s], set_info[s] = md, dict(info)
     log(f"data ready in {time.monotonic() - t_start:.0f}s: "
         + ", ".join(f"{s}={len(t)} turns" for s, t in sets.items()))  # fmt: skip
 
     active = {n: d for n, d in detectors.items() if n not in unavailable}
+    fusion_fit: dict | None = None
+    if args.fit_fusion and "ours-fusion" in active:
+        fusion, fusion_fit = fit_fusion_on_md_dev(
+            active["ours-fusion"], memo, voices=[make_voice(v) for v in args.voices],
+            cache_dir=args.cache_dir, seed=args.seed, limit=args.md_limit, lag_s=args.lag_ms / 1000.0,
+            log=log,
+        )  # fmt: skip
+        active["ours-fusion"].set_fusion(fusion)  # type: ignore[attr-defined]
     grid = (
         {"step": 0.1, "coarse_after": max(DEFAULT_TIMEOUTS), "coarse_step": 0.25}
         if args.fine_grid
@@ -204,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     mulaw_cache: dict[str, object] = {}
 
     def audio_for(set_name: str):
-        if set_name != "synth-8k":
+        if not set_name.endswith("8k"):
             return lambda turn: turn.audio
 
         def fn(turn):
@@ -215,6 +243,12 @@ def main(argv: list[str] | None = None) -> int:
 
         return fn
 
+    asr = None
+    if args.transcript == "whisper":
+        from .asr import WhisperTranscriber
+
+        asr = WhisperTranscriber()
+        asr.load()
     rng = random.Random(args.seed)
     sample_views: list = []
     per_set: dict[str, dict] = {}
@@ -224,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
             turns, active, memo, audio_fn=audio_for(s), lag_s=lag_s, max_t=max_t, grid=grid,
             keep_punctuation=args.keep_punctuation, progress=s,
             sample_views=sample_views if s == next(iter(sets)) else None, rng=rng,
+            text_fn=asr.text_fn("8k" if s.endswith("8k") else "16k") if asr else None,
         )  # fmt: skip
         per_set[s] = scores
         n_hold = sum(1 for t in turns for sp in t.spans if sp.label == HOLD)
@@ -253,7 +288,14 @@ def main(argv: list[str] | None = None) -> int:
             "action_delays_s": list(DEFAULT_DELAYS),
             "timeouts_s": list(DEFAULT_TIMEOUTS),
             "keep_punctuation": args.keep_punctuation,
-            "transcript": "reference words (no ASR): text detectors see the same words at 16 and 8 kHz",
+            "transcript": (
+                "reference words (no ASR): text detectors see the same words at 16 and 8 kHz"
+                if args.transcript == "reference"
+                else "Whisper tiny.en (int8, beam 1) on each set's audio up to each pause"
+            ),
+            "fusion": "fitted on md-dev in this run"
+            if fusion_fit
+            else "the plugin's shipped weights",
             "threads": "onnxruntime and llama.cpp: 1 thread; predict timed one call at a time",
             "host": platform.node(),
             "cpus": os.cpu_count(),
@@ -273,12 +315,18 @@ def main(argv: list[str] | None = None) -> int:
                 sw = sweep(scores[n], delays=DEFAULT_DELAYS, timeouts=DEFAULT_TIMEOUTS)
                 entry["sets"][s] = operating_points(sw, args.latency_stat)
         results["detectors"][n] = entry
+    if fusion_fit is not None:
+        results["fusion_fit"] = fusion_fit
     results["targets"] = report.targets(results)
     results["memo"] = {"calls": memo.calls, "model_calls": memo.misses}
     results["elapsed_s"] = round(time.monotonic() - t_start, 1)
 
     report.print_tables(results)
     js = report.write_json(results, args.out)
+    if fusion_fit is not None:
+        with open(os.path.join(args.out, "fusion_fit.json"), "w", encoding="utf-8") as fh:
+            json.dump(fusion_fit, fh, indent=1, sort_keys=True)
+            fh.write("\n")
     png = report.plot_frontiers(results, args.out)
     print(f"results: {js}\nfrontier: {png}\n({results['elapsed_s']:.0f}s)")
     return 0 if active else 1

@@ -9,6 +9,7 @@ measured separately (``time_detectors``) on a sample of views with no memo, one 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 import statistics
 import sys
@@ -52,8 +53,11 @@ def iter_views(
     max_t: float,
     grid: dict,
     keep_punctuation: bool = False,
+    text_fn=None,
 ):
-    """``(span, elapsed grid, [View per grid point])`` for each decision span of a turn."""
+    """``(span, elapsed grid, [View per grid point])`` for each decision span of a turn.
+    ``text_fn(turn, span, audio)``, when given, replaces the reference-word transcript (e.g.
+    real ASR output, ``asr.py``) for every view of the span."""
     for span in turn.spans:
         elapsed = grid_points(span.duration, max_t, **grid)
         views = [
@@ -67,6 +71,10 @@ def iter_views(
             )
             for e in elapsed
         ]
+        if text_fn is not None and views:
+            src = turn.audio if audio is None else audio
+            text = text_fn(turn, span, src)
+            views = [dataclasses.replace(v, text=text, n_words=len(text.split())) for v in views]
         yield span, elapsed, views
 
 
@@ -83,6 +91,7 @@ def score_set(
     progress: str = "",
     sample_views: list | None = None,
     rng: random.Random | None = None,
+    text_fn=None,
 ) -> dict[str, list[SpanScores]]:
     """Scores per detector for one data set. ``audio_fn(turn)`` gives the audio the models hear
     (16 kHz, or the 8 kHz mu-law round trip); timing and words never depend on it."""
@@ -92,7 +101,7 @@ def score_set(
         audio = audio_fn(turn)
         for span, elapsed, views in iter_views(
             turn, audio=audio, lag_s=lag_s, max_t=max_t, grid=grid,
-            keep_punctuation=keep_punctuation,
+            keep_punctuation=keep_punctuation, text_fn=text_fn,
         ):  # fmt: skip
             if sample_views is not None and rng is not None and views:
                 sample_views.append(rng.choice(views))

@@ -8,7 +8,8 @@ that builds one, so no adapter can peek past ``t``.
 Adapters (``DETECTORS``):
 
 - ``ours-text``     ``livekit.plugins.semantic_turn.SemanticTurnDetector.predict_text``
-- ``ours-fusion``   ``TurnFusion.combine(ours-text, livekit-v1-mini, silence)``
+- ``ours-fusion``   ``TurnFusion.combine(ours-text, livekit-v1-mini, silence)``, default weights
+- ``ours-fusion-prior``  the same with the first release's unfitted prior weights
 - ``livekit-v1-mini``  ``livekit.local_inference.EOT`` on the last 1.2 s of 16 kHz audio
 - ``smart-turn-v3``  Pipecat's Smart Turn v3.x ONNX, from a pipecat-ai wheel in the cache
 - ``smollm2-zeroshot``  P(``<|im_end|>`` | chat so far) from SmolLM2-135M-Instruct (GGUF)
@@ -146,13 +147,27 @@ class LiveKitV1Mini(Detector):
 
 
 class OursFusion(Detector):
+    """``TurnFusion.combine(ours-text, v1-mini, silence)`` with the plugin's default fusion
+    weights, or (``prior=True``) the first release's unfitted prior (1, 1, +2 logit/s)."""
+
     name = "ours-fusion"
     label = "ours (fusion)"
     kind = "fusion"
 
-    def __init__(self, text: OursText, audio: LiveKitV1Mini, memo: Callable | None = None):
+    def __init__(
+        self,
+        text: OursText,
+        audio: LiveKitV1Mini,
+        memo: Callable | None = None,
+        *,
+        prior: bool = False,
+    ):
         self.text, self.audio = text, audio
         self._memo = memo  # the bench's memoised predict, so components are not recomputed
+        self.prior = prior
+        self.fitted: object | None = None  # a TurnFusion set by the bench's --fit-fusion
+        if prior:
+            self.name, self.label = "ours-fusion-prior", "ours (fusion, prior weights)"
 
     def load(self) -> None:
         st = _import_semantic_turn()
@@ -160,7 +175,15 @@ class OursFusion(Detector):
             if not d._loaded:
                 d.load()
                 d._loaded = True
-        self._fusion = st.TurnFusion()
+        self._fusion = st.TurnFusion.prior() if self.prior else st.TurnFusion()
+
+    def set_fusion(self, fusion: object) -> None:
+        """Use ``fusion`` (a ``TurnFusion``) from now on, e.g. one fitted by the bench."""
+        self._fusion = fusion
+
+    def info(self) -> dict:
+        f = getattr(self, "_fusion", None)
+        return {"fusion": f.to_dict()} if f is not None else {}
 
     def _component(self, det: Detector, view: View) -> float:
         return self._memo(det, view) if self._memo else det.predict(view)
@@ -365,6 +388,7 @@ class VADBaseline(Detector):
 DETECTORS = (
     "ours-text",
     "ours-fusion",
+    "ours-fusion-prior",
     "livekit-v1-mini",
     "smart-turn-v3",
     "smollm2-zeroshot",
@@ -380,6 +404,7 @@ def build_detectors(
     table: dict[str, Detector] = {
         "ours-text": text,
         "ours-fusion": OursFusion(text, mini, memo),
+        "ours-fusion-prior": OursFusion(text, mini, memo, prior=True),
         "livekit-v1-mini": mini,
         "smart-turn-v3": SmartTurnV3(cache_dir),
         "smollm2-zeroshot": SmolLM2ZeroShot(),

@@ -99,12 +99,15 @@ def _rank(key: str) -> int:
     return zlib.crc32(key.encode())
 
 
+def _cut_order(a: AnswerLine) -> list[int]:
+    """The line's cut indices (1-based) in a seeded, line-specific order."""
+    return sorted(range(1, len(a.pieces)), key=lambda k: _rank(f"{a.id}:{k}"))
+
+
 def balanced_cases(answers: Sequence[AnswerLine]) -> list[Case]:
     """One complete turn per answer and as many cut-offs, chosen deterministically."""
     eot = [Case(a.id, a.domain, (a.question,), a.full, 1) for a in answers]
-    pools: list[list[int]] = [
-        sorted(range(1, len(a.pieces)), key=lambda k, a=a: _rank(f"{a.id}:{k}")) for a in answers
-    ]
+    pools: list[list[int]] = [_cut_order(a) for a in answers]
     chosen: list[tuple[int, int]] = []
     depth = 0
     while len(chosen) < len(eot) and any(len(p) > depth for p in pools):

@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-SHIPPED_RECORD = Path(__file__).resolve().parent / "resources" / "semantic_turn_v1.splits.json"
+SHIPPED_RECORD = Path(__file__).resolve().parent / "resources" / "semantic_turn_v2.splits.json"
 
 
 def splits_path(model_path: str | os.PathLike[str] | None = None) -> str:
