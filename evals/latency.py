@@ -1,14 +1,20 @@
 """Latency benchmark of the offline pipeline: `python -m evals.latency [--runs N]`.
 
-Replays the sample call (in real time: the latency metrics are wall-clock) on the `local`
-brain through the whole suite (brain selection, coffee agent, tool runtime, order store,
-semantic turn detector, the guided ordering policy), and through a bare `AgentSession` with
-the same engines (same Whisper, local GGUF model, Piper, Silero VAD and turn detector; the same
-instructions; the raw model answering every turn; no tools and none of the suite's layers). Both runs happen in this process, alternating, so the ratio
-compares like with like on whatever machine runs it.
+Replays a call (in real time: the latency metrics are wall-clock) on the `local` brain through
+the whole suite (brain selection, coffee agent with its greeting, tool runtime, order store,
+semantic turn detector, the guided ordering policy, the model's prompt prefilled in prewarm),
+and through a bare `AgentSession` with the same engines (same Whisper, local GGUF model, Piper,
+Silero VAD and turn detector; the same instructions). The bare variant lacks: the greeting
+(its caller speaks into silence), the tools and the ordering policy (the raw model answers
+every turn), and the prompt warm-up (its first turn pays llama.cpp's cold prefill). Both
+variants run in this process, alternating, so the comparison is made on one machine under
+one load.
 
-Prints per-stage p50/p95 (end-of-utterance delay, STT, LLM time to first token, TTS time to
-first byte, caller-stop-to-agent-start latency) for both, and suite / bare ratios.
+Per stage (caller-stop-to-agent-start latency, end-of-utterance delay, STT, LLM time to first
+token, TTS time to first byte) it prints, for each variant, the median over every answered
+turn with its interquartile range and p5-p95, the suite / bare ratio of medians, and a 95 %
+bootstrap interval of the difference of medians (suite - bare): when that interval excludes
+0 the variants are separated at this number of turns; when it does not, run more `--runs`.
 """
 
 from __future__ import annotations
@@ -34,7 +40,8 @@ from evals.replay import play_into_session, run_replay
 from evals.replay.recording import RecordingError, load_recording
 
 ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "samples" / "coffee_call.wav"
+SAMPLE = ROOT / "samples" / "order_call.wav"
+"""Four caller turns, each answered with tool calls by the suite."""
 STAGES = ("latency", "eou_delay", "stt", "llm_ttft", "tts_ttfb")
 
 
@@ -63,31 +70,149 @@ async def _suite_run(settings: Settings, recording_path: Path, tmp: Path) -> lis
     return list(result.summary["turns"])
 
 
-def _pct(values: list[float], q: float) -> float | None:
-    return float(np.percentile(values, q)) if values else None
+BOOTSTRAP_RESAMPLES = 2000
+BARE_LACKS = (
+    "bare lacks: the greeting (the caller speaks into silence), the tools and the ordering "
+    "policy (the raw model answers every turn), the prompt warm-up (turn 1 pays a cold prefill)"
+)
 
 
-def summarize(turns: list[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    out: dict[str, dict[str, float | None]] = {}
+@dataclasses.dataclass(frozen=True)
+class Spread:
+    """One stage of one variant over every answered turn (seconds)."""
+
+    n: int
+    median: float
+    q25: float
+    q75: float
+    p5: float
+    p95: float
+
+    @classmethod
+    def of(cls, values: list[float]) -> Spread | None:
+        if not values:
+            return None
+        q = np.percentile(values, [50, 25, 75, 5, 95])
+        return cls(len(values), *(float(x) for x in q))
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Suite against bare for one stage: both spreads and the difference of medians."""
+
+    stage: str
+    bare: Spread | None
+    suite: Spread | None
+    diff_ci: tuple[float, float] | None
+    """95 % bootstrap interval of median(suite) - median(bare), seconds."""
+
+    @property
+    def separated(self) -> bool | None:
+        if self.diff_ci is None:
+            return None
+        low, high = self.diff_ci
+        return low > 0 or high < 0
+
+    @property
+    def ratio(self) -> float | None:
+        if self.bare is None or self.suite is None or self.bare.median <= 0:
+            return None
+        return self.suite.median / self.bare.median
+
+
+def stage_values(turns: list[dict[str, Any]], stage: str) -> list[float]:
+    return [float(t[stage]) for t in turns if t.get(stage) is not None]
+
+
+def median_diff_ci(
+    suite: list[float], bare: list[float], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> tuple[float, float] | None:
+    """95 % percentile-bootstrap interval of median(suite) - median(bare) (fixed seed, so the
+    same turns always print the same interval); None when either side has under 2 turns."""
+    if len(suite) < 2 or len(bare) < 2:
+        return None
+    rng = np.random.default_rng(seed)
+    s, b = np.asarray(suite), np.asarray(bare)
+    s_med = np.median(rng.choice(s, size=(resamples, len(s))), axis=1)
+    b_med = np.median(rng.choice(b, size=(resamples, len(b))), axis=1)
+    low, high = np.percentile(s_med - b_med, [2.5, 97.5])
+    return float(low), float(high)
+
+
+def compare(suite: list[dict[str, Any]], bare: list[dict[str, Any]]) -> list[Comparison]:
+    out = []
     for stage in STAGES:
-        vals = [float(t[stage]) for t in turns if t.get(stage) is not None]
-        out[stage] = {"p50": _pct(vals, 50), "p95": _pct(vals, 95), "n": float(len(vals))}
+        s, b = stage_values(suite, stage), stage_values(bare, stage)
+        out.append(Comparison(stage, Spread.of(b), Spread.of(s), median_diff_ci(s, b)))
     return out
 
 
-def _fmt(v: float | None) -> str:
-    return "n/a" if v is None else f"{v * 1000:.0f}"
+def _ms(v: float) -> str:
+    return f"{v * 1000:.0f}"
 
 
-def _ratio(a: float | None, b: float | None) -> str:
-    return "n/a" if a is None or b is None or b <= 0 else f"{a / b:.2f}x"
+def _median_iqr(sp: Spread | None) -> str:
+    return "n/a" if sp is None else f"{_ms(sp.median)} [{_ms(sp.q25)}-{_ms(sp.q75)}]"
+
+
+def _p5_p95(sp: Spread | None) -> str:
+    return "n/a" if sp is None else f"{_ms(sp.p5)}-{_ms(sp.p95)}"
+
+
+def _ci(c: Comparison) -> str:
+    if c.diff_ci is None:
+        return "n/a"
+    verdict = "separated" if c.separated else "not separated"
+    return f"{_ms(c.diff_ci[0])} to {_ms(c.diff_ci[1])} ({verdict})"
+
+
+def render(comparisons: list[Comparison], title: str) -> Table:
+    table = Table(title=title, caption=BARE_LACKS)
+    columns = (
+        "stage", "n bare/suite", "bare median [IQR]", "bare p5-p95", "suite median [IQR]",
+        "suite p5-p95", "suite/bare", "suite-bare 95% CI",
+    )  # fmt: skip
+    for col in columns:
+        table.add_column(col, justify="left" if col == "stage" else "right")
+    for c in comparisons:
+        n = f"{c.bare.n if c.bare else 0}/{c.suite.n if c.suite else 0}"
+        ratio = "n/a" if c.ratio is None else f"{c.ratio:.2f}x"
+        table.add_row(
+            c.stage, n, _median_iqr(c.bare), _p5_p95(c.bare), _median_iqr(c.suite),
+            _p5_p95(c.suite), ratio, _ci(c),
+        )  # fmt: skip
+    return table
+
+
+def render_markdown(comparisons: list[Comparison], title: str) -> str:
+    """The same figures as `render`, as a Markdown table (what the README quotes)."""
+    rows = [
+        f"{title}\n",
+        "| stage | n bare/suite | bare median [IQR] | bare p5-p95 | suite median [IQR] "
+        "| suite p5-p95 | suite/bare | suite-bare 95% CI |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for c in comparisons:
+        n = f"{c.bare.n if c.bare else 0}/{c.suite.n if c.suite else 0}"
+        ratio = "n/a" if c.ratio is None else f"{c.ratio:.2f}x"
+        cells = (
+            c.stage, n, _median_iqr(c.bare), _p5_p95(c.bare), _median_iqr(c.suite),
+            _p5_p95(c.suite), ratio, _ci(c),
+        )  # fmt: skip
+        rows.append("| " + " | ".join(cells) + " |")
+    rows.append(f"\n{BARE_LACKS}")
+    return "\n".join(rows)
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m evals.latency", description=__doc__)
-    p.add_argument("--runs", type=int, default=1, help="replays per variant (default 1)")
+    p.add_argument(
+        "--runs", type=int, default=5, help="replays per variant (default 5: 20 turns each on "
+        "samples/order_call.wav)",
+    )  # fmt: skip
     p.add_argument("--recording", type=Path, default=SAMPLE)
-    p.add_argument("--json", type=Path, help="also write the figures here")
+    p.add_argument("--json", type=Path, help="also write every turn and the figures here")
+    p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be >= 1")
@@ -107,28 +232,21 @@ def main(argv: list[str] | None = None) -> int:
             print(f"run {i + 1}/{args.runs}: bare AgentSession...", file=sys.stderr)
             bare += asyncio.run(_bare_run(settings, args.recording, tmp))
             print(f"run {i + 1}/{args.runs}: suite (local brain)...", file=sys.stderr)
-            suite += asyncio.run(_suite_run(settings, args.recording, tmp))
-    s_sum, b_sum = summarize(suite), summarize(bare)
-    table = Table(title=f"Local brain latency, {args.recording.name}, {args.runs} run(s) each (ms)")
-    for col in ("stage", "bare p50", "bare p95", "suite p50", "suite p95", "suite/bare p50"):
-        table.add_column(col, justify="right" if col != "stage" else "left")
-    for stage in STAGES:
-        b, s = b_sum[stage], s_sum[stage]
-        table.add_row(
-            stage,
-            _fmt(b["p50"]),
-            _fmt(b["p95"]),
-            _fmt(s["p50"]),
-            _fmt(s["p95"]),
-            _ratio(s["p50"], b["p50"]),
-        )
-    Console().print(table)
+            suite += asyncio.run(_suite_run(settings, args.recording, tmp / f"suite-{i}"))
+    comparisons = compare(suite, bare)
+    title = (
+        f"Local brain latency, {args.recording.name}, {args.runs} run(s) per variant (ms; "
+        "median [IQR] over answered turns)"
+    )
+    if args.markdown:
+        print(render_markdown(comparisons, title))
+    else:
+        Console(width=200).print(render(comparisons, title))
     print(f"turns answered: bare {len(bare)}, suite {len(suite)}")
     if args.json:
+        figures = {c.stage: dataclasses.asdict(c) | {"separated": c.separated} for c in comparisons}
         args.json.write_text(
-            json.dumps(
-                {"bare": b_sum, "suite": s_sum, "bare_turns": bare, "suite_turns": suite}, indent=2
-            )
+            json.dumps({"figures": figures, "bare_turns": bare, "suite_turns": suite}, indent=2)
         )
     return 0
 

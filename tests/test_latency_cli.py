@@ -1,4 +1,5 @@
-"""`python -m evals.latency` rejects bad arguments before replaying anything."""
+"""`python -m evals.latency`: bad arguments are rejected before replaying anything; the
+figures it prints (medians, spread, whether the variants are separated) are computed right."""
 
 from __future__ import annotations
 
@@ -25,3 +26,39 @@ def test_bad_arguments_exit_2(args: list[str], message: str) -> None:
     )  # fmt: skip
     assert proc.returncode == 2
     assert message in proc.stderr
+
+
+def _turns(latencies: list[float]) -> list[dict[str, float | None]]:
+    return [{"latency": v, "stt": None} for v in latencies]
+
+
+def test_medians_spread_and_separation_of_the_variants() -> None:
+    from evals.latency import compare, render_markdown
+
+    suite = _turns([1.2, 1.25, 1.3, 1.22, 1.28, 1.31, 1.19, 1.27, 1.24, 1.3, 1.26, 1.23])
+    bare = _turns([2.9, 3.4, 2.7, 8.6, 3.1, 3.3, 2.8, 3.0, 3.6, 2.95, 3.2, 7.9])
+    by_stage = {c.stage: c for c in compare(suite, bare)}
+    lat = by_stage["latency"]
+    assert lat.suite is not None and lat.bare is not None
+    assert (lat.suite.n, lat.bare.n) == (12, 12)
+    assert lat.suite.median == pytest.approx(1.255)
+    assert lat.bare.q25 < lat.bare.median < lat.bare.q75 <= lat.bare.p95
+    assert lat.diff_ci is not None and lat.diff_ci[1] < 0 and lat.separated is True
+    assert lat.ratio == pytest.approx(1.255 / lat.bare.median)
+    # a stage no turn measured is reported as such, not as zero
+    stt = by_stage["stt"]
+    assert stt.suite is None and stt.bare is None and stt.separated is None
+    table = render_markdown(list(by_stage.values()), "t")
+    assert "| latency | 12/12 | 3150 [2938-3450] |" in table and "(separated)" in table
+    assert "bare lacks: the greeting" in table
+
+
+def test_overlapping_variants_are_not_called_separated() -> None:
+    from evals.latency import compare
+
+    same = [1.0, 1.4, 0.9, 1.2, 1.1, 1.3, 1.05, 1.25]
+    lat = compare(_turns(same), _turns(list(reversed(same))))[0]
+    assert lat.diff_ci is not None and lat.diff_ci[0] < 0 < lat.diff_ci[1]
+    assert lat.separated is False
+    # two turns a side are the least a spread needs; one gives no interval
+    assert compare(_turns([1.0]), _turns([2.0, 2.1]))[0].diff_ci is None
