@@ -15,10 +15,11 @@ import pytest
 from evals.pg_server import PostgresUnavailable, fresh_database_url
 
 
-def require_postgres() -> str:
-    """A fresh database URL, or fail (CI) / skip (elsewhere) with the reason."""
+def require_postgres(*, migrated: bool = False) -> str:
+    """A fresh database URL (`migrated`: already at the store's schema, menu seeded), or fail
+    (CI) / skip (elsewhere) with the reason."""
     try:
-        return fresh_database_url()
+        return fresh_database_url(migrated=migrated)
     except PostgresUnavailable as e:
         if os.environ.get("CI"):
             pytest.fail(f"{e} (CI must test the PostgreSQL back end)", pytrace=False)

@@ -8,7 +8,7 @@ from tests.pgcluster import require_postgres
 
 
 def test_bench_prints_both_back_ends_side_by_side(tmp_path, capsys):
-    pg = require_postgres()
+    pg = require_postgres(migrated=True)
     code = orders_bench.main(
         ["--callers", "1,3", "--orders", "1", "--processes", "2", "--postgres", pg,
          "--sqlite", str(tmp_path / "orders.sqlite")]

@@ -18,7 +18,7 @@ from tools.coffee import OrderStore, StoreError
 @pytest.fixture(params=["sqlite", "postgresql"])
 def orders_db(request, tmp_path) -> str:
     if request.param == "postgresql":
-        return require_postgres()
+        return require_postgres(migrated=True)
     return str(tmp_path / "orders.sqlite")
 
 

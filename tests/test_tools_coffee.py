@@ -27,7 +27,7 @@ def last_output(chat_ctx: llm.ChatContext, name: str) -> dict:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request, tmp_path):
     """The same turns on both back ends: a SQLite file, a fresh PostgreSQL database."""
-    db = require_postgres() if request.param == "postgresql" else tmp_path / "orders.sqlite"
+    db = require_postgres(migrated=True) if request.param == "postgresql" else tmp_path / "orders.sqlite"
     s = OrderStore(db)
     yield s
     await s.close()

@@ -18,7 +18,7 @@ INJECTION = "'; DROP TABLE orders;--"
 def orders_db(request, tmp_path) -> str:
     """ORDERS_DB for one test: a SQLite file in nested new dirs, or a fresh PostgreSQL database."""
     if request.param == "postgresql":
-        return require_postgres()
+        return require_postgres(migrated=True)
     return str(tmp_path / "nested" / "dir" / "orders.sqlite")
 
 
