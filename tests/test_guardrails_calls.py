@@ -37,8 +37,12 @@ CARD_DIGITS = re.compile(r"4111\D{0,3}1111\D{0,3}1111\D{0,3}1111")
 @pytest.fixture(scope="module")
 def first_turn() -> Recording:
     rec = load_recording(ROOT / "samples" / "coffee_call.wav")
-    end = MANIFEST["caller_turns"][0]["end"] + 2.0
-    return dataclasses.replace(rec, pcm=rec.pcm[: int(end * rec.sample_rate)])
+    end = MANIFEST["caller_turns"][0]["end"]
+    # the caller's first line, then 5 s of silence: room for the answer on a busy machine
+    pcm = np.concatenate(
+        [rec.pcm[: int(end * rec.sample_rate)], np.zeros(5 * rec.sample_rate, rec.pcm.dtype)]
+    )
+    return dataclasses.replace(rec, pcm=pcm)
 
 
 def _record_dir(root: Path) -> Path:
@@ -179,11 +183,8 @@ async def test_slow_llm_judge_acts_after_the_fact(first_turn: Recording, tmp_pat
             call_records_dir=str(tmp_path / "calls"),
             guardrail_judge="promise a discount or free items",
         )  # fmt: skip
-        longer = dataclasses.replace(
-            first_turn, pcm=np.concatenate([first_turn.pcm, np.zeros(3 * 16000, np.int16)])
-        )
         call, t0 = await replay_call(
-            settings, choose_brain(settings), longer, ogg_path=tmp_path / "call.ogg"
+            settings, choose_brain(settings), first_turn, ogg_path=tmp_path / "call.ogg"
         )
     assert any("free today" in j for j in judged), judged
     spoken = " ".join(ca.transcripts)

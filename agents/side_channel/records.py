@@ -14,8 +14,9 @@ Every string goes through `sensitive.mask` on its way to disk: card, SSN-like an
 numbers keep their last four digits only. Secrets never reach a record: nothing here reads
 settings, keys or the environment.
 
-Writes happen on a writer thread (write, flush, fsync per line), never on the event loop
-that carries the audio: a kill -9 loses at most the item being written.
+Writes happen on a writer thread (write, flush, fsync per line; meta.json replaced
+atomically), never on the event loop that carries the audio: a kill -9 loses at most the
+item being written.
 
 `CallRecord.end(reason)` and `CallRecord.event(kind, **fields)` are the API for other code
 (call limits, failover, transfers): the first `end` wins.
@@ -71,21 +72,28 @@ def _iso(t: float | None) -> str | None:
 
 
 class _LineWriter(threading.Thread):
-    """Appends lines to files, each one flushed and fsync'ed before the next."""
+    """Appends lines to files, each one flushed and fsync'ed before the next; replaces
+    whole small files atomically (write, fsync, rename). In the order they were asked for."""
 
     def __init__(self) -> None:
         super().__init__(name="call-record-writer", daemon=True)
-        self._q: queue.SimpleQueue[tuple[Path, str] | None] = queue.SimpleQueue()
+        self._q: queue.SimpleQueue[tuple[Path, str, bool] | None] = queue.SimpleQueue()
         self._files: dict[Path, Any] = {}
         self.start()
 
     def put(self, path: Path, line: str) -> None:
-        self._q.put((path, line))
+        self._q.put((path, line, False))
+
+    def replace(self, path: Path, text: str) -> None:
+        self._q.put((path, text, True))
 
     def run(self) -> None:
         while (job := self._q.get()) is not None:
-            path, line = job
+            path, line, whole = job
             try:
+                if whole:
+                    _replace_file(path, line)
+                    continue
                 f = self._files.get(path)
                 if f is None:
                     f = self._files[path] = open(path, "a", encoding="utf-8")  # noqa: SIM115
@@ -101,6 +109,15 @@ class _LineWriter(threading.Thread):
     def close(self) -> None:
         self._q.put(None)
         self.join(timeout=10)
+
+
+def _replace_file(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def _safe(value: Any) -> Any:
@@ -136,9 +153,9 @@ class CallRecord:
             "end_reason": None,
             "duration_s": None,
         }
-        self._writer = _LineWriter()
         self._ended = False
         self._closed = False
+        self._writer = _LineWriter()
         self._last_user_metrics: dict[str, Any] | None = None
         self._metrics = call_metrics()
         self._write_meta()
@@ -314,10 +331,8 @@ class CallRecord:
     # --- files ------------------------------------------------------------------------
 
     def _write_meta(self) -> None:
-        tmp = self.path / "meta.json.tmp"
-        with open(tmp, "w", encoding="utf-8") as f:
-            json.dump(self.meta, f, indent=2)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path / "meta.json")
+        text = json.dumps(self.meta, indent=2) + "\n"
+        if self._closed:  # the writer is gone (save_audio after close): write it here
+            _replace_file(self.path / "meta.json", text)
+        else:
+            self._writer.replace(self.path / "meta.json", text)
