@@ -34,7 +34,7 @@ SECRET_QUERY = "zanzibar mocha on card 4111111111111111"
 @pytest.fixture(scope="module")
 def first_turn() -> Recording:
     rec = load_recording(ROOT / "samples" / "coffee_call.wav")
-    end = MANIFEST["caller_turns"][0]["end"] + 3.0
+    end = MANIFEST["caller_turns"][0]["end"] + 5.0
     return dataclasses.replace(rec, pcm=rec.pcm[: int(end * rec.sample_rate)])
 
 
