@@ -17,7 +17,7 @@ from .brain.hybrid import build_reasoner_tool
 from .call_limits import CallLimitOptions, CallLimits, user_away_timeout
 from .coffee_agent import CoffeeAgent
 from .config import Settings
-from .resilience import TurnGuard, attach_resilience
+from .resilience import TurnGuard, attach_resilience, session_conn_options
 from .side_channel import CallGuard, CallRecord, default_guardrails
 from .side_channel.judge import LLMJudge
 
@@ -80,6 +80,7 @@ async def open_call(
     session: AgentSession = AgentSession(
         **brain.session_kwargs(),
         max_tool_steps=MAX_TOOL_STEPS,
+        conn_options=session_conn_options(settings),
         # LiveKit's away timer is the silence clock of a phone call's limits
         user_away_timeout=user_away_timeout(limit_opts, phone=phone),
     )
@@ -98,20 +99,23 @@ async def open_call(
     guardrails = default_guardrails(
         policy_file=settings.guardrail_policy, block_regex=settings.guardrail_block
     )
-    guard = CallGuard(guardrails, record=record, brain=choice.profile.name).attach(session)
-    agent = CoffeeAgent(
-        profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap, guard=guard
     if settings.guardrail_judge:
         judge = openai_llm(settings, settings.openai_model)
         guardrails.guardrails.append(LLMJudge(judge, settings.guardrail_judge))
+    guard = CallGuard(guardrails, record=record, brain=choice.profile.name).attach(session)
+    agent = CoffeeAgent(
+        profile=choice.profile, tools=tools, greet=greet, audio_tap=brain.audio_tap, guard=guard
     )
 
-    def agent_on(brain: Brain, *, greeting: str, chat_ctx: llm.ChatContext) -> CoffeeAgent:
+    def agent_on(
+        brain: Brain, *, greeting: str, chat_ctx: llm.ChatContext, answer_pending: bool
+    ) -> CoffeeAgent:
         # the same call (tools, guardrails) on another brain: the realtime failover
         return CoffeeAgent(
             profile=brain.profile,
             tools=tools,
             greeting=greeting,
+            answer_pending=answer_pending,
             audio_tap=brain.audio_tap,
             guard=guard,
             engines=brain.agent_engines(),

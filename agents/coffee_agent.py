@@ -40,6 +40,7 @@ class CoffeeAgent(Agent):
         tools: Sequence[llm.FunctionTool | llm.RawFunctionTool],
         greet: bool = True,
         greeting: str = GREETING,
+        answer_pending: bool = False,
         audio_tap: AudioSink | None = None,
         engines: Mapping[str, Any] | None = None,
         chat_ctx: llm.ChatContext | None = None,
@@ -57,6 +58,7 @@ class CoffeeAgent(Agent):
         )
         self._greet = greet
         self._greeting = greeting
+        self._answer_pending = answer_pending
         self._audio_tap = audio_tap
         self._guard = guard
         self._warm_task: asyncio.Task[None] | None = None
@@ -124,3 +126,6 @@ class CoffeeAgent(Agent):
             self.session.generate_reply(
                 instructions=f"Greet the caller with exactly this sentence: {self._greeting}"
             )
+        if self._answer_pending:
+            # taken over mid-turn (a failover): the caller's last words still want an answer
+            self.session.generate_reply()

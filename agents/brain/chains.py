@@ -24,7 +24,10 @@ from ..config import Settings
 from .credentials import missing_keys
 from .factories import LLM_FACTORIES, STT_FACTORIES, TTS_FACTORIES
 from .profiles import PROFILES, BrainProfile
+from .stt_watchdog import AudioBacklog, WatchedSTT
 
+STT_STALL_S = 1.5
+"""A streaming STT silent this long while the caller speaks is treated as down."""
 LOCAL_ENGINE_MODULES = (
     "livekit.plugins.fasterwhisper",
     "livekit.plugins.llamacpp",
@@ -36,7 +39,7 @@ def local_engines_installed() -> bool:
     """The offline engines' plugins are importable (a cloud-only install has none)."""
     try:
         return all(importlib.util.find_spec(m) is not None for m in LOCAL_ENGINE_MODULES)
-    except ModuleNotFoundError:  # the `livekit.plugins` namespace itself is missing
+    except ImportError:  # a namespace that is missing, or a finder that refuses it
         return False
 
 
@@ -97,9 +100,20 @@ def build_stt(
     engines = [STT_FACTORIES[n](settings, telephony) for n in names]
     if len(engines) == 1:
         return engines[0]
+    if vad_model is None:
+        raise ValueError("an STT chain needs the VAD (it segments a non-streaming engine)")
+    backlog = AudioBacklog()
+    watched: list[stt.STT] = []
+    for i, engine in enumerate(engines):
+        if not engine.capabilities.streaming:  # Whisper: segmented by the VAD
+            engine = stt.StreamAdapter(stt=engine, vad=vad_model)
+        last = i == len(engines) - 1
+        # a stall is only detectable on an engine that streams answers as the caller talks
+        timeout = None if last or not engine.capabilities.interim_results else STT_STALL_S
+        watched.append(WatchedSTT(engine, backlog=backlog, timeout=timeout))
     return stt.FallbackAdapter(
-        engines,
-        vad=vad_model,  # wraps a non-streaming engine (Whisper) in a StreamAdapter
+        watched,
+        vad=vad_model,
         attempt_timeout=settings.fallback_attempt_timeout,
         max_retry_per_stt=settings.fallback_retries,
     )

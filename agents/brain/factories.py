@@ -12,11 +12,14 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from livekit.agents import NOT_GIVEN, NotGivenOr, llm, stt, tts
+from livekit.agents import NOT_GIVEN, APIConnectOptions, NotGivenOr, llm, stt, tts
 
 from ..config import Settings
 from .model_files import LOCAL_LLM_FILE, LOCAL_STT_DIR, installed_model
 from .profiles import LLM_ENGINES, STT_ENGINES, TTS_ENGINES, BrainProfile, get_profile
+
+REALTIME_CONNECT_TIMEOUT = 5.0
+"""Seconds to open the realtime WebSocket (LiveKit's default: 10)."""
 
 
 def _given(value: str) -> NotGivenOr[str]:
@@ -136,14 +139,20 @@ TTS_FACTORIES: dict[str, Callable[[Settings], tts.TTS]] = {
 
 
 def openai_realtime(s: Settings, *, server_turns: bool) -> llm.RealtimeModel:
-    from livekit.plugins import openai
 
     base_url = s.openai_realtime_base_url or s.openai_base_url
     kwargs: dict[str, Any] = {}
     if not server_turns:
         # our own turn detector decides; the model must not commit turns by itself
         kwargs["turn_detection"] = None
-    return openai.realtime.RealtimeModel(
+    from .realtime import RealtimeModel
+
+    return RealtimeModel(
+        # a lost connection is not retried here: the call fails over to the cascade at once
+        # (agents.resilience.failover), which costs less than a reconnect and a lost turn
+        conn_options=APIConnectOptions(
+            max_retry=s.fallback_retries, timeout=REALTIME_CONNECT_TIMEOUT
+        ),
         model=s.openai_realtime_model,
         voice=s.openai_voice,
         api_key=_api_key(s.openai_api_key, base_url),

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from livekit.agents import AgentSession, vad
+from livekit.agents import AgentSession, APIConnectOptions, vad
+from livekit.agents.voice.agent_session import SessionConnectOptions
 
 from ..brain import BrainChoice
 from ..config import Settings
@@ -28,6 +29,19 @@ class _Record(Protocol):
 
     def event(self, kind: str, **fields: object) -> None: ...
     def end(self, reason: str) -> None: ...
+
+
+def session_conn_options(settings: Settings) -> SessionConnectOptions:
+    """Retries per stage as `FALLBACK_RETRIES` says (LiveKit's default, 3 retries with
+    back-off, is ~4 s of dead air before anything is said); the guard, not LiveKit's error
+    counter, decides when a failing call ends."""
+    retry = APIConnectOptions(max_retry=settings.fallback_retries, retry_interval=0.5)
+    return SessionConnectOptions(
+        stt_conn_options=retry,
+        llm_conn_options=retry,
+        tts_conn_options=retry,
+        max_unrecoverable_errors=settings.max_failed_turns + 1,
+    )
 
 
 def attach_resilience(
@@ -83,5 +97,6 @@ __all__ = [
     "RealtimeFailover",
     "TurnGuard",
     "attach_resilience",
+    "session_conn_options",
     "failover_profile",
 ]

@@ -9,8 +9,9 @@ through `AgentSession.update_agent`.
 Triggers (each ends in one switch, at most once per call):
 - the realtime session reports an unrecoverable error (connection lost after its own
   reconnect, 5xx, a fatal server error): `TurnGuard` hands it here;
-- the model stays silent: the caller finished a turn and nothing was said (no speech, no
-  filler) within `FAILOVER_DEADLINE` seconds.
+- the model stays silent: the caller finished a turn and no response started within
+  `FAILOVER_DEADLINE` seconds (1.5), or one started but nothing was said (no speech, no
+  filler) within `SPEECH_DEADLINE_S`.
 
 The target is the cascade brain when its provider keys are present, else the local brain
 when `LOCAL_FALLBACK` allows it (see `failover_profile`). The new agent opens with one short
@@ -34,16 +35,21 @@ from ..brain.chains import failover_profile
 from ..coffee_agent import GREETING
 from ..config import Settings
 from ..log import logger
-from .lines import FAILOVER
+from .lines import FAILOVER, FAILOVER_PENDING
 from .turn_guard import CallError
 
 CARRIED_ITEM_TYPES = ("message", "function_call", "function_call_output")
+SPEECH_DEADLINE_S = 8.0
+"""Once the model has started a response, how long it may take to start speaking (a tool
+call covered by filler speech speaks within `FILLER_DELAY`)."""
 
 
 class MakeAgent(Protocol):
     """Builds the call's agent on another brain (`agents.call` knows its tools and guards)."""
 
-    def __call__(self, brain: Brain, *, greeting: str, chat_ctx: llm.ChatContext) -> Agent: ...
+    def __call__(
+        self, brain: Brain, *, greeting: str, chat_ctx: llm.ChatContext, answer_pending: bool
+    ) -> Agent: ...
 
 
 def carried_context(session: AgentSession) -> llm.ChatContext:
@@ -52,6 +58,19 @@ def carried_context(session: AgentSession) -> llm.ChatContext:
     ctx = session.history.copy(exclude_instructions=True, exclude_empty_message=True)
     ctx.items[:] = [it for it in ctx.items if it.type in CARRIED_ITEM_TYPES]
     return ctx
+
+
+def opening(carried: llm.ChatContext) -> tuple[str, bool]:
+    """What the failover brain says first, and whether it then answers the caller's last
+    turn: a call that had not started gets the greeting; a caller left waiting hears a short
+    line and the answer; otherwise, "where were we?"."""
+    said = [it for it in carried.items if it.type == "message" and it.role in ("user", "assistant")]
+    if not any(it.role == "user" for it in said):  # type: ignore[union-attr]
+        return GREETING, False
+    last = said[-1]
+    if last.role == "user" and (last.text_content or "").strip():  # type: ignore[union-attr]
+        return FAILOVER_PENDING, True
+    return FAILOVER, False
 
 
 class RealtimeFailover:
@@ -74,6 +93,7 @@ class RealtimeFailover:
         self._vad = vad_model
         self._on_switch = on_switch
         self._deadline: asyncio.TimerHandle | None = None
+        self._waited = 0.0
         self.switched_to: str | None = None
         """The failover brain's name once the call has been switched."""
 
@@ -98,14 +118,19 @@ class RealtimeFailover:
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         self._cancel_deadline()
         if ev.old_state == "speaking" and ev.new_state == "listening" and not self.switched_to:
-            loop = asyncio.get_running_loop()
-            self._deadline = loop.call_later(
-                self._settings.failover_deadline, self._deadline_passed
-            )
+            self._start_deadline(self._settings.failover_deadline)
+
+    def _start_deadline(self, seconds: float) -> None:
+        self._cancel_deadline()
+        self._waited = seconds
+        self._deadline = asyncio.get_running_loop().call_later(seconds, self._deadline_passed)
 
     def _on_agent_state(self, ev: AgentStateChangedEvent) -> None:
         if ev.new_state == "speaking":
             self._cancel_deadline()
+        elif ev.new_state == "thinking" and self._deadline is not None:
+            # a sign of life (the response started): it now has longer to start speaking
+            self._start_deadline(max(4 * self._settings.failover_deadline, SPEECH_DEADLINE_S))
 
     def _deadline_passed(self) -> None:
         self._deadline = None
@@ -113,7 +138,7 @@ class RealtimeFailover:
             at=0.0,
             stage="realtime",
             engine=str(getattr(self._session.llm, "label", "realtime")),
-            message=f"no answer within {self._settings.failover_deadline:.1f} s of the caller's turn",
+            message=f"no answer within {self._waited:.1f} s of the caller's turn",
             recoverable=False,
             action="failover",
         )
@@ -136,10 +161,8 @@ class RealtimeFailover:
         self.switched_to = profile.name
         self._cancel_deadline()
         carried = carried_context(self._session)
-        said_anything = any(it.type == "message" and it.role == "user" for it in carried.items)
-        agent = self._make_agent(
-            brain, greeting=FAILOVER if said_anything else GREETING, chat_ctx=carried
-        )
+        greeting, pending = opening(carried)
+        agent = self._make_agent(brain, greeting=greeting, chat_ctx=carried, answer_pending=pending)
         logger.warning(
             "realtime model failed (%s): the call goes on on brain %r with %d items carried",
             record.message,

@@ -27,6 +27,9 @@ GOODBYE = (
 FAILOVER = "Sorry about that, I'm back. Where were we?"
 """Said by the fallback brain when it takes a call over from a failed realtime model."""
 
+FAILOVER_PENDING = "Sorry about that, one moment."
+"""Said instead when the caller's last turn is still unanswered: the answer follows."""
+
 LINES = {"apology": APOLOGY, "goodbye": GOODBYE, "failover": FAILOVER}
 FRAME_MS = 20
 

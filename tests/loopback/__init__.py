@@ -6,6 +6,7 @@ LiveKit plugin at ``server.base_url``.
 
 from .cartesia import CartesiaServer
 from .deepgram import DeepgramServer
+from .faults import FAULT_KINDS, Fault, FaultKind
 from .openai_chat import OpenAIChatServer
 from .openai_realtime import OpenAIRealtimeServer
 from .script import (
@@ -23,6 +24,9 @@ from .script import (
 __all__ = [
     "CartesiaServer",
     "DeepgramServer",
+    "FAULT_KINDS",
+    "Fault",
+    "FaultKind",
     "OpenAIChatServer",
     "OpenAIRealtimeServer",
     "Fail",

@@ -23,6 +23,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ._common import LoopbackServer, ToneGenerator, new_id, text_duration
+from .faults import MALFORMED, STALL_S, Fault, hit
 
 _BYTES_PER_SAMPLE = {"pcm_s16le": 2, "pcm_f32le": 4, "pcm_mulaw": 1, "pcm_alaw": 1}
 
@@ -67,12 +68,14 @@ class CartesiaServer(LoopbackServer):
         first_chunk_delay: float = 0.0,
         realtime_factor: float | None = None,
         freq: float = 220.0,
+        fault: Fault | None = None,
     ) -> None:
         self.seconds_per_char = seconds_per_char
         self.chunk_ms = chunk_ms
         self.first_chunk_delay = first_chunk_delay
         self.realtime_factor = realtime_factor
         self.freq = freq
+        self.fault = fault
         self.requests: list[dict[str, Any]] = []
         self.connections: list[dict[str, str]] = []
         self.headers: list[dict[str, str]] = []
@@ -171,10 +174,15 @@ class CartesiaServer(LoopbackServer):
         contexts: dict[str, _Context] = {}
         lock = asyncio.Lock()
 
-        async def send(msg: dict[str, Any]) -> None:
+        async def send(msg: dict[str, Any] | str | None) -> None:
+            """A message; a raw string (an injected malformed frame); None cuts the line."""
             async with lock:
-                if not ws.closed:
-                    await ws.send_str(json.dumps(msg))
+                if ws.closed:
+                    return
+                if msg is None:
+                    await ws.close(code=1011, message=b"loopback injected drop")
+                else:
+                    await ws.send_str(msg if isinstance(msg, str) else json.dumps(msg))
 
         try:
             async for msg in ws:
@@ -236,6 +244,41 @@ class CartesiaServer(LoopbackServer):
     async def _run_context(self, ctx: _Context, send: Any, contexts: dict[str, _Context]) -> None:
         rate = ctx.sample_rate
         step = max(1, rate * self.chunk_ms // 1000)
+        fault = hit(self.fault)
+        if fault == "http_5xx":
+            await send(
+                {
+                    "type": "error",
+                    "context_id": ctx.context_id,
+                    "status_code": 500,
+                    "done": True,
+                    "error": "loopback injected outage",
+                }
+            )
+            contexts.pop(ctx.context_id, None)
+            return
+        if fault == "slow_first_byte":
+            assert self.fault is not None
+            await asyncio.sleep(self.fault.delay)
+        if fault in ("stall", "malformed", "drop"):
+            await ctx.queue.get()
+            chunk = ctx.tone.encode(step, ctx.encoding)
+            if fault == "drop":
+                await send(
+                    {
+                        "type": "chunk",
+                        "data": base64.b64encode(chunk).decode(),
+                        "done": False,
+                        "status_code": 206,
+                        "step_time": round(step / rate * 1000, 3),
+                        "context_id": ctx.context_id,
+                    }
+                )
+                await send(None)
+            elif fault == "malformed":
+                await send(MALFORMED)
+            await asyncio.sleep(STALL_S)
+            return
         while True:
             data = await ctx.queue.get()
             assert data is not None

@@ -25,6 +25,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from ._common import EnergySegmenter, LoopbackServer, new_id
+from .faults import MALFORMED, Fault, FaultKind, hit
 
 _MODEL_UUID = "40bd3654-e622-47c4-a111-63a61b23bfe1"
 
@@ -78,6 +79,7 @@ class DeepgramServer(LoopbackServer):
         min_silence_ms: float = 200.0,
         interim_interval_s: float = 0.3,
         confidence: float = 0.98,
+        fault: Fault | None = None,
     ) -> None:
         self.transcripts: list[str] = list(transcripts or [])
         self.threshold = threshold
@@ -85,6 +87,7 @@ class DeepgramServer(LoopbackServer):
         self.min_silence_ms = min_silence_ms
         self.interim_interval_s = interim_interval_s
         self.confidence = confidence
+        self.fault = fault
         self._next = 0
         self.connections: list[dict[str, str]] = []
         self.headers: list[dict[str, str]] = []
@@ -159,13 +162,19 @@ class DeepgramServer(LoopbackServer):
                 },
                 status=400,
             )
+        fault = hit(self.fault)
+        if fault == "http_5xx":
+            return web.json_response(
+                {"err_code": "INTERNAL_SERVER_ERROR", "err_msg": "loopback injected outage"},
+                status=500,
+            )
         request_id = str(uuid.uuid4())
         ws = web.WebSocketResponse(autoping=True)
         ws.headers["dg-request-id"] = request_id
         await ws.prepare(request)
         self._websockets.add(ws)
         try:
-            await _ListenSession(self, ws, q, request_id).run()
+            await _ListenSession(self, ws, q, request_id, fault).run()
         finally:
             self._websockets.discard(ws)
         return ws
@@ -240,10 +249,17 @@ class DeepgramServer(LoopbackServer):
 
 class _ListenSession:
     def __init__(
-        self, server: DeepgramServer, ws: web.WebSocketResponse, q: dict[str, str], request_id: str
+        self,
+        server: DeepgramServer,
+        ws: web.WebSocketResponse,
+        q: dict[str, str],
+        request_id: str,
+        fault: FaultKind | None = None,
     ) -> None:
         self.srv = server
         self.ws = ws
+        self.fault = fault
+        self.muted = False  # a stalled or broken stream sends nothing more
         self.request_id = request_id
         self.sample_rate = int(q.get("sample_rate", "16000"))
         self.channels = int(q.get("channels", "1"))
@@ -271,6 +287,24 @@ class _ListenSession:
         self.lock = asyncio.Lock()
 
     async def send(self, msg: dict[str, Any]) -> None:
+        if self.muted or self.ws.closed:
+            return
+        if self.fault is not None and msg.get("type") in ("Results", "SpeechStarted"):
+            fault, self.fault = self.fault, None  # the first answer is where it strikes
+            if fault == "slow_first_byte":
+                assert self.srv.fault is not None
+                await asyncio.sleep(self.srv.fault.delay)
+            elif fault == "stall":
+                self.muted = True
+                return
+            elif fault == "malformed":
+                self.muted = True
+                await self.ws.send_str(MALFORMED)
+                return
+            elif fault == "drop":
+                self.muted = True
+                await self.ws.close(code=1011, message=b"loopback injected drop")
+                return
         self.srv.sent.append(msg)
         if not self.ws.closed:
             await self.ws.send_str(json.dumps(msg))

@@ -18,6 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from ._common import LoopbackServer, new_id, split_chars, split_pieces
+from .faults import MALFORMED, STALL_S, Fault, FaultKind, hit
 from .script import Fail, Reply, Script, run_script, text
 
 
@@ -42,11 +43,13 @@ class OpenAIChatServer(LoopbackServer):
         first_token_delay: float = 0.0,
         token_delay: float = 0.0,
         args_chunk_chars: int = 7,
+        fault: Fault | None = None,
     ) -> None:
         self.script: Script = script or text("Hello from the loopback model.")
         self.first_token_delay = first_token_delay
         self.token_delay = token_delay
         self.args_chunk_chars = args_chunk_chars
+        self.fault = fault
         self.requests: list[dict[str, Any]] = []
         self.headers: list[dict[str, str]] = []
         self.replies: list[Reply | Fail] = []
@@ -94,6 +97,12 @@ class OpenAIChatServer(LoopbackServer):
                 400, "'messages' and 'model' are required", "invalid_request_error", None
             )
 
+        fault = hit(self.fault)
+        if fault == "http_5xx":
+            return self._error(500, "loopback injected outage", "server_error", "server_error")
+        if fault == "slow_first_byte":
+            assert self.fault is not None
+            await asyncio.sleep(self.fault.delay)
         try:
             reply = await run_script(self.script, body)
         except Exception as e:  # a broken script is a server error, visible to the test
@@ -107,7 +116,9 @@ class OpenAIChatServer(LoopbackServer):
         created = int(time.time())
         prompt_tokens = max(1, len(json.dumps(body["messages"])) // 4)
         if body.get("stream"):
-            return await self._stream(request, body, reply, completion_id, created, prompt_tokens)
+            return await self._stream(
+                request, body, reply, completion_id, created, prompt_tokens, fault
+            )
 
         tool_calls = [
             {
@@ -154,6 +165,7 @@ class OpenAIChatServer(LoopbackServer):
         completion_id: str,
         created: int,
         prompt_tokens: int,
+        fault: FaultKind | None = None,
     ) -> web.StreamResponse:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         resp = web.StreamResponse(
@@ -194,6 +206,19 @@ class OpenAIChatServer(LoopbackServer):
             await resp.write(f"data: {json.dumps(obj)}\n\n".encode())
 
         completion_tokens = 0
+        if fault == "malformed":
+            await resp.write(f"data: {MALFORMED}\n\n".encode())
+            await resp.write(b"data: [DONE]\n\n")
+            await resp.write_eof()
+            return resp
+        if fault in ("drop", "stall"):
+            await send(chunk({"role": "assistant", "content": "", "refusal": None}))
+            await send(chunk({"content": split_pieces(reply.text or "Let me")[0]}))
+            if fault == "stall":
+                await asyncio.sleep(STALL_S)
+            assert request.transport is not None
+            request.transport.close()  # cut mid-stream: no [DONE], no usage
+            return resp
         if reply.text or not reply.tool_calls:
             await send(chunk({"role": "assistant", "content": "", "refusal": None}))
             for piece in split_pieces(reply.text):

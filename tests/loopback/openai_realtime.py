@@ -38,6 +38,7 @@ from ._common import (
     split_pieces,
     text_duration,
 )
+from .faults import MALFORMED, STALL_S, Fault, hit
 from .script import Fail, Reply, Script, ToolCall, run_script, text
 
 _SEMANTIC_SILENCE_MS = {"low": 1200, "medium": 600, "auto": 600, "high": 300}
@@ -115,6 +116,7 @@ class OpenAIRealtimeServer(LoopbackServer):
         response_delay: float = 0.0,
         realtime_factor: float | None = None,
         freq: float = 200.0,
+        fault: Fault | None = None,
     ) -> None:
         self.script: Script = script or text("Hello from the loopback realtime model.")
         self.user_transcripts = list(user_transcripts or [])
@@ -127,6 +129,9 @@ class OpenAIRealtimeServer(LoopbackServer):
         self.response_delay = response_delay
         self.realtime_factor = realtime_factor
         self.freq = freq
+        self.fault = fault
+        self.down = False
+        """After an injected outage (5xx) the server refuses new connections."""
         self.connections: list[dict[str, str]] = []
         self.headers: list[dict[str, str]] = []
         self.client_events: list[dict[str, Any]] = []
@@ -169,6 +174,11 @@ class OpenAIRealtimeServer(LoopbackServer):
         q = {k: v for k, v in request.query.items()}
         self.connections.append(q)
         self.headers.append(dict(request.headers))
+        if self.down:
+            return web.json_response(
+                {"error": {"type": "server_error", "message": "loopback injected outage"}},
+                status=500,
+            )
         ws = web.WebSocketResponse(autoping=True, max_msg_size=64 * 1024 * 1024)
         await ws.prepare(request)
         self._websockets.add(ws)
@@ -637,9 +647,45 @@ class _Response:
         await asyncio.sleep(0)
         return self.cancel_reason is not None
 
+    async def _inject(self, fault: str) -> bool:
+        """An injected fault instead of this response; True when the response is over."""
+        conn, srv = self.conn, self.srv
+        if fault == "slow_first_byte":
+            assert srv.fault is not None
+            await asyncio.sleep(srv.fault.delay)
+            return False
+        if fault == "http_5xx":
+            srv.down = True
+            await conn.send(
+                {
+                    "type": "error",
+                    "error": {
+                        "type": "server_error",
+                        "code": "server_error",
+                        "message": "The server had an error while processing your request.",
+                    },
+                }
+            )
+            await conn.ws.close(code=1011, message=b"loopback injected outage")
+        elif fault == "malformed":
+            await conn.ws.send_str(MALFORMED)
+            await asyncio.sleep(STALL_S)
+        elif fault == "stall":
+            await asyncio.sleep(STALL_S)
+        elif fault == "drop":
+            await conn.send(
+                {"type": "response.created", "response": self._response_obj("in_progress")}
+            )
+            await conn.ws.close(code=1011, message=b"loopback injected drop")
+        return True
+
     async def run(self) -> None:
         conn = self.conn
         try:
+            fault = hit(self.srv.fault)
+            if fault is not None and await self._inject(fault):
+                self.record["status"] = f"fault:{fault}"
+                return
             await conn.send(
                 {"type": "response.created", "response": self._response_obj("in_progress")}
             )

@@ -1,0 +1,153 @@
+"""No provider failure leaves a caller in silence (issue 9), through the real plugins.
+
+Every fault of the loopback doubles (HTTP 5xx, drop mid-stream, stall, malformed frame,
+slow first byte) against every stage (Deepgram STT, OpenAI chat LLM, Cartesia TTS, OpenAI
+Realtime), on a replayed call: the caller's turn is answered. Then the paths behind it: the
+realtime -> cascade failover carries the conversation over; with no fallback engine, a
+failed turn gets an apology and the next turn is answered; a call whose LLM stays down ends
+cleanly and the replay still writes its outputs, errors in `summary.json`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from agents.brain import choose_brain
+from agents.resilience.lines import APOLOGY, GOODBYE
+from evals import faults
+from evals.replay import run_replay
+from tests.loopback import (
+    FAULT_KINDS,
+    CartesiaServer,
+    DeepgramServer,
+    Fault,
+    OpenAIChatServer,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def one_turn() -> Any:
+    return faults.caller_recording(turns=1)
+
+
+@pytest.fixture(scope="module")
+def two_turns() -> Any:
+    return faults.caller_recording(turns=2)
+
+
+@pytest.mark.parametrize("stage", faults.STAGES)
+async def test_every_fault_on_every_stage_gets_the_turn_answered(
+    stage: str, one_turn: Any, tmp_path: Path
+) -> None:
+    # a stage's five faults run side by side (real time: one call's length for all five)
+    rows = await asyncio.gather(
+        *(faults.run_case(stage, kind, one_turn, tmp_path) for kind in FAULT_KINDS)
+    )
+    for row in rows:
+        assert row.caller_turns == 1, row
+        assert row.answered == 1, row
+        # the fault was seen and acted on (a slow first byte may just be waited out)
+        if row.fault != "slow_first_byte":
+            assert row.actions, row
+
+
+async def test_realtime_failover_keeps_the_conversation(two_turns: Any, tmp_path: Path) -> None:
+    """The realtime model answers the first turn, then goes down (5xx): the cascade takes
+    the call with the first turn in its context and answers the second."""
+    fault = Fault("http_5xx", skip=2)  # the greeting and the first answer go through
+    async with faults.providers("realtime", fault) as loopback:
+        settings = dataclasses.replace(loopback.settings, orders_db=str(tmp_path / "o.sqlite"))
+        chat = loopback.chat
+        result = await run_replay(
+            two_turns.recording, tmp_path / "out", settings, choose_brain(settings)
+        )
+    summary = result.summary
+    assert summary["brain"] == "native"
+    assert summary["failover_to"].startswith("cascade"), summary
+    assert [t["agent_start"] is not None for t in summary["turns"]] == [True, True], summary
+    # the cascade's first request carries the first turn, said before the switch
+    first = chat.requests[0]["messages"]
+    said = " ".join(str(m.get("content")) for m in first)
+    assert "mocha" in said.lower() and "Sure, a large mocha" in said, first
+    # and answers the second turn
+    assert any("cappuccino" in str(m.get("content")).lower() for m in first), first
+    assert any(e["action"] == "failover" for e in summary["errors"]), summary["errors"]
+
+
+async def test_without_a_fallback_a_failed_turn_is_apologised_for(
+    two_turns: Any, tmp_path: Path
+) -> None:
+    """LOCAL_FALLBACK=off, the LLM fails the first turn only: the caller hears the apology,
+    and the second turn is answered by the LLM."""
+    async with (
+        DeepgramServer(list(faults.CALLER_LINES)) as dg,
+        OpenAIChatServer(faults._chat_script, fault=Fault("http_5xx", times=1)) as oa,
+        CartesiaServer(seconds_per_char=0.04) as ca,
+    ):
+        settings = _cascade(dg, oa, ca, tmp_path, local_fallback="off")
+        result = await run_replay(
+            two_turns.recording, tmp_path / "out", settings, choose_brain(settings)
+        )
+    said = [r["text"] for r in result.transcript if r["role"] == "assistant"]
+    assert APOLOGY in said, said
+    assert said[-1] == "Sure, that's on the menu. Anything else?", said
+    assert APOLOGY in ca.transcripts  # spoken through the TTS, which works
+    errors = result.summary["errors"]
+    assert [e["action"] for e in errors if e["stage"] == "llm"] == ["apology"], errors
+    assert result.summary["ended_by"] is None
+
+
+async def test_a_dead_llm_ends_the_call_cleanly_and_replay_finishes(
+    two_turns: Any, tmp_path: Path
+) -> None:
+    """No fallback and the LLM down for good, MAX_FAILED_TURNS=2: an apology, then the
+    goodbye (pre-rendered: it plays whatever the TTS does), the call ends, and the replay
+    returns with its three outputs and the errors in summary.json."""
+    async with (
+        DeepgramServer(list(faults.CALLER_LINES)) as dg,
+        OpenAIChatServer(faults._chat_script, fault=Fault("http_5xx")) as oa,
+        CartesiaServer(seconds_per_char=0.04) as ca,
+    ):
+        settings = _cascade(dg, oa, ca, tmp_path, local_fallback="off", max_failed_turns=2)
+        out = tmp_path / "out"
+        result = await asyncio.wait_for(
+            run_replay(two_turns.recording, out, settings, choose_brain(settings)), 120
+        )
+    said = [r["text"] for r in result.transcript if r["role"] == "assistant"]
+    assert said[-2:] == [APOLOGY, GOODBYE], said
+    assert GOODBYE not in ca.transcripts  # the goodbye did not need the TTS
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["ended_by"] == "errors"
+    assert [e["action"] for e in summary["errors"] if e["action"] != "none"] == [
+        "apology",
+        "goodbye",
+    ], summary["errors"]
+    assert all((out / name).stat().st_size > 0 for name in ("transcript.jsonl", "call.ogg"))
+
+
+def _cascade(
+    dg: DeepgramServer, oa: OpenAIChatServer, ca: CartesiaServer, tmp: Path, **kw: Any
+) -> Any:
+    from agents.config import Settings
+
+    return Settings(
+        brain="cascade",
+        deepgram_api_key="t", deepgram_base_url=dg.base_url,
+        openai_api_key="t", openai_base_url=oa.base_url,
+        cartesia_api_key="t", cartesia_base_url=ca.base_url,
+        orders_db=str(tmp / "orders.sqlite"), call_records_dir="off", **kw,
+    )  # fmt: skip
+
+
+def test_the_cli_rejects_unknown_stages_and_faults(capsys: pytest.CaptureFixture[str]) -> None:
+    assert faults.main(["--stages", "llm,telepathy"]) == 2
+    assert "telepathy" in capsys.readouterr().err
+    assert faults.main(["--faults", "meteor"]) == 2
