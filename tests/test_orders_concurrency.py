@@ -176,3 +176,24 @@ async def test_concurrent_callers_in_separate_processes_never_share_an_id(orders
     async with OrderStore(orders_db) as s:
         assert await s.count("orders") == workers * calls
         assert await s.count("order_items") == 2 * workers * calls
+
+
+async def test_a_cancelled_read_leaves_the_next_write_transactional():
+    """Barge-in cancels read-only tools mid-query: the connection goes back to the pool in
+    transaction mode, so a write that fails after it still rolls back whole."""
+    db = require_postgres(migrated=True)
+    async with OrderStore(db, owner="room-c", pool_size=1) as s:
+
+        async def slow_read(tx: Any) -> Any:
+            return await tx.fetchone("SELECT pg_sleep(5) AS slept")
+
+        task = asyncio.ensure_future(s._run(slow_read))
+        await asyncio.sleep(0.5)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        with pytest.raises(StoreError, match="no order"):
+            await s.add_order_item(menu_item_id="latte", order_id="424242", idempotency_key="k")
+        assert await s.count("idempotency") == 0 and await s.count("orders") == 0
+        ok = await s.add_order_item(menu_item_id="latte", idempotency_key="k")
+        assert await s.get_order_details(ok["order_id"])

@@ -66,6 +66,12 @@ def connect_error(target: DbTarget, e: BaseException) -> DbConfigError:
     return DbConfigError(f"cannot reach ORDERS_DB={target.display}: {detail}")
 
 
+async def _reset(conn: psycopg.AsyncConnection[Any]) -> None:
+    """Every connection goes back to the pool in transaction mode (a cancelled read cannot
+    leave autocommit on for the next write; a connection this fails on is discarded)."""
+    await conn.set_autocommit(False)
+
+
 class PostgresDatabase:
     """See the module docstring."""
 
@@ -77,6 +83,7 @@ class PostgresDatabase:
             max_size=max(min_size, max_size),
             open=False,
             kwargs={"connect_timeout": int(CONNECT_TIMEOUT_S), "autocommit": False},
+            reset=_reset,
             name="orders",
         )
         self._opened = False
@@ -107,13 +114,7 @@ class PostgresDatabase:
     @asynccontextmanager
     async def transaction(self, *, write: bool = False) -> AsyncIterator[_PostgresTx]:
         async with self._pool.connection() as conn:
-            if write:
-                # the pool commits on a clean exit and rolls back when the block raises
-                yield _PostgresTx(conn)
-                return
-            # a read: one round trip per statement, no BEGIN / COMMIT around it
-            await conn.set_autocommit(True)
-            try:
-                yield _PostgresTx(conn)
-            finally:
-                await conn.set_autocommit(False)
+            # a write is one transaction: the pool commits on a clean exit and rolls back when
+            # the block raises; a read runs statement by statement (no BEGIN / COMMIT trips)
+            await conn.set_autocommit(not write)
+            yield _PostgresTx(conn)
