@@ -66,3 +66,28 @@ async def test_records_can_be_switched_off(tmp_path: Path) -> None:
     finally:
         await call.aclose()
     assert not (Path.cwd() / "off").exists()
+
+
+async def test_job_shutdown_copies_the_jobs_recording_into_the_record(tmp_path: Path) -> None:
+    """The worker's shutdown callback: the session's stereo `audio.ogg` (LiveKit's RecorderIO
+    writes it into the job's session directory) becomes the record's `call.ogg`, and a call
+    nothing else ended ends as `job_shutdown`."""
+    import json
+    from types import SimpleNamespace
+
+    from agents.worker import close_call
+
+    settings = Settings(
+        brain="native", openai_api_key="test",  # built, never connected
+        orders_db=str(tmp_path / "orders.sqlite"), call_records_dir=str(tmp_path / "calls"),
+    )  # fmt: skip
+    call = await open_call(settings, choose_brain(settings), greet=False, caller_kind="sip")
+    job_dir = tmp_path / "job"
+    job_dir.mkdir()
+    (job_dir / "audio.ogg").write_bytes(b"OggS" + bytes(200))
+    await close_call(SimpleNamespace(session_directory=job_dir), call)  # type: ignore[arg-type]
+    assert call.record is not None
+    assert (call.record.path / "call.ogg").read_bytes() == (job_dir / "audio.ogg").read_bytes()
+    meta = json.loads((call.record.path / "meta.json").read_text())
+    assert meta["end_reason"] == "job_shutdown" and meta["audio"] == "call.ogg"
+    assert meta["caller_kind"] == "sip"
