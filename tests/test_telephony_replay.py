@@ -91,7 +91,7 @@ def test_loss_and_jitter_are_seeded_and_reproducible():
     assert dropped(jitter_ms=10.0, seed=1) == []
 
 
-def test_the_caller_is_a_sip_participant_and_gets_the_telephony_variant():
+async def test_the_caller_is_a_sip_participant_and_gets_the_telephony_variant():
     caller = PhoneCaller(phone_number="+15550123456")
     room = caller.room()
     (participant,) = room.remote_participants.values()

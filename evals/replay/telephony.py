@@ -237,7 +237,8 @@ class PhoneCaller:
 
     def room(self, name: str = "") -> rtc.Room:
         """An unconnected room whose remote participants are this caller (as the agent sees
-        the call's room once the caller has joined)."""
+        the call's room once the caller has joined). Call it with an event loop running
+        (`rtc.Room` binds to the current loop)."""
         room = rtc.Room()
         p = self.participant()
         room._remote_participants[p.identity] = p
