@@ -1,4 +1,5 @@
-"""`python -m evals.density --sessions 1,5,10,25,50 [--seconds 25] [--no-record] [--json PATH]`
+"""`python -m evals.density --sessions 1,5,10,25,50 [--seconds 25] [--no-record] [--processes P]
+[--json PATH]`
 
 For each N: a fresh worker process carries N concurrent cascade calls (one thread + event
 loop per call, as LiveKit's thread executor runs jobs) against the loopback providers, which
@@ -21,7 +22,7 @@ from evals.replay.recording import Recording, RecordingError, load_recording
 from .providers import ProviderProcess
 from .report import DensityRow, build_row, render
 from .timing import PacingProbe
-from .worker import run_worker_process
+from .worker import run_worker_processes
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_RECORDING = ROOT / "samples" / "coffee_call.wav"
@@ -78,6 +79,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="no call records and no stereo recording (the worker records calls by default)",
     )
+    p.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="worker processes sharing each N (1 = all calls in one process)",
+    )
     p.add_argument("--json", default="", help="also write the rows to this JSON file")
     return p
 
@@ -88,6 +95,7 @@ def run(
     *,
     record: bool,
     stagger: float,
+    processes: int = 1,
     console: Console | None = None,
 ) -> list[DensityRow]:
     console = console or Console(stderr=True)
@@ -99,11 +107,16 @@ def run(
             console.log(f"{n} concurrent call(s)...")
             before = providers.cpu_seconds()
             with PacingProbe() as probe:
-                m = run_worker_process(
-                    n, providers.urls, caller.recording, record=record, stagger=stagger
+                m = run_worker_processes(
+                    n,
+                    providers.urls,
+                    caller.recording,
+                    processes=processes,
+                    record=record,
+                    stagger=stagger,
                 )
             provider_cpu = providers.cpu_seconds() - before
-            if n == 1:
+            if m.processes == 1 and n == 1:
                 single_peak = m.peak_rss
             if m.local_modules:
                 raise RuntimeError(
@@ -117,7 +130,7 @@ def run(
                     provider_cpu=provider_cpu,
                     turns_per_call=caller.turns_per_call,
                     load_avg=os.getloadavg()[0],
-                    single_peak_rss=single_peak,
+                    single_peak_rss=single_peak if m.processes == 1 else None,
                 )
             )
     return rows
@@ -129,14 +142,21 @@ def main(argv: list[str] | None = None) -> int:
         sessions = parse_sessions(args.sessions)
         if args.stagger < 0:
             raise ValueError(f"--stagger {args.stagger}: must not be negative")
+        if args.processes < 1:
+            raise ValueError(f"--processes {args.processes}: must be at least 1")
         caller = load_caller(Path(args.recording), args.seconds)
     except (ValueError, RecordingError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     record = not args.no_record
-    rows = run(sessions, caller, record=record, stagger=args.stagger)
+    rows = run(sessions, caller, record=record, stagger=args.stagger, processes=args.processes)
+    where = (
+        "one worker process"
+        if args.processes == 1
+        else f"{args.processes} worker processes (calls split evenly)"
+    )
     title = (
-        f"{caller.recording.duration:.0f} s cascade calls in one worker process "
+        f"{caller.recording.duration:.0f} s cascade calls in {where} "
         f"(thread per call), loopback providers in another; "
         f"{'records + stereo audio on' if record else 'no recording'}; "
         f"{os.cpu_count()} CPUs"

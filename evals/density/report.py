@@ -160,7 +160,7 @@ def render(rows: list[DensityRow], *, title: str, console: Console | None = None
             _s(r.mb_per_extra_session),
             f"{r.load_avg:.1f}",
         )
-    console = console or Console(width=160)
+    console = console or Console(width=200)
     console.print(table)
     for name, meaning in COLUMNS:
         console.print(f"  {name}: {meaning}", highlight=False)

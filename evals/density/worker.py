@@ -46,6 +46,7 @@ class WorkerMeasurement:
     calls: list[CallResult] = field(default_factory=list)
     local_modules: list[str] = field(default_factory=list)
     """Offline-engine modules present in the worker (none expected: LOCAL_FALLBACK=off)."""
+    processes: int = 1
 
 
 def benchmark_settings(urls: ProviderUrls, workdir: Path, *, record: bool) -> Settings:
@@ -99,9 +100,11 @@ def measure_worker(
     *,
     record: bool,
     stagger: float,
+    start_together: Any = None,
 ) -> WorkerMeasurement:
     """Run `sessions` concurrent calls in this process and measure it (call it in a fresh
-    process: the baseline RSS is what the process holds before its first call)."""
+    process: the baseline RSS is what the process holds before its first call).
+    `start_together`: a barrier the calls wait at (several workers start at once)."""
     with tempfile.TemporaryDirectory(prefix="density-") as tmp:
         workdir = Path(tmp)
         settings = benchmark_settings(urls, workdir, record=record)
@@ -134,6 +137,8 @@ def measure_worker(
             )
             for i in range(sessions)
         ]
+        if start_together is not None:
+            start_together.wait()
         cpu0 = proc.cpu_times()
         wall0 = time.monotonic()
         for t in threads:
@@ -175,33 +180,61 @@ def _worker_main(
         conn.close()
 
 
-def run_worker_process(
+def merge(parts: list[WorkerMeasurement]) -> WorkerMeasurement:
+    """Several worker processes as one machine: memory and CPU summed, calls pooled."""
+    return WorkerMeasurement(
+        sessions=sum(p.sessions for p in parts),
+        baseline_rss=sum(p.baseline_rss for p in parts),
+        peak_rss=sum(p.peak_rss for p in parts),  # each one's peak: an upper bound
+        cpu_seconds=sum(p.cpu_seconds for p in parts),
+        wall_seconds=max(p.wall_seconds for p in parts),
+        calls=[c for p in parts for c in p.calls],
+        local_modules=sorted({m for p in parts for m in p.local_modules}),
+        processes=sum(p.processes for p in parts),
+    )
+
+
+def run_worker_processes(
     sessions: int,
     urls: ProviderUrls,
     recording: Recording,
     *,
+    processes: int = 1,
     record: bool,
     stagger: float,
 ) -> WorkerMeasurement:
-    """`measure_worker` in a fresh spawned process (a worker that has taken no job yet)."""
+    """`measure_worker` in `processes` fresh spawned processes (workers that have taken no
+    job yet) sharing the `sessions` calls, started together once all are prewarmed."""
+    processes = max(1, min(processes, sessions))
     ctx = mp.get_context("spawn")
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(
-        target=_worker_main,
-        args=(send, sessions, urls, recording),
-        kwargs={"record": record, "stagger": stagger},
-        name=f"density-worker-{sessions}",
-    )
-    proc.start()
-    send.close()
-    try:
-        got = recv.recv()
-    except EOFError:
-        got = RuntimeError(f"worker with {sessions} session(s) died (exit code {proc.exitcode})")
-    proc.join(30)
-    if proc.is_alive():
-        proc.kill()
-    if isinstance(got, BaseException):
-        raise got
-    assert isinstance(got, WorkerMeasurement)
-    return got
+    barrier = ctx.Barrier(processes)
+    share = [sessions // processes + (i < sessions % processes) for i in range(processes)]
+    running = []
+    for i, n in enumerate(share):
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(
+            target=_worker_main,
+            args=(send, n, urls, recording),
+            kwargs={"record": record, "stagger": stagger, "start_together": barrier},
+            name=f"density-worker-{sessions}-{i}",
+        )
+        proc.start()
+        send.close()
+        running.append((proc, recv, n))
+    parts: list[WorkerMeasurement] = []
+    failures: list[BaseException] = []
+    for proc, recv, n in running:
+        try:
+            got = recv.recv()
+        except EOFError:
+            got = RuntimeError(f"worker with {n} session(s) died (exit code {proc.exitcode})")
+        proc.join(30)
+        if proc.is_alive():
+            proc.kill()
+        if isinstance(got, BaseException):
+            failures.append(got)
+        else:
+            parts.append(got)
+    if failures:
+        raise failures[0]
+    return merge(parts)
