@@ -141,12 +141,12 @@ async def run_call(
 
 
 async def _orders(store: OrderStore) -> list[dict[str, Any]]:
-    def q(conn: Any) -> list[dict[str, Any]]:
-        rows = conn.execute(
+    async def q(tx: Any) -> list[dict[str, Any]]:
+        rows = await tx.fetchall(
             "SELECT o.order_id, o.status, m.name, oi.quantity, oi.attributes, oi.addons "
             "FROM orders o JOIN order_items oi USING (order_id) JOIN menu_items m USING (menu_item_id) "
-            "ORDER BY oi.created_at, oi.rowid"
-        ).fetchall()
+            "ORDER BY oi.created_at, oi.order_item_id"
+        )
         return [dict(r) for r in rows]
 
     return await store._run(q)
