@@ -4,12 +4,14 @@ the offline brain over a clean line: transcribed, answered, ordered and recorded
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sqlite3
 import struct
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import av
@@ -18,18 +20,25 @@ import pytest
 
 from agents.brain import Caller, choose_brain
 from agents.config import Settings
+from evals.replay.recording import load_recording
 from evals.replay.run import main as replay_main
 from evals.replay.telephony import (
+    DTMF_COLS,
+    DTMF_KEYS,
+    DTMF_ROWS,
     PACKET_SAMPLES,
     SIP_RATE,
     LineConditions,
     MulawCodec,
     PhoneCaller,
     PhoneLine,
+    detect_dtmf,
     from_args,
     resample,
     telephone_audio,
 )
+from evals.turn_detection.real_speech import load_real_clip, real_clips
+from tools import DtmfBuffer
 
 ROOT = Path(__file__).resolve().parent.parent
 CALL = ROOT / "samples" / "order_call.wav"
@@ -199,3 +208,54 @@ def test_the_phone_call_is_recorded_at_8khz_both_ways(phone_call: tuple[Path, Pa
         audio = stereo[channel]
         assert np.sqrt(np.mean(audio**2)) > 1e-3
         assert _high_band_share(audio, rate) < 0.01
+
+
+# ------------------------------------------------------------------ keypad tones
+
+
+def _keypad(keys: str, rate: int, *, tone_s: float = 0.1, gap_s: float = 0.1) -> np.ndarray:
+    """DTMF as a phone's keypad makes it: row + column tone per key, silence between."""
+    parts = [np.zeros(int(rate * 0.3))]
+    for key in keys:
+        row = next(i for i, r in enumerate(DTMF_KEYS) if key in r)
+        col = DTMF_KEYS[row].index(key)
+        t = np.arange(int(rate * tone_s)) / rate
+        tone = np.sin(2 * np.pi * DTMF_ROWS[row] * t) + np.sin(2 * np.pi * DTMF_COLS[col] * t)
+        parts += [tone * 6000, np.zeros(int(rate * gap_s))]
+    return np.concatenate(parts).astype(np.int16)
+
+
+def test_keypad_tones_are_detected_and_speech_is_not() -> None:
+    presses = detect_dtmf(resample(_keypad("6304412#", 16000), 16000, SIP_RATE))
+    assert "".join(p.digit for p in presses) == "6304412#"
+    assert presses[0].start == pytest.approx(0.3, abs=0.03)
+    assert all(p.end - p.start == pytest.approx(0.1, abs=0.03) for p in presses)
+    # real speech (LibriVox) holds no key press; nor does the sample call's synthetic voice
+    clips = real_clips()
+    assert clips
+    for clip in clips[:5]:
+        pcm = (np.clip(load_real_clip(clip), -1, 1) * 32767).astype(np.int16)
+        assert detect_dtmf(resample(pcm, 16000, SIP_RATE)) == []
+    caller = load_recording(CALL)
+    assert detect_dtmf(resample(caller.pcm, caller.sample_rate, SIP_RATE)) == []
+
+
+async def test_replayed_key_presses_reach_the_room_as_sip_dtmf(tmp_path: Path) -> None:
+    phone = from_args(telephony=True, loss=0.0, jitter=0.0, seed=0)
+    assert phone is not None
+    keys = _keypad("28740#", 16000)
+    speech = load_recording(CALL)
+    rec = dataclasses.replace(speech, pcm=np.concatenate([keys, speech.pcm[: 16000 * 2]]))
+    carried = phone.carry_recording(rec)
+    assert "".join(p.digit for p in phone.keypresses) == "28740#"
+    # the tones are relayed out of band: cut from the audio the agent hears
+    first = phone.keypresses[0]
+    cut = carried.pcm[int(first.start * SIP_RATE) : int(first.end * SIP_RATE)]
+    assert not cut.any()
+    keypad = DtmfBuffer().attach(phone.room)
+    t0 = time.time()
+    phone.start_keypad(t0)
+    assert await keypad.collect(max_digits=10, wait=3.0) == "28740"
+    assert time.time() - t0 >= phone.keypresses[-1].end - 0.05  # in time with the recording
+    assert phone.describe()["keypad"] == "28740#"
+    phone.stop_keypad()

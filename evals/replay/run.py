@@ -120,6 +120,8 @@ async def play_into_session(
     t0 = recorder.recording_started_at
     assert t0 is not None
     inp.t0 = t0
+    if phone:
+        phone.start_keypad(t0)  # keypad tones in the recording arrive as SIP DTMF events
     if (record := record_for(session)) is not None:
         record.t0 = t0  # the call record shares the recording's timeline
     closed = asyncio.Event()
@@ -133,6 +135,8 @@ async def play_into_session(
                 record.end("recording_ended")  # unless the agent hung up first
         finally:
             inp.close()
+            if phone:
+                phone.stop_keypad()
             await session.aclose()
             await recorder.aclose()
     return t0

@@ -23,9 +23,11 @@ A lost packet is played as silence (no concealment), the worst case a bridge can
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import dataclasses
 import json
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -45,6 +47,8 @@ PACKET_SAMPLES = SIP_RATE * 20 // 1000
 """20 ms of 8 kHz audio: one RTP packet of G.711 (160 bytes)."""
 MULAW_SILENCE = 0xFF
 """The mu-law byte for 0."""
+_DTMF_CODES = {d: i for i, d in enumerate("0123456789*#ABCD")}
+"""RFC 4733 event codes of the keypad keys."""
 
 
 class MulawCodec:
@@ -191,6 +195,64 @@ class MulawDownlink(io.AudioOutput):
             self.next_in_chain.clear_buffer()
 
 
+DTMF_ROWS = (697.0, 770.0, 852.0, 941.0)
+DTMF_COLS = (1209.0, 1336.0, 1477.0, 1633.0)
+DTMF_KEYS = ("123A", "456B", "789C", "*0#D")
+DTMF_MIN_FRAMES = 2
+"""A key is pressed for at least 40 ms (ITU-T Q.24 asks receivers to accept 40 ms)."""
+
+
+def _goertzel(frames: np.ndarray, freq: float, rate: int) -> np.ndarray:
+    """Power at `freq` of each row of `frames` (float64), by the Goertzel recurrence."""
+    w = 2.0 * np.cos(2.0 * np.pi * freq / rate)
+    s1 = np.zeros(len(frames))
+    s2 = np.zeros(len(frames))
+    for x in frames.T:
+        s1, s2 = x + w * s1 - s2, s1
+    return s1 * s1 + s2 * s2 - w * s1 * s2
+
+
+@dataclass(frozen=True)
+class KeyPress:
+    start: float
+    end: float
+    """Seconds on the recording's timeline; the digit is reported at `end` (key release)."""
+    digit: str
+
+
+def detect_dtmf(pcm8k: np.ndarray) -> list[KeyPress]:
+    """Keypad tones (DTMF) in 8 kHz audio, as a SIP bridge detects them and sends them on as
+    `sip_dtmf_received` events: per 20 ms frame, one row and one column tone that together
+    hold most of the frame's energy, each 8 dB above the other tones of its group."""
+    n = len(pcm8k) // PACKET_SAMPLES
+    if n == 0:
+        return []
+    frames = pcm8k[: n * PACKET_SAMPLES].astype(np.float64).reshape(n, PACKET_SAMPLES)
+    frames = frames * np.hanning(PACKET_SAMPLES)
+    energy = (frames**2).sum(axis=1) * PACKET_SAMPLES / 2 + 1e-9
+    rows = np.stack([_goertzel(frames, f, SIP_RATE) for f in DTMF_ROWS], axis=1)
+    cols = np.stack([_goertzel(frames, f, SIP_RATE) for f in DTMF_COLS], axis=1)
+    keys: list[str] = []
+    for i in range(n):
+        r, c = rows[i], cols[i]
+        ri, ci = int(r.argmax()), int(c.argmax())
+        r_rest, c_rest = np.delete(r, ri).max(), np.delete(c, ci).max()
+        tonal = (r[ri] + c[ci]) / energy[i]
+        clear = r[ri] > 6.3 * r_rest and c[ci] > 6.3 * c_rest  # 8 dB
+        keys.append(DTMF_KEYS[ri][ci] if tonal > 0.5 and clear and energy[i] > 1e6 else "")
+    presses: list[KeyPress] = []
+    i = 0
+    while i < n:
+        j = i
+        while j < n and keys[j] and keys[j] == keys[i]:
+            j += 1
+        if keys[i] and j - i >= DTMF_MIN_FRAMES:
+            frame_s = PACKET_SAMPLES / SIP_RATE
+            presses.append(KeyPress(i * frame_s, j * frame_s, keys[i]))
+        i = max(j, i + 1)
+    return presses
+
+
 def _sip_attributes(caller: PhoneCaller) -> dict[str, str]:
     return {
         "sip.phoneNumber": caller.phone_number,
@@ -258,15 +320,37 @@ class TelephonySim:
         self.uplink = PhoneLine(self.conditions, stream=1)
         self.downlink = PhoneLine(self.conditions, stream=2)
         self.room = self.caller.room()
+        self.keypresses: list[KeyPress] = []
+        self._timers: list[asyncio.TimerHandle] = []
 
     @property
     def sample_rate(self) -> int:
         return SIP_RATE
 
     def carry_recording(self, recording: Recording) -> Recording:
-        """The caller's recording as the agent hears it on the phone (8 kHz, mu-law, line)."""
-        pcm = telephone_audio(recording.pcm, recording.sample_rate, self.uplink)
+        """The caller's recording as the agent hears it on the phone (8 kHz, mu-law, line).
+        Keypad tones in it become `keypresses` (sent as events by `start_keypad`) and are
+        cut from the audio, as a bridge that relays DTMF out of band (RFC 4733) does."""
+        pcm8k = resample(recording.pcm, recording.sample_rate, SIP_RATE)
+        self.keypresses = detect_dtmf(pcm8k)
+        for press in self.keypresses:
+            pcm8k[round(press.start * SIP_RATE) : round(press.end * SIP_RATE)] = 0
+        pcm = self.uplink.carry(pcm8k)
         return dataclasses.replace(recording, pcm=pcm, sample_rate=SIP_RATE)
+
+    def start_keypad(self, t0: float) -> None:
+        """Deliver the recording's key presses to the room as `sip_dtmf_received` events, each
+        when its key is released; `t0` is the wall time of the recording's sample 0."""
+        loop = asyncio.get_running_loop()
+        for press in self.keypresses:
+            event = rtc.SipDTMF(code=_DTMF_CODES[press.digit], digit=press.digit)
+            delay = max(0.0, t0 + press.end - time.time())
+            self._timers.append(loop.call_later(delay, self.room.emit, "sip_dtmf_received", event))
+
+    def stop_keypad(self) -> None:
+        for timer in self._timers:
+            timer.cancel()
+        self._timers.clear()
 
     def output(self, next_in_chain: io.AudioOutput) -> io.AudioOutput:
         return MulawDownlink(self.downlink, next_in_chain)
@@ -285,6 +369,7 @@ class TelephonySim:
             "line": self.conditions.describe(),
             "uplink": self.uplink.stats(),
             "downlink": self.downlink.stats(),
+            "keypad": "".join(p.digit for p in self.keypresses),
         }
 
 
