@@ -12,6 +12,8 @@ Point the client at it with `LIVEKIT_URL=server.url`, `LIVEKIT_API_KEY=server.ap
 
 from __future__ import annotations
 
+from typing import Any
+
 import jwt
 from aiohttp import web
 from google.protobuf.message import Message
@@ -40,7 +42,8 @@ _METHODS: dict[str, tuple[type[Message], type[Message]]] = {
 class LiveKitApiServer(LoopbackServer):
     def __init__(self, *, fail_transfer: bool = False) -> None:
         self.fail_transfer = fail_transfer
-        self.calls: list[tuple[str, Message]] = []
+        self.calls: list[tuple[str, Any]] = []
+        """(method, request message) per request, in order."""
         self.api_key = API_KEY
         self.api_secret = API_SECRET
         super().__init__()
