@@ -27,7 +27,11 @@ def last_output(chat_ctx: llm.ChatContext, name: str) -> dict:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def store(request, tmp_path):
     """The same turns on both back ends: a SQLite file, a fresh PostgreSQL database."""
-    db = require_postgres(migrated=True) if request.param == "postgresql" else tmp_path / "orders.sqlite"
+    db = (
+        require_postgres(migrated=True)
+        if request.param == "postgresql"
+        else tmp_path / "orders.sqlite"
+    )
     s = OrderStore(db)
     yield s
     await s.close()
@@ -206,3 +210,33 @@ async def test_show_menu_and_addons_shapes(store):
         r = await session.run(user_input="to go")
         sc = json.loads(next(e for e in r.events if e.type == "function_call_output").item.output)
         assert sc["attributes"][0]["attribute_id"] == "order-type"
+
+
+async def test_a_call_retried_on_another_worker_carries_on_with_its_order(store):
+    """Worker 1 takes the first drink and goes away; LiveKit retries the job on worker 2 (same
+    room, so the same owner). Its tools find the open order in the database and finish it
+    without being told the id; a different call's tools see no order."""
+    first = FakeLLM([[Call("add_order_item", {"menu_item_id": "latte"})], "Added."])
+    session, _ = await _start(first, store)
+    async with session:
+        await session.run(user_input="a latte")
+    same_call = OrderStore(store.target.location, owner=store.owner)
+    other_call = OrderStore(store.target.location, owner="another-room")
+    try:
+        retried = FakeLLM([[Call("finish_order", {"order_id": ""})], "Placed."])
+        session2, _ = await _start(retried, same_call)
+        async with session2:
+            r = await session2.run(user_input="that's all")
+            out = json.loads(
+                next(e for e in r.events if e.type == "function_call_output").item.output
+            )
+            assert out["success"] is True and "already_finished" not in out
+        stranger = FakeLLM([[Call("get_order_details", {"order_id": ""})], "Hm."])
+        session3, _ = await _start(stranger, other_call)
+        async with session3:
+            r = await session3.run(user_input="what did I order?")
+            err = next(e for e in r.events if e.type == "function_call_output").item
+            assert err.is_error and "no order yet" in err.output
+    finally:
+        await same_call.close()
+        await other_call.close()
