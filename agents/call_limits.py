@@ -31,7 +31,7 @@ from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.voice.events import AgentStateChangedEvent, UserStateChangedEvent
 
-from tools.call_control import finish_call
+from tools.call_control import finish_call, say_line
 
 from .config import Settings
 
@@ -105,7 +105,7 @@ class CallLimits:
                 logger.info("caller silent for %.0f s: asking", self._opts.silence_timeout)
                 # back to `listening`: the away clock restarts once the question has played
                 self._session.reset_away_timer()
-                self._session.say(self._opts.still_there)
+                say_line(self._session, self._opts.still_there)
             else:
                 self._end("silence", self._opts.silence_goodbye)
 

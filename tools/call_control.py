@@ -36,7 +36,7 @@ from livekit import api, rtc
 from livekit.agents import AgentSession, llm
 from livekit.agents.job import JobContext, get_job_context
 from livekit.agents.llm import FunctionTool, ToolError, ToolResult
-from livekit.agents.voice import RunContext
+from livekit.agents.voice import RunContext, SpeechHandle
 
 from .runtime import ToolRuntime
 
@@ -215,6 +215,18 @@ async def hang_up(job: JobContext, *, delete_room: bool = True) -> str:
         return "failed"
 
 
+def say_line(session: AgentSession, text: str, *, allow_interruptions: bool = True) -> SpeechHandle:
+    """Speak a fixed line with whatever voice the session has: its TTS, or a speech-to-speech
+    model told to say it word for word (which has no TTS for `session.say`)."""
+    if isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
+        return session.generate_reply(
+            instructions=f"Say exactly: {text}",
+            tool_choice="none",
+            allow_interruptions=allow_interruptions,
+        )
+    return session.say(text, allow_interruptions=allow_interruptions)
+
+
 _finishing: weakref.WeakSet[AgentSession] = weakref.WeakSet()
 
 
@@ -235,12 +247,8 @@ async def finish_call(
     try:
         if audio is not None:  # pre-rendered: plays when no TTS can (agents/resilience)
             handle = session.say(goodbye, audio=audio, allow_interruptions=False)
-        elif isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
-            handle = session.generate_reply(
-                instructions=f"Say exactly: {goodbye}", tool_choice="none"
-            )
         else:
-            handle = session.say(goodbye, allow_interruptions=False)
+            handle = say_line(session, goodbye, allow_interruptions=False)
         await handle.wait_for_playout()
     except Exception:
         logger.warning("goodbye could not be spoken", exc_info=True)
