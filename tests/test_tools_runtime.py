@@ -344,10 +344,14 @@ async def test_spoken_barge_in_over_filler_speech_cuts_it_and_the_next_turn_is_a
         await asyncio.sleep(2 * SLOW_TOOL_TIMEOUT)
         return "found"
 
-    # long enough to still be playing when the caller's words are transcribed
+    # ~20 s of speech: the caller's voice only pauses it (LiveKit resumes a paused reply 2 s
+    # after the caller stops if no words came), and the cut lands once Whisper has the words,
+    # which took 12 s on a loaded 2-core box
     filler = (
         "Let me look that up for you, it will only take a moment. I am checking what we have "
-        "today, and which sizes and milks go with it. Thank you for waiting, I am nearly there."
+        "today, and which sizes and milks go with it. Thank you for waiting, I am nearly there. "
+        "Our menu changes with the season, so I want to be sure about every option before I "
+        "tell you. The system is a little slow this morning, thank you for your patience."
     )
     rt = ToolRuntime(
         ToolRuntimeOptions(
