@@ -167,3 +167,23 @@ def test_worker_start_fails_in_one_line_on_a_bad_orders_db(orders_db, message):
     errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0], done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "hunter2" not in done.stderr
+
+
+async def test_worker_start_prunes_day_old_idempotency_keys(orders_db):
+    import time
+
+    from tools.coffee.migrate import IDEMPOTENCY_TTL_S
+
+    async with OrderStore(orders_db, owner="old-call") as store:
+        await store.add_order_item(menu_item_id="latte", idempotency_key="old")
+        await store.add_order_item(menu_item_id="mocha", idempotency_key="new")
+        engine = create_engine(parse_orders_db(orders_db).sqlalchemy_url, poolclass=pool.NullPool)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(
+                "UPDATE idempotency SET created_at = "
+                f"{time.time() - IDEMPOTENCY_TTL_S - 60} WHERE key = 'old'"
+            )
+        engine.dispose()
+        check_orders_db(orders_db)
+        assert await store.count("idempotency") == 1
+        assert await store.count("order_items") == 2  # only the keys go, never the orders

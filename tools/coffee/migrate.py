@@ -1,7 +1,7 @@
 """Schema migrations (Alembic, `tools/coffee/migrations/`) and the menu seed, run once per database.
 
 `upgrade(target)` brings a database to `SCHEMA_VERSION` and fills an empty menu from
-`data/menu.json`, holding a lock so that workers starting together migrate it once: on
+`data/menu.json` (and prunes idempotency keys older than a day), holding a lock so that workers starting together migrate it once: on
 PostgreSQL a transaction-scoped advisory lock (the migration and the seed commit together),
 on SQLite an exclusive `flock` on `<file>.migrate.lock` beside the file. The worker calls it at
 start (`check_orders_db`, through `agents.worker.check_startup`), so a bad URL, an unreachable
@@ -20,6 +20,7 @@ import fcntl
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,6 +31,8 @@ from .menu import MENU_JSON
 
 SCHEMA_VERSION = "0002"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+IDEMPOTENCY_TTL_S = 86400.0
+"""Idempotency keys are kept a day, then pruned when a worker starts."""
 _ADVISORY_LOCK_ID = 0x0C0FFEE
 """pg_advisory_xact_lock key that serialises migrations of one PostgreSQL database."""
 
@@ -102,6 +105,16 @@ def seed_menu(conn: Any, menu_path: Path) -> int:
     return len(items)
 
 
+def prune_idempotency(conn: Any, *, now: float | None = None) -> int:
+    """Delete idempotency keys older than `IDEMPOTENCY_TTL_S` (a retry comes within seconds;
+    the table would otherwise grow by one row per write forever). Returns the rows deleted."""
+    from sqlalchemy import text
+
+    cutoff = (time.time() if now is None else now) - IDEMPOTENCY_TTL_S
+    result = conn.execute(text("DELETE FROM idempotency WHERE created_at < :c"), {"c": cutoff})
+    return int(result.rowcount or 0)
+
+
 def _engine(target: DbTarget, sqlite_conn: sqlite3.Connection | None) -> Any:
     from sqlalchemy import create_engine, pool
 
@@ -143,6 +156,7 @@ def upgrade(
                     cfg.attributes["connection"] = conn
                     command.upgrade(cfg, "head")
                     seed_menu(conn, menu_path)
+                    prune_idempotency(conn)
                     version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except (exc.SQLAlchemyError, CommandError) as e:
                 raise DbConfigError(
