@@ -20,8 +20,11 @@ from agents.brain.local_models import wants_local_models
 from agents.config import ConfigError, Settings
 from agents.worker import build_server
 from agents.worker_load import CallLoad, worker_load
+from evals.density.calls import CallResult
 from evals.density.cli import DEFAULT_RECORDING, load_caller, main, parse_sessions, run
+from evals.density.report import MB
 from evals.density.timing import Lateness, TimedRealtimeOutput
+from evals.density.worker import WorkerMeasurement, merge
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,6 +60,15 @@ def test_sessions_and_recording_arguments_are_checked(capsys: pytest.CaptureFixt
     assert main(["--seconds", "0"]) == 2
     errors = capsys.readouterr().err.strip().splitlines()
     assert len(errors) == 3 and all(e.startswith("error: ") for e in errors), errors
+
+
+def test_worker_processes_merge_into_one_machine() -> None:
+    a = WorkerMeasurement(2, 200 * MB, 230 * MB, 3.0, 30.0, [CallResult(0), CallResult(1)])
+    b = WorkerMeasurement(3, 210 * MB, 260 * MB, 4.0, 31.0, [CallResult(2)], ["piper"])
+    m = merge([a, b])
+    assert (m.sessions, m.processes, m.cpu_seconds, m.wall_seconds) == (5, 2, 7.0, 31.0)
+    assert (m.baseline_rss, m.peak_rss) == (410 * MB, 490 * MB)
+    assert [c.index for c in m.calls] == [0, 1, 2] and m.local_modules == ["piper"]
 
 
 # ---------------------------------------------------------------- lateness
