@@ -4,6 +4,7 @@ worker that loads no local model."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -202,6 +203,8 @@ def test_idle_cloud_worker_with_local_fallback_off_loads_no_local_model(tmp_path
     report = json.loads(got.stdout.strip().splitlines()[-1])
     assert report == {"wants": False, "vad": "livekit.plugins.silero.vad", "modules": []}
     # the same worker with the local engines at the end of its chains would load them
-    keys = {"openai_api_key": "k", "deepgram_api_key": "k", "cartesia_api_key": "k"}
-    assert wants_local_models(Settings(brain="cascade", local_fallback="on", **keys))
-    assert not wants_local_models(Settings(brain="cascade", local_fallback="off", **keys))
+    cloud = Settings(
+        brain="cascade", openai_api_key="k", deepgram_api_key="k", cartesia_api_key="k"
+    )
+    assert wants_local_models(dataclasses.replace(cloud, local_fallback="on"))
+    assert not wants_local_models(dataclasses.replace(cloud, local_fallback="off"))
