@@ -59,8 +59,10 @@ async def entrypoint(ctx: JobContext) -> None:
         ]
     )
     runtime = ToolRuntime(ToolRuntimeOptions(filler_phrases=()))
-    session = AgentSession(llm=fake, max_tool_steps=MAX_TOOL_STEPS)
-    agent = Agent(instructions=COFFEE_INSTRUCTIONS, tools=build_coffee_tools(store, runtime))
+    session: AgentSession[Any] = AgentSession(llm=fake, max_tool_steps=MAX_TOOL_STEPS)
+    agent = Agent(
+        instructions=COFFEE_INSTRUCTIONS, tools=list[Any](build_coffee_tools(store, runtime))
+    )
     await session.start(agent, record=False)
     await session.run(user_input="a latte please")
     (OUT / "started").write_text(str(time.time()))

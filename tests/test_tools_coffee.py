@@ -4,9 +4,11 @@ on both order-store back ends (SQLite, PostgreSQL: tests/pgcluster.py)."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from livekit.agents import Agent, AgentSession, llm
+from livekit.agents.voice.run_result import RunResult
 
 from tests.fakes import Call, FakeLLM
 from tests.pgcluster import require_postgres
@@ -37,11 +39,11 @@ async def store(request, tmp_path):
     await s.close()
 
 
-async def _start(fake: FakeLLM, store: OrderStore) -> tuple[AgentSession, ToolRuntime]:
+async def _start(fake: FakeLLM, store: OrderStore) -> tuple[AgentSession[Any], ToolRuntime]:
     rt = ToolRuntime(ToolRuntimeOptions(filler_phrases=()))
-    session = AgentSession(llm=fake)
+    session: AgentSession[Any] = AgentSession(llm=fake)
     await session.start(
-        Agent(instructions=COFFEE_INSTRUCTIONS, tools=build_coffee_tools(store, rt))
+        Agent(instructions=COFFEE_INSTRUCTIONS, tools=list[Any](build_coffee_tools(store, rt)))
     )
     return session, rt
 
@@ -72,7 +74,7 @@ async def test_order_a_chai_latte_end_to_end(store):
     )
     session, rt = await _start(fake, store)
     async with session:
-        r = await session.run(user_input="one Chai Latte please")
+        r: RunResult[Any] = await session.run(user_input="one Chai Latte please")
         r.expect.next_event().is_function_call(
             name="get_menu_items", arguments={"query": "Chai Latte"}
         )
@@ -88,7 +90,7 @@ async def test_order_a_chai_latte_end_to_end(store):
         r.expect.next_event().is_message(role="assistant")
         r.expect.no_more_events()
 
-        r2 = await session.run(user_input="yes")
+        r2: RunResult[Any] = await session.run(user_input="yes")
         r2.expect.next_event().is_function_call(name="finish_order")
         assert json.loads(r2.expect.next_event().is_function_call_output().event().item.output)[
             "success"
@@ -104,13 +106,13 @@ async def test_duplicate_call_in_same_turn_is_not_added_twice(store):
     fake = FakeLLM([[add], [add], "Added.", [add], "Added another."])
     session, _ = await _start(fake, store)
     async with session:
-        r = await session.run(user_input="a latte")
+        r: RunResult[Any] = await session.run(user_input="a latte")
         outs = [json.loads(e.item.output) for e in r.events if e.type == "function_call_output"]
         assert outs[0]["order_item_id"] == outs[1]["order_item_id"]
         assert outs[1]["duplicate"] is True and "note" in outs[1]
         assert await store.count("order_items") == 1
         # a new user turn asking again is a new item, in the same order
-        r2 = await session.run(user_input="and another latte")
+        r2: RunResult[Any] = await session.run(user_input="and another latte")
         out = json.loads(next(e for e in r2.events if e.type == "function_call_output").item.output)
         assert out["order_id"] == outs[0]["order_id"] and "duplicate" not in out
     assert await store.count("order_items") == 2
@@ -133,7 +135,7 @@ async def test_parallel_duplicate_calls_and_double_finish(store):
     session, _ = await _start(fake, store)
     async with session:
         await session.run(user_input="two mochas")
-        r = await session.run(user_input="yes that's it")
+        r: RunResult[Any] = await session.run(user_input="yes that's it")
         outs = [json.loads(e.item.output) for e in r.events if e.type == "function_call_output"]
         assert len(outs) == 2 and all(o["success"] for o in outs)
     assert await store.count("order_items") == 1
@@ -160,7 +162,7 @@ async def test_bad_inputs_become_tool_errors(store, call, message):
     fake = FakeLLM([[call], "Sorry, let me fix that."])
     session, rt = await _start(fake, store)
     async with session:
-        r = await session.run(user_input="hmm")
+        r: RunResult[Any] = await session.run(user_input="hmm")
         r.expect.next_event().is_function_call(name=call.name)
         out = r.expect.next_event().is_function_call_output().event().item
         assert out.is_error and message in out.output, out.output
@@ -180,7 +182,7 @@ async def test_injection_in_query_and_notes_is_data(store):
     )
     session, _ = await _start(fake, store)
     async with session:
-        r = await session.run(user_input=evil)
+        r: RunResult[Any] = await session.run(user_input=evil)
         out = json.loads(next(e for e in r.events if e.type == "function_call_output").item.output)
         assert out["menu_items"] == [] and "note" in out
         await session.run(user_input="a latte with that note")
@@ -200,7 +202,7 @@ async def test_show_menu_and_addons_shapes(store):
     )
     session, _ = await _start(fake, store)
     async with session:
-        r = await session.run(user_input="what do you have")
+        r: RunResult[Any] = await session.run(user_input="what do you have")
         menu = json.loads(next(e for e in r.events if e.type == "function_call_output").item.output)
         assert menu["success"] and "coffee" in menu["menu"] and "tea" in menu["menu"]
         r = await session.run(user_input="oat milk and vanilla in a latte?")
@@ -226,7 +228,7 @@ async def test_a_call_retried_on_another_worker_carries_on_with_its_order(store)
         retried = FakeLLM([[Call("finish_order", {"order_id": ""})], "Placed."])
         session2, _ = await _start(retried, same_call)
         async with session2:
-            r = await session2.run(user_input="that's all")
+            r: RunResult[Any] = await session2.run(user_input="that's all")
             out = json.loads(
                 next(e for e in r.events if e.type == "function_call_output").item.output
             )
