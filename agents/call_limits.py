@@ -135,8 +135,8 @@ async def wait_for_answer(
 ) -> bool:
     """True once a SIP participant's call is answered (`sip.callStatus` == `active`); False
     when it hangs up first or `timeout` passes. Non-SIP participants, and SIP participants
-    without the attribute (older SIP services), count as answered."""
-    if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_SIP:
+    without the attribute (older SIP services), count as answered; `timeout` 0 does not wait."""
+    if participant.kind != rtc.ParticipantKind.PARTICIPANT_KIND_SIP or timeout <= 0:
         return True
     status = participant.attributes.get(SIP_CALL_STATUS)
     if status is None or status == ANSWERED:

@@ -141,7 +141,8 @@ class Settings:
     """Phone calls: seconds of silence before "are you still there?", and as long again
     before the goodbye and hang-up (0 = never)."""
     answer_timeout: float = 30.0
-    """Seconds the worker waits for a SIP caller's `sip.callStatus` to become `active`."""
+    """Seconds the worker waits for a SIP caller's `sip.callStatus` to become `active`
+    (0 = greet at once)."""
     tool_timeout: float = 8.0
     """Seconds a tool may run before the caller hears an apology. 0 = no timeout: the tool
     runs as long as it needs (filler speech still covers it); for a debugger or a backend that

@@ -151,3 +151,5 @@ async def test_wait_for_answer_gives_up_on_hangup_or_timeout():
     assert await wait_for_answer(room, participant, timeout=0.2) is False
     room, participant = _ringing_room("active")
     assert await wait_for_answer(room, participant, timeout=0.01) is True
+    room, participant = _ringing_room("ringing")
+    assert await wait_for_answer(room, participant, timeout=0) is True  # ANSWER_TIMEOUT=0
