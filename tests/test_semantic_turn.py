@@ -7,7 +7,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -169,39 +168,34 @@ async def test_predict_end_of_turn_uses_context(det: SemanticTurnDetector) -> No
     done = _ctx(("assistant", "How many?"), ("user", "two"))
     p_pause = await det.predict_end_of_turn(pause)
     p_done = await det.predict_end_of_turn(done, timeout=1.0)
-    assert isinstance(p_pause, float) and 0.0 <= p_pause <= 1.0
     thr = await det.unlikely_threshold("en")
     assert thr is not None and p_pause < thr < p_done
+    assert det.last_prediction == p_done  # what the session was given
     # same numbers as the sync API
     assert p_done == pytest.approx(det.predict_text("two", ["How many?"]))
-
-
-def test_predict_latency(det: SemanticTurnDetector) -> None:
-    texts = [
-        ("five five five two one", ["What's your phone number?"]),
-        ("Hi, could I get a Mocha with 2% milk and one Non-Fat Cortado, please?", ["Hello!"]),
-        ("um so I was thinking maybe I'd like a large iced latte with oat milk and", []),
-    ] * 100
-    lat = []
-    for text, ctx in texts:
-        t = time.perf_counter()
-        det.predict_text(text, ctx)
-        lat.append(time.perf_counter() - t)
-    assert float(np.percentile(lat, 95)) < 0.005
 
 
 # --- fusion -----------------------------------------------------------------------------------
 
 
-def test_fusion_defaults_and_none_audio() -> None:
-    f = TurnFusion()
+def test_fusion_prior_and_none_audio() -> None:
+    f = TurnFusion.prior()
     for p in (0.01, 0.3, 0.7, 0.99):
         assert f.combine(p, None, 0.0) == pytest.approx(p, abs=1e-6)
         assert f.combine(p, 0.5, 0.0) == pytest.approx(p, abs=1e-6)
     assert f.combine(0.2, None, 1.0) > f.combine(0.2, None, 0.0)
     assert f.combine(0.2, 0.9, 0.0) > f.combine(0.2, None, 0.0) > f.combine(0.2, 0.1, 0.0)
     assert f.combine(0.2, None, 10.0) == pytest.approx(f.combine(0.2, None, f.silence_cap_s))
-    assert 0.0 <= f.combine(0.0, 0.0, 0.0) <= f.combine(1.0, 1.0, 99.0) <= 1.0
+    # both opinions at their extremes decide, whatever the silence
+    assert f.combine(0.0, 0.0, 0.0) < 1e-6 and f.combine(1.0, 1.0, 99.0) > 1 - 1e-6
+    assert f.combine(0.0, 0.0, 0.0) == pytest.approx(f.combine(f.eps, f.eps, 0.0))
+
+
+def test_default_fusion_text_alone_is_monotonic() -> None:
+    f = TurnFusion()
+    ps = [f.combine(p, None, 0.0) for p in (0.05, 0.2, 0.5, 0.8, 0.95)]
+    assert ps == sorted(ps) and ps[0] < ps[-1]
+    assert f.combine(0.2, None, 1.0) > f.combine(0.2, None, 0.0)
 
 
 def test_fusion_fit_recovers_direction() -> None:
@@ -254,7 +248,10 @@ async def test_fused_detector_without_local_inference(monkeypatch: pytest.Monkey
     ctx = _ctx(("assistant", "How many?"), ("user", "two"))
     p = await fused.predict_end_of_turn(ctx)
     assert fused.audio_model() is None
-    assert 0.0 <= p <= 1.0
+    # the fallback is exactly the text half (plus silence): the audio half did not score
+    assert fused.last_scores is not None and fused.last_scores.p_audio is None
+    p_text = SemanticTurnDetector().predict_text("two", ["How many?"])
+    assert p == pytest.approx(fused.fusion.combine(p_text, None, fused.last_scores.silence_s))
     assert fused.predict_offline("two", ["How many?"], np.zeros(1600, dtype=np.int16)) > 0.5
 
 
@@ -316,7 +313,11 @@ def test_score_command_fixture() -> None:
     out = [json.loads(line) for line in r.stdout.splitlines()]
     cases = [json.loads(line) for line in FIXTURE.read_text().splitlines() if line.strip()]
     assert [o["id"] for o in out] == [c["id"] for c in cases]
-    assert all(set(o) == {"id", "p_eot"} and 0.0 <= o["p_eot"] <= 1.0 for o in out)
+    det = SemanticTurnDetector()
+    for o, c in zip(out, cases, strict=True):  # the CLI prints the detector's own numbers
+        ctx = [m["content"] for m in c.get("context", []) if m["role"] == "assistant"]
+        assert set(o) == {"id", "p_eot"}
+        assert o["p_eot"] == pytest.approx(det.predict_text(c["text"], ctx), abs=1e-6)
     summary = json.loads(r.stderr.split("summary ", 1)[1])
     assert summary["n"] == sum("label" in c for c in cases)
     assert summary["auc"] >= 0.9
@@ -349,7 +350,6 @@ def test_main_dispatch_usage() -> None:
 @pytest.mark.skipif(not TM4.is_dir(), reason="Taskmaster-4 data not available")
 def test_training_is_reproducible(tmp_path: Path) -> None:
     digests = []
-    t0 = time.perf_counter()
     for i in range(2):
         out = tmp_path / f"run{i}" / "m.npz"
         r = subprocess.run(
@@ -361,6 +361,9 @@ def test_training_is_reproducible(tmp_path: Path) -> None:
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
         assert (tmp_path / f"run{i}" / "m.splits.json").exists()
         d = SemanticTurnDetector(model_path=str(out))
-        assert 0.0 <= d.predict_text("two", ["How many?"]) <= 1.0
+        # even a 200-dialog model has learnt that the question decides
+        assert d.predict_text("two", ["How many?"]) > d.predict_text(
+            "two", ["What's your phone number?"]
+        )
     assert digests[0] == digests[1]
-    assert time.perf_counter() - t0 < 60
+    # (training time is measured by `python -m evals.turn_detection speed`, not asserted here)

@@ -2,8 +2,10 @@
 
 The same caller audio is transcribed (by the loopback Deepgram) either as an unfinished
 sentence or a finished one. With the agent having just asked "What can I get started for
-you?", the unfinished one must hold the turn open for `max_delay` and the finished one must
-commit after `min_delay`: the session's own `end_of_turn_delay` metric shows which happened.
+you?", the detector must score the unfinished one below its threshold (so the session holds the
+turn open for `max_delay`) and the finished one above it (so it commits after `min_delay`).
+Asserts are causal (what the detector returned, and delays never shorter than the policy
+allows), not wall-clock windows that a busy box could break.
 """
 
 from __future__ import annotations
@@ -51,11 +53,29 @@ async def _eou_delay(
     expected = {"semantic": "SemanticTurnDetector", "fusion": "FusedTurnDetector"}[detector]
     assert type(call.brain.turn_detection).__name__ == expected
     if detector == "fusion":
-        # the agent's stt_node fed the caller's audio to the detector's tap
+        # the agent's stt_node fed the caller's audio to the detector's tap ...
         assert len(call.brain.audio_tap.samples()) > 16000
+        # ... and the audio half really scored (FusedTurnDetector falls back to text only,
+        # silently but for a log line, when LiveKit's audio model cannot load)
+        fused = call.brain.turn_detection
+        assert fused.audio_model() is not None
+        scores = fused.last_scores
+        assert scores is not None and scores.p_audio is not None, scores
+        assert scores.p == pytest.approx(
+            fused.fusion.combine(scores.p_text, scores.p_audio, scores.silence_s)
+        )
+    else:
+        assert call.brain.turn_detection.last_prediction is not None, "detector never asked"
     users = [i for i in call.session.history.items if i.type == "message" and i.role == "user"]
     assert len(users) == 1 and users[0].text_content == transcript
-    return dict(users[0].metrics or {})
+    out = dict(users[0].metrics or {})
+    out["p_eot"] = (
+        call.brain.turn_detection.last_prediction
+        if detector == "semantic"
+        else call.brain.turn_detection.last_scores.p
+    )
+    out["threshold"] = call.brain.turn_detection.threshold
+    return out
 
 
 @pytest.mark.slow
@@ -63,6 +83,8 @@ async def test_unfinished_sentence_waits_for_max_delay(
     caller_turn: Recording, tmp_path: Path
 ) -> None:
     metrics = await _eou_delay("I'd like a large", caller_turn, tmp_path)
+    assert metrics["p_eot"] < metrics["threshold"], metrics  # the detector said "not done"
+    # so the session waited max_delay: a lower bound, which load can only make later
     assert metrics["end_of_turn_delay"] >= ENDPOINTING.max_delay - 0.3, metrics
 
 
@@ -71,8 +93,9 @@ async def test_finished_sentence_commits_at_min_delay(
     caller_turn: Recording, tmp_path: Path
 ) -> None:
     metrics = await _eou_delay("I'd like a large mocha, please.", caller_turn, tmp_path)
-    delay = metrics["end_of_turn_delay"]
-    assert ENDPOINTING.min_delay - 0.1 <= delay < ENDPOINTING.min_delay + 0.9, metrics
+    assert metrics["p_eot"] > metrics["threshold"], metrics  # the detector said "done"
+    # so the session used min_delay, never less; and it did not wait for max_delay
+    assert ENDPOINTING.min_delay - 0.1 <= metrics["end_of_turn_delay"] < ENDPOINTING.max_delay
 
 
 @pytest.mark.slow
@@ -82,4 +105,5 @@ async def test_fusion_detector_gets_the_callers_audio_in_session(
     metrics = await _eou_delay(
         "I'd like a large mocha, please.", caller_turn, tmp_path, detector="fusion"
     )
-    assert metrics["end_of_turn_delay"] < ENDPOINTING.min_delay + 0.9, metrics
+    assert metrics["p_eot"] > metrics["threshold"], metrics
+    assert ENDPOINTING.min_delay - 0.1 <= metrics["end_of_turn_delay"] < ENDPOINTING.max_delay

@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         fusion, fusion_fit = fit_fusion_on_md_dev(
             active["ours-fusion"], memo, voices=[make_voice(v) for v in args.voices],
             cache_dir=args.cache_dir, seed=args.seed, limit=args.md_limit, lag_s=args.lag_ms / 1000.0,
-            log=log,
+            log=log, rows_out=os.path.join(args.out, "fusion_rows.npz"),
         )  # fmt: skip
         active["ours-fusion"].set_fusion(fusion)  # type: ignore[attr-defined]
     grid = (

@@ -10,9 +10,12 @@ fused detector sees at that point. ``TurnFusion.fit`` (L2 logistic regression, N
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .bench_scoring import Memo, score_set
 from .md_speech import md_turns
@@ -80,8 +83,10 @@ def fit_fusion_on_md_dev(
     limit: int | None,
     lag_s: float,
     log: Callable[[str], None],
+    rows_out: str | None = None,
 ) -> tuple[Any, dict[str, Any]]:
-    """Render md-dev, score our text model and v1-mini causally, fit the fusion."""
+    """Render md-dev, score our text model and v1-mini causally, fit the fusion (and save the
+    rows to ``rows_out`` .npz when given)."""
     max_t = max(DEFAULT_TIMEOUTS)
     turns = md_turns("dev", voices, cache_dir=cache_dir, tail_s=max_t + 0.2, seed=seed,
                      limit=limit, log=log)  # fmt: skip
@@ -89,6 +94,10 @@ def fit_fusion_on_md_dev(
     scores = score_set(turns, dets, memo, audio_fn=lambda t: t.audio, lag_s=lag_s, max_t=max_t,
                        grid=GRID, progress="md-dev (fusion fit)")  # fmt: skip
     rows = fusion_rows(scores["ours-text"], scores["livekit-v1-mini"])
+    if rows_out:  # keep the rows: a refit needs no re-scoring
+        os.makedirs(os.path.dirname(os.path.abspath(rows_out)), exist_ok=True)
+        np.savez_compressed(rows_out, p_text=rows[0], p_audio=rows[1], silence_s=rows[2],
+                            label=rows[3])  # fmt: skip
     fitted, info = fit_rows(*rows)
     info["n_turns"] = len(turns)
     info["set"] = "md-dev (multidomain_dev_v1.txt spoken, 16 kHz)"

@@ -14,7 +14,7 @@ Inference only: training, its data and the dialog split live in the repo's
 """
 
 from .detector import SemanticTurnDetector, predict_text, turn_from_chat_ctx
-from .fusion import AudioTap, FusedTurnDetector, TurnFusion, load_audio_eot
+from .fusion import AudioTap, FusedScores, FusedTurnDetector, TurnFusion, load_audio_eot
 from .model import TurnModel, default_model_path
 from .version import __version__
 
@@ -22,6 +22,7 @@ __all__ = [
     "SemanticTurnDetector",
     "FusedTurnDetector",
     "TurnFusion",
+    "FusedScores",
     "AudioTap",
     "TurnModel",
     "predict_text",

@@ -86,6 +86,8 @@ class SemanticTurnDetector:
             else float(self._model.threshold)
         )
         self._model_name = DEFAULT_MODEL_NAME if model_path is None else _stem(model_path)
+        self.last_prediction: float | None = None
+        """The probability the last ``predict_end_of_turn`` returned to the session."""
 
     @property
     def model(self) -> str:
@@ -122,7 +124,9 @@ class SemanticTurnDetector:
     ) -> float:
         # ~0.1 ms of pure Python: no thread hop, so ``timeout`` can never be exceeded
         text, context = turn_from_chat_ctx(chat_ctx)
-        return self.predict_text(text, context)
+        p = self.predict_text(text, context)
+        self.last_prediction = p
+        return p
 
 
 def _stem(path: str) -> str:

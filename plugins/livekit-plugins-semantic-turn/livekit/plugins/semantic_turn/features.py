@@ -24,7 +24,8 @@ import re
 import zlib
 from collections.abc import Sequence
 
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
+SUPPORTED_FEATURE_VERSIONS = (1, 2)
 
 FILLERS = frozenset({"um", "uh", "uhm", "umm", "uhh", "er", "erm", "hmm", "mm", "ah", "eh"})
 SOFT_FILLERS = frozenset({"like", "well", "so", "actually", "basically"})
@@ -197,8 +198,75 @@ def context_types(context: Sequence[str]) -> list[str]:
     return types or ["other"]
 
 
-def featurize(text: str, context: Sequence[str] = ()) -> list[str]:
-    """Feature strings for the user's transcript-so-far ``text`` after assistant ``context``."""
+# v2: a finer, domain-agnostic word class (closed-class words by grammatical role) so the model
+# learns the *shape* of an unfinished phrase ("... my", "... to", "... I was", "... for the")
+# rather than the words of one domain
+_CLASS2: dict[str, str] = {}
+for _cls, _words in (
+    ("SUBJ", "i we he she they"),
+    ("YOU", "you"),
+    (
+        "AUX",
+        "am is are was were be been being have has had do does did will would can could "
+        "should shall may might must i'm it's that's there's i've i'll i'd we're they're we'll "
+        "we've you're he's she's don't can't didn't won't isn't wasn't doesn't haven't",
+    ),
+    ("TO", "to"),
+    ("WH", "what which who whom whose where when why how"),
+    ("POSS", "my your our their his her its"),
+    ("DET", "a an the this that these those some any another each every"),
+    (
+        "SUB",
+        "because since if when while although though unless until after before except "
+        "than whether cause",
+    ),
+    ("MOD", "really very just maybe probably about around almost only also even still"),
+    ("YN", "yes no yeah yep yup nope sure okay ok correct right definitely absolutely"),
+    ("THX", "please thanks thank"),
+):
+    for _w in _words.split():
+        _CLASS2[_w] = _cls
+
+
+def word_class2(tok: str) -> str:
+    """Finer class than ``word_class`` (v2 features); falls back to it for other words."""
+    c = _CLASS2.get(tok)
+    if c is not None:
+        return c
+    return word_class(tok)
+
+
+def _featurize_v2(toks: list[str], n: int, punct: str, nb: str, ctypes: list[str]) -> list[str]:
+    real = toks if n else []
+    k = [word_class2(t) for t in real[-3:]]
+    k = ["S"] * (3 - len(k)) + k
+    first = word_class2(real[0]) if n else "S"
+    second = word_class2(real[1]) if n > 1 else "S"
+    question_shaped = first in ("WH", "AUX") or (first in ("YN", "FIL") and second in ("WH", "AUX"))
+    feats = [
+        "k1=" + k[2],
+        "k2=" + k[1] + "_" + k[2],
+        "k3=" + k[0] + "_" + k[1] + "_" + k[2],
+        "k1n=" + k[2] + "_" + nb,
+        "kf=" + first + "_" + k[2],
+        "kp=" + punct + "_" + k[2],
+        "qs=" + str(question_shaped) + "_" + k[2],
+    ]
+    if n and real[-1].isalpha() and k[2] == "W":
+        feats.append("k2w=" + k[1] + "_" + real[-1])
+    for ct in ctypes:
+        feats.append("ct_k1=" + ct + "_" + k[2])
+        feats.append("ct_k2=" + ct + "_" + k[1] + "_" + k[2])
+        feats.append("ct_kn=" + ct + "_" + k[2] + "_" + nb)
+        feats.append("ct_kf=" + ct + "_" + first)
+    return feats
+
+
+def featurize(text: str, context: Sequence[str] = (), version: int = FEATURE_VERSION) -> list[str]:
+    """Feature strings for the user's transcript-so-far ``text`` after assistant ``context``.
+
+    ``version`` 1 is the first release's set (kept so its weights still load); 2 adds the
+    domain-agnostic ``word_class2`` features."""
     toks = tokenize(text)
     n = len(toks)
     punct = trailing_punct(text)
@@ -254,6 +322,8 @@ def featurize(text: str, context: Sequence[str] = ()) -> list[str]:
         ap("ct_n_c1=" + ct + "_" + nb + "_" + c1)
         ap("ct_p=" + ct + "_" + punct)
         ap("ct_f1=" + ct + "_" + toks[0])
+    if version >= 2:
+        feats.extend(_featurize_v2(toks, n, punct, nb, ctypes))
     return feats
 
 

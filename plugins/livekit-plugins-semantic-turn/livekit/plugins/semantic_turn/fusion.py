@@ -68,6 +68,12 @@ class TurnFusion:
     eps: float = 1e-4
     """Probabilities are clipped to [eps, 1 - eps] before the logit."""
 
+    @classmethod
+    def prior(cls) -> TurnFusion:
+        """The first release's unfitted prior: text and audio logits added, +2 logit per second
+        of silence (capped at 3 s), no bias."""
+        return cls(w_text=1.0, w_audio=1.0, silence_rate=2.0, silence_cap_s=3.0, bias=0.0)
+
     def combine(self, p_text: float, p_audio: float | None, silence_s: float) -> float:
         z = self.bias + self.w_text * _logit(p_text, self.eps)
         if p_audio is not None:
@@ -83,12 +89,14 @@ class TurnFusion:
         silence_s: Sequence[float],
         labels: Sequence[int],
         *,
-        l2: float = 1e-2,
+        l2: float = 1.0,
         silence_cap_s: float = 3.0,
-        iters: int = 50,
+        iters: int = 100,
     ) -> TurnFusion:
         """Fit ``bias, w_text, w_audio, silence_rate`` by L2-regularised logistic regression
-        (Newton's method) on held-out rows; ``None`` audio rows contribute logit 0."""
+        (Newton's method with a backtracking line search, so rows that one feature nearly
+        separates -- long silences are always ends of turn -- cannot make it diverge) on
+        held-out rows; ``None`` audio rows contribute logit 0. Deterministic."""
         eps = cls.eps
         x = np.column_stack(
             [
@@ -101,13 +109,30 @@ class TurnFusion:
         y = np.asarray(labels, dtype=np.float64)
         w = np.array([0.0, 1.0, 1.0, 0.0])
         reg = np.diag([0.0, l2, l2, l2])
+
+        def loss(v: np.ndarray) -> float:
+            z = x @ v
+            nll = np.logaddexp(0.0, z) - y * z  # -log-likelihood, overflow-free
+            return float(nll.sum() + 0.5 * v @ reg @ v)
+
+        cur = loss(w)
         for _ in range(iters):
-            p = 1.0 / (1.0 + np.exp(-(x @ w)))
+            p = 0.5 * (1.0 + np.tanh(0.5 * (x @ w)))  # stable sigmoid
             g = x.T @ (p - y) + reg @ w
             h = (x * (p * (1 - p))[:, None]).T @ x + reg + 1e-9 * np.eye(4)
             step = np.linalg.solve(h, g)
-            w -= step
-            if np.max(np.abs(step)) < 1e-8:
+            t = 1.0
+            while t > 1e-6:
+                nxt = loss(w - t * step)
+                if nxt <= cur:
+                    break
+                t *= 0.5
+            else:
+                break
+            w = w - t * step
+            done = cur - nxt < 1e-10 * max(1.0, abs(cur))
+            cur = nxt
+            if done or np.max(np.abs(t * step)) < 1e-8:
                 break
         return cls(
             bias=float(w[0]),
@@ -214,6 +239,16 @@ class AudioTap:
             self._trailing_silence = 0
 
 
+@dataclass(frozen=True)
+class FusedScores:
+    """What one in-session ``FusedTurnDetector.predict_end_of_turn`` combined."""
+
+    p_text: float
+    p_audio: float | None  # None: the audio half did not score (no tap/audio, model missing...)
+    silence_s: float
+    p: float
+
+
 class FusedTurnDetector:
     """A text turn detector (same protocol as ``SemanticTurnDetector``, still no ``stream()``)
     that folds in LiveKit's local audio EOT model and the silence so far, via ``TurnFusion``.
@@ -250,6 +285,8 @@ class FusedTurnDetector:
             if unlikely_threshold is not None
             else self._semantic.threshold
         )
+        self.last_scores: FusedScores | None = None
+        """The inputs and result of the last in-session prediction (for logs and tests)."""
 
     @property
     def model(self) -> str:
@@ -318,7 +355,9 @@ class FusedTurnDetector:
         text, context = turn_from_chat_ctx(chat_ctx)
         p_text = self._semantic.predict_text(text, context)
         if self.tap is None:
-            return self._fusion.combine(p_text, None, 0.0)
+            p = self._fusion.combine(p_text, None, 0.0)
+            self.last_scores = FusedScores(p_text, None, 0.0, p)
+            return p
         pcm = self.tap.samples()
         silence_s = self.tap.trailing_silence_s()
         p_audio: float | None = None
@@ -329,4 +368,6 @@ class FusedTurnDetector:
                 )
             except asyncio.TimeoutError:
                 logger.warning("audio end-of-turn model timed out; using text only")
-        return self._fusion.combine(p_text, p_audio, silence_s)
+        p = self._fusion.combine(p_text, p_audio, silence_s)
+        self.last_scores = FusedScores(p_text, p_audio, silence_s, p)
+        return p

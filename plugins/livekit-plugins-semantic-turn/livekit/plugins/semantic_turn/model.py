@@ -23,9 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from .features import FEATURE_VERSION, featurize, hash_features
+from .features import FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurize, hash_features
 
-DEFAULT_MODEL_NAME = "semantic_turn_v1"
+DEFAULT_MODEL_NAME = "semantic_turn_v2"
 
 
 def default_model_path() -> str:
@@ -64,6 +64,7 @@ class TurnModel:
     platt_c: float = 0.0
     threshold: float = 0.5
     meta: dict[str, Any] = field(default_factory=dict)
+    feature_version: int = FEATURE_VERSION
 
     @property
     def n_features(self) -> int:
@@ -74,9 +75,10 @@ class TurnModel:
         path = path or default_model_path()
         with np.load(path, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
-            if meta.get("feature_version") != FEATURE_VERSION:
+            if meta.get("feature_version") not in SUPPORTED_FEATURE_VERSIONS:
                 raise ValueError(
-                    f"{path}: feature version {meta.get('feature_version')} != {FEATURE_VERSION}"
+                    f"{path}: feature version {meta.get('feature_version')} not in "
+                    f"{SUPPORTED_FEATURE_VERSIONS}"
                 )
             platt = z["platt"].astype(np.float64)
             return cls(
@@ -86,11 +88,12 @@ class TurnModel:
                 platt_c=float(platt[1]),
                 threshold=float(z["threshold"]),
                 meta=meta,
+                feature_version=int(meta["feature_version"]),
             )
 
     def save(self, path: str) -> None:
         meta = dict(self.meta)
-        meta["feature_version"] = FEATURE_VERSION
+        meta["feature_version"] = self.feature_version
         meta["n_features"] = self.n_features
         save_npz(
             path,
@@ -105,7 +108,7 @@ class TurnModel:
 
     def raw_score(self, text: str, context: Sequence[str] = ()) -> float:
         """Uncalibrated logit."""
-        idx = hash_features(featurize(text, context), self.n_features)
+        idx = hash_features(featurize(text, context, self.feature_version), self.n_features)
         return float(self.w[idx].sum(dtype=np.float64)) + self.b
 
     def predict(self, text: str, context: Sequence[str] = ()) -> float:
