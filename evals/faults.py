@@ -55,6 +55,9 @@ LEAD_IN_S = 3.0
 TURN_GAP_S = 9.0
 """Silence after a caller line: room for the answer (a failed-over one included)."""
 TAIL_S = 4.0
+DG_SILENCE_MS = 500.0
+"""The loopback recogniser's segment end: one scripted transcript per caller line (the
+sample lines have commas; a shorter silence would split "Hi, ..." into two turns)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -137,7 +140,9 @@ async def providers(stage: str, fault: Fault | None) -> AsyncIterator[Providers]
     async with AsyncExitStack() as stack:
         # the realtime stage's cascade only hears the lines after the failover
         heard = CALLER_LINES[fault.skip :] if stage == "realtime" and fault else CALLER_LINES
-        dg = await stack.enter_async_context(DeepgramServer(list(heard), fault=pick["stt"]))
+        dg = await stack.enter_async_context(
+            DeepgramServer(list(heard), min_silence_ms=DG_SILENCE_MS, fault=pick["stt"])
+        )
         oa = await stack.enter_async_context(OpenAIChatServer(_chat_script, fault=pick["llm"]))
         ca = await stack.enter_async_context(
             CartesiaServer(seconds_per_char=0.04, fault=pick["tts"])

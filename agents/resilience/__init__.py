@@ -12,6 +12,7 @@ May import: `agents.brain`, `agents.config`, `agents.coffee_agent`, `tools.call_
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -31,15 +32,21 @@ class _Record(Protocol):
     def end(self, reason: str) -> None: ...
 
 
+TTS_STALL_S = 3.0
+
+
 def session_conn_options(settings: Settings) -> SessionConnectOptions:
     """Retries per stage as `FALLBACK_RETRIES` says (LiveKit's default, 3 retries with
     back-off, is ~4 s of dead air before anything is said); the guard, not LiveKit's error
     counter, decides when a failing call ends."""
     retry = APIConnectOptions(max_retry=settings.fallback_retries, retry_interval=0.5)
+    # a TTS that goes quiet mid-answer (no audio frame for this long) counts as failed, so its
+    # chain moves on; LiveKit's default waits 10 s per frame
+    tts_wait = max(settings.fallback_attempt_timeout, TTS_STALL_S)
     return SessionConnectOptions(
         stt_conn_options=retry,
         llm_conn_options=retry,
-        tts_conn_options=retry,
+        tts_conn_options=dataclasses.replace(retry, timeout=tts_wait),
         max_unrecoverable_errors=settings.max_failed_turns + 1,
     )
 

@@ -94,6 +94,12 @@ class RealtimeFailover:
         self._on_switch = on_switch
         self._deadline: asyncio.TimerHandle | None = None
         self._waited = 0.0
+        profile = choice.profile
+        # with our own turn detector the turn is committed only after its endpointing delay
+        # (up to `max_delay`): the model is not late before that
+        self._endpointing = (
+            profile.endpointing.max_delay if profile.turn_detector != "realtime" else 0.0
+        )
         self.switched_to: str | None = None
         """The failover brain's name once the call has been switched."""
 
@@ -118,7 +124,7 @@ class RealtimeFailover:
     def _on_user_state(self, ev: UserStateChangedEvent) -> None:
         self._cancel_deadline()
         if ev.old_state == "speaking" and ev.new_state == "listening" and not self.switched_to:
-            self._start_deadline(self._settings.failover_deadline)
+            self._start_deadline(self._settings.failover_deadline + self._endpointing)
 
     def _start_deadline(self, seconds: float) -> None:
         self._cancel_deadline()

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from livekit.agents import AgentSession, llm, stt, tts
+from livekit.agents.voice import SpeechHandle
 from livekit.agents.voice.events import ConversationItemAddedEvent, ErrorEvent
 
 from tools.call_control import finish_call
@@ -44,8 +45,10 @@ CHAIN_TYPES: dict[str, type] = {
     "stt": stt.FallbackAdapter,
     "tts": tts.FallbackAdapter,
 }
-APOLOGY_COOLDOWN_S = 3.0
-"""Errors this close to an apology belong to the same failed turn: one apology per turn."""
+QUIET_S = 0.4
+"""After a failure, the caller silent and the agent idle this long: the turn went unanswered."""
+UNANSWERED_WAIT_S = 15.0
+"""How long a failure is watched for an answer that would make the apology unneeded."""
 
 
 @dataclass
@@ -84,7 +87,8 @@ class TurnGuard:
         self._on_error = on_error
         self._t0 = time.monotonic()
         self._failed_turns = 0
-        self._last_apology = -1e9
+        self._last_spoken = -1e9
+        self._watching: asyncio.Future[None] | None = None
         self._own_lines = {APOLOGY, GOODBYE}
         self._tasks: set[asyncio.Task[Any]] = set()
         self.errors: list[CallError] = []
@@ -140,6 +144,7 @@ class TurnGuard:
         item = ev.item
         if not isinstance(item, llm.ChatMessage) or item.role != "assistant":
             return
+        self._last_spoken = time.monotonic()
         if (item.text_content or "") not in self._own_lines:
             self._failed_turns = 0  # the brain answered: the failures are behind us
 
@@ -163,46 +168,69 @@ class TurnGuard:
                 record.action = "failover"
                 self._spawn(self._fail_over(record))
             else:
-                record.action = self._handle_failed_turn(stage)
+                self._watch_turn(record)
         logger.warning(
-            "%s error from %s (%s): %s",
-            stage,
-            record.engine,
-            record.action,
-            record.message,
+            "%s error from %s (%s): %s", stage, record.engine, record.action, record.message
         )
-        if self._on_error is not None:
+        if self._on_error is not None and record.action != "none":
             self._on_error(record)
 
     async def _fail_over(self, record: CallError) -> None:
         assert self._failover is not None
         if not await self._failover(record):
-            record.action = self._handle_failed_turn(record.stage)
+            record.action = "none"
+            self._watch_turn(record)
 
-    def _handle_failed_turn(self, stage: str) -> str:
-        now = time.monotonic()
-        if now - self._last_apology < APOLOGY_COOLDOWN_S:
-            return "none"  # the same turn, already apologised for
+    def _watch_turn(self, record: CallError) -> None:
+        """Apologise if the failed turn stays unanswered. The error may come from a
+        preemptive generation (started while the caller was still talking) that LiveKit
+        then runs again, or from one attempt of a turn that a later attempt answers: the
+        apology waits until the caller has stopped, the agent has gone quiet and nothing was
+        said since the error."""
+        if self._watching is None or self._watching.done():
+            self._watching = asyncio.ensure_future(self._apologise_if_unanswered(record))
+
+    async def _apologise_if_unanswered(self, record: CallError) -> None:
+        since = time.monotonic()
+        quiet_since: float | None = None
+        deadline = since + UNANSWERED_WAIT_S
+        while time.monotonic() < deadline and self.ended_by is None:
+            await asyncio.sleep(0.1)
+            if self._last_spoken > since:
+                return  # the caller heard an answer (a retry or fallback succeeded)
+            s = self._session
+            idle = s.user_state != "speaking" and s.agent_state in ("listening", "idle")
+            now = time.monotonic()
+            quiet_since = (quiet_since or now) if idle else None
+            if quiet_since is not None and now - quiet_since >= QUIET_S:
+                break
+        else:
+            if self.ended_by is not None:
+                return
+        record.action = self._failed_turn(record.stage)
+        logger.warning("%s failure left a turn unanswered: %s", record.stage, record.action)
+        if self._on_error is not None:
+            self._on_error(record)
+
+    def _failed_turn(self, stage: str) -> str:
         self._failed_turns += 1
-        self._last_apology = now
         if self._failed_turns >= self._max_failed:
             self.ended_by = "errors"
             self._spawn(self._goodbye())
             return "goodbye"
-        self._spawn(self._apologise(stage))
-        return "apology"
+        return "apology" if self._apologise(stage) is not None else "none"
 
     def _speaks_with_tts(self, stage: str) -> bool:
         return stage not in ("tts", "realtime") and self._session.tts is not None
 
-    async def _apologise(self, stage: str) -> None:
+    def _apologise(self, stage: str) -> SpeechHandle | None:
         try:
             if self._speaks_with_tts(stage) or not has_clip("apology"):
-                self._session.say(APOLOGY)
-            else:
-                self._session.say(APOLOGY, audio=clip_frames("apology"))
+                return self._session.say(APOLOGY)
+            return self._session.say(APOLOGY, audio=clip_frames("apology"))
         except Exception:  # the session is closing: nothing left to say it to
             logger.warning("the apology could not be spoken", exc_info=True)
+            return None
 
     async def _goodbye(self) -> None:
         logger.error("ending the call after %d failed turns in a row", self._failed_turns)
