@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from livekit.agents import Agent, AgentSession, RunContext
+from livekit.agents.voice.run_result import RunResult
 
 from agents import worker
 from agents.config import ConfigError, Settings
@@ -86,7 +87,7 @@ async def _run_slow_tool(tool_timeout: float) -> tuple[str, str]:
     fake = FakeLLM([[Call("slow_lookup")], "Here it is."])
     async with AgentSession(llm=fake) as session:
         await session.start(Agent(instructions="t", tools=[rt.tool(slow_lookup, filler=False)]))
-        result = await session.run(user_input="look it up")
+        result: RunResult[None] = await session.run(user_input="look it up")
     out = [e.item.output for e in result.events if e.type == "function_call_output"]
     return rt.events.records[-1].status, out[0]
 

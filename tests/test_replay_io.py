@@ -70,7 +70,7 @@ async def test_late_input_catches_up_instead_of_drifting(clock: VirtualClock) ->
     assert clock.sleeps == []
     await inp.__anext__()
     assert clock.sleeps == [pytest.approx(0.02)]
-    assert clock.now - inp.t0 == pytest.approx(0.12)
+    assert inp.t0 is not None and clock.now - inp.t0 == pytest.approx(0.12)
 
 
 async def test_input_never_runs_ahead_of_the_real_clock() -> None:
