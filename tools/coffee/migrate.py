@@ -20,6 +20,7 @@ import fcntl
 import json
 import sqlite3
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,9 @@ IDEMPOTENCY_TTL_S = 86400.0
 """Idempotency keys are kept a day, then pruned when a worker starts."""
 _ADVISORY_LOCK_ID = 0x0C0FFEE
 """pg_advisory_xact_lock key that serialises migrations of one PostgreSQL database."""
+
+
+_ALEMBIC_LOCK = threading.Lock()
 
 
 @contextmanager
@@ -142,7 +146,9 @@ def upgrade(
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     engine = _engine(target, sqlite_conn)
     try:
-        with _sqlite_file_lock(target) if target.dialect == "sqlite" else _nothing():
+        # Alembic's `context` is a module-global proxy: two migrations in one process (calls
+        # opening different databases at once, each in a thread) must not interleave
+        with _ALEMBIC_LOCK, _sqlite_file_lock(target) if target.dialect == "sqlite" else _nothing():
             try:
                 conn = engine.connect()
             except exc.SQLAlchemyError as e:
