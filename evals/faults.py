@@ -67,8 +67,9 @@ class CallerCall:
     """Where each caller line ends on the recording's timeline (the replay's timeline)."""
 
 
-def caller_recording(turns: int = 2) -> CallerCall:
-    """The sample call's first `turns` caller lines, each after a pause for the answer."""
+def caller_recording(turns: int = 2, *, tail: float = TAIL_S) -> CallerCall:
+    """The sample call's first `turns` caller lines, each after a pause for the answer, and
+    `tail` seconds after the last."""
     rec = load_recording(ROOT / "samples" / "coffee_call.wav")
     manifest = json.loads((ROOT / "samples" / "coffee_call.json").read_text())
     rate = rec.sample_rate
@@ -78,7 +79,7 @@ def caller_recording(turns: int = 2) -> CallerCall:
         start, end = int((turn["start"] - 0.1) * rate), int((turn["end"] + 0.1) * rate)
         parts.append(rec.pcm[start:end])
         ends.append(sum(len(x) for x in parts) / rate - 0.1)
-        gap = TAIL_S if i == turns - 1 else TURN_GAP_S
+        gap = tail if i == turns - 1 else TURN_GAP_S
         parts.append(np.zeros(int(gap * rate), dtype=rec.pcm.dtype))
     return CallerCall(dataclasses.replace(rec, pcm=np.concatenate(parts)), tuple(ends))
 

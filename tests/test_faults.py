@@ -37,7 +37,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def one_turn() -> Any:
-    return faults.caller_recording(turns=1)
+    # five calls share two cores: a fallback engine may answer late, give it time
+    return faults.caller_recording(turns=1, tail=faults.TURN_GAP_S)
 
 
 @pytest.fixture(scope="module")
@@ -49,10 +50,14 @@ def two_turns() -> Any:
 async def test_every_fault_on_every_stage_gets_the_turn_answered(
     stage: str, one_turn: Any, tmp_path: Path
 ) -> None:
-    # a stage's five faults run side by side (real time: one call's length for all five)
-    rows = await asyncio.gather(
-        *(faults.run_case(stage, kind, one_turn, tmp_path) for kind in FAULT_KINDS)
-    )
+    # a stage's five faults run side by side (real time: one call's length for all five),
+    # except the STT's: its fallback is Whisper on the CPU, five at once on two cores would
+    # test the machine, not the fallback
+    cases = [faults.run_case(stage, kind, one_turn, tmp_path) for kind in FAULT_KINDS]
+    if stage == "stt":
+        rows = [await case for case in cases]
+    else:
+        rows = await asyncio.gather(*cases)
     for row in rows:
         assert row.caller_turns == 1, row
         assert row.answered == 1, row

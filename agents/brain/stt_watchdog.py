@@ -135,7 +135,10 @@ class _WatchedStream(stt.RecognizeStream):
 
         def feed(frame: rtc.AudioFrame) -> None:
             nonlocal loud_since_event, stall_clock
-            inner.push_frame(frame)
+            try:
+                inner.push_frame(frame)
+            except RuntimeError:  # the engine closed its own stream: it has failed
+                raise APIConnectionError(f"{w.label}: stream closed", retryable=False) from None
             if _rms(frame) >= LOUD_RMS:
                 loud_since_event += frame.duration
                 if stall_clock is None and loud_since_event >= MIN_LOUD_S:
@@ -156,7 +159,8 @@ class _WatchedStream(stt.RecognizeStream):
         async def forward_events() -> None:
             nonlocal loud_since_event, stall_clock
             async for ev in inner:
-                loud_since_event, stall_clock = 0.0, None
+                if ev.type != stt.SpeechEventType.RECOGNITION_USAGE:  # made by the plugin
+                    loud_since_event, stall_clock = 0.0, None
                 if ev.type == stt.SpeechEventType.FINAL_TRANSCRIPT:
                     w._backlog.clear()  # heard: nothing to hand over any more
                 self._event_ch.send_nowait(ev)
