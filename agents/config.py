@@ -158,9 +158,9 @@ class Settings:
     before the next one is tried."""
     fallback_retries: int = 0
     """Retries on the same engine before switching to the next (0: switch at once)."""
-    failover_deadline: float = 6.0
-    """A realtime brain that has not started answering a committed caller turn within this
-    many seconds is failed over to the cascade (or local) brain."""
+    failover_deadline: float = 1.5
+    """A realtime brain that has not started a response to a finished caller turn within
+    this many seconds is failed over to the cascade (or local) brain (0 = never)."""
     max_failed_turns: int = 3
     """Consecutive turns that end in an error (each apologised for) before the call is
     ended cleanly."""
@@ -245,6 +245,7 @@ class Settings:
             call_records_days=_float(e, "CALL_RECORDS_DAYS", d.call_records_days),
             guardrail_policy=_str(e, "GUARDRAIL_POLICY"),
             guardrail_block=_str(e, "GUARDRAIL_BLOCK"),
+            guardrail_judge=_str(e, "GUARDRAIL_JUDGE"),
             prometheus_port=_port("PROMETHEUS_PORT", _str(e, "PROMETHEUS_PORT")),
             max_calls=_count(e, "MAX_CALLS", d.max_calls),
             job_executor=_choice(e, "JOB_EXECUTOR", d.job_executor, ("process", "thread")),
@@ -255,7 +256,6 @@ class Settings:
         """The settings as strings, secrets replaced by `set`/`unset`: safe to log."""
         out: dict[str, str] = {}
         for f in dataclasses.fields(self):
-            guardrail_judge=_str(e, "GUARDRAIL_JUDGE"),
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
                 out[f.name] = "set" if value else "unset"
