@@ -15,6 +15,7 @@ from livekit.agents import llm
 from livekit.agents.voice.turn import _StreamingTurnDetector
 from livekit.plugins.semantic_turn import (
     AudioTap,
+    FusedScores,
     FusedTurnDetector,
     SemanticTurnDetector,
     TurnFusion,
@@ -223,11 +224,12 @@ class _FakeEOT:
 async def test_fused_detector_with_tap_and_fake_audio() -> None:
     tap = AudioTap()
     eot = _FakeEOT(0.95)
-    fused = FusedTurnDetector(audio_eot=eot, tap=tap)
+    fused = FusedTurnDetector(audio_eot=eot, tap=tap, fusion=TurnFusion.prior())
     sem = SemanticTurnDetector()
     ctx = _ctx(("assistant", "What's your phone number?"), ("user", "five five five two one"))
     p_text = await sem.predict_end_of_turn(ctx)
     assert await fused.predict_end_of_turn(ctx) == pytest.approx(p_text)  # no audio yet
+    assert fused.last_scores is not None and fused.last_scores.p_audio is None
     tone = (8000 * np.sin(np.arange(16000) / 10)).astype(np.int16)
     tap.push(tone)  # 1 s of "speech"
     tap.push(np.zeros(8000, dtype=np.int16))  # 0.5 s of silence
@@ -235,7 +237,13 @@ async def test_fused_detector_with_tap_and_fake_audio() -> None:
     assert len(tap.samples()) == 19200
     p_fused = await fused.predict_end_of_turn(ctx)
     assert eot.calls == [19200]
-    assert p_fused == pytest.approx(TurnFusion().combine(p_text, 0.95, 0.5))
+    assert p_fused == pytest.approx(TurnFusion.prior().combine(p_text, 0.95, 0.5))
+    assert fused.last_scores == FusedScores(p_text, 0.95, 0.5, p_fused)
+    # the shipped (fitted) fusion is what a default detector uses
+    default = FusedTurnDetector(audio_eot=eot, tap=tap)
+    assert await default.predict_end_of_turn(ctx) == pytest.approx(
+        TurnFusion().combine(p_text, 0.95, 0.5)
+    )
     assert fused.predict_offline("two", ["How many?"], None, 0.0) == pytest.approx(
         sem.predict_text("two", ["How many?"])
     )
@@ -252,7 +260,11 @@ async def test_fused_detector_without_local_inference(monkeypatch: pytest.Monkey
     assert fused.last_scores is not None and fused.last_scores.p_audio is None
     p_text = SemanticTurnDetector().predict_text("two", ["How many?"])
     assert p == pytest.approx(fused.fusion.combine(p_text, None, fused.last_scores.silence_s))
-    assert fused.predict_offline("two", ["How many?"], np.zeros(1600, dtype=np.int16)) > 0.5
+    # offline, the audio half is dropped too: text plus silence only
+    p_two = SemanticTurnDetector().predict_text("two", ["How many?"])
+    assert fused.predict_offline(
+        "two", ["How many?"], np.zeros(1600, dtype=np.int16), 0.4
+    ) == pytest.approx(fused.fusion.combine(p_two, None, 0.4))
 
 
 def test_audio_tap_resamples_and_downmixes() -> None:

@@ -11,6 +11,7 @@ closing period included. Results are cached per (turn, audio leg, span start).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from .turns import SR, Span, Turn
 class WhisperTranscriber:
     def __init__(self, beam_size: int = 1) -> None:
         self.beam_size = beam_size
-        self._model: object | None = None
+        self._model: Any = None
         self._cache: dict[tuple[str, str, float], str] = {}
         self.calls = 0
 
@@ -33,7 +34,7 @@ class WhisperTranscriber:
         if self._model is None:
             self.load()
         self.calls += 1
-        segments, _ = self._model.transcribe(  # type: ignore[attr-defined]
+        segments, _ = self._model.transcribe(
             audio.astype(np.float32), language="en", beam_size=self.beam_size,
             condition_on_previous_text=False, vad_filter=False, without_timestamps=True,
         )  # fmt: skip

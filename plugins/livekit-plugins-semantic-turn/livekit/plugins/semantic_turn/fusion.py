@@ -7,14 +7,15 @@ Policy (``TurnFusion.combine``), one line::
 
 - ``p_audio is None`` (no ``livekit.local_inference``, it failed to load, or no audio) drops the
   audio term, which is the same as ``p_audio = 0.5`` (logit 0: no evidence either way).
-- With the defaults (``bias = 0``, ``w_text = w_audio = 1``) and no silence, the text-only
-  result is exactly ``p_text``; with both models it is the naive-Bayes combination of two
-  calibrated, independent opinions at an even prior.
+- With ``TurnFusion.prior()`` (``bias = 0``, ``w_text = w_audio = 1``) and no silence, the
+  text-only result is exactly ``p_text``; with both models it is the naive-Bayes combination of
+  two calibrated, independent opinions at an even prior.
 - The silence term is a hazard: every second of silence adds ``silence_rate`` to the logit,
   so a "probably not finished" (p = 0.12, logit -2) becomes a coin flip after 1 s.
-- Defaults are priors, not fitted: we have no labelled audio here. ``TurnFusion.fit`` refits all
-  five numbers by logistic regression (numpy, no scikit-learn) on the benchmark's held-out
-  rows; the benchmark should report which it used.
+- ``TurnFusion.fit`` (logistic regression, numpy) fits all four numbers on every decision
+  point of the bench's spoken multi-domain dev set (``bench --fit-fusion``); the bench scores
+  the fitted weights against the prior and text alone on the spoken test set. The prior won
+  there (fewer false cut-offs at 300 ms), so it stays the default.
 
 How the session supplies audio: livekit-agents' text-detector protocol only passes a
 ``ChatContext``, never audio. ``FusedTurnDetector`` therefore reads audio from an ``AudioTap``
@@ -55,6 +56,10 @@ def _logit(p: float, eps: float) -> float:
 class TurnFusion:
     """Logit-linear fusion of text, audio and silence (see the module docstring)."""
 
+    # Defaults: the prior (1 / 1 / +2 logit per second), kept because it measured better than
+    # the weights fitted on the bench's spoken multi-domain dev set, and better than text
+    # alone, on the spoken test set (``python -m evals.turn_detection bench --fit-fusion``;
+    # record and figures: ``evals/turn_detection/resources/fusion_fit.json``).
     w_text: float = 1.0
     """Weight on logit(p_text); 1.0 keeps the calibrated text probability as is."""
     w_audio: float = 1.0
