@@ -194,7 +194,7 @@ async def run_replay(
         )
         session = call.session
         rows = transcript_items(session.history, t0)
-        summary = {
+        summary: dict[str, Any] = {
             "brain": choice.profile.name,
             "brain_reason": choice.explain(),
             "recording": {

@@ -302,8 +302,8 @@ class _RealtimeConnection:
     async def add_item(
         self,
         item: dict[str, Any],
-        previous_item_id: str | None = ...,
-        event_id: str | None = None,  # type: ignore[assignment]
+        previous_item_id: str | None = ...,  # type: ignore[assignment]
+        event_id: str | None = None,
     ) -> bool:
         """Insert into the conversation and announce it (conversation.item.added/done)."""
         if self._index(item["id"]) is not None:
@@ -547,7 +547,7 @@ class _RealtimeConnection:
         await self.add_item(item)
         transcription = self.session["audio"]["input"].get("transcription")
         transcript = self.srv._take_transcript()
-        item["content"][0]["transcript"] = transcript
+        item["content"][0]["transcript"] = transcript  # type: ignore[index]
         if transcription is not None:
             for piece in split_pieces(transcript):
                 await self.send(
