@@ -135,8 +135,11 @@ class Providers:
 
 
 @asynccontextmanager
-async def providers(stage: str, fault: Fault | None) -> AsyncIterator[Providers]:
-    """Loopback providers for a case; `fault` on the stage's server."""
+async def providers(
+    stage: str, fault: Fault | None, *, realtime_brain: str = "native"
+) -> AsyncIterator[Providers]:
+    """Loopback providers for a case; `fault` on the stage's server. The realtime stage
+    runs `realtime_brain` (native or hybrid)."""
     pick = {s: (fault if s == stage else None) for s in STAGES}
     async with AsyncExitStack() as stack:
         # the realtime stage's cascade only hears the lines after the failover
@@ -162,7 +165,7 @@ async def providers(stage: str, fault: Fault | None) -> AsyncIterator[Providers]
                 )
             )
             settings = dataclasses.replace(
-                settings, brain="native", openai_realtime_base_url=rt.base_url
+                settings, brain=realtime_brain, openai_realtime_base_url=rt.base_url
             )
         yield Providers(settings, oa)
 

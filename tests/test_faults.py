@@ -66,18 +66,21 @@ async def test_every_fault_on_every_stage_gets_the_turn_answered(
             assert row.actions, row
 
 
-async def test_realtime_failover_keeps_the_conversation(two_turns: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("brain", ["native", "hybrid"])
+async def test_realtime_failover_keeps_the_conversation(
+    brain: str, two_turns: Any, tmp_path: Path
+) -> None:
     """The realtime model answers the first turn, then goes down (5xx): the cascade takes
     the call with the first turn in its context and answers the second."""
     fault = Fault("http_5xx", skip=2)  # the greeting and the first answer go through
-    async with faults.providers("realtime", fault) as loopback:
+    async with faults.providers("realtime", fault, realtime_brain=brain) as loopback:
         settings = dataclasses.replace(loopback.settings, orders_db=str(tmp_path / "o.sqlite"))
         chat = loopback.chat
         result = await run_replay(
             two_turns.recording, tmp_path / "out", settings, choose_brain(settings)
         )
     summary = result.summary
-    assert summary["brain"] == "native"
+    assert summary["brain"] == brain
     assert summary["failover_to"].startswith("cascade"), summary
     assert [t["agent_start"] is not None for t in summary["turns"]] == [True, True], summary
     # the cascade's first request carries the first turn, said before the switch
