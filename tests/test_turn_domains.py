@@ -251,3 +251,17 @@ def test_fused_one_word_yes_commits_after_a_pause(det: SemanticTurnDetector) -> 
     assert fused.predict_offline("yes", q, None, 0.7) > fused.threshold
     for silence in (0.0, 0.7, 1.0):
         assert fused.predict_offline("yes but", q, None, silence) < fused.threshold
+
+
+def test_speed_cli_bad_input(tmp_path: Path) -> None:
+    for args, msg in (
+        (["--repeat", "0"], "--repeat must be >= 1"),
+        (["--model", str(tmp_path / "none.npz")], "no model file"),
+        (["--train"], "--train needs --data"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "evals.turn_detection", "speed", *args],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert r.returncode == 2 and r.stderr.strip().startswith(f"error: {msg}"), r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1
