@@ -32,7 +32,9 @@ class _Record(Protocol):
     def end(self, reason: str) -> None: ...
 
 
-TTS_STALL_S = 3.0
+TTS_STALL_S = 1.5
+"""A TTS with no audio frame for this long counts as failed (its first frame normally comes
+within ~0.3 s of the text; LiveKit's default wait is 10 s per frame)."""
 
 
 def session_conn_options(settings: Settings) -> SessionConnectOptions:
@@ -40,9 +42,9 @@ def session_conn_options(settings: Settings) -> SessionConnectOptions:
     back-off, is ~4 s of dead air before anything is said); the guard, not LiveKit's error
     counter, decides when a failing call ends."""
     retry = APIConnectOptions(max_retry=settings.fallback_retries, retry_interval=0.5)
-    # a TTS that goes quiet mid-answer (no audio frame for this long) counts as failed, so its
-    # chain moves on; LiveKit's default waits 10 s per frame
-    tts_wait = max(settings.fallback_attempt_timeout, TTS_STALL_S)
+    # a TTS that goes quiet (no audio frame for TTS_STALL_S) counts as failed, so its chain
+    # moves on to the next engine
+    tts_wait = min(settings.fallback_attempt_timeout, TTS_STALL_S)
     return SessionConnectOptions(
         stt_conn_options=retry,
         llm_conn_options=retry,
