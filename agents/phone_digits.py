@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import re
 
-from livekit.agents import APIConnectOptions, stt
+from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, stt
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import AudioBuffer
+
+from .brain.wrapped_stt import WrappedSTT
 
 MIN_DIGITS = 3
 
@@ -80,41 +82,18 @@ def normalize_digits(text: str, *, min_digits: int = MIN_DIGITS) -> str:
     return "".join(out)
 
 
-class PhoneDigitsSTT(stt.STT):
+class PhoneDigitsSTT(WrappedSTT):
     """A non-streaming STT whose final transcripts have `normalize_digits` applied (used by
     the telephony variant's local STT). Everything else is the wrapped STT's."""
-
-    def __init__(self, inner: stt.STT) -> None:
-        super().__init__(capabilities=inner.capabilities)
-        self._inner = inner
-        self._inner.on("metrics_collected", lambda m: self.emit("metrics_collected", m))
-
-    @property
-    def inner(self) -> stt.STT:
-        return self._inner
-
-    @property
-    def model(self) -> str:
-        return self._inner.model
-
-    @property
-    def provider(self) -> str:
-        return self._inner.provider
-
-    def prewarm(self) -> None:
-        self._inner.prewarm()
 
     async def _recognize_impl(
         self,
         buffer: AudioBuffer,
         *,
         language: NotGivenOr[str] = NOT_GIVEN,
-        conn_options: APIConnectOptions,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> stt.SpeechEvent:
         event = await self._inner.recognize(buffer, language=language, conn_options=conn_options)
         for alt in event.alternatives:
             alt.text = normalize_digits(alt.text)
         return event
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()

@@ -26,9 +26,10 @@ from livekit.agents import (
     APIConnectionError,
     APIConnectOptions,
     stt,
-    utils,
 )
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
+
+from .wrapped_stt import WrappedSTT
 
 LOUD_RMS = 500.0
 """int16 RMS of a 10-20 ms frame counted as the caller speaking (speech is ~1000-5000)."""
@@ -65,42 +66,16 @@ def _rms(frame: rtc.AudioFrame) -> float:
     return float(np.sqrt(np.mean(samples * samples))) if samples.size else 0.0
 
 
-class WatchedSTT(stt.STT):
+class WatchedSTT(WrappedSTT):
     """`inner` (a streaming STT), with a stall watchdog (`timeout`, None = off) and the
     chain's shared backlog."""
 
     def __init__(
         self, inner: stt.STT, *, backlog: AudioBacklog, timeout: float | None = None
     ) -> None:
-        super().__init__(capabilities=inner.capabilities)
-        self._inner = inner
+        super().__init__(inner)
         self._backlog = backlog
         self._timeout = timeout
-        inner.on("metrics_collected", lambda *a, **k: self.emit("metrics_collected", *a, **k))
-
-    @property
-    def label(self) -> str:
-        return self._inner.label
-
-    @property
-    def model(self) -> str:
-        return self._inner.model
-
-    @property
-    def provider(self) -> str:
-        return self._inner.provider
-
-    def prewarm(self) -> None:
-        self._inner.prewarm()
-
-    async def _recognize_impl(
-        self,
-        buffer: utils.AudioBuffer,
-        *,
-        language: NotGivenOr[str] = NOT_GIVEN,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-    ) -> stt.SpeechEvent:
-        return await self._inner.recognize(buffer, language=language, conn_options=conn_options)
 
     def stream(
         self,
@@ -109,9 +84,6 @@ class WatchedSTT(stt.STT):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> stt.RecognizeStream:
         return _WatchedStream(self, language=language, conn_options=conn_options)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
 
 
 class _WatchedStream(stt.RecognizeStream):
