@@ -317,7 +317,9 @@ def main(argv: list[str] | None = None) -> int:
         results["detectors"][n] = entry
     if fusion_fit is not None:
         results["fusion_fit"] = fusion_fit
-    results["targets"] = report.targets(results)
+    primary = next((s for s in ("synth-16k", "md-test", "real") if s in sets), "synth-16k")
+    phone = {"synth-16k": "synth-8k", "md-test": "md-test-8k"}.get(primary, "synth-8k")
+    results["targets"] = report.targets(results, primary=primary, phone=phone)
     results["memo"] = {"calls": memo.calls, "model_calls": memo.misses}
     results["elapsed_s"] = round(time.monotonic() - t_start, 1)
 
