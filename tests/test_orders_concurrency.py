@@ -6,6 +6,7 @@ Both back ends: SQLite (one file, several processes) and PostgreSQL (tests/pgclu
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 from typing import Any
 
@@ -197,3 +198,18 @@ async def test_a_cancelled_read_leaves_the_next_write_transactional():
         assert await s.count("idempotency") == 0 and await s.count("orders") == 0
         ok = await s.add_order_item(menu_item_id="latte", idempotency_key="k")
         assert await s.get_order_details(ok["order_id"])
+
+
+async def test_a_call_cancelled_while_its_sqlite_transaction_begins_leaves_none_open(tmp_path):
+    """Barge-in (or a tool timeout) can cancel a tool while SQLite's BEGIN runs in its worker
+    thread: the BEGIN completes there regardless; it must be rolled back, or every later
+    query of the call fails with "cannot start a transaction within a transaction"."""
+    async with OrderStore(str(tmp_path / "o.sqlite"), owner="room-s") as s:
+        for _ in range(20):  # cancel at several points of the BEGIN's round trip
+            task = asyncio.ensure_future(s.add_order_item(menu_item_id="latte"))
+            await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        ok = await s.add_order_item(menu_item_id="latte", idempotency_key="after")
+        assert (await s.get_order_details(ok["order_id"]))["menu_items"]

@@ -11,6 +11,7 @@ Owns: `SqliteDatabase`. May import: the standard library and `tools.coffee.db`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -83,7 +84,18 @@ class SqliteDatabase:
     async def transaction(self, *, write: bool = False) -> AsyncIterator[_SqliteTx]:
         async with self._lock:
             conn = self.connection
-            await asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
+            begin = asyncio.ensure_future(
+                asyncio.to_thread(conn.execute, "BEGIN IMMEDIATE" if write else "BEGIN")
+            )
+            try:
+                await asyncio.shield(begin)
+            except asyncio.CancelledError:
+                # the BEGIN goes on in its thread: undo it before the connection is used again
+                # (else every later query of this call fails inside a stale transaction)
+                with contextlib.suppress(Exception):
+                    await begin
+                    await asyncio.to_thread(conn.execute, "ROLLBACK")
+                raise
             try:
                 yield _SqliteTx(conn)
             except BaseException:
