@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from agents.brain import choose_brain
+from agents.config import Settings
 from agents.resilience.lines import APOLOGY, GOODBYE
 from evals import faults
 from evals.replay import run_replay
@@ -29,6 +30,8 @@ from tests.loopback import (
     Fail,
     Fault,
     OpenAIChatServer,
+    OpenAIRealtimeServer,
+    ToolCall,
     last_user_text,
 )
 
@@ -154,8 +157,6 @@ async def test_a_dead_llm_ends_the_call_cleanly_and_replay_finishes(
 def _cascade(
     dg: DeepgramServer, oa: OpenAIChatServer, ca: CartesiaServer, tmp: Path, **kw: Any
 ) -> Any:
-    from agents.config import Settings
-
     return Settings(
         brain="cascade",
         deepgram_api_key="t", deepgram_base_url=dg.base_url,
@@ -169,3 +170,43 @@ def test_the_cli_rejects_unknown_stages_and_faults(capsys: pytest.CaptureFixture
     assert faults.main(["--stages", "llm,telepathy"]) == 2
     assert "telepathy" in capsys.readouterr().err
     assert faults.main(["--faults", "meteor"]) == 2
+
+
+async def test_a_failing_hybrid_reasoner_still_gets_the_caller_an_answer(
+    two_turns: Any, tmp_path: Path
+) -> None:
+    """The hybrid's text reasoner is down (HTTP 500 on every request): `consult_expert`
+    returns an error the realtime model can read, and the model answers the caller anyway;
+    the call goes on (no failover: the realtime model itself is fine)."""
+    seen: list[dict[str, Any]] = []
+
+    def realtime(request: dict[str, Any]) -> Any:
+        items = request["items"]
+        if not any(i.get("role") == "user" for i in items):
+            return "Hi, thanks for calling the coffee shop."
+        if items[-1].get("type") == "function_call_output":
+            seen.append(items[-1])
+            return "I can't check that right now, but a latte is a safe choice."
+        return ToolCall("consult_expert", {"question": "Which drink is like a mocha?"})
+
+    async with (
+        OpenAIRealtimeServer(realtime, user_transcripts=list(faults.CALLER_LINES)) as rt,
+        OpenAIChatServer(lambda r: Fail(500, "reasoner down")) as oa,
+    ):
+        settings = Settings(
+            brain="hybrid", openai_api_key="t",
+            openai_realtime_base_url=rt.base_url, openai_base_url=oa.base_url,
+            orders_db=str(tmp_path / "o.sqlite"), call_records_dir="off", filler_delay=0.5,
+        )  # fmt: skip
+        result = await run_replay(
+            two_turns.recording, tmp_path / "out", settings, choose_brain(settings)
+        )
+    assert oa.requests, "the reasoner was asked"
+    outputs = [r for r in result.transcript if r.get("type") == "function_call_output"]
+    assert outputs and all(o["is_error"] for o in outputs), outputs
+    assert seen, "the realtime model was given the tool's error and answered after it"
+    said = [r["text"] for r in result.transcript if r["role"] == "assistant"]
+    assert "I can't check that right now, but a latte is a safe choice." in said, said
+    assert result.summary.get("failover_to") is None
+    heard = faults.answers(result.transcript, two_turns.line_ends)
+    assert all(h is not None for h in heard), heard
