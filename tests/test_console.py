@@ -19,10 +19,17 @@ _STYLE = r"(?:\x1b\[[0-9;]*m)*"
 """Colour codes the console wraps around its headers."""
 
 
+LOG_LINE = r"[^\r\n]*\d\d:\d\d:\d\d\.\d{3} +[A-Z]+ [^\r\n]*\r?\n(?: {10,}[^\r\n]*\r?\n)*"
+"""A log record the console prints (`    21:59:10.305 DEBUG ...`, maybe after a spinner or a
+cursor code) with its indented continuation lines: it can land between a header and its words."""
+
+
 def speaker_line(speaker: str, text: str = r"[^\x1b\r\n]+") -> str:
-    """The console's transcript entry: a `● <speaker>` header, then the words on the very next
-    line, indented four spaces. Log lines (`    21:59:10.305 INFO ...`) never follow a header."""
-    return rf"●\s{_STYLE}{speaker}{_STYLE}\r?\n {{4}}(?!\d\d:\d\d:\d\d)({text})\r?\n"
+    """The console's transcript entry: a `● <speaker>` header, then the words on the next line
+    that is not a log record, indented four spaces."""
+    return (
+        rf"●\s{_STYLE}{speaker}{_STYLE}\r?\n(?:{LOG_LINE})*? {{4}}(?!\d\d:\d\d:\d\d)({text})\r?\n"
+    )
 
 
 @pytest.mark.slow
@@ -64,3 +71,11 @@ def test_reply_pattern_takes_only_the_agents_words() -> None:
     assert agent.search(log_line) is None
     assert agent.search("Traceback (most recent call last):\n  File x\n") is None
     assert agent.search("  ● You\n    Do you have a mocha?\n") is None
+    # a log record printed between the header and the words is skipped, not taken as the reply
+    interleaved = (
+        "  ● Agent\n    23:05:26.117 DEBUG    livekit.agents     conversation_item_added\n"
+        '                                      {"role": "assistant"}\n'
+        "    Yes, we have Mocha.\n"
+    )
+    found = agent.search(interleaved)
+    assert found and found.group(1) == "Yes, we have Mocha."
