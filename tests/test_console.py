@@ -19,7 +19,7 @@ _STYLE = r"(?:\x1b\[[0-9;]*m)*"
 """Colour codes the console wraps around its headers."""
 
 
-LOG_LINE = r"[^\r\n]*\d\d:\d\d:\d\d\.\d{3} +[A-Z]+ [^\r\n]*\r?\n(?: {10,}[^\r\n]*\r?\n)*"
+LOG_LINE = r"[^\r\n]*\d\d:\d\d:\d\d\.\d{3}[^\r\n]*\r?\n(?: {10,}[^\r\n]*\r?\n)*"
 """A log record the console prints (`    21:59:10.305 DEBUG ...`, maybe after a spinner or a
 cursor code) with its indented continuation lines: it can land between a header and its words."""
 
@@ -72,8 +72,9 @@ def test_reply_pattern_takes_only_the_agents_words() -> None:
     assert agent.search("Traceback (most recent call last):\n  File x\n") is None
     assert agent.search("  ● You\n    Do you have a mocha?\n") is None
     # a log record printed between the header and the words is skipped, not taken as the reply
-    interleaved = (
-        "  ● Agent\n    23:05:26.117 DEBUG    livekit.agents     conversation_item_added\n"
+    interleaved = (  # as printed: colour codes inside the log record
+        "  ● \x1b[0m\x1b[1;96mAgent\x1b[0m\n    \x1b[2;36m23:05:26.090\x1b[0m\x1b[2;36m \x1b[0m"
+        "\x1b[36mDEBUG   \x1b[0m livekit.agents     conversation_item_added\n"
         '                                      {"role": "assistant"}\n'
         "    Yes, we have Mocha.\n"
     )
