@@ -210,3 +210,13 @@ async def test_a_failing_hybrid_reasoner_still_gets_the_caller_an_answer(
     assert result.summary.get("failover_to") is None
     heard = faults.answers(result.transcript, two_turns.line_ends)
     assert all(h is not None for h in heard), heard
+
+
+async def test_every_line_said_without_a_tts_ships_as_audio() -> None:
+    """The apology and the goodbye play as pre-rendered clips when the TTS is what failed."""
+    from agents.resilience.lines import LINES, clip_frames
+
+    for name, text in LINES.items():
+        frames = [f async for f in clip_frames(name)]
+        seconds = sum(f.duration for f in frames)
+        assert len(text.split()) * 0.15 < seconds < 15, (name, seconds)

@@ -30,7 +30,9 @@ FAILOVER = "Sorry about that, I'm back. Where were we?"
 FAILOVER_PENDING = "Sorry about that, one moment."
 """Said instead when the caller's last turn is still unanswered: the answer follows."""
 
-LINES = {"apology": APOLOGY, "goodbye": GOODBYE, "failover": FAILOVER}
+LINES = {"apology": APOLOGY, "goodbye": GOODBYE}
+"""The lines that must play when the TTS cannot: the failover lines are spoken by the new
+brain's own TTS."""
 FRAME_MS = 20
 
 
@@ -39,10 +41,6 @@ def _clip(name: str) -> tuple[np.ndarray, int]:
     path = CLIPS_DIR / f"{name}.wav"
     pcm, rate = sf.read(path, dtype="int16", always_2d=False)
     return pcm, int(rate)
-
-
-def has_clip(name: str) -> bool:
-    return (CLIPS_DIR / f"{name}.wav").is_file()
 
 
 async def clip_frames(name: str) -> AsyncIterator[rtc.AudioFrame]:

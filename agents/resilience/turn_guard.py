@@ -32,7 +32,7 @@ from livekit.agents.voice.events import ConversationItemAddedEvent, ErrorEvent
 from tools.call_control import finish_call
 
 from ..log import logger
-from .lines import APOLOGY, GOODBYE, clip_frames, has_clip
+from .lines import APOLOGY, GOODBYE, clip_frames
 
 STAGES = {
     "llm_error": "llm",
@@ -225,7 +225,7 @@ class TurnGuard:
 
     def _apologise(self, stage: str) -> SpeechHandle | None:
         try:
-            if self._speaks_with_tts(stage) or not has_clip("apology"):
+            if self._speaks_with_tts(stage):
                 return self._session.say(APOLOGY)
             return self._session.say(APOLOGY, audio=clip_frames("apology"))
         except Exception:  # the session is closing: nothing left to say it to
