@@ -46,6 +46,7 @@ from tests.loopback import (
     OpenAIRealtimeServer,
     ToolCall,
 )
+from tests.loopback.suite import cascade_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 STAGES = ("stt", "llm", "tts", "realtime")
@@ -151,13 +152,7 @@ async def providers(
         ca = await stack.enter_async_context(
             CartesiaServer(seconds_per_char=0.04, fault=pick["tts"])
         )
-        settings = Settings(
-            brain="cascade",
-            deepgram_api_key="loopback", deepgram_base_url=dg.base_url,
-            openai_api_key="loopback", openai_base_url=oa.base_url,
-            cartesia_api_key="loopback", cartesia_base_url=ca.base_url,
-            call_records_dir="off",
-        )  # fmt: skip
+        settings = cascade_settings(dg, oa, ca, call_records_dir="off")
         if stage == "realtime":
             rt = await stack.enter_async_context(
                 OpenAIRealtimeServer(

@@ -38,6 +38,7 @@ from tests.loopback import (
     OpenAIRealtimeServer,
     ToolCall,
 )
+from tests.loopback.suite import cascade_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = json.loads((ROOT / "samples" / "coffee_call.json").read_text())
@@ -116,13 +117,7 @@ async def test_cascade_turn_calls_a_tool(first_turn: Recording, tmp_path: Path) 
         OpenAIChatServer(_menu_then_answer) as oa,
         CartesiaServer(seconds_per_char=0.03) as ca,
     ):
-        settings = Settings(
-            brain="cascade",
-            deepgram_api_key="test", deepgram_base_url=dg.base_url,
-            openai_api_key="test", openai_base_url=oa.base_url,
-            cartesia_api_key="test", cartesia_base_url=ca.base_url,
-            orders_db=str(tmp_path / "orders.sqlite"),
-        )  # fmt: skip
+        settings = cascade_settings(dg, oa, ca, orders_db=str(tmp_path / "orders.sqlite"))
         assert choose_brain(settings).profile.name == "cascade"
         rows = await _run(settings, first_turn, tmp_path)
         _assert_tool_turn(rows, "get_menu_items")

@@ -34,6 +34,7 @@ from tests.loopback import (
     ToolCall,
     last_user_text,
 )
+from tests.loopback.suite import cascade_settings
 
 pytestmark = pytest.mark.slow
 
@@ -157,13 +158,9 @@ async def test_a_dead_llm_ends_the_call_cleanly_and_replay_finishes(
 def _cascade(
     dg: DeepgramServer, oa: OpenAIChatServer, ca: CartesiaServer, tmp: Path, **kw: Any
 ) -> Any:
-    return Settings(
-        brain="cascade",
-        deepgram_api_key="t", deepgram_base_url=dg.base_url,
-        openai_api_key="t", openai_base_url=oa.base_url,
-        cartesia_api_key="t", cartesia_base_url=ca.base_url,
-        orders_db=str(tmp / "orders.sqlite"), call_records_dir="off", **kw,
-    )  # fmt: skip
+    return cascade_settings(
+        dg, oa, ca, orders_db=str(tmp / "orders.sqlite"), call_records_dir="off", **kw
+    )
 
 
 def test_the_cli_rejects_unknown_stages_and_faults(capsys: pytest.CaptureFixture[str]) -> None:

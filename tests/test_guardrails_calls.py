@@ -26,6 +26,7 @@ from agents.side_channel import transcript_items
 from evals.replay import replay_call
 from evals.replay.recording import Recording, load_recording
 from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer, OpenAIRealtimeServer
+from tests.loopback.suite import cascade_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = json.loads((ROOT / "samples" / "coffee_call.json").read_text())
@@ -73,14 +74,13 @@ async def test_cascade_never_speaks_or_records_a_card_number(
         OpenAIChatServer(llm_script) as oa,
         CartesiaServer(seconds_per_char=0.02) as ca,
     ):
-        settings = Settings(
-            brain="cascade",
-            deepgram_api_key="test", deepgram_base_url=dg.base_url,
-            openai_api_key="test", openai_base_url=oa.base_url,
-            cartesia_api_key="test", cartesia_base_url=ca.base_url,
+        settings = cascade_settings(
+            dg,
+            oa,
+            ca,
             orders_db=str(tmp_path / "orders.sqlite"),
             call_records_dir=str(tmp_path / "calls"),
-        )  # fmt: skip
+        )
         call, t0 = await replay_call(
             settings, choose_brain(settings), first_turn, ogg_path=tmp_path / "call.ogg"
         )
@@ -174,15 +174,14 @@ async def test_slow_llm_judge_acts_after_the_fact(first_turn: Recording, tmp_pat
         OpenAIChatServer(script) as oa,
         CartesiaServer(seconds_per_char=0.02) as ca,
     ):
-        settings = Settings(
-            brain="cascade",
-            deepgram_api_key="test", deepgram_base_url=dg.base_url,
-            openai_api_key="test", openai_base_url=oa.base_url,
-            cartesia_api_key="test", cartesia_base_url=ca.base_url,
+        settings = cascade_settings(
+            dg,
+            oa,
+            ca,
             orders_db=str(tmp_path / "orders.sqlite"),
             call_records_dir=str(tmp_path / "calls"),
             guardrail_judge="promise a discount or free items",
-        )  # fmt: skip
+        )
         call, t0 = await replay_call(
             settings, choose_brain(settings), first_turn, ogg_path=tmp_path / "call.ogg"
         )

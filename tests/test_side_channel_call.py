@@ -20,11 +20,11 @@ import pytest
 from livekit.agents.telemetry.http_server import HttpServer
 
 from agents.brain import choose_brain
-from agents.config import Settings
 from agents.side_channel import RedactingFilter
 from evals.replay import replay_call
 from evals.replay.recording import Recording, load_recording
 from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer, ToolCall
+from tests.loopback.suite import cascade_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = json.loads((ROOT / "samples" / "coffee_call.json").read_text())
@@ -99,14 +99,13 @@ async def test_metrics_scraped_during_a_call_and_no_tool_arguments_at_info(
             CartesiaServer(seconds_per_char=0.02) as ca,
         ):
             before = await (await http.get(url)).text()
-            settings = Settings(
-                brain="cascade",
-                deepgram_api_key="test", deepgram_base_url=dg.base_url,
-                openai_api_key="test", openai_base_url=oa.base_url,
-                cartesia_api_key="test", cartesia_base_url=ca.base_url,
+            settings = cascade_settings(
+                dg,
+                oa,
+                ca,
                 orders_db=str(tmp_path / "orders.sqlite"),
                 call_records_dir=str(tmp_path / "calls"),
-            )  # fmt: skip
+            )
             task = asyncio.create_task(
                 replay_call(
                     settings, choose_brain(settings), first_turn, ogg_path=tmp_path / "c.ogg"

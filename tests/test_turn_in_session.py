@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from agents.brain import PROFILES, choose_brain
-from agents.config import Settings
 from evals.replay import replay_call
 from evals.replay.recording import Recording, load_recording
 from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer
+from tests.loopback.suite import cascade_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 ENDPOINTING = PROFILES["cascade"].endpointing
@@ -40,13 +40,9 @@ async def _eou_delay(
         OpenAIChatServer(lambda request: "Sure.") as oa,
         CartesiaServer(seconds_per_char=0.03) as ca,
     ):
-        settings = Settings(
-            brain="cascade",
-            deepgram_api_key="t", deepgram_base_url=dg.base_url,
-            openai_api_key="t", openai_base_url=oa.base_url,
-            cartesia_api_key="t", cartesia_base_url=ca.base_url,
-            orders_db=str(tmp / "orders.sqlite"), turn_detector=detector,
-        )  # fmt: skip
+        settings = cascade_settings(
+            dg, oa, ca, orders_db=str(tmp / "orders.sqlite"), turn_detector=detector
+        )
         choice = choose_brain(settings)
         assert choice.profile.turn_detector == detector
         call, _ = await replay_call(settings, choice, rec, ogg_path=tmp / "c.ogg")
