@@ -154,7 +154,7 @@ def test_shipped_model_out_of_domain_auc_on_dev(det: SemanticTurnDetector) -> No
     y = [c.label for c in dev]
     for style in STYLES:
         p = [det.predict_text(render(c.text, style, c.label), c.context) for c in dev]
-        assert auc(y, p) >= 0.93, style
+        assert auc(y, p) >= 0.96, style
 
 
 # --- the domains CLI ---------------------------------------------------------------------------
@@ -241,13 +241,14 @@ def test_default_fusion_is_the_one_that_measured_better() -> None:
 
 
 def test_fused_one_word_yes_commits_after_a_pause(det: SemanticTurnDetector) -> None:
-    """The shipped fusion: a bare "yes" commits once the caller has been silent a moment,
-    "yes but" does not, whatever the silence up to the cap."""
+    """The shipped fusion: a bare "yes" commits by the time the caller has been silent a moment
+    (and grows more certain with the silence), "yes but" does not, whatever the silence up to
+    the cap."""
     from livekit.plugins.semantic_turn import FusedTurnDetector
 
     fused = FusedTurnDetector(audio_eot=None)
     q = ["Is this a new problem?"]
-    assert fused.predict_offline("yes", q, None, 0.0) < fused.threshold
+    assert fused.predict_offline("yes", q, None, 0.0) < fused.predict_offline("yes", q, None, 0.7)
     assert fused.predict_offline("yes", q, None, 0.7) > fused.threshold
     for silence in (0.0, 0.7, 1.0):
         assert fused.predict_offline("yes but", q, None, silence) < fused.threshold

@@ -6,6 +6,7 @@ multi-domain sets (``multidomain.py``), in three STT styles, per domain and leav
 
 - ``ours``: the shipped semantic model (or each ``--model`` given);
 - ``v1``: the coffee-only model of the first release (``resources/baselines/``), for reference;
+- ``v2``: the second release (multi-domain templates, no n-gram features), for reference;
 - ``smollm2``: SmolLM2-135M zero-shot P(``<|im_end|>``) (needs llama-cpp-python and the GGUF);
 - ``--lodo-dir DIR``: leave-one-domain-out: the cases of domain ``D`` are scored by
   ``DIR/<D>.npz``, a model trained without the templated exchanges of ``D``
@@ -30,8 +31,10 @@ import numpy as np
 
 from .multidomain import STYLES, Case, SetFormatError, auc, domains, load_set, render
 
-BASELINE_V1 = Path(__file__).resolve().parent / "resources" / "baselines" / "semantic_turn_v1.npz"
-DETECTOR_NAMES = ("ours", "v1", "smollm2")
+BASELINES = Path(__file__).resolve().parent / "resources" / "baselines"
+BASELINE_V1 = BASELINES / "semantic_turn_v1.npz"
+BASELINE_V2 = BASELINES / "semantic_turn_v2.npz"
+DETECTOR_NAMES = ("ours", "v1", "v2", "smollm2")
 
 Scorer = Callable[[str, Sequence[str]], float]
 
@@ -198,10 +201,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 label = "ours" + (f" ({os.path.basename(m)})" if m else "")
                 results["detectors"][label] = res = evaluate(cases, scorer, thr)
                 _print(label, res)
-        elif name == "v1":
-            scorer, thr = _semantic(str(BASELINE_V1))
-            results["detectors"]["v1 (coffee only)"] = res = evaluate(cases, scorer, thr)
-            _print("v1 (coffee only)", res)
+        elif name in ("v1", "v2"):
+            label = "v1 (coffee only)" if name == "v1" else "v2 (no n-gram)"
+            scorer, thr = _semantic(str(BASELINE_V1 if name == "v1" else BASELINE_V2))
+            results["detectors"][label] = res = evaluate(cases, scorer, thr)
+            _print(label, res)
         else:
             try:
                 scorer = _smollm2()

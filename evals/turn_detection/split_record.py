@@ -3,7 +3,7 @@ was trained on (``train``), calibrated on (``dev``) and never saw (``test``).
 
 The split itself is ``evals.splits.split_of``; the record is its result over the dialogs the
 model was trained with, so the held-out ids are known without the dataset. The shipped model's
-record is ``resources/semantic_turn_v1.splits.json`` (the weights stay in the plugin: the
+record is ``resources/semantic_turn_v3.splits.json`` (the weights stay in the plugin: the
 plugin ships inference only); a model trained elsewhere has ``<weights stem>.splits.json``
 beside its weights. The ids are Taskmaster-4 conversation ids (Google LLC, Byrne & Ganesh,
 CC BY 4.0).
@@ -16,7 +16,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-SHIPPED_RECORD = Path(__file__).resolve().parent / "resources" / "semantic_turn_v2.splits.json"
+SHIPPED_RECORD = Path(__file__).resolve().parent / "resources" / "semantic_turn_v3.splits.json"
 
 
 def splits_path(model_path: str | os.PathLike[str] | None = None) -> str:

@@ -15,7 +15,12 @@ Feature groups (one string each, hashed):
   name, an address, a spelling, a yes/no answer...), its last words;
 - interactions question-type x (last word, word class, digit run, length, punctuation): this is
   what lets "two" be complete after "How many?" but "five five five two one" be a pause after
-  "What's your phone number?".
+  "What's your phone number?";
+- v2: grammatical-role word classes of the last three words;
+- v3: how likely general English is to end a sentence after the last words (``ngram.py``:
+  ``log10 P(</s> | last two words)`` and ``P(</s> | last word)`` in 0.25 steps, also crossed
+  with the question type, the punctuation, the word class, the length, and the same score one
+  word earlier -- "Yes" | "and ..." was already complete before "and").
 """
 
 from __future__ import annotations
@@ -24,8 +29,8 @@ import re
 import zlib
 from collections.abc import Sequence
 
-FEATURE_VERSION = 2
-SUPPORTED_FEATURE_VERSIONS = (1, 2)
+FEATURE_VERSION = 3
+SUPPORTED_FEATURE_VERSIONS = (1, 2, 3)
 
 FILLERS = frozenset({"um", "uh", "uhm", "umm", "uhh", "er", "erm", "hmm", "mm", "ah", "eh"})
 SOFT_FILLERS = frozenset({"like", "well", "so", "actually", "basically"})
@@ -262,11 +267,41 @@ def _featurize_v2(toks: list[str], n: int, punct: str, nb: str, ctypes: list[str
     return feats
 
 
+def _bucket_log10(x: float, step: float) -> str:
+    """``x`` (a log10 probability) clipped to [-4, 0] and rounded to ``step``."""
+    return str(int(round(max(-4.0, min(0.0, x)) / step)))
+
+
+def _featurize_v3(toks: list[str], n: int, punct: str, nb: str, ctypes: list[str]) -> list[str]:
+    from .ngram import shared_lm
+
+    lm = shared_lm()
+    real = toks if n else []
+    p_hist, p_last, unknown = lm.end_scores(real)
+    h, h2 = _bucket_log10(p_hist, 0.25), _bucket_log10(p_hist, 0.5)
+    k1 = word_class2(real[-1]) if n else "S"
+    feats = [
+        "lm3=" + h,
+        "lm2=" + _bucket_log10(p_last, 0.25),
+        "lmoov=" + str(unknown),
+        "lm32=" + h2 + "_" + _bucket_log10(p_last, 0.5),
+        "lmp=" + punct + "_" + h2,
+        "lmk1=" + k1 + "_" + h2,
+        "lmn=" + nb + "_" + h2,
+    ]
+    feats.extend("ct_lm3=" + ct + "_" + h2 for ct in ctypes)
+    if n > 1:
+        before, _, _ = lm.end_scores(real[:-1])
+        feats.append("lmprev=" + _bucket_log10(before, 0.5) + "_" + h2)
+    return feats
+
+
 def featurize(text: str, context: Sequence[str] = (), version: int = FEATURE_VERSION) -> list[str]:
     """Feature strings for the user's transcript-so-far ``text`` after assistant ``context``.
 
     ``version`` 1 is the first release's set (kept so its weights still load); 2 adds the
-    domain-agnostic ``word_class2`` features."""
+    domain-agnostic ``word_class2`` features; 3 adds the general-English end-of-sentence scores
+    of ``ngram.py``."""
     toks = tokenize(text)
     n = len(toks)
     punct = trailing_punct(text)
@@ -324,6 +359,8 @@ def featurize(text: str, context: Sequence[str] = (), version: int = FEATURE_VER
         ap("ct_f1=" + ct + "_" + toks[0])
     if version >= 2:
         feats.extend(_featurize_v2(toks, n, punct, nb, ctypes))
+    if version >= 3:
+        feats.extend(_featurize_v3(toks, n, punct, nb, ctypes))
     return feats
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from .features import FEATURE_VERSION, SUPPORTED_FEATURE_VERSIONS, featurize, hash_features
 
-DEFAULT_MODEL_NAME = "semantic_turn_v2"
+DEFAULT_MODEL_NAME = "semantic_turn_v3"
 
 
 def default_model_path() -> str:
