@@ -70,7 +70,13 @@ def test_test_set_is_scored_only() -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--sets", "md-nope"], ["--md-limit", "0"], ["--transcript", "vosk"]]
+    "argv",
+    [
+        ["--sets", "md-nope"],
+        ["--md-limit", "0"],
+        ["--transcript", "vosk"],
+        ["--asr-model", "large"],
+    ],
 )
 def test_bench_cli_rejects_bad_md_arguments(
     argv: list[str], capsys: pytest.CaptureFixture[str]
@@ -81,3 +87,19 @@ def test_bench_cli_rejects_bad_md_arguments(
         main(argv)
     assert e.value.code == 2
     assert "error" in capsys.readouterr().err
+
+
+def test_asr_model_paths() -> None:
+    from evals.turn_detection.asr import whisper_model_path
+
+    assert whisper_model_path("tiny") is None  # the plugin's bundled tiny.en
+    with pytest.raises(ValueError, match="unknown Whisper model"):
+        whisper_model_path("medium")
+    try:
+        base = whisper_model_path("base")
+    except OSError as e:  # a clone where scripts/install_models.py has not run
+        assert "install_models.py" in str(e)
+    else:
+        from pathlib import Path
+
+        assert base is not None and (Path(base) / "model.bin").is_file()

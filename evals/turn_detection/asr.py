@@ -18,9 +18,26 @@ import numpy as np
 from .turns import SR, Span, Turn
 
 
+def whisper_model_path(name: str) -> str | None:
+    """``tiny``: the bundled tiny.en (``None``, the plugin's default); ``base``: the telephony
+    variant's phone STT, installed by ``scripts/install_models.py`` (``OSError`` if it is not)."""
+    if name == "tiny":
+        return None
+    if name != "base":
+        raise ValueError(f"unknown Whisper model {name!r} (tiny or base)")
+    from agents.brain.model_files import LOCAL_STT_DIR, installed_model
+    from agents.config import Settings
+
+    path = installed_model(Settings.from_env().models_dir, LOCAL_STT_DIR)
+    if not path:
+        raise OSError("Whisper base is not installed: run python scripts/install_models.py")
+    return str(path)
+
+
 class WhisperTranscriber:
-    def __init__(self, beam_size: int = 1) -> None:
+    def __init__(self, beam_size: int = 1, model: str | None = None) -> None:
         self.beam_size = beam_size
+        self.model_path = model
         self._model: Any = None
         self._cache: dict[tuple[str, str, float], str] = {}
         self.calls = 0
@@ -28,7 +45,7 @@ class WhisperTranscriber:
     def load(self) -> None:
         from livekit.plugins.fasterwhisper import load_model
 
-        self._model = load_model(cpu_threads=1)
+        self._model = load_model(self.model_path, cpu_threads=1)
 
     def transcribe(self, audio: np.ndarray) -> str:
         if self._model is None:

@@ -111,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--transcript", choices=("reference", "whisper"), default="reference",
                    help="what text detectors read: the reference words (default) or Whisper "
                         "tiny.en on the audio each set plays (16 kHz or 8 kHz mu-law), per pause")  # fmt: skip
+    p.add_argument("--asr-model", choices=("tiny", "base"), default="tiny",
+                   help="Whisper for --transcript whisper: the bundled tiny.en (default) or base, "
+                        "the phone STT of the telephony variant (scripts/install_models.py)")  # fmt: skip
     p.add_argument("--keep-punctuation", action="store_true",
                    help="show text detectors the written punctuation (an end-of-turn oracle)")  # fmt: skip
     return p
@@ -246,10 +249,14 @@ def main(argv: list[str] | None = None) -> int:
 
     asr = None
     if args.transcript == "whisper":
-        from .asr import WhisperTranscriber
+        from .asr import WhisperTranscriber, whisper_model_path
 
-        asr = WhisperTranscriber()
-        asr.load()
+        try:
+            asr = WhisperTranscriber(model=whisper_model_path(args.asr_model))
+            asr.load()
+        except (OSError, ValueError) as e:
+            print(f"error: --asr-model {args.asr_model}: {e}", file=sys.stderr)
+            return 2
     rng = random.Random(args.seed)
     sample_views: list = []
     per_set: dict[str, dict] = {}
@@ -292,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
             "transcript": (
                 "reference words (no ASR): text detectors see the same words at 16 and 8 kHz"
                 if args.transcript == "reference"
-                else "Whisper tiny.en (int8, beam 1) on each set's audio up to each pause"
+                else f"Whisper {'tiny.en' if args.asr_model == 'tiny' else 'base'} (int8, beam 1) "
+                "on each set's audio up to each pause"
             ),
             "fusion": "fitted on md-dev in this run"
             if fusion_fit

@@ -8,6 +8,7 @@ that builds one, so no adapter can peek past ``t``.
 Adapters (``DETECTORS``):
 
 - ``ours-text``     ``livekit.plugins.semantic_turn.SemanticTurnDetector.predict_text``
+- ``ours-v2-text``  the same with the second release's weights (no n-gram features), for reference
 - ``ours-fusion``   ``TurnFusion.combine(ours-text, livekit-v1-mini, silence)``, default weights
 - ``ours-fusion-prior``  the same with the first release's unfitted prior weights
 - ``livekit-v1-mini``  ``livekit.local_inference.EOT`` on the last 1.2 s of 16 kHz audio
@@ -31,6 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .domains_cli import BASELINE_V2
 from .pauses import normalize_transcript
 from .turns import SR, Turn, to_int16
 
@@ -108,10 +110,18 @@ class OursText(Detector):
     label = "ours (text)"
     kind = "text"
 
+    def __init__(self, model_path: str | None = None, name: str | None = None,
+                 label: str | None = None) -> None:  # fmt: skip
+        self.model_path = model_path
+        if name:
+            self.name = name
+        if label:
+            self.label = label
+
     def load(self) -> None:
         st = _import_semantic_turn()
         try:
-            self._det = st.SemanticTurnDetector()
+            self._det = st.SemanticTurnDetector(model_path=self.model_path)
             self._det.predict_text("hello", ())
         except Exception as e:
             raise Unavailable(f"SemanticTurnDetector failed to load: {e}") from e
@@ -387,6 +397,7 @@ class VADBaseline(Detector):
 
 DETECTORS = (
     "ours-text",
+    "ours-v2-text",
     "ours-fusion",
     "ours-fusion-prior",
     "livekit-v1-mini",
@@ -403,6 +414,7 @@ def build_detectors(
     text, mini = OursText(), LiveKitV1Mini()
     table: dict[str, Detector] = {
         "ours-text": text,
+        "ours-v2-text": OursText(str(BASELINE_V2), "ours-v2-text", "ours v2 (text, no n-gram)"),
         "ours-fusion": OursFusion(text, mini, memo),
         "ours-fusion-prior": OursFusion(text, mini, memo, prior=True),
         "livekit-v1-mini": mini,

@@ -81,6 +81,10 @@ class TurnModel:
                     f"{SUPPORTED_FEATURE_VERSIONS}"
                 )
             platt = z["platt"].astype(np.float64)
+            if meta["feature_version"] >= 3:
+                from .ngram import shared_lm
+
+                shared_lm().load()  # at start-up, not on the first caller turn
             return cls(
                 w=z["w"].astype(np.float32),
                 b=float(z["b"]),

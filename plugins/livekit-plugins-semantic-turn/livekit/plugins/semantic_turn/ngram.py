@@ -65,7 +65,8 @@ class EndOfSentenceLM:
         self._lm: Any = None
         self._lock = threading.Lock()
 
-    def _model(self) -> Any:
+    def load(self) -> Any:
+        """Read the model now (once): the first prediction then costs no file read."""
         if self._lm is None:
             with self._lock:
                 if self._lm is None:
@@ -89,7 +90,7 @@ class EndOfSentenceLM:
         words = lm_words(tokens, ORDER - 1)
         if not words:
             return 0.0, 0.0, True
-        lm = self._model()
+        lm = self.load()
         # pocketsphinx's NGramModel.prob takes the word first, then its history, most recent first
         p_hist = lm.prob(["</s>", *reversed(words)]) * _LOG10_PER_UNIT
         p_last = lm.prob(["</s>", words[-1]]) * _LOG10_PER_UNIT
