@@ -3,6 +3,8 @@ ASR text replacing the reference words, and the bench CLI's new options on bad i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -103,3 +105,34 @@ def test_asr_model_paths() -> None:
         from pathlib import Path
 
         assert base is not None and (Path(base) / "model.bin").is_file()
+
+
+def test_whisper_transcripts_are_cached_per_pause_and_dumped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from evals.turn_detection.asr import WhisperTranscriber
+    from evals.turn_detection.turns import Span, Turn, Word
+
+    asr = WhisperTranscriber()
+    heard: list[int] = []
+
+    def transcribe(audio: np.ndarray) -> str:  # stands in for Whisper: what it was given
+        heard.append(len(audio))
+        return f"{len(audio)} samples."
+
+    monkeypatch.setattr(asr, "transcribe", transcribe)
+    audio = np.zeros(3 * SR, np.float32)
+    turn = Turn("t1", "md", audio, [Word("hello", 0.5)], [Span(0, 0.6, 1.0, HOLD)], ("Hi?",))
+    for leg in ("16k", "8k"):
+        fn = asr.text_fn(leg)
+        assert fn(turn, turn.spans[0], audio) == f"{int(0.6 * SR)} samples."
+        fn(turn, turn.spans[0], audio)  # cached: Whisper runs once per leg and pause
+    assert heard == [int(0.6 * SR)] * 2
+    out = tmp_path / "transcripts.jsonl"
+    assert asr.dump(str(out)) == 2
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["turn"], r["leg"], r["pause_start_s"]) for r in rows] == [
+        ("t1", "16k", 0.6), ("t1", "8k", 0.6)
+    ]  # fmt: skip

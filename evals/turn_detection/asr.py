@@ -67,3 +67,16 @@ class WhisperTranscriber:
             return self._cache[key]
 
         return fn
+
+    def dump(self, path: str) -> int:
+        """Write every transcript scored so far as JSON lines ``{"turn", "leg",
+        "pause_start_s", "text"}`` (sorted), so what the detectors read can be inspected and the
+        16 kHz and 8 kHz legs compared; returns the number of lines."""
+        import json
+
+        rows = sorted(self._cache.items())
+        with open(path, "w", encoding="utf-8") as fh:
+            for (turn, leg, start), text in rows:
+                fh.write(json.dumps({"turn": turn, "leg": leg, "pause_start_s": start,
+                                     "text": text}) + "\n")  # fmt: skip
+        return len(rows)

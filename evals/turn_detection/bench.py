@@ -110,7 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "score them as 'ours-fusion' (default: the plugin's shipped weights)")  # fmt: skip
     p.add_argument("--transcript", choices=("reference", "whisper"), default="reference",
                    help="what text detectors read: the reference words (default) or Whisper "
-                        "tiny.en on the audio each set plays (16 kHz or 8 kHz mu-law), per pause")  # fmt: skip
+                        "tiny.en on the audio each set plays (16 kHz or 8 kHz mu-law), per pause; "
+                        "the transcripts go to <out>/transcripts.jsonl")  # fmt: skip
     p.add_argument("--asr-model", choices=("tiny", "base"), default="tiny",
                    help="Whisper for --transcript whisper: the bundled tiny.en (default) or base, "
                         "the phone STT of the telephony variant (scripts/install_models.py)")  # fmt: skip
@@ -339,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
             json.dump(fusion_fit, fh, indent=1, sort_keys=True)
             fh.write("\n")
     png = report.plot_frontiers(results, args.out)
+    if asr is not None:
+        n = asr.dump(os.path.join(args.out, "transcripts.jsonl"))
+        print(f"transcripts: {os.path.join(args.out, 'transcripts.jsonl')} ({n})")
     print(f"results: {js}\nfrontier: {png}\n({results['elapsed_s']:.0f}s)")
     return 0 if active else 1
 
