@@ -341,8 +341,8 @@ def main(argv: list[str] | None = None) -> int:
             fh.write("\n")
     png = report.plot_frontiers(results, args.out)
     if asr is not None:
-        n = asr.dump(os.path.join(args.out, "transcripts.jsonl"))
-        print(f"transcripts: {os.path.join(args.out, 'transcripts.jsonl')} ({n})")
+        tpath = os.path.join(args.out, "transcripts.jsonl")
+        print(f"transcripts: {tpath} ({asr.dump(tpath)})")
     print(f"results: {js}\nfrontier: {png}\n({results['elapsed_s']:.0f}s)")
     return 0 if active else 1
 
