@@ -79,3 +79,13 @@ def test_finished_phrase_scores_above_its_own_cut(
     p_full = det.predict_text(render(full, style, 1), [question])  # type: ignore[arg-type]
     p_cut = det.predict_text(render(cut, style, 0), [question])  # type: ignore[arg-type]
     assert p_full > p_cut, (style, full, p_full, cut, p_cut)
+
+
+def test_without_pocketsphinx_the_error_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pocketsphinx", None)  # import fails as if not installed
+    with pytest.raises(NGramUnavailable, match="pip install pocketsphinx"):
+        EndOfSentenceLM().end_scores(["yes"])

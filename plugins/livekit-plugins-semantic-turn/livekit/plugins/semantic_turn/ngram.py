@@ -34,15 +34,21 @@ class NGramUnavailable(RuntimeError):
     """pocketsphinx (the language model's package) is not installed."""
 
 
-def default_lm_path() -> str:
+def _pocketsphinx() -> Any:
     try:
         import pocketsphinx
-    except ImportError as e:  # pragma: no cover - a declared dependency
+    except ImportError as e:  # a declared dependency: only a broken install gets here
         raise NGramUnavailable(
             "the semantic turn model v3 needs the 'pocketsphinx' package (its en-us n-gram "
             "model): pip install pocketsphinx"
         ) from e
-    return os.path.join(os.path.dirname(pocketsphinx.__file__), "model", "en-us", "en-us.lm.bin")
+    return pocketsphinx
+
+
+def default_lm_path() -> str:
+    """The US English 3-gram model inside the installed pocketsphinx wheel."""
+    ps_dir = os.path.dirname(_pocketsphinx().__file__)
+    return os.path.join(ps_dir, "model", "en-us", "en-us.lm.bin")
 
 
 def lm_words(tokens: Sequence[str], n: int = ORDER) -> list[str]:
@@ -70,17 +76,10 @@ class EndOfSentenceLM:
         if self._lm is None:
             with self._lock:
                 if self._lm is None:
-                    try:
-                        from pocketsphinx import NGramModel
-                    except ImportError as e:
-                        raise NGramUnavailable(
-                            "the semantic turn model v3 needs the 'pocketsphinx' package: "
-                            "pip install pocketsphinx"
-                        ) from e
                     path = self._path or default_lm_path()
                     if not os.path.isfile(path):
                         raise NGramUnavailable(f"n-gram model not found: {path}")
-                    self._lm = NGramModel.readfile(path)
+                    self._lm = _pocketsphinx().NGramModel.readfile(path)
         return self._lm
 
     def end_scores(self, tokens: Sequence[str]) -> tuple[float, float, bool]:
