@@ -2,7 +2,8 @@
 
 The semantic model's own training data is phone exchanges in a few dozen service domains, so on
 its own it knows the *shape* of a finished turn only in the phrasings it has seen ("my power is
-out" ends in a preposition and looked unfinished to v2). A 3-gram model of general US English
+out" ends in a preposition and looks unfinished to v2 trained without the utilities templates).
+A 3-gram model of general US English
 knows that ``P(</s> | "is out")`` is high and ``P(</s> | "schedule an")`` is tiny, in any domain.
 Features v3 add the bucketed ``log10 P(</s> | last two words)`` and ``P(</s> | last word)`` of
 that model (``features.py``); measured on the multi-domain dev set, leave-one-domain-out, this
