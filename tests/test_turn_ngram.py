@@ -20,6 +20,11 @@ def lm() -> EndOfSentenceLM:
     return EndOfSentenceLM()
 
 
+@pytest.fixture(scope="module")
+def det() -> SemanticTurnDetector:
+    return SemanticTurnDetector()
+
+
 def test_lm_words_reads_digits_and_keeps_the_tail() -> None:
     assert lm_words(["call", "555"]) == ["five", "five", "five"]
     assert lm_words(["call", "555"], 2) == ["five", "five"]
@@ -73,9 +78,8 @@ PAIRS = [
 @pytest.mark.parametrize("style", STYLES)
 @pytest.mark.parametrize(("question", "full", "cut"), PAIRS)
 def test_finished_phrase_scores_above_its_own_cut(
-    style: str, question: str, full: str, cut: str
+    det: SemanticTurnDetector, style: str, question: str, full: str, cut: str
 ) -> None:
-    det = SemanticTurnDetector()
     p_full = det.predict_text(render(full, style, 1), [question])  # type: ignore[arg-type]
     p_cut = det.predict_text(render(cut, style, 0), [question])  # type: ignore[arg-type]
     assert p_full > p_cut, (style, full, p_full, cut, p_cut)

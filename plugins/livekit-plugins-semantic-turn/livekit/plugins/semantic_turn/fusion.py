@@ -58,10 +58,9 @@ def _logit(p: float, eps: float) -> float:
 class TurnFusion:
     """Logit-linear fusion of text, audio and silence (see the module docstring)."""
 
-    # Defaults: the prior (1 / 1 / +2 logit per second), kept because it measured better than
-    # the weights fitted on the bench's spoken multi-domain dev set, and better than text
-    # alone, on the spoken test set (``python -m evals.turn_detection bench --fit-fusion``;
-    # record and figures: ``evals/turn_detection/resources/fusion_fit.json``).
+    # Defaults: the weights fitted on the bench's spoken multi-domain dev set, chosen there over
+    # the prior (``TurnFusion.prior()``) (``python -m evals.turn_detection bench --fit-fusion``;
+    # record and test-set figures: ``evals/turn_detection/resources/fusion_fit.json``).
     w_text: float = 0.3794
     """Weight on logit(p_text) (fitted; 1.0 would keep the calibrated text probability as is)."""
     w_audio: float = 0.3325

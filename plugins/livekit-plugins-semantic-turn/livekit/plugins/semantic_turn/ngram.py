@@ -3,8 +3,8 @@
 The semantic model's own training data is phone exchanges in a few dozen service domains, so on
 its own it knows the *shape* of a finished turn only in the phrasings it has seen ("my power is
 out" ends in a preposition and looks unfinished to v2 trained without the utilities templates).
-A 3-gram model of general US English
-knows that ``P(</s> | "is out")`` is high and ``P(</s> | "schedule an")`` is tiny, in any domain.
+A 3-gram model of general US English knows that ``P(</s> | "is out")`` is high and
+``P(</s> | "schedule an")`` is tiny, in any domain.
 Features v3 add the bucketed ``log10 P(</s> | last two words)`` and ``P(</s> | last word)`` of
 that model (``features.py``); measured on the multi-domain dev set, leave-one-domain-out, this
 lifts AUC from 0.949/0.952/0.961 to 0.958/0.961/0.970 (raw/Whisper/Deepgram styles).
@@ -98,15 +98,11 @@ class EndOfSentenceLM:
         return p_hist, p_last, unknown
 
 
-_shared: EndOfSentenceLM | None = None
-_shared_lock = threading.Lock()
+# constructing reads nothing (``load`` does, once, under its own lock), so one instance made at
+# import is the whole per-process cache
+_SHARED = EndOfSentenceLM()
 
 
 def shared_lm() -> EndOfSentenceLM:
     """One model per process (every detector and every call share it)."""
-    global _shared
-    if _shared is None:
-        with _shared_lock:
-            if _shared is None:
-                _shared = EndOfSentenceLM()
-    return _shared
+    return _SHARED
