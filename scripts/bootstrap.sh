@@ -15,7 +15,7 @@ LOCAL_ENGINES=${LOCAL_ENGINES:-1}
 cd "$(dirname "$0")/.."
 
 # postgresql: the order store's tests start a throwaway server from its binaries (initdb, pg_ctl)
-APT_PACKAGES=(libportaudio2 pocketsphinx-testdata espeak-ng sox alsa-utils chromium postgresql)
+APT_PACKAGES=(libportaudio2 pocketsphinx-testdata espeak-ng flite sox alsa-utils chromium postgresql)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
