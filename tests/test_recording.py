@@ -169,3 +169,77 @@ def test_replay_cli_rejects_unknown_brain(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2
     assert "unknown brain 'telepathy'" in proc.stderr
+
+
+def _with_header(
+    tmp: Path, name: str, *, rate: int | None = None, data_bytes: int | None = None
+) -> Path:
+    """A 1 s 16 kHz PCM16 WAV whose header claims another sample rate and/or data size."""
+    p = tmp / name
+    sf.write(p, _tone(1.0), RATE, subtype="PCM_16")
+    raw = bytearray(p.read_bytes())
+    assert raw[:4] == b"RIFF" and raw[36:40] == b"data"
+    if rate is not None:
+        raw[24:28] = rate.to_bytes(4, "little")
+        raw[28:32] = (rate * 2).to_bytes(4, "little")
+    if data_bytes is not None:
+        raw[40:44] = data_bytes.to_bytes(4, "little")
+    p.write_bytes(bytes(raw))
+    return p
+
+
+@pytest.mark.parametrize("rate", [1, 10, 4000, 500_000_000])
+def test_a_sample_rate_out_of_range_is_refused(tmp_path: Path, rate: int) -> None:
+    path = _with_header(tmp_path, f"r{rate}.wav", rate=rate)
+    with pytest.raises(RecordingError, match=f"sample rate {rate} Hz is out of range") as info:
+        load_recording(path)
+    assert "(8000-192000 Hz)" in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("rate", [8000, 192_000])
+def test_the_rate_bounds_themselves_are_accepted(tmp_path: Path, rate: int) -> None:
+    p = tmp_path / f"ok{rate}.wav"
+    sf.write(p, _tone(0.5, rate), rate, subtype="PCM_16")
+    assert load_recording(p).sample_rate == rate
+
+
+def test_a_two_hour_file_is_refused_unread(tmp_path: Path) -> None:
+    size = 2 * 3600 * RATE * 2  # two hours of 16 kHz PCM16 (a sparse file: no disk used)
+    path = _with_header(tmp_path, "long.wav", data_bytes=size)
+    with path.open("r+b") as f:
+        f.truncate(44 + size)
+    with pytest.raises(RecordingError, match=r"7200 s of audio; replay takes at most 1800 s"):
+        load_recording(path)
+
+
+def test_a_long_file_without_a_duration_stops_decoding_at_the_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from evals.replay import recording
+
+    p = tmp_path / "three.wav"
+    sf.write(p, _tone(3.0), RATE, subtype="PCM_16")
+    monkeypatch.setattr(recording, "MAX_DURATION_S", 2.0)
+    assert recording._declared_duration is not None
+    with pytest.raises(RecordingError, match=r"3 s of audio; replay takes at most 2 s"):
+        load_recording(p)
+    # a header that says nothing (or lies): the decoder stops once past the limit
+    monkeypatch.setattr(recording, "_declared_duration", lambda *_: None)
+    with pytest.raises(RecordingError, match=r"more than 2 s of audio; replay takes at most 2 s"):
+        load_recording(p)
+    monkeypatch.setattr(recording, "MAX_DURATION_S", 3.5)
+    assert abs(load_recording(p).duration - 3.0) < 0.01
+
+
+@pytest.mark.parametrize(("rate", "message"), [(1, "sample rate 1 Hz"), (10, "sample rate 10 Hz")])
+def test_replay_cli_refuses_a_1_hz_header_at_once(tmp_path: Path, rate: int, message: str) -> None:
+    """It looped forever before: the bound is checked before any model loads."""
+    path = _with_header(tmp_path, f"r{rate}.wav", rate=rate)
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "agent.py"), "replay", str(path), "--out", str(out)],
+        capture_output=True, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
+    assert last.startswith("error: ") and message in last and not out.exists()

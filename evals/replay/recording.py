@@ -1,7 +1,9 @@
 """Reading a caller recording for `agent.py replay`, with a clear error for anything unusable.
 
-Decoding is PyAV's (FFmpeg): WAV (PCM16, mu-law, A-law), FLAC, OGG/Opus, MP3, at any sample
-rate. Stereo recordings follow the call-recording convention: channel 0 is the caller.
+Decoding is PyAV's (FFmpeg): WAV (PCM16, mu-law, A-law), FLAC, OGG/Opus, MP3, at a sample rate
+from 8 kHz to 192 kHz (`MIN_RATE`..`MAX_RATE`), at most `MAX_DURATION_S` (30 min) long: a
+header claiming 1 Hz or 500 MHz, or a file longer than any call, is refused before it is
+decoded. Stereo recordings follow the call-recording convention: channel 0 is the caller.
 """
 
 from __future__ import annotations
@@ -26,6 +28,14 @@ EXPECTED_FORMATS: dict[str, frozenset[str]] = {
 class RecordingError(ValueError):
     """The recording cannot be replayed; the message is one line naming the problem."""
 
+
+MIN_RATE = 8_000
+"""Lowest sample rate replayed (narrowband telephone audio)."""
+MAX_RATE = 192_000
+"""Highest sample rate replayed (studio audio; anything above is a broken header)."""
+MAX_DURATION_S = 1800.0
+"""Longest recording replayed (replay runs in real time; a call is capped well below this by
+`MAX_CALL_DURATION`, 900 s by default)."""
 
 SILENCE_PEAK = 8
 """Peak amplitude (int16) at or below which a recording holds no audio at all: digital
@@ -86,13 +96,25 @@ def load_recording(path: str | Path) -> Recording:
             raise RecordingError(
                 f"{p}: not a readable {ext[1:].upper()} file (its audio stream has no sample rate)"
             )
+        if not MIN_RATE <= sample_rate <= MAX_RATE:
+            raise RecordingError(
+                f"{p}: sample rate {sample_rate} Hz is out of range ({MIN_RATE}-{MAX_RATE} Hz)"
+            )
+        declared = _declared_duration(container, stream)
+        if declared is not None and declared > MAX_DURATION_S:
+            raise RecordingError(_too_long(p, declared))
         # packed int16 at the stream's own rate and layout; channel 0 taken below
         resampler = av.AudioResampler(format="s16", rate=sample_rate)
         chunks: list[np.ndarray] = []
+        limit = int(MAX_DURATION_S * sample_rate)
+        decoded = 0
         try:
             for frame in container.decode(stream):
                 for out in resampler.resample(frame):
                     chunks.append(_channel0(out))
+                    decoded += len(chunks[-1])
+                if decoded > limit:  # no (or a lying) duration in the header
+                    raise RecordingError(_too_long(p, decoded / sample_rate, at_least=True))
             for out in resampler.resample(None):
                 chunks.append(_channel0(out))
         except (av.error.InvalidDataError, av.error.EOFError) as e:
@@ -109,6 +131,25 @@ def load_recording(path: str | Path) -> Recording:
             f"silence, peak {peak}); nothing to replay"
         )
     return Recording(path=p, pcm=pcm, sample_rate=sample_rate, channels=channels, codec=codec)
+
+
+def _declared_duration(
+    container: av.container.InputContainer, stream: av.AudioStream
+) -> float | None:
+    """Seconds the header says the audio lasts, when it says."""
+    if stream.duration is not None and stream.time_base is not None:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None:
+        return container.duration / av.time_base
+    return None
+
+
+def _too_long(p: Path, seconds: float, *, at_least: bool = False) -> str:
+    more = "more than " if at_least else ""
+    return (
+        f"{p}: {more}{seconds:.0f} s of audio; replay takes at most {MAX_DURATION_S:.0f} s "
+        f"({MAX_DURATION_S / 60:.0f} min): cut the call shorter"
+    )
 
 
 def _channel0(frame: av.AudioFrame) -> np.ndarray:
