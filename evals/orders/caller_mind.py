@@ -1,0 +1,140 @@
+"""The simulated caller's decisions: given what the agent just said, what it says next.
+
+It follows its goal, not a script: the agent's questions are answered by the goal's `answers`
+(first matching rule; `order: match|mismatch` asks the ear whether the agent's words agree
+with the goal), a drink the caller never asked for gets the `misunderstood` line, requests
+are said in order, then the caller says it is `done`, says `confirm` to a read-back that
+matches its `want` (and `misunderstood` to one that does not), and `goodbye` once the agent
+says the order is placed. It gives up (goodbye) after `max_repairs` failed repairs or when the
+agent stops answering.
+
+`decide(text)` has no side effects; `commit(decision)` records that the line was spoken, so
+a decision dropped because the agent went on talking leaves the state as it was.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .goals import DEFAULT_GAP, Goal
+from .menu_words import drinks_named, read_back_matches
+
+PLACED = re.compile(
+    r"\b(order (is|was|has been|'s) placed|placed (your|the) order|order's placed)\b", re.I
+)
+MAX_SAME_ANSWER = 3
+"""A rule answered this often in a row is not answered again (an agent stuck in a loop)."""
+MAX_CLOSING_TRIES = 3
+"""`done`/`confirm` said this often without the order being placed: the caller gives up."""
+
+
+@dataclass(frozen=True)
+class Decision:
+    text: str
+    gap: float
+    kind: str
+    """request, answer, repair, done, confirm, goodbye, repeat"""
+    rule: int | None = None
+    """Index of the `answers` rule used."""
+
+
+@dataclass
+class CallerMind:
+    goal: Goal
+    next_line: int = 0
+    repairs: int = 0
+    closing_tries: int = 0
+    finished: bool = False
+    """The caller said goodbye: it says nothing more."""
+    heard_placed: bool = False
+    """The agent said the order is placed after every request had been made."""
+    said: list[Decision] = field(default_factory=list)
+    _last_rule: int | None = None
+    _same_rule: int = 0
+
+    @property
+    def requests_done(self) -> bool:
+        return self.next_line >= len(self.goal.lines)
+
+    @property
+    def goal_reached(self) -> bool:
+        """What the caller called for is done: its order was placed (or, with nothing to
+        order, it said its piece and goodbye)."""
+        if not self.goal.want:
+            return self.requests_done and self.finished
+        return self.heard_placed
+
+    def first_line(self) -> Decision:
+        line = self.goal.lines[0]
+        return Decision(line.say, line.gap, "request")
+
+    def agrees(self, text: str) -> bool:
+        """The caller's ear: before every request is made, the agent names no drink the
+        caller never mentioned; after, what it reads back is exactly the goal's order."""
+        named = {d for d, _, _ in drinks_named(text)}
+        if not named:
+            return True
+        if self.requests_done:
+            return read_back_matches(text, self.goal.want)
+        mentioned = {
+            d for ln in self.goal.lines[: self.next_line] for d, _, _ in drinks_named(ln.say)
+        }
+        return named <= mentioned | {w.item for w in self.goal.want}
+
+    def decide(self, text: str) -> Decision | None:
+        """The next line after the agent said `text` (None: say nothing)."""
+        if self.finished:
+            return None
+        g = self.goal
+        if PLACED.search(text) and self.requests_done:
+            return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        agrees = self.agrees(text)
+        for i, rule in enumerate(g.answers):
+            if not rule.when.search(text):
+                continue
+            if rule.order == "match" and not agrees or rule.order == "mismatch" and agrees:
+                continue
+            if self._last_rule == i and self._same_rule >= MAX_SAME_ANSWER:
+                continue
+            return Decision(rule.say, rule.gap, "answer", rule=i)
+        if not agrees:
+            if self.repairs < g.max_repairs:
+                return Decision(g.misunderstood, DEFAULT_GAP, "repair")
+            return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        if not self.requests_done:
+            line = g.lines[self.next_line]
+            return Decision(line.say, line.gap, "request")
+        if not g.want:
+            return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        if self.closing_tries >= MAX_CLOSING_TRIES:
+            return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        if drinks_named(text):  # a read-back that matches the goal
+            return Decision(g.confirm, DEFAULT_GAP, "confirm")
+        return Decision(g.done, DEFAULT_GAP, "done")
+
+    def on_silence(self) -> Decision:
+        """The agent has not answered the last line: say it again once, then give up."""
+        last = self.said[-1] if self.said else None
+        if last is not None and last.kind != "repeat" and not self.finished:
+            return Decision(last.text, 0.0, "repeat")
+        return Decision(self.goal.goodbye, 0.0, "goodbye")
+
+    def hear(self, text: str) -> None:
+        """Note what the agent said (whether or not the caller answers it)."""
+        if PLACED.search(text) and self.requests_done:
+            self.heard_placed = True
+
+    def commit(self, decision: Decision) -> None:
+        if decision.kind == "request":
+            self.next_line += 1
+        elif decision.kind == "repair":
+            self.repairs += 1
+        elif decision.kind in ("done", "confirm"):
+            self.closing_tries += 1
+        elif decision.kind == "goodbye":
+            self.finished = True
+        if decision.rule is not None:
+            self._same_rule = self._same_rule + 1 if self._last_rule == decision.rule else 1
+        self._last_rule = decision.rule
+        self.said.append(decision)
