@@ -8,6 +8,7 @@ timings only (`--no-stt`); the Whisper-based tests are in test_calls_slow.py.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -281,6 +282,16 @@ def test_tool_checks_read_the_call_records(calls_dir: Path, tmp_path: Path) -> N
         ("- speak_nicely: true\n", "unknown check 'speak_nicely'"),
         ("- agent_says: '(unclosed'\n", "bad regex"),
         ("checks: [\n", "not valid YAML"),
+        # types are strict: a quoted "false" is not false, true is not a number
+        ("- barge_ins_yielded: 'false'\n", "bad value 'false' for barge_ins_yielded"),
+        ("- all_turns_answered: 'yes'\n", "bad value 'yes' for all_turns_answered"),
+        ("- max_latency: true\n", "bad value True for max_latency"),
+        ("- max_latency: -1\n", "bad value -1 for max_latency"),
+        ("- max_agent_interruptions: 1.5\n", "bad value 1.5 for max_agent_interruptions"),
+        ("- max_dead_air: {seconds: 3, waiting_on: nobody}\n", "bad value {'seconds'"),
+        ("- max_dead_air: {secs: 3}\n", "bad value {'secs': 3}"),
+        ("- agent_says: 42\n", "bad value 42 for agent_says"),
+        ("- tool_called: [end_call]\n", "bad value ['end_call'] for tool_called"),
     ],
 )
 def test_bad_checks_file_is_one_line_exit_2(
@@ -301,6 +312,72 @@ def test_bad_checks_file_is_one_line_exit_2(
     )
     err = capsys.readouterr().err.strip()
     assert rc == 2 and message in err and "\n" not in err
+
+
+def test_checks_take_booleans_and_numbers_as_written(tmp_path: Path) -> None:
+    from evals.calls.checks import load_checks, run_checks
+
+    checks = tmp_path / "c.yaml"
+    checks.write_text(
+        "- barge_ins_yielded: false\n- all_turns_answered: true\n- max_latency: 2\n"
+        "- max_dead_air: {seconds: 3.5, waiting_on: agent}\n- max_agent_interruptions: 0\n"
+    )
+    loaded = load_checks(checks).common
+    assert [c.arg for c in loaded] == [
+        False, True, 2, {"seconds": 3.5, "waiting_on": "agent"}, 0,
+    ]  # fmt: skip
+    # `false` asks nothing of barge-ins: a call that talked over the caller passes it
+    report = {"barge_ins": [{"yielded": False, "yield_after": 1.2, "at": 3.0}]}
+    assert run_checks(report, loaded[:1])[0]["passed"]
+
+
+def test_a_yaml_alias_bomb_is_one_short_line(
+    calls_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nine levels of nine aliases stand for 9**9 strings: refused before anything expands."""
+    levels = ["&l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    levels += [f"&l{i} [{', '.join([f'*l{i - 1}'] * 9)}]" for i in range(1, 9)]
+    checks = tmp_path / "bomb.yaml"
+    checks.write_text(f"checks:\n  - agent_says: [{', '.join(levels)}]\n")
+    rc = main(
+        ["score", str(calls_dir / "a.wav"), "--out", str(tmp_path / "o"), "--no-stt",
+         "--checks", str(checks)]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and "aliases" in err and "\n" not in err and len(err) < 300, err[:500]
+
+
+def test_names_stay_inside_out_and_links_stay_links(
+    stereo: np.ndarray, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`score ../call.wav --out out` writes under `out` (named after the folder the call is
+    really in); a file named `javascript:...` is a plain relative link in summary.html."""
+    rec = tmp_path / "rec"
+    work = rec / "work"
+    work.mkdir(parents=True)
+    write_call_audio(rec / "call.wav", stereo, "pcm16")
+    write_call_audio(work / "javascript:alert(1).wav", stereo, "pcm16")
+    write_call_audio(work / "..wav", stereo, "pcm16")
+    monkeypatch.chdir(work)
+    assert main(["score", "../call.wav", "javascript:alert(1).wav", "..wav", "--out", "out",
+                 "--no-stt"]) == 0  # fmt: skip
+    assert sorted(p.name for p in (work / "out").iterdir()) == [
+        "call", "javascript_alert_1", "rec", "summary.html", "summary.json",
+    ]  # fmt: skip
+    assert not (rec / "report.json").exists() and not (work / "report.json").exists()
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("report.json")) == [
+        f"rec/work/out/{n}/report.json" for n in ("call", "javascript_alert_1", "rec")
+    ]
+    html = (work / "out" / "summary.html").read_text()
+    hrefs = re.findall(r'href="([^"]*)"', html)
+    assert len(hrefs) == 3 and all(h.startswith("./") and ":" not in h for h in hrefs), hrefs
+
+
+def test_summary_links_are_relative_whatever_the_name() -> None:
+    from evals.calls.html import _href
+
+    assert _href("javascript:alert(1)") == "./javascript%3Aalert%281%29/report.html"
+    assert _href('x" onclick="y') == "./x%22%20onclick%3D%22y/report.html"
 
 
 def test_caller_without_agent_is_refused(

@@ -8,6 +8,7 @@ sample rate; everything is resampled to 16 kHz float32, the rate Silero VAD and 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +66,7 @@ def decode(path: str | Path) -> tuple[np.ndarray, SourceInfo]:
     if p.stat().st_size == 0:
         raise CallInputError(f"{p}: empty file (0 bytes)")
     try:
-        container = av.open(str(p))
+        container = av.open(str(p.absolute()))  # a name like `x:y.wav` is a file, not a protocol
     except av.error.FFmpegError as e:
         raise CallInputError(f"{p}: not a readable audio file ({_reason(e)})") from None
     with container:
@@ -147,8 +148,24 @@ def _pad(x: np.ndarray, n: int) -> np.ndarray:
 
 
 def _call_name(p: Path) -> str:
-    """`call.ogg` in a replay or call-record folder is named after the folder."""
+    """`call.ogg` in a replay or call-record folder is named after the folder (`../call.ogg`:
+    the folder it really is in). Always a `safe_name`."""
     stem = p.stem
-    if stem in {"call", "recording", "audio"} and p.parent.name:
-        return p.parent.name
-    return stem
+    if stem in {"call", "recording", "audio"}:
+        folder = p.resolve().parent.name
+        if folder:
+            return safe_name(folder)
+    return safe_name(stem)
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+NAME_MAX = 100
+
+
+def safe_name(raw: str) -> str:
+    """A call's name as a folder under `--out` and a link in `summary.html`: letters, digits,
+    `.`, `_` and `-` only (any other run becomes `_`), no leading or trailing dot or
+    underscore, at most `NAME_MAX` characters, never empty (`call`). So no name climbs out
+    of `--out` (`..`), is hidden, or reads as a URL scheme (`javascript:`)."""
+    name = _UNSAFE.sub("_", raw)[:NAME_MAX].strip("._")
+    return name or "call"

@@ -90,7 +90,7 @@ def _all_answered(report: dict[str, Any], arg: Any) -> Result:
 
 def _max_dead_air(report: dict[str, Any], arg: Any) -> Result:
     if isinstance(arg, dict):
-        limit, who = float(arg.get("seconds", 0)), arg.get("waiting_on")
+        limit, who = float(arg["seconds"]), arg.get("waiting_on")
     else:
         limit, who = float(arg), None
     gaps = [
@@ -166,6 +166,17 @@ class CheckSet:
         return self.common + extra
 
 
+MAX_FILE_BYTES = 1 << 20
+"""A checks file is a few lines; anything above 1 MiB is refused unread."""
+WAITING_ON = ("agent", "caller")
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """`repr(value)` cut to `limit` characters: error messages stay one short line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def _parse_list(raw: Any, where: str) -> list[Check]:
     if not isinstance(raw, list):
         raise CheckFileError(f"{where}: expected a list of checks")
@@ -173,42 +184,83 @@ def _parse_list(raw: Any, where: str) -> list[Check]:
     for i, item in enumerate(raw, 1):
         if not isinstance(item, dict) or len(item) != 1:
             raise CheckFileError(
-                f"{where}, check {i}: expected one `kind: value` pair, got {item!r}"
+                f"{where}, check {i}: expected one `kind: value` pair, got {_short(item)}"
             )
         ((kind, arg),) = item.items()
         if kind not in CHECKS:
             raise CheckFileError(
-                f"{where}, check {i}: unknown check {kind!r}; known: {', '.join(CHECKS)}"
+                f"{where}, check {i}: unknown check {_short(kind)}; known: {', '.join(CHECKS)}"
             )
         _validate(kind, arg, f"{where}, check {i}")
         out.append(Check(str(kind), arg))
     return out
 
 
+def _is_number(x: Any) -> bool:
+    return isinstance(x, int | float) and not isinstance(x, bool) and x == x and x >= 0
+
+
+def _expected(kind: str, arg: Any) -> str | None:
+    """What `kind` takes, when `arg` is not that; None when it is. Types are strict: the
+    string "false" is not a boolean, `true` is not a number."""
+    if kind in {"agent_says", "caller_says", "agent_never_says"}:
+        return None if isinstance(arg, str) and arg else "a non-empty regex string"
+    if kind == "max_latency":
+        return None if _is_number(arg) else "a number of seconds >= 0"
+    if kind in {"all_turns_answered", "barge_ins_yielded"}:
+        return None if isinstance(arg, bool) else "true or false, unquoted"
+    if kind == "max_dead_air":
+        if _is_number(arg):
+            return None
+        expected = "seconds >= 0, or {seconds: N, waiting_on: agent|caller}"
+        if not isinstance(arg, dict) or not _is_number(arg.get("seconds")):
+            return expected
+        if set(arg) - {"seconds", "waiting_on"}:
+            return expected
+        if "waiting_on" in arg and arg["waiting_on"] not in WAITING_ON:
+            return expected
+        return None
+    if kind == "max_agent_interruptions":
+        ok = isinstance(arg, int) and not isinstance(arg, bool) and arg >= 0
+        return None if ok else "a whole number >= 0"
+    # tool_called, tool_not_called
+    return None if isinstance(arg, str) and arg else "a tool name"
+
+
 def _validate(kind: str, arg: Any, where: str) -> None:
-    try:
-        if kind in {"agent_says", "caller_says", "agent_never_says"}:
+    expected = _expected(kind, arg)
+    if expected is not None:
+        raise CheckFileError(f"{where}: bad value {_short(arg)} for {kind} (expected {expected})")
+    if kind in {"agent_says", "caller_says", "agent_never_says"}:
+        try:
             _regex(arg)
-        elif kind in {"max_latency"}:
-            float(arg)
-        elif kind == "max_dead_air":
-            float(arg["seconds"]) if isinstance(arg, dict) else float(arg)
-        elif kind == "max_agent_interruptions":
-            int(arg)
-        elif kind in {"tool_called", "tool_not_called"} and not isinstance(arg, str):
-            raise TypeError("a tool name")
-    except re.error as e:
-        raise CheckFileError(f"{where}: bad regex {arg!r} ({e})") from None
-    except (TypeError, ValueError, KeyError) as e:
-        raise CheckFileError(f"{where}: bad value {arg!r} for {kind} ({e})") from None
+        except re.error as e:
+            raise CheckFileError(f"{where}: bad regex {_short(arg)} ({e})") from None
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    """SafeLoader without aliases: a few aliases can stand for an exponentially large
+    document (a "billion laughs" bomb), and no checks file needs one."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, "aliases (*name) are not allowed in a checks file", mark
+            )
+        return super().compose_node(parent, index)
 
 
 def load_checks(path: str | Path) -> CheckSet:
     p = Path(path)
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise CheckFileError(f"{p}: larger than {MAX_FILE_BYTES >> 20} MiB; not a checks file")
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_NoAliasLoader)  # noqa: S506
     except OSError as e:
         raise CheckFileError(f"{p}: cannot read ({e.strerror or e})") from None
+    except UnicodeDecodeError:
+        raise CheckFileError(f"{p}: not UTF-8 text") from None
     except yaml.YAMLError as e:
         raise CheckFileError(f"{p}: not valid YAML ({str(e).splitlines()[0]})") from None
     if isinstance(data, list):
@@ -219,7 +271,9 @@ def load_checks(path: str | Path) -> CheckSet:
     calls = data.get("calls") or {}
     if not isinstance(calls, dict):
         raise CheckFileError(f"{p}: calls: expected a mapping of call-name glob -> checks")
-    per_call = {str(k): _parse_list(v, f"{p}: calls.{k}") for k, v in calls.items()}
+    per_call = {
+        str(k): _parse_list(v, f"{p}: calls.{_short(str(k), 40)}") for k, v in calls.items()
+    }
     return CheckSet(common, per_call)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .audio import CallInputError
+from .audio import CallInputError, safe_name
 from .checks import CheckFileError, CheckSet, load_checks
 from .inputs import call_inputs, unique_name
 from .score import ScoreOptions, score_call, write_call
@@ -157,7 +157,7 @@ def run_score(args: argparse.Namespace, console: Console) -> int:
                 call = ci.load()
             except CallInputError as e:
                 progress.console.print(f"error: {e}", markup=False, highlight=False, soft_wrap=True)
-                rows.append(error_row(Path(ci.records).stem, ci.label, str(e)))
+                rows.append(error_row(safe_name(Path(ci.records).stem), ci.label, str(e)))
                 bad += 1
                 progress.advance(task)
                 continue

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import quote
 
 PX_PER_S = 48
 """Timeline scale: wide enough to read a 200 ms latency, scrolls sideways on long calls."""
@@ -194,6 +195,12 @@ def render_call(r: dict[str, Any]) -> str:
     return _page(f"call {r['name']}", body)
 
 
+def _href(name: str) -> str:
+    """The relative link to a call's report: `./` first and the name percent-encoded, so no
+    name (even one that is not a `safe_name`) can become a `javascript:` or other URL."""
+    return escape("./" + quote(name, safe="") + "/report.html")
+
+
 def render_summary(summary: dict[str, Any]) -> str:
     rows = []
     for c in summary["calls"]:
@@ -211,7 +218,7 @@ def render_summary(summary: dict[str, Any]) -> str:
             )
         )
         rows.append(
-            f'<tr class="call"><td><a href="{escape(c["name"])}/report.html">{escape(c["name"])}</a></td>'
+            f'<tr class="call"><td><a href="{_href(c["name"])}">{escape(c["name"])}</a></td>'
             f'<td class="num">{c["duration"]:.1f}</td>'
             f'<td class="num">{m["answered_turns"]}/{m["caller_turns"]}</td>'
             f'<td class="num">{_fmt(m["latency"]["p50"], "")}</td><td class="num">{_fmt(m["latency"]["p95"], "")}</td>'

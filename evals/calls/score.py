@@ -10,9 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from .audio import CallAudio
+from .audio import CallAudio, safe_name
 from .checks import Check, run_checks
+from .cost import cost_beside
 from .html import render_call
+from .privacy import masked_report
 from .records import tool_calls_beside
 from .report import build_report
 from .transcribe import SttOptions, Word, attach_words, model_label, transcribe
@@ -75,6 +77,7 @@ def score_call(
         tools=tools,
         tools_source=tools_source,
     )
+    report["cost"] = cost_beside(records_beside) if records_beside else None
     run_checks(report, checks or [])
     return report
 
@@ -87,9 +90,13 @@ def plain(value: Any) -> Any:
 
 
 def write_call(report: dict[str, Any], out_dir: Path) -> Path:
-    """`out_dir/<name>/report.json` and `report.html`; returns the folder."""
+    """`out_dir/<name>/report.json` and `report.html`; returns the folder. The name must be a
+    `safe_name` (one folder inside `out_dir`)."""
+    if safe_name(report["name"]) != report["name"]:
+        raise ValueError(f"call name {report['name']!r} is not a plain folder name")
     folder = out_dir / report["name"]
     folder.mkdir(parents=True, exist_ok=True)
+    report = masked_report(report)  # what the files may show (evals.calls.privacy)
     (folder / "report.json").write_text(
         json.dumps(report, indent=2, ensure_ascii=False, default=plain) + "\n"
     )
