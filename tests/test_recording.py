@@ -243,3 +243,9 @@ def test_replay_cli_refuses_a_1_hz_header_at_once(tmp_path: Path, rate: int, mes
     assert proc.returncode == 2, proc.stderr
     last = [ln for ln in proc.stderr.splitlines() if ln.strip()][-1]
     assert last.startswith("error: ") and message in last and not out.exists()
+
+
+def test_a_colon_in_the_name_is_a_file_not_a_protocol(tmp_path: Path) -> None:
+    p = tmp_path / "javascript:alert(1).wav"
+    sf.write(p, _tone(1.0), RATE, subtype="PCM_16")
+    assert load_recording(p).sample_rate == RATE

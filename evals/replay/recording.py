@@ -72,7 +72,7 @@ def load_recording(path: str | Path) -> Recording:
     if p.stat().st_size == 0:
         raise RecordingError(f"{p}: empty file (0 bytes)")
     try:
-        container = av.open(str(p))
+        container = av.open(str(p.absolute()))  # `x:y.wav` is a file, not a protocol
     except (av.error.InvalidDataError, av.error.EOFError) as e:
         raise RecordingError(
             f"{p}: not a readable {ext[1:].upper()} file (truncated or corrupt header: {e})"
