@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 from typing import Any
 
@@ -30,8 +31,11 @@ from livekit.agents.llm import ToolChoice
 from livekit.agents.llm.tool_context import Tool
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
-from .policy import Call, Defer, OrderPolicy, Say, parse_output
+from .grounding import ASK_AGAIN, Grounding, split_phrases
+from .policy import OFF_TOPIC_LINE, Call, Defer, OrderPolicy, Say, parse_output
 from .understanding import understand
+
+logger = logging.getLogger("voice_suite.guided")
 
 MAX_SENTENCES = 2
 """The fallback model's reply is cut after this many sentences (a phone answer is short)."""
@@ -46,9 +50,11 @@ def fallback_instructions(policy: OrderPolicy) -> str:
     names = ", ".join(sorted(it["name"] for it in policy.menu.items.values()))
     return (
         "You answer the phone at a small coffee bar. Reply in one short spoken sentence, no "
-        f"lists. The menu: {names}. Each drink comes in one size. If the caller wants to "
-        "order, ask them which drink from the menu they would like. Never invent drinks or "
-        "prices."
+        f"lists. The menu: {names}. Each drink comes in one size. You cannot take or change "
+        "orders yourself: if the caller wants to order or change something, ask them to say "
+        "the drink again. Never say what is in their order. If the caller wants anything "
+        "other than this coffee bar (another business, a wrong number), say that this line "
+        "only takes drink orders. Never invent drinks or prices."
     )
 
 
@@ -60,6 +66,15 @@ class GuidedLLM(llm.LLM):
         self.policy = policy or OrderPolicy()
         self._issued: dict[str, str] = {}
         """call_id -> tool name of the calls the policy made in the current step."""
+        self.grounding = Grounding.for_menu(it["name"] for it in self.policy.menu.items.values())
+        self.model_replies = 0
+        """Replies the fallback model wrote (the rest came from the ordering policy)."""
+        self.replaced: list[tuple[str, str]] = []
+        """(verdict, phrase) of each fallback phrase the grounding check kept from the TTS."""
+
+    def note_replaced(self, verdict: str, phrase: str) -> None:
+        self.replaced.append((verdict, phrase))
+        logger.info("fallback phrase not spoken (%s)", verdict)
 
     @property
     def model(self) -> str:
@@ -184,8 +199,11 @@ class _ScriptedStream(llm.LLMStream):
 
 
 class _SpokenStream(llm.LLMStream):
-    """The fallback model's reply, made speakable: symbols and emoji dropped, at most
-    `MAX_SENTENCES` sentences (the model's stream is closed after that, which stops it)."""
+    """The fallback model's reply, made speakable and grounded, phrase by phrase: symbols
+    and emoji dropped, at most `MAX_SENTENCES` sentences, and every phrase checked by
+    `grounding` before it is passed on (so the TTS may start on the first short phrase). A
+    phrase that claims an order change ends the reply with a question instead; the model's
+    stream is closed then, which stops it."""
 
     def __init__(
         self,
@@ -197,29 +215,53 @@ class _SpokenStream(llm.LLMStream):
         conn: APIConnectOptions,
     ) -> None:
         super().__init__(owner, chat_ctx=chat_ctx, tools=tools, conn_options=conn)
+        self._owner = owner
         self._inner = inner
 
+    def _send(self, rid: str, text: str) -> None:
+        self._event_ch.send_nowait(
+            llm.ChatChunk(id=rid, delta=llm.ChoiceDelta(role="assistant", content=text))
+        )
+
     async def _run(self) -> None:
+        self._owner.model_replies += 1
         sentences = 0
+        buffer = ""
+        rid = utils.shortuuid("guided_")
+        said_any = False
+
+        def admit(phrase: str) -> bool:
+            """Pass one phrase on, or replace the reply; False ends the reply."""
+            nonlocal sentences, said_any
+            verdict = self._owner.grounding.check_phrase(phrase)
+            if verdict == "drop":
+                self._owner.note_replaced(verdict, phrase)
+                return True
+            if verdict in ("claim", "foreign"):
+                self._owner.note_replaced(verdict, phrase)
+                line = ASK_AGAIN if verdict == "claim" else OFF_TOPIC_LINE
+                self._send(rid, (" " if said_any else "") + line)
+                return False
+            if phrase.strip():
+                self._send(rid, phrase)
+                said_any = True
+            if re.search(r"[.!?]\s*$", phrase):
+                sentences += 1
+            return sentences < MAX_SENTENCES
+
         async with self._inner as inner:
             async for chunk in inner:
                 delta = chunk.delta
+                rid = chunk.id or rid
                 if delta is None or not delta.content:
+                    if delta is not None and delta.tool_calls:
+                        continue  # the fallback answers in words; it has no tools here
                     self._event_ch.send_nowait(chunk)
                     continue
-                text = _NOT_SPOKEN.sub("", delta.content)
-                cut = None
-                for m in re.finditer(r"[.!?](\s|$)", text):
-                    sentences += 1
-                    if sentences >= MAX_SENTENCES:
-                        cut = m.end()
-                        break
-                text = text if cut is None else text[:cut]
-                if text:
-                    self._event_ch.send_nowait(
-                        llm.ChatChunk(
-                            id=chunk.id, delta=llm.ChoiceDelta(role="assistant", content=text)
-                        )
-                    )
-                if cut is not None:
-                    return
+                buffer += _NOT_SPOKEN.sub("", delta.content)
+                phrases, buffer = split_phrases(buffer)
+                for phrase in phrases:
+                    if not admit(phrase):
+                        return
+        if buffer.strip():
+            admit(buffer)

@@ -17,11 +17,18 @@ Owns: `OrderPolicy` (per call state + plans) and the reply wording. Imports: `un
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .understanding import CallerTurn, DrinkRequest, Menu, load_menu
+from .understanding import NUMBERS, CallerTurn, DrinkRequest, Menu, load_menu, normalise
+
+OFF_TOPIC_LINE = (
+    "Sorry, this is the coffee shop's ordering line: I can take a drink order or tell you "
+    "about our menu, but I can't help with that. Would you like to order a drink?"
+)
+"""What a caller who wants another business hears, once, politely; nothing is pretended."""
 
 
 @dataclass
@@ -65,6 +72,12 @@ class OrderPolicy:
     placed: int = 0
     offered: list[DrinkRequest] = field(default_factory=list)
     """Drinks the agent just described and asked "would you like one?" about."""
+    pending: list[DrinkRequest] = field(default_factory=list)
+    """Drinks the agent heard uncertainly and asked "..., right?" about: added on a yes."""
+    pending_quantity: DrinkRequest | None = None
+    """A drink whose number the agent asked for ("How many lattes?")."""
+    pending_remove: list[Line] = field(default_factory=list)
+    """Lines the agent asked "which one?" or "one or both?" about before removing."""
     _plan: list[Callable[[Results], Step | None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ the agent loop
@@ -95,28 +108,58 @@ class OrderPolicy:
     def _make_plan(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         acts = turn.acts
         offered, self.offered = self.offered, []
-        if offered and "yes" in acts and not turn.drinks and "no" not in acts:
+        pending, self.pending = self.pending, []
+        asked_qty, self.pending_quantity = self.pending_quantity, None
+        removing, self.pending_remove = self.pending_remove, []
+        # a read-back's "shall I place it?" is answered by the very next turn, or not at all
+        confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
+        yes = "yes" in acts and "no" not in acts
+        if pending and yes and not turn.drinks and not turn.guesses:
+            return self._plan_add(pending)
+        if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
+            return [lambda _: Say("Sorry about that. Which drink would you like?")]
+        if asked_qty is not None and (qty := _said_number(turn.text)):
+            asked_qty.quantity, asked_qty.quantity_said, asked_qty.quantity_unsure = (
+                qty,
+                True,
+                False,
+            )
+            return self._plan_add([asked_qty])
+        if removing and (plan := self._plan_remove_answer(turn, removing)):
+            return plan
+        if offered and yes and not turn.drinks:
             return self._plan_add(offered)
+        if turn.off_topic:
+            return [lambda _: Say(OFF_TOPIC_LINE)]
         if "human" in acts:
             return [lambda _: Call([ToolCall("transfer_to_human", {"reason": "caller asked"})]),
-                    lambda r: Say(self._tool_said(r, "Let me get you to someone."))]  # fmt: skip
-        if turn.drinks and "remove" in acts:
-            return self._plan_remove(turn.drinks)
-        if turn.drinks and "change" in acts and (line := self._line_for(turn.drinks[0])):
-            return self._plan_update(turn.drinks[0], line)
+                    self._after_transfer]  # fmt: skip
+        if turn.asking and "remove" not in acts and not (turn.drinks and "change" in acts):
+            return self._plan_question(turn)
+        if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
+            return self._plan_remove(turn.drinks or turn.guesses, turn)
+        if (
+            turn.drinks
+            and self.lines
+            and ("correct" in acts or turn.negated or (confirming and "no" in acts))
+        ):
+            return self._plan_correct(turn)
+        if turn.drinks and (plan := self._plan_change_named(turn)):
+            return plan
+        if turn.guesses or any(d.quantity_unsure for d in turn.drinks):
+            return self._ask_to_confirm([*turn.drinks, *turn.guesses])
         if turn.drinks and "ask" in acts:
             return self._plan_describe(turn.drinks)
         if turn.drinks:
             return self._plan_add(turn.drinks)
         if turn.modifiers is not None and self.lines and not acts & {"yes", "place", "done"}:
-            return self._plan_update(turn.modifiers, self.lines[-1])
+            return self._plan_modify(turn.modifiers, turn, None)
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
-        if self.awaiting_confirmation and acts & {"yes", "place", "done"} and "change" not in acts:
+        if confirming and acts & {"yes", "place", "done"} and not acts & {"change", "no"}:
             # the whole order was just read back with "anything else, or shall I place it?"
             return self._plan_finish()
-        if self.awaiting_confirmation and acts & {"no", "change"}:
-            self.awaiting_confirmation = False
+        if confirming and acts & {"no", "change"}:
             return [lambda _: Say("No problem. What would you like to change?")]
         if "goodbye" in acts or ("done" in acts and self.placed and not self.lines):
             if self.lines:
@@ -134,7 +177,217 @@ class OrderPolicy:
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
         return []
 
-    def _plan_add(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+    # ------------------------------------------------------------------ uncertainty
+
+    def _ask_to_confirm(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+        """Heard, not understood: a near-miss name or a doubtful number earns a question,
+        never a silent guess. A plural with no number asks how many."""
+        vague = [d for d in drinks if d.quantity_unsure and not d.quantity_said]
+        if len(drinks) == 1 and vague:
+            self.pending_quantity = vague[0]
+            name = vague[0].name
+            return [
+                lambda _: Say(f"How many {name}{'' if name.endswith('s') else 's'} would you like?")
+            ]
+        self.pending = drinks
+        said = _join([_describe(d, self.menu) for d in drinks])
+        return [lambda _: Say(f"Just to check: {said}, right?")]
+
+    # ------------------------------------------------------------------ questions
+
+    def _plan_question(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
+        """Answer from the tools' own answers; a question never changes the order."""
+        kind = turn.question
+        drinks = turn.drinks or turn.guesses
+        if kind in ("recommend",) or (kind in ("contents", "availability") and not drinks
+                                      and turn.modifiers is None and "menu" not in turn.acts
+                                      and _wants_kind(turn.text)):  # fmt: skip
+            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_recommendation(turn)]
+        if drinks and kind == "price":
+            return self._plan_price(drinks)
+        if drinks and kind == "options":
+            return self._plan_options(drinks[0])
+        if drinks:
+            return self._plan_describe(drinks)
+        if turn.modifiers is not None:
+            return self._plan_option_question(turn.modifiers)
+        if kind == "price":
+            return [lambda _: Say("Which drink would you like the price of?")]
+        if kind == "options":
+            return [lambda _: Call([ToolCall("get_addons", {"query": _option_words(turn.text)})]),
+                    self._say_options(None)]  # fmt: skip
+        return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+
+    def _plan_price(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+        query = " OR ".join(dict.fromkeys(d.name for d in drinks))
+
+        def say(results: Results) -> Step:
+            items = _menu_items(results)
+            if not items:
+                return Say(f"Sorry, we don't have that. {self._menu_line()}")
+            priced = [f"{it['name']} is {_money(it['price'])}" for it in items if it.get("price")]
+            if priced:
+                return Say(f"{_join(priced)}. Would you like one?")
+            names = _join([it["name"] for it in items])
+            return Say(f"Sorry, I don't have prices on this line; the {names} is rung up when "
+                       "you pick it up. Would you like one?")  # fmt: skip
+
+        self.offered = list(drinks)
+        return [lambda _: Call([ToolCall("get_menu_items", {"query": query, "fields": ["price"]})]),
+                say]  # fmt: skip
+
+    def _plan_options(self, drink: DrinkRequest) -> list[Callable[[Results], Step | None]]:
+        return [
+            lambda _: Call([ToolCall("get_addons", {"query": "", "menu_item_id": drink.menu_item_id})]),
+            self._say_options(drink),
+        ]  # fmt: skip
+
+    def _plan_option_question(self, mods: DrinkRequest) -> list[Callable[[Results], Step | None]]:
+        """ "Do you have oat milk?", "anything with caramel?": which drinks offer it."""
+        wanted = [*mods.attributes.items()]
+        addons = list(mods.addons)
+
+        def say(results: Results) -> Step:
+            items = _menu_items(results)
+            names = [it["name"] for it in items
+                     if all(a in self.menu.items.get(it["menu_item_id"], {}).get("attributes", [])
+                            for a, _ in wanted)
+                     and all(a in self.menu.items.get(it["menu_item_id"], {}).get("addons", [])
+                             for a in addons)]  # fmt: skip
+            what = _join([*(v.lower() for _, v in wanted),
+                          *(self.menu.addon_names.get(a, a).lower() for a in addons)])  # fmt: skip
+            if not names:
+                return Say(
+                    f"Sorry, none of our drinks come with {what}. Can I get you something else?"
+                )
+            return Say(f"Yes, {what} goes in our {_join(names[:6])}. Would you like one of those?")
+
+        return [lambda _: Call([ToolCall("get_menu_items", {"query": "coffee OR other drinks OR tea"})]),
+                say]  # fmt: skip
+
+    def _say_options(self, drink: DrinkRequest | None) -> Callable[[Results], Step]:
+        def say(results: Results) -> Step:
+            out = results[0][1] if results and not results[0][2] else None
+            if not isinstance(out, dict):
+                return Say("Sorry, I couldn't look that up. What would you like?")
+            attrs = sorted(
+                out.get("attributes", []), key=lambda a: a.get("attribute_id") != "milk-options"
+            )  # milk first
+            parts = [f"{a['attribute_name'].lower()}: {_join([o.lower() for o in a['options']])}"
+                     for a in attrs if a.get("options")]  # fmt: skip
+            adds = [a["name"].lower() for a in out.get("addons", [])]
+            if adds:
+                parts.append(f"add-ons: {_join(adds)}")
+            subject = f"The {drink.name}" if drink else "We"
+            if not parts:
+                return Say(f"{subject} has no options. Would you like one?")
+            verb = "comes with a choice of" if drink else "have"
+            return Say(f"{subject} {verb} {'; '.join(parts[:3])}. What would you like?")
+
+        return say
+
+    def _say_recommendation(self, turn: CallerTurn) -> Callable[[Results], Step]:
+        low = normalise(turn.text)
+
+        def say(results: Results) -> Step:
+            out = results[0][1] if results and not results[0][2] else None
+            menu = out.get("menu", {}) if isinstance(out, dict) else {}
+            if not menu:
+                return Say(f"{self._menu_line()} What would you like?")
+            pick = _recommend(menu, low)
+            return Say(f"{pick} Would you like one of those?")
+
+        return say
+
+    # ------------------------------------------------------------------ changes
+
+    def _targets(self, turn: CallerTurn, item_id: str | None) -> list[Line]:
+        """The lines a change is about: the named drink's, all of them ("make them..."),
+        or the last one."""
+        lines = [ln for ln in self.lines if item_id is None or ln.drink.menu_item_id == item_id]
+        if not lines:
+            return []
+        if "all_of" in turn.acts and "one_of" not in turn.acts:
+            return lines
+        return lines[-1:]
+
+    def _plan_change_named(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
+        """ "Make the latte decaf", "actually just one latte", "one of the lattes iced":
+        a drink already ordered, changed, not added again."""
+        acts = turn.acts
+        drink = turn.drinks[0]
+        if len(turn.drinks) > 1 or "more" in acts or not self._targets(turn, drink.menu_item_id):
+            return None
+        if "change" in acts or ("only" in acts and drink.quantity_said):
+            return self._plan_modify(drink, turn, drink.menu_item_id)
+        return None
+
+    def _plan_modify(
+        self, change: DrinkRequest, turn: CallerTurn, item_id: str | None
+    ) -> list[Callable[[Results], Step | None]]:
+        lines = self._targets(turn, item_id)
+        if "one_of" in turn.acts and (change.attributes or change.addons):
+            several = [ln for ln in self.lines if ln.drink.quantity > 1
+                       and (item_id is None or ln.drink.menu_item_id == item_id)]  # fmt: skip
+            if several:
+                return self._plan_split(change, several[-1])
+        return self._plan_update(change, lines)
+
+    def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
+        """ "No, I said a macchiato": the drink heard wrong comes off, the right one goes on."""
+        wrong = [ln for ln in self.lines if ln.drink.menu_item_id in turn.negated]
+        new = [
+            d for d in turn.drinks if d.menu_item_id not in {ln.drink.menu_item_id for ln in wrong}
+        ]
+        if not wrong:
+            mentioned = {d.menu_item_id for d in turn.drinks}
+            wrong = [ln for ln in self.lines[-1:] if ln.drink.menu_item_id not in mentioned]
+        if not wrong:  # the drink named is already there: a change to it
+            return self._plan_update(
+                turn.drinks[0], self._targets(turn, turn.drinks[0].menu_item_id)
+            )
+        for d in new:
+            if not d.quantity_said:
+                d.quantity = wrong[0].drink.quantity
+            for k, v in wrong[0].drink.attributes.items():
+                if k in self.menu.items[d.menu_item_id]["attributes"]:
+                    d.attributes.setdefault(k, v)
+        calls = [ToolCall("update_order_item", {"order_item_id": ln.order_item_id, "remove": True})
+                 for ln in wrong]  # fmt: skip
+
+        def removed(results: Results) -> Step | None:
+            gone = [ln for ln, (_, _, err) in zip(wrong, results, strict=False) if not err]
+            self.lines = [ln for ln in self.lines if ln not in gone]
+            return None
+
+        return [lambda _: Call(calls), removed, *self._plan_add(new)]
+
+    def _plan_split(
+        self, change: DrinkRequest, line: Line
+    ) -> list[Callable[[Results], Step | None]]:
+        """ "Make one of them decaf": one drink of the line becomes a line of its own."""
+        keep = line.drink.quantity - 1
+        new = DrinkRequest(
+            menu_item_id=line.drink.menu_item_id, name=line.drink.name, quantity=1,
+            quantity_said=True, attributes={**line.drink.attributes, **change.attributes},
+            addons=[*line.drink.addons, *(a for a in change.addons if a not in line.drink.addons)],
+        )  # fmt: skip
+
+        def fewer(results: Results) -> Step | None:
+            if results and not results[0][2]:
+                line.drink.quantity = keep
+            return None
+
+        return [
+            lambda _: Call([ToolCall("update_order_item",
+                                     {"order_item_id": line.order_item_id, "quantity": keep})]),
+            fewer,
+            *self._plan_add([new], look_up=False),
+        ]  # fmt: skip
+
+    def _plan_add(
+        self, drinks: list[DrinkRequest], *, look_up: bool = True
+    ) -> list[Callable[[Results], Step | None]]:
         """Look the drinks up, check the options of those that have some (as the agent's
         instructions ask), add them one per step (the first opens the order, the next name
         it), then read the whole order back and ask whether to place it."""
@@ -142,7 +395,7 @@ class OrderPolicy:
         added: list[DrinkRequest] = []
         steps: list[Callable[[Results], Step | None]] = []
 
-        def look_up(_: Results) -> Step:
+        def find(_: Results) -> Step:
             return Call([ToolCall("get_menu_items", {"query": query})])
 
         def check(results: Results) -> Step | None:
@@ -202,9 +455,10 @@ class OrderPolicy:
                            "Anything else?")  # fmt: skip
             return Say(f"Got it.{note} That's {order}. Anything else, or shall I place the order?")
 
-        steps.append(look_up)
-        steps.append(check)
-        steps += [options(d) for d in drinks if d.attributes or d.addons]
+        if look_up:
+            steps.append(find)
+            steps.append(check)
+            steps += [options(d) for d in drinks if d.attributes or d.addons]
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, confirm]
 
@@ -251,52 +505,156 @@ class OrderPolicy:
         ]
 
     def _plan_update(
-        self, change: DrinkRequest, line: Line
+        self, change: DrinkRequest, lines: list[Line]
     ) -> list[Callable[[Results], Step | None]]:
-        args: dict[str, Any] = {"order_item_id": line.order_item_id}
-        if change.quantity_said:
-            args["quantity"] = change.quantity
-        allowed = set(self.menu.items[line.drink.menu_item_id]["attributes"])
-        attrs = {k: v for k, v in change.attributes.items() if k in allowed}
-        if attrs:
-            args["attributes"] = [{"attribute_id": k, "option": v} for k, v in attrs.items()]
-        if change.addons:
-            args["addons"] = [{"addon_id": a, "option": "ADD"} for a in change.addons]
-        if len(args) == 1:
+        """Change drinks already ordered (options, add-ons, quantity), then read the whole
+        order back: a change is confirmed like an addition."""
+        if not lines:
             return []
+        calls: list[ToolCall] = []
+        applied: list[tuple[Line, dict[str, str]]] = []
+        for line in lines:
+            args: dict[str, Any] = {"order_item_id": line.order_item_id}
+            if change.quantity_said:
+                args["quantity"] = change.quantity
+            allowed = set(self.menu.items[line.drink.menu_item_id]["attributes"])
+            attrs = {k: v for k, v in change.attributes.items() if k in allowed}
+            if attrs:
+                args["attributes"] = [{"attribute_id": k, "option": v} for k, v in attrs.items()]
+            offered = set(self.menu.items[line.drink.menu_item_id]["addons"])
+            addons = [a for a in change.addons if a in offered]
+            if addons:
+                args["addons"] = [{"addon_id": a, "option": "ADD"} for a in addons]
+            if len(args) > 1:
+                calls.append(ToolCall("update_order_item", args))
+                applied.append((line, attrs))
+        if not calls:
+            names = _join(sorted({ln.drink.name for ln in lines}))
+            wanted = _join([*change.attributes.values(), *change.dropped])
+            return [lambda _: Say(f"Sorry, the {names} doesn't come with {wanted or 'that'}. "
+                                  "Anything else?")]  # fmt: skip
 
         def done(results: Results) -> Step:
-            if not results or results[0][2]:
+            ok = [(ln, attrs) for (ln, attrs), (_, _, err) in zip(applied, results, strict=False)
+                  if not err]  # fmt: skip
+            if not ok:
                 return Say("Sorry, I couldn't change that. Could you say it again?")
-            line.drink.attributes.update(attrs)
-            line.drink.addons += [a for a in change.addons if a not in line.drink.addons]
-            if change.quantity_said:
-                line.drink.quantity = change.quantity
+            for line, attrs in ok:
+                line.drink.attributes.update(attrs)
+                line.drink.addons += [a for a in change.addons if a not in line.drink.addons]
+                if change.quantity_said:
+                    line.drink.quantity = change.quantity
             return self._details()
 
-        return [
-            lambda _: Call([ToolCall("update_order_item", args)]),
-            done,
-            self._confirm_after("Okay."),
-        ]
+        return [lambda _: Call(calls), done, self._confirm_after("Okay.")]
 
-    def _plan_remove(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
-        lines = [ln for d in drinks if (ln := self._line_for(d)) is not None]
-        if not lines:
+    def _plan_remove(
+        self, drinks: list[DrinkRequest], turn: CallerTurn
+    ) -> list[Callable[[Results], Step | None]]:
+        """Take drinks off; when the words fit more than one thing in the order (two latte
+        lines, or two lattes on one line and no number said), ask which first."""
+        plan: list[tuple[Line, int | None]] = []  # (line, new quantity or None = remove)
+        for d in drinks:
+            lines = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id]
+            if not lines:
+                continue
+            everything = "all_of" in turn.acts and "one_of" not in turn.acts
+            if len(lines) > 1 and not everything and not _matches_options(d, lines):
+                self.pending_remove = lines
+                which = _join([_describe(ln.drink, self.menu) for ln in lines]).replace(
+                    " and ", " or "
+                )
+                return [_reply(f"You have {which}. Which one should I take off?")]
+            if len(lines) > 1 and not everything:
+                lines = [ln for ln in lines if _matches_options(d, [ln])][:1] or lines[-1:]
+            for ln in lines:
+                have = ln.drink.quantity
+                if (
+                    have > 1
+                    and not everything
+                    and not d.quantity_said
+                    and "one_of" not in turn.acts
+                ):
+                    self.pending_remove = [ln]
+                    return [_reply(f"You have {_count(have, ln.drink.name)}. Should I take off "
+                                   "one, or all of them?")]  # fmt: skip
+                fewer = have - d.quantity if (d.quantity_said or "one_of" in turn.acts) else 0
+                if "one_of" in turn.acts and not d.quantity_said:
+                    fewer = have - 1
+                plan.append((ln, fewer if fewer > 0 else None))
+        if not plan:
             return [lambda _: Say(f"There's no {_join([d.name for d in drinks])} in your order.")]
-        calls = [ToolCall("update_order_item", {"order_item_id": ln.order_item_id, "remove": True})
-                 for ln in lines]  # fmt: skip
+        return self._remove(plan)
+
+    def _plan_remove_answer(
+        self, turn: CallerTurn, lines: list[Line]
+    ) -> list[Callable[[Results], Step | None]] | None:
+        """The answer to "which one?" / "one, or all of them?"."""
+        text = normalise(turn.text)
+        if len(lines) == 1:
+            line = lines[0]
+            if re.search(r"\b(all|both|them all|all of them|everything|every one)\b", text):
+                return self._remove([(line, None)])
+            qty = _said_number(turn.text)
+            if qty or re.search(r"\b(one|just one|a single)\b", text):
+                left = line.drink.quantity - (qty or 1)
+                return self._remove([(line, left if left > 0 else None)])
+            return None
+        chosen = [ln for ln in lines for d in turn.drinks if d.menu_item_id == ln.drink.menu_item_id
+                  and _matches_options(d, [ln]) and (d.attributes or d.addons)]  # fmt: skip
+        if not chosen and turn.modifiers is not None:
+            chosen = [ln for ln in lines if _matches_options(turn.modifiers, [ln])]
+        if re.search(r"\b(both|all|them all|all of them)\b", text):
+            chosen = lines
+        elif re.search(r"\b(first|former)\b", text):
+            chosen = lines[:1]
+        elif re.search(r"\b(second|last|latter|other)\b", text):
+            chosen = lines[-1:]
+        if not chosen:
+            return None
+        return self._remove([(ln, None) for ln in chosen[: len(lines)]])
+
+    def _remove(
+        self, plan: list[tuple[Line, int | None]]
+    ) -> list[Callable[[Results], Step | None]]:
+        calls = [
+            ToolCall("update_order_item", {"order_item_id": ln.order_item_id, "remove": True}
+                     if left is None else {"order_item_id": ln.order_item_id, "quantity": left})
+            for ln, left in plan
+        ]  # fmt: skip
 
         def done(results: Results) -> Step:
-            removed = [ln for ln, (_, _, err) in zip(lines, results, strict=False) if not err]
-            self.lines = [ln for ln in self.lines if ln not in removed]
-            self.awaiting_confirmation = False
-            names = _join([ln.drink.name for ln in removed])
+            ok = [
+                (ln, left)
+                for (ln, left), (_, _, err) in zip(plan, results, strict=False)
+                if not err
+            ]
+            if not ok:
+                return Say("Sorry, I couldn't change that. Could you say it again?")
+            for ln, left in ok:
+                if left is None:
+                    self.lines = [x for x in self.lines if x is not ln]
+                else:
+                    ln.drink.quantity = left
             if not self.lines:
-                return Say(f"Okay, I took off the {names}. What can I get you instead?")
+                names = _join([ln.drink.name for ln, _ in ok])
+                return Say(f"Okay, I took off the {names}. Your order is empty now. "
+                           "What can I get you instead?")  # fmt: skip
             return self._details()
 
         return [lambda _: Call(calls), done, self._confirm_after("Okay, that's off.")]
+
+    def _after_transfer(self, results: Results) -> Step:
+        """Our own words about a transfer: a tool's text is written for the model, never
+        read to the caller."""
+        out = results[0][1] if results else None
+        failed = not results or results[0][2] or (
+            isinstance(out, str) and ("nobody" in out.lower() or "not available" in out.lower())
+        ) or (isinstance(out, dict) and out.get("success") is False)  # fmt: skip
+        if failed:
+            return Say("Sorry, nobody is available to take the call right now. I can keep "
+                       "helping with your order: what would you like?")  # fmt: skip
+        return Say("Let me get you to someone. One moment.")
 
     def _plan_read_back(
         self, *, ask: bool = True, closing: bool = False
@@ -346,16 +704,88 @@ class OrderPolicy:
         parts = [f"{c} like {_join(by_cat[c][:4])}" for c in wanted]
         return f"We have {_join(parts)}."
 
-    def _line_for(self, drink: DrinkRequest) -> Line | None:
-        for line in reversed(self.lines):
-            if line.drink.menu_item_id == drink.menu_item_id:
-                return line
-        return None
 
-    @staticmethod
-    def _tool_said(results: Results, default: str) -> str:
-        out = results[0][1] if results else None
-        return out if isinstance(out, str) and out and not results[0][2] else default
+def _reply(text: str) -> Callable[[Results], Step]:
+    """A plan step that says `text`."""
+    return lambda _: Say(text)
+
+
+def _said_number(text: str) -> int:
+    """A number said on its own ("two", "just 3, please"), 0 when none."""
+    for w in normalise(text).split():
+        if w.isdigit() and 0 < int(w) < 100:
+            return int(w)
+        if w in NUMBERS and w not in ("a", "an"):
+            return NUMBERS[w]
+    return 0
+
+
+def _matches_options(d: DrinkRequest, lines: list[Line]) -> bool:
+    """Whether the options the caller said pick out exactly one of `lines`."""
+    said = set(d.attributes.items())
+    if not said and not d.addons:
+        return False
+    hits = [ln for ln in lines if said <= set(ln.drink.attributes.items())
+            and set(d.addons) <= set(ln.drink.addons)]  # fmt: skip
+    return len(hits) == 1
+
+
+def _menu_items(results: Results) -> list[dict[str, Any]]:
+    return [it for _, out, err in results if not err and isinstance(out, dict)
+            for it in out.get("menu_items", [])]  # fmt: skip
+
+
+def _money(price: Any) -> str:
+    try:
+        dollars = float(price)
+    except (TypeError, ValueError):
+        return str(price)
+    whole, cents = int(dollars), round((dollars - int(dollars)) * 100)
+    return f"{whole} dollars" + (f" {cents}" if cents else "")
+
+
+_KINDS = re.compile(
+    r"\b(coffee|tea|teas|sweet|strong|cold|iced|refreshing|caffeine|decaf|chocolate|milk|herbal)\b"
+)
+
+
+def _wants_kind(text: str) -> bool:
+    """ "Anything without coffee?", "something sweet?": a recommendation by kind."""
+    return bool(_KINDS.search(normalise(text)))
+
+
+def _option_words(text: str) -> str:
+    m = re.search(r"\b(milks?|syrups?|sweeteners?|flavou?rs?|sauces?|add-?ons?|shots?)\b",
+                  normalise(text))  # fmt: skip
+    return m.group(1) if m else ""
+
+
+def _recommend(menu: dict[str, list[str]], low: str) -> str:
+    """A recommendation from the menu the tool returned, by what the caller said they like."""
+    coffee = menu.get("coffee", [])
+    tea = menu.get("tea", [])
+    other = menu.get("other drinks", [])
+
+    def have(*names: str) -> list[str]:
+        every = {n.lower(): n for names_ in menu.values() for n in names_}
+        return [every[n.lower()] for n in names if n.lower() in every]
+
+    no_coffee = re.search(
+        r"\b(not?|don'?t|doesn'?t|do not|does not|without|never|hate|isn'?t|not into|no more)"
+        r"\b[^.?!]{0,30}\b(coffee|caffeine)\b", low) or "tea" in low.split()  # fmt: skip
+    if no_coffee:
+        picks = (have("Hot Chocolate", "Chai Latte", "Matcha Latte") or other[:3]) + tea[:2]
+        return f"If you'd rather skip coffee, try our {_join(picks[:4])}."
+    if re.search(r"\b(sweet|chocolate|dessert)\b", low):
+        return f"For something sweet, our {_join(have('Mocha', 'Hot Chocolate', 'Chai Latte'))} are popular."
+    if re.search(r"\b(strong|kick|wake me up|bold)\b", low):
+        return f"For something strong, try an {_join(have('Americano', 'Cortado', 'Espresso'))}."
+    if re.search(r"\b(cold|iced|refreshing|hot day)\b", low):
+        return f"For something cold, try our {_join(have('Cold Brew', 'Ginger Green Cold Steep Tea'))}, or any latte iced."
+    if re.search(r"\b(decaf|caffeine)\b", low):
+        return "Most of our espresso drinks come decaf, like the Latte and the Cappuccino."
+    picks = (have("Latte", "Cappuccino", "Mocha") or coffee[:3]) + tea[:1]
+    return f"Our most popular drinks are the {_join(picks)}."
 
 
 def _spoken(text: str) -> str:

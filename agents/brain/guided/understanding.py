@@ -23,6 +23,8 @@ from typing import Any
 
 from tools.coffee import MENU_JSON
 
+from .near_miss import guess_drinks
+
 NUMBERS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "couple": 2, "pair": 2, "three": 3,
     "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
@@ -199,7 +201,15 @@ FILLER = set(
 )
 """Words that may stand next to a drink's name without making it a different drink."""
 ACTS: dict[str, tuple[str, ...]] = {
-    "human": (r"\b(a |real )?(person|human|somebody|someone|manager|representative|operator)\b",),
+    # a request for a person, not any sentence with "someone" in it ("something for
+    # someone who does not like coffee" is a question)
+    "human": (
+        r"\b(speak|talk|speaking|talking) (to|with) (a |an |the |your |some )?(real |actual )?"
+        r"(person|human|somebody|someone|manager|representative|operator|staff|employee)\b",
+        r"\b(transfer|connect|put) me\b", r"\b(real|actual|live) (person|human)\b",
+        r"\b(get|give|find) me (a |an |the )?(person|human|manager|representative|operator)\b",
+        r"\b(representative|operator)\b", r"^(a )?(person|human|manager)( please)?$",
+    ),
     "goodbye": (r"\b(good ?bye|bye|have a (good|nice) (day|one)|that is all thanks bye)\b",),
     "done": (
         r"\bthat'?s (all|it|everything)\b", r"\bthat is (all|it|everything)\b",
@@ -233,10 +243,67 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\bwhat (do|did) i (have|order|get)\b", r"\b(read|repeat) (it|that|the order|my order)",
         r"\b(my|the) order so far\b", r"\bwhat'?s (in )?my order\b",
     ),
-    "remove": (r"\b(remove|cancel|take off|drop|delete|scratch|forget)\b",),
-    "change": (r"\b(make (that|it|them|the)|change|switch|instead)\b",),
+    "remove": (r"\b(remove|cancel|take off|take (that|it|them|the \w+) off|drop|delete|scratch|forget|get rid of)\b",),
+    "change": (r"\b(make (that|it|them|those|the|both|all|one)|change|switch|swap|instead)\b",
+               r"\b(can|could) (i|you|we) (get|have|make) (it|that|them|those|both)\b"),
+    # "no, I said a macchiato", "not a mocha, a macchiato", "I meant the cortado"
+    "correct": (r"\bi (said|meant|asked for|wanted|ordered)\b", r"\bi mean\b",
+                r"\bnot (a|an|the) [a-z]+,? (a|an|the|i)\b", r"\bthat'?s not what i\b",
+                r"^no,? (a|an|the|i said|i meant)\b", r"\bthat'?s wrong\b"),
+    "all_of": (r"\b(them|both|all of them|both of them|all|each|every one|those)\b",),
+    "one_of": (r"\b(just |only )?one of (them|those|the [a-z]+|my [a-z]+)\b",),
+    "only": (r"\b(actually|just|only)\b",),
+    "more": (r"\b(also|another|more|too|as well|plus|add)\b",),
+    # the caller is asking for a drink, whatever the grammar ("can I get a latte?")
+    "request": (r"\b(can|could|may|might) (i|we) (get|have|grab|order|do|try)\b",
+                r"\b(i'?d|i would|we'?d|we would) (like|love|want|take|have|go with)\b",
+                r"\b(i|we) (want|need|will have|'ll have|ll have|will take|'ll take)\b",
+                r"\b(i'?ll|we'?ll|ill) (have|take|get|do|go with)\b",
+                r"\b(give|get|make|bring) (me|us)\b", r"\blet me (get|have|order)\b",
+                r"^(a|an|one|two|three|four|five|\d+) [a-z]"),
 }  # fmt: skip
 _ACTS = {act: [re.compile(p) for p in pats] for act, pats in ACTS.items()}
+
+QUESTIONS: dict[str, tuple[str, ...]] = {
+    "price": (r"\bhow much\b", r"\b(price|prices|priced|cost|costs)\b"),
+    "recommend": (
+        r"\brecommend", r"\bsuggest", r"\bwhat should (i|we) (get|have|try|order)\b",
+        r"\bwhat('?s| is| are) (good|popular|nice|best|your (favou?rite|best|most popular))\b",
+        r"\b(any|a) (recommendation|suggestion)s?\b", r"\bwhat do you like\b",
+        r"\bsomething (for|without|that|sweet|strong|light|not too)\b",
+    ),
+    "options": (
+        r"\bwhat (kind of |kinds of |sort of )?(milks?|syrups?|sweeteners?|flavou?rs?|options"
+        r"|add-?ons?|sauces?)\b", r"\b(which|what) milks?\b",
+        r"\bwhat (can|could) (i|you|we) (get|have|add|put) (in|on|with|into)\b",
+        r"\b(can|does|do) (it|that|they|the [a-z]+|a [a-z]+|an [a-z]+) (come|be made|be) (with|iced|hot|decaf)\b",
+    ),
+    "contents": (
+        r"\bwhat'?s in\b", r"\bwhat is in\b", r"\bwhat goes in\b", r"\bingredients?\b",
+        r"\b(anything|something|drinks?|any drinks?) (with|that has|that have|without|made with)\b",
+        r"\b(made|come|comes) (with|of|from)\b.*\?", r"\bwhat (is|are) (a|an|the) [a-z]",
+        r"\bwhat does (a |an |the )?[a-z ]+ (have|come with|taste like|contain)\b",
+        r"\btell me about\b", r"\bwhat'?s the difference\b", r"\bdifference between\b",
+    ),
+    "availability": (
+        r"\b(do|does) you( guys| all)? (have|make|do|sell|serve|carry|offer)\b",
+        r"\b(is|are) there\b", r"\bhave you got\b", r"\bdo you guys\b",
+    ),
+}  # fmt: skip
+"""A question about the menu: answered, never acted on."""
+_QUESTIONS = {kind: [re.compile(p) for p in pats] for kind, pats in QUESTIONS.items()}
+
+OFF_TOPIC = re.compile(
+    r"\b(wrong number|prescriptions?|pharmacy|pharmacist|refills?|medications?|medicine|doctor"
+    r"|dentist|appointment|clinic|hospital|insurance|bank|bank account|account balance|loan"
+    r"|mortgage|credit card bill|flights?|airline|boarding|hotel|room booking|reservation"
+    r"|pizza|taxi|cab|plumber|plumbing|mechanic|oil change|tire|tyre|tracking number|parcel"
+    r"|package|haircut|salon|barber|vet|veterinarian|lawyer|attorney|tickets?|movie|cinema"
+    r"|library|school|dmv|license renewal|passport|tax|taxes|electricity|power outage"
+    r"|internet|wifi provider|phone bill|cable|landlord|rent|lease|car rental|rental car"
+    r"|gym|membership|sushi|burger|burrito|sandwich shop|restaurant|florist|flowers)\b"
+)
+"""Another business's words: the caller rang the wrong line (said once, politely)."""
 
 
 @dataclass
@@ -250,6 +317,11 @@ class DrinkRequest:
     addons: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     """Options the caller asked for that this drink does not offer (to say so)."""
+    quantity_unsure: bool = False
+    """The number may be misheard ("to lattes", "for lattes") or was not said with a plural
+    ("lattes"): ask before adding."""
+    heard: str = ""
+    """The caller's words for this drink when they were not its name (a near miss)."""
 
     def tool_arguments(self) -> dict[str, Any]:
         args: dict[str, Any] = {"menu_item_id": self.menu_item_id, "quantity": self.quantity}
@@ -271,10 +343,28 @@ class CallerTurn:
     """Options said without a drink ("make it iced", "with oat milk"): for the last drink."""
     unknown_drink: str = ""
     """Words that look like a drink we do not have ("a pumpkin spice latte")."""
+    guesses: list[DrinkRequest] = field(default_factory=list)
+    """Drinks the caller's words come near without naming them ("a cortato"): to confirm."""
+    negated: list[str] = field(default_factory=list)
+    """menu_item_ids the caller said "not" to ("not a mocha, a macchiato")."""
+    question: str = ""
+    """price / recommend / options / contents / availability: a question, never an action."""
+    off_topic: bool = False
+    """Another business's words with nothing of ours: the caller wants something else."""
 
     @property
     def understood(self) -> bool:
-        return bool(self.drinks or self.acts or self.modifiers)
+        return bool(
+            self.drinks or self.acts or self.modifiers or self.guesses or self.question
+            or self.off_topic
+        )  # fmt: skip
+
+    @property
+    def asking(self) -> bool:
+        """A question about the menu rather than a request ("how much is a latte?" asks;
+        "can I get a latte?" orders)."""
+        wh = re.match(r"\s*(what|which|how|why|where|when|is|are|does|do)\b", self.text.lower())
+        return bool(self.question) and ("request" not in self.acts or wh is not None)
 
 
 @dataclass(frozen=True)
@@ -314,6 +404,17 @@ def normalise(text: str) -> str:
     t = text.lower().replace("’", "'")
     t = re.sub(r"[^a-z0-9%' -]+", " ", t)
     return " ".join(t.split())
+
+
+PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
+"""Words Whisper writes for a spoken number before a drink ("to lattes"): a guess to confirm."""
+SLOT_BEFORE = frozenset(
+    {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim",
+     "whole", "one", "two", "three", "four", "five", "six", "to", "too", "for", "of"}
+)  # fmt: skip
+"""Words after which the caller is naming a drink: where a near miss is looked for."""
+DRINK_MARK = "<drink>"
+"""Stands for a drink named exactly, when the rest of the words are searched for near misses."""
 
 
 def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
@@ -358,18 +459,53 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 out.dropped.append(menu.addon_names.get(addon, addon))
 
 
-def _quantity(before: str) -> tuple[int, bool]:
+def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
+    """(quantity, said, unsure) from the words before a drink."""
     words = before.split()
+    if words and words[-1] in PLURAL_UNSURE and plural:
+        return PLURAL_UNSURE[words[-1]], True, True
     for w in reversed(words[-4:]):
         if w.isdigit() and 0 < int(w) < 100:
-            return int(w), True
+            return int(w), True, False
         if w in NUMBERS:
-            return NUMBERS[w], w not in ("a", "an")
-    return 1, False
+            return NUMBERS[w], w not in ("a", "an"), False
+    return 1, False, plural
 
 
 def _strange(words: list[str], menu: Menu) -> bool:
     return any(w not in menu.known_words and not w.isdigit() for w in words)
+
+
+def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[DrinkRequest]:
+    """Drinks the words outside the exact names come near, where a drink is being named."""
+    rest = t
+    for start, end, _ in reversed(found):  # a drink's name keeps its place, as one word
+        rest = f"{rest[:start]} {DRINK_MARK} {rest[end:]}"
+    words = rest.split()
+    names = {p: (i, menu.items[i]["name"]) for p, i in menu.names.items()}
+    out: list[DrinkRequest] = []
+    for g in guess_drinks(words, names, menu.known_words | {DRINK_MARK}):
+        at = _index_of(words, g.heard)
+        if at <= 0 or words[at - 1] not in SLOT_BEFORE:
+            continue
+        drink = DrinkRequest(menu_item_id=g.menu_item_id, name=g.name, heard=g.heard)
+        drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(
+            " ".join(words[:at]), g.heard.endswith("s")
+        )
+        after = " ".join(words[at + len(g.heard.split()) :])
+        _options(
+            re.split(r"\b(and|plus|also)\b", after)[0], menu.items[g.menu_item_id], menu, drink
+        )
+        out.append(drink)
+    return out
+
+
+def _index_of(words: list[str], phrase: str) -> int:
+    n = len(phrase.split())
+    for i in range(len(words) - n + 1):
+        if " ".join(words[i : i + n]) == phrase:
+            return i
+    return -1
 
 
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
@@ -379,6 +515,10 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     for act, pats in _ACTS.items():
         if any(p.search(t) for p in pats):
             turn.acts.add(act)
+    for kind, pats in _QUESTIONS.items():
+        if any(p.search(t) for p in pats):
+            turn.question = kind
+            break
     found = _find_items(t, menu)
     # each drink owns the words from the end of the previous drink to the start of the next
     bounds = [0] + [end for _, end, _ in found]
@@ -388,7 +528,13 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         after = t[end : found[i + 1][0] if i + 1 < len(found) else len(t)]
         # words after a drink up to a separator belong to it ("a latte with oat milk and ...")
         drink = DrinkRequest(menu_item_id=item_id, name=menu.items[item_id]["name"])
-        drink.quantity, drink.quantity_said = _quantity(before)
+        plural = t[start:end].endswith("s") and not menu.items[item_id]["name"].lower().endswith(
+            "s"
+        )
+        drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(before, plural)
+        if re.search(r"\bnot( a| an| the)?\s*$", t[:start]):
+            turn.negated.append(item_id)  # "not a mocha, a macchiato"
+            continue
         if _strange(before.split()[-1:], menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
@@ -406,6 +552,14 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if mods.attributes or mods.addons or mods.quantity_said:
             turn.modifiers = mods
         m = re.search(r"\b(latte|coffee|tea|frappuccino|smoothie|juice|soda|espresso drink)s?\b", t)
-        if m and "menu" not in turn.acts and not found:
+        if m and "menu" not in turn.acts and not found and not turn.question:
             turn.unknown_drink = m.group(0)
+    if not turn.unknown_drink:
+        turn.guesses = _near_misses(t, found, menu)
+    ours = turn.drinks or turn.guesses or turn.modifiers or found
+    if OFF_TOPIC.search(t) and not ours:
+        turn.off_topic = True
+    if ours or "request" in turn.acts and not turn.acts & {"done", "place"}:
+        # "Bye, can I get a latte": a farewell word inside an order is not a goodbye
+        turn.acts.discard("goodbye")
     return turn

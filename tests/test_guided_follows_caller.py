@@ -1,0 +1,385 @@
+"""The offline brain follows its caller (issue 20): a question is not an order, a near miss
+earns a question, a farewell inside an order is not a goodbye, changes to drinks already
+ordered call the right tool and are read back, an ambiguous removal asks which, a caller
+who wants another business is told what this line does, and nothing written for the model
+(a tool's instructions, a fallback reply claiming an order change) is ever spoken.
+
+Every call runs through a real AgentSession, the real coffee tools and a SQLite store; the
+fallback model is a double whose reply each test chooses, so a test fails if the policy
+hands it a turn it should have handled, or if its words reach the caller unchecked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, Agent, AgentSession, llm
+from livekit.agents.voice.run_result import ChatMessageEvent, FunctionCallEvent, RunResult
+
+from agents.brain.guided import GuidedLLM, understand
+from agents.brain.guided.grounding import ASK_AGAIN
+from agents.brain.guided.policy import OFF_TOPIC_LINE
+from tools import ToolRuntime, ToolRuntimeOptions, build_call_control_tools
+from tools.coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, OrderStore, build_coffee_tools
+
+
+class ScriptedFallback(llm.LLM):
+    """The model behind the policy as a double: answers every turn with `reply`, streamed
+    in small pieces as a model would, and records what it was asked."""
+
+    def __init__(self, reply: str = "Hello there.") -> None:
+        super().__init__()
+        self.reply = reply
+        self.asked: list[str] = []
+
+    def chat(self, *, chat_ctx: llm.ChatContext, **_: Any) -> llm.LLMStream:
+        last = chat_ctx.items[-1]
+        self.asked.append((last.text_content if last.type == "message" else "") or "")
+        return _Pieces(self, self.reply, chat_ctx=chat_ctx)
+
+
+class _Pieces(llm.LLMStream):
+    def __init__(self, owner: llm.LLM, text: str, *, chat_ctx: llm.ChatContext) -> None:
+        super().__init__(
+            owner, chat_ctx=chat_ctx, tools=[], conn_options=DEFAULT_API_CONNECT_OPTIONS
+        )
+        self._text = text
+
+    async def _run(self) -> None:
+        words = self._text.split(" ")
+        for i, w in enumerate(words):
+            piece = w if i == 0 else " " + w
+            self._event_ch.send_nowait(
+                llm.ChatChunk(id="x", delta=llm.ChoiceDelta(role="assistant", content=piece))
+            )
+
+
+Turn = tuple[str, list[tuple[str, dict[str, Any]]], str]
+
+
+class Caller:
+    """One call: `await say(text)` -> (tool calls, what the agent said)."""
+
+    def __init__(self, tmp_path: Path, fallback: ScriptedFallback, **tool_opts: Any) -> None:
+        self.tmp_path = tmp_path
+        self.fallback = fallback
+        self.guided = GuidedLLM(fallback)
+        self.tool_opts = tool_opts
+        self.spoken: list[str] = []
+
+    async def __aenter__(self) -> Caller:
+        self.store = await OrderStore(self.tmp_path / "orders.sqlite").open()
+        runtime = ToolRuntime(ToolRuntimeOptions(filler_phrases=(), emit_on_session=False))
+        tools: list[llm.Tool | llm.Toolset] = [
+            *build_coffee_tools(self.store, runtime),
+            *build_call_control_tools(runtime, **self.tool_opts),
+        ]
+        self.session: AgentSession[None] = AgentSession(
+            llm=self.guided, max_tool_steps=MAX_TOOL_STEPS
+        )
+        await self.session.__aenter__()
+        await self.session.start(Agent(instructions=COFFEE_INSTRUCTIONS, tools=tools))
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.session.__aexit__(None, None, None)
+        await self.store.close()
+
+    async def say(self, text: str) -> tuple[list[tuple[str, dict[str, Any]]], str]:
+        result: RunResult[None] = await self.session.run(user_input=text)
+        calls = [
+            (ev.item.name, json.loads(ev.item.arguments))
+            for ev in result.events
+            if isinstance(ev, FunctionCallEvent)
+        ]
+        said = [
+            ev.item.text_content or ""
+            for ev in result.events
+            if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"
+        ]
+        self.spoken += said
+        return calls, " ".join(said)
+
+    async def order(self) -> list[tuple[str, int, dict[str, str], str]]:
+        async def q(tx: Any) -> list[dict[str, Any]]:
+            rows = await tx.fetchall(
+                "SELECT o.status, m.name, oi.quantity, oi.attributes FROM orders o "
+                "JOIN order_items oi USING (order_id) JOIN menu_items m USING (menu_item_id) "
+                "ORDER BY oi.created_at, oi.order_item_id"
+            )
+            return [dict(r) for r in rows]
+
+        rows = await self.store._run(q)
+        return [
+            (r["name"], r["quantity"], json.loads(r["attributes"] or "{}"), r["status"])
+            for r in rows
+        ]
+
+
+def names(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
+    return [n for n, _ in calls]
+
+
+WRITES = {"add_order_item", "update_order_item", "finish_order", "update_order"}
+
+
+# ---------------------------------------------------------------------------- questions
+
+
+QUESTIONS = [
+    # a typed question, and a word the answer must hold
+    ("How much is a latte?", "latte"),
+    ("Do you have anything with caramel?", "caramel"),
+    ("What would you recommend for someone who does not like coffee?", "chocolate"),
+    ("What's in a cortado?", "espresso"),
+    ("Do you have oat milk?", "oat milk"),
+    ("What milks do you have?", "almond"),
+    ("Is there anything sweet you'd recommend?", "mocha"),
+    ("Do you guys have a matcha latte?", "matcha"),
+    ("What can I get in a mocha?", "milk"),
+]
+
+
+@pytest.mark.parametrize(("question", "answer_has"), QUESTIONS, ids=[q for q, _ in QUESTIONS])
+async def test_a_question_is_answered_and_never_changes_the_order(
+    tmp_path: Path, question: str, answer_has: str
+) -> None:
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("Can I get an iced latte with oat milk?")
+        before = await call.order()
+        calls, said = await call.say(question)
+        assert not set(names(calls)) & WRITES, calls
+        assert await call.order() == before
+        assert answer_has in said.lower(), said
+        assert fallback.asked == []  # answered from the tools, not by the model
+
+
+# ---------------------------------------------------------------------------- uncertainty
+
+
+async def test_a_near_miss_drink_name_gets_a_question_then_is_added_on_yes(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Hi, could I get a cortato with almond milk?")
+        assert not set(names(calls)) & WRITES and said.endswith("right?"), said
+        assert "cortado" in said.lower()
+        calls, said = await call.say("Yes.")
+        assert "add_order_item" in names(calls)
+        assert await call.order() == [("Cortado", 1, {"milk-options": "Almond Milk"}, "open")]
+
+
+async def test_a_near_miss_answered_no_adds_nothing(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("I'll have a mach auto")
+        calls, said = await call.say("No.")
+        assert calls == [] and "which drink" in said.lower()
+        await call.say("A macchiato please")
+        assert [r[:2] for r in await call.order()] == [("Macchiato", 1)]
+
+
+async def test_a_doubtful_number_is_confirmed_and_a_bare_plural_asks_how_many(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("can I get to lattes")  # "two" heard as "to"
+        assert calls == [] and "two lattes" in said.lower() and said.endswith("right?")
+        await call.say("yeah")
+        assert [r[:2] for r in await call.order()] == [("Latte", 2)]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        (tmp_path / "b").mkdir(exist_ok=True)
+        calls, said = await call.say("mochas for the office please")
+        assert calls == [] and "how many" in said.lower()
+        await call.say("three")
+        assert [r[:2] for r in await call.order()] == [("Mocha", 3)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Bye, can I get two lattes with oat milk?",
+        "Hi bye, a mocha please",
+        "Can I get a cappuccino, and then bye for now",
+    ],
+)
+async def test_a_farewell_inside_an_order_is_not_a_goodbye(tmp_path: Path, text: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, _ = await call.say(text)
+        assert "end_call" not in names(calls)
+        assert "add_order_item" in names(calls)
+
+
+async def test_a_plain_goodbye_still_ends_the_call(tmp_path: Path) -> None:
+    assert "goodbye" in understand("okay thanks, bye").acts
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, _ = await call.say("okay thanks, bye")
+        assert names(calls) == ["end_call"]
+
+
+# ---------------------------------------------------------------------------- changes
+
+
+async def test_a_milk_change_on_drinks_already_ordered_updates_them_and_is_read_back(
+    tmp_path: Path,
+) -> None:
+    fallback = ScriptedFallback("Got it. That's one latte with almond milk and one Milk Latte.")
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("Two iced lattes with oat milk please")
+        calls, said = await call.say("Actually, can you make them almond milk instead?")
+        assert names(calls) == ["update_order_item", "get_order_details"]
+        assert calls[0][1]["attributes"] == [
+            {"attribute_id": "milk-options", "option": "Almond Milk"}
+        ]
+        assert "two iced lattes with almond milk" in said.lower()
+        assert said.endswith("shall I place the order?")
+        assert fallback.asked == []
+        calls, _ = await call.say("Yes, that's everything.")
+        assert names(calls) == ["finish_order"]
+        assert await call.order() == [
+            ("Latte", 2, {"hot-or-iced": "Iced", "milk-options": "Almond Milk"}, "finished")
+        ]
+
+
+async def test_one_of_them_becomes_a_line_of_its_own(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("two lattes please")
+        calls, said = await call.say("make one of them decaf")
+        assert names(calls) == ["update_order_item", "add_order_item", "get_order_details"]
+        assert "one latte and one decaf latte" in said.lower(), said
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {}),
+            ("Latte", 1, {"caffeine": "Decaf"}),
+        ]
+
+
+async def test_a_quantity_change_and_a_correction(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("three mochas and a latte")
+        calls, _ = await call.say("actually just two mochas")
+        assert names(calls)[0] == "update_order_item" and calls[0][1]["quantity"] == 2
+        calls, said = await call.say("no, I said a cortado, not a latte")
+        assert "add_order_item" in names(calls)
+        assert [r[:2] for r in await call.order()] == [("Mocha", 2), ("Cortado", 1)]
+        assert said.endswith("shall I place the order?")
+
+
+async def test_an_ambiguous_removal_asks_which(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("an iced oat latte")
+        await call.say("and a hot latte with whole milk")
+        calls, said = await call.say("Please remove the latte.")
+        assert not set(names(calls)) & WRITES and "which one" in said.lower(), said
+        calls, said = await call.say("the iced one")
+        assert names(calls)[0] == "update_order_item" and calls[0][1].get("remove") is True
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {"hot-or-iced": "Hot", "milk-options": "Whole Milk"})
+        ]
+
+
+async def test_removing_from_a_line_of_two_asks_one_or_all(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("two lattes please")
+        calls, said = await call.say("remove the latte")
+        assert calls == [] and "one, or all" in said
+        calls, said = await call.say("just one")
+        assert calls[0] == (
+            "update_order_item",
+            {"order_item_id": calls[0][1]["order_item_id"], "quantity": 1},
+        )
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+
+
+# ---------------------------------------------------------------------------- grounded speech
+
+
+async def test_a_fallback_reply_claiming_an_order_change_is_never_spoken(tmp_path: Path) -> None:
+    claim = "Got it. That's one latte with almond milk and one Milk Latte."
+    fallback = ScriptedFallback(claim)
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("a latte please")
+        _, said = await call.say("hmm could you do the thing with the stuff like last time")
+        assert fallback.asked, "the turn should have gone to the fallback model"
+        assert "got it" not in said.lower() and "almond" not in said.lower()
+        assert said == ASK_AGAIN
+        assert call.guided.replaced and call.guided.replaced[0][0] == "claim"
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {})]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I've added an oat latte for you.",
+        "Sure, two mochas coming right up!",
+        "Your order is placed and ready soon.",
+        "Okay, I switched it to decaf.",
+    ],
+)
+async def test_no_order_claim_from_the_model_reaches_the_caller(tmp_path: Path, reply: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback(reply)) as call:
+        _, said = await call.say("tell me a joke please")
+        assert ASK_AGAIN in said
+        for word in ("added", "coming", "placed", "switched"):
+            assert word not in said.lower()
+
+
+async def test_harmless_model_small_talk_is_spoken(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback("I'm doing well, thanks for asking!")) as call:
+        _, said = await call.say("how are you doing today")
+        assert said == "I'm doing well, thanks for asking!"
+
+
+async def test_no_tool_instruction_text_is_ever_spoken(tmp_path: Path) -> None:
+    """transfer_to_human with nobody to transfer to answers with text written for the
+    model ("Tell the caller you are sorry..."); the caller hears the agent's own words."""
+    fallback = ScriptedFallback("Tell the caller we have lattes. We have lattes.")
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say("Can I speak to a real person please?")
+        assert names(calls) == ["transfer_to_human"]
+        assert "nobody is available" in said.lower()
+        _, said2 = await call.say("what's the weather")
+        for line in call.spoken:
+            assert "the caller" not in line.lower() and "tell the" not in line.lower(), line
+        assert said2 == "We have lattes."
+
+
+async def test_someone_in_a_question_is_not_a_transfer(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, _ = await call.say("What would you recommend for someone who does not like coffee?")
+        assert "transfer_to_human" not in names(calls)
+
+
+# ---------------------------------------------------------------------------- another business
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi, I'm calling to check if my prescription is ready for pickup",
+        "Is this the pharmacy? I need a refill",
+        "Sorry, I think I have the wrong number",
+        "I'd like to book a table for four tonight, I have a reservation question",
+    ],
+)
+async def test_a_caller_who_wants_another_business_hears_what_this_line_does(
+    tmp_path: Path, text: str
+) -> None:
+    fallback = ScriptedFallback(
+        "Please provide the prescription number so I can assist you further."
+    )
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say(text)
+        assert calls == [] and said == OFF_TOPIC_LINE
+        assert fallback.asked == []
+        assert await call.order() == []
+
+
+async def test_the_model_asking_for_another_business_details_is_replaced(tmp_path: Path) -> None:
+    fallback = ScriptedFallback(
+        "Please provide the prescription number so I can assist you further."
+    )
+    async with Caller(tmp_path, fallback) as call:
+        _, said = await call.say("my thing from last week, is it done")
+        assert said == OFF_TOPIC_LINE
