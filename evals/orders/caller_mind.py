@@ -18,11 +18,20 @@ import re
 from dataclasses import dataclass, field
 
 from .goals import DEFAULT_GAP, Goal
-from .menu_words import drinks_named, read_back_matches
+from .menu_words import drinks_named, read_back_matches, say_order
 
 PLACED = re.compile(
     r"\b(order (is|was|has been|'s) placed|placed (your|the) order|order's placed)\b", re.I
 )
+NOTHING_YET = re.compile(
+    r"haven't ordered|order is empty|nothing (yet|so far)|which drink|what would you like|"
+    r"what can i get|say (it|that) again|didn't catch",
+    re.I,
+)
+"""The agent lost the request: after every request was made, the caller restates its order."""
+YES_NO = re.compile(r"\b(right|correct|is that it|is that right)\?", re.I)
+"""A confirmation question the goal's own `answers` did not cover: yes when the caller's ear
+agrees, its repair when not."""
 MAX_SAME_ANSWER = 3
 """A rule answered this often in a row is not answered again (an agent stuck in a loop)."""
 MAX_CLOSING_TRIES = 3
@@ -52,6 +61,30 @@ class CallerMind:
     said: list[Decision] = field(default_factory=list)
     _last_rule: int | None = None
     _same_rule: int = 0
+
+    def restatement(self) -> str:
+        """What the caller says when the agent got it wrong: `misunderstood`, then the last
+        request again (or, once every request is made, the whole order in its words)."""
+        if not self.requests_done and self.next_line > 0:
+            again = self.goal.lines[self.next_line - 1].say
+        elif self.goal.want:
+            again = f"I'd like {say_order(self.goal.want)}."
+        else:
+            again = "I don't want to order anything."
+        return f"{self.goal.misunderstood} {again}"
+
+    def possible_lines(self) -> list[str]:
+        """Everything this caller may say (to synthesise before the call)."""
+        g = self.goal
+        prefix = g.misunderstood
+        repairs = [f"{prefix} {ln.say}" for ln in g.lines]
+        repairs.append(
+            f"{prefix} I'd like {say_order(g.want)}." if g.want
+            else f"{prefix} I don't want to order anything."
+        )  # fmt: skip
+        texts = [ln.say for ln in g.lines] + [a.say for a in g.answers] + repairs
+        texts += [g.done, g.confirm, g.goodbye, "Yes."]
+        return list(dict.fromkeys(texts))
 
     @property
     def requests_done(self) -> bool:
@@ -98,10 +131,13 @@ class CallerMind:
             if self._last_rule == i and self._same_rule >= MAX_SAME_ANSWER:
                 continue
             return Decision(rule.say, rule.gap, "answer", rule=i)
-        if not agrees:
+        lost = self.requests_done and not drinks_named(text) and NOTHING_YET.search(text)
+        if not agrees or (lost and g.want):
             if self.repairs < g.max_repairs:
-                return Decision(g.misunderstood, DEFAULT_GAP, "repair")
+                return Decision(self.restatement(), DEFAULT_GAP, "repair")
             return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        if YES_NO.search(text) and drinks_named(text):
+            return Decision("Yes.", DEFAULT_GAP, "answer")
         if not self.requests_done:
             line = g.lines[self.next_line]
             return Decision(line.say, line.gap, "request")

@@ -106,9 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         probe = choose_brain(settings)
         if wants_local_models(settings, probe.profile):
             prewarm_local_models(settings)
-        results = asyncio.run(
-            _run_all(goals, voice, settings, telephony=args.telephony, out=out)
-        )
+        results = asyncio.run(_run_all(goals, voice, settings, telephony=args.telephony, out=out))
     except Exception as e:  # one line; the traceback goes to the log
         logger.exception("simulated calls failed")
         print(f"error: simulated calls failed ({type(e).__name__}: {e})", file=sys.stderr)

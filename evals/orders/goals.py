@@ -16,11 +16,13 @@
     answers:                          # replies to the agent's questions, first match wins
       - {when: "right\\?", order: match, say: "Yes."}
       - {when: "right\\?", order: mismatch, say: "No, a latte."}
-    misunderstood: No, that's not it. An iced latte with oat milk.
+    misunderstood: No, that's not it.  # then the last request again, or the whole order
     done: That's everything.
     confirm: Yes, please place it.
     goodbye: Thanks, bye.
 
+The caller answers a "..., right?" that names drinks with "Yes." when its ear agrees and
+with its repair when not, unless an `answers` rule matched first.
 `gap` is how long the caller waits after the agent's audio ends before it speaks
 (default 0.7 s; negative: it starts that long before the agent's last words end).
 Every field is checked against the menu when the file is loaded; a bad file raises

@@ -97,11 +97,11 @@ def options_named(text: str) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {}
     for words in sorted(OPTION_WORDS, key=len, reverse=True):
         # longest first, each match blanked: "2% lactose free milk" is not also "2% milk"
-        pattern = rf"(?<![\w%-]){re.escape(words)}\b" + ("(?! chocolate)" if words == "hot" else "")
-        if re.search(pattern, t):
+        regex = rf"(?<![\w%-]){re.escape(words)}\b" + ("(?! chocolate)" if words == "hot" else "")
+        if re.search(regex, t):
             attr, option = OPTION_WORDS[words]
             out.setdefault(attr, set()).add(option)
-            t = re.sub(pattern, " ", t)
+            t = re.sub(regex, " ", t)
     for addon_id, pattern in _addon_patterns():
         if pattern.search(t):
             out.setdefault("addons", set()).add(addon_id)
@@ -154,3 +154,27 @@ def read_back_matches(text: str, want: tuple[WantedItem, ...]) -> bool:
     """The sentence states exactly the wanted order: every drink with its quantity, options
     (iced, decaf, milk, shots) and add-ons, and nothing else."""
     return merged(heard_order(text)) == merged(want) if want else not drinks_named(text)
+
+
+def say_order(want: tuple[WantedItem, ...]) -> str:
+    """The wanted order in a caller's words: "one iced latte with oat milk and a mocha"."""
+    menu = menu_catalogue()
+    names = {it["menu_item_id"]: it["name"].lower() for it in menu["menu_items"]}
+    addon_names = {a["addon_id"]: a["name"].lower() for a in menu["addons"]}
+    counts = {v: k for k, v in NUMBER_WORDS.items() if k not in ("a", "an")}
+    phrases = []
+    for w in want:
+        head = [counts.get(w.quantity, str(w.quantity))]
+        head += [w.options[a].lower() for a in ("hot-or-iced", "caffeine") if a in w.options]
+        name = names[w.item] + ("s" if w.quantity > 1 and not names[w.item].endswith("s") else "")
+        extras = []
+        if "milk-options" in w.options:
+            extras.append(w.options["milk-options"].lower())
+        if "espresso-shots" in w.options:
+            extras.append(f"a {w.options['espresso-shots'].lower()} shot")
+        extras += [addon_names[a] for a in w.addons]
+        tail = f" with {' and '.join(extras)}" if extras else ""
+        phrases.append(" ".join([*head, name]) + tail)
+    if len(phrases) > 1:
+        return ", ".join(phrases[:-1]) + " and " + phrases[-1]
+    return phrases[0] if phrases else "nothing"

@@ -55,20 +55,37 @@ def table(results: list[CallResult]) -> str:
     for r in results:
         s = r.score
         lines.append(
-            _row([
-                r.goal.id, r.voice, "8k-mulaw" if r.telephony else "16k",
-                "yes" if s.exact else "NO", str(s.turns), "YES" if s.premature_hangup else "no",
-                str(len(s.ungrounded)), _s(s.latency_median(model=False)),
-                _s(s.latency_median(model=True)), r.ended_by,
-            ])  # fmt: skip
+            _row(
+                [
+                    r.goal.id,
+                    r.voice,
+                    "8k-mulaw" if r.telephony else "16k",
+                    "yes" if s.exact else "NO",
+                    str(s.turns),
+                    "YES" if s.premature_hangup else "no",
+                    str(len(s.ungrounded)),
+                    _s(s.latency_median(model=False)),
+                    _s(s.latency_median(model=True)),
+                    r.ended_by,
+                ]
+            )  # fmt: skip
         )
     t = totals(results)
     lines.append(
-        _row([
-            "TOTAL", "", "", f"{t['exact']}/{t['calls']}", str(t["turns"]),
-            str(t["premature_hangups"]), str(t["ungrounded"]),
-            _s(t["latency_policy_median"]), _s(t["latency_model_median"]), "",
-        ])  # fmt: skip
+        _row(
+            [
+                "TOTAL",
+                "",
+                "",
+                f"{t['exact']}/{t['calls']}",
+                str(t["turns"]),
+                str(t["premature_hangups"]),
+                str(t["ungrounded"]),
+                _s(t["latency_policy_median"]),
+                _s(t["latency_model_median"]),
+                "",
+            ]
+        )  # fmt: skip
     )
     lines.append(
         f"exact final order: {t['exact']}/{t['calls']}; premature hang-ups: "

@@ -97,17 +97,12 @@ def caller_rng(goal: Goal) -> np.random.Generator:
     return np.random.default_rng([goal.seed, zlib.crc32(goal.id.encode())])
 
 
-def goal_texts(goal: Goal) -> list[str]:
-    texts = [ln.say for ln in goal.lines] + [a.say for a in goal.answers]
-    texts += [goal.misunderstood, goal.done, goal.confirm, goal.goodbye]
-    return list(dict.fromkeys(texts))
-
-
 def synthesise_goal(goal: Goal, voice: Voice, rate: int) -> dict[str, np.ndarray]:
     """Every line the caller may say, at `rate`, before the call starts (no TTS delay in it)."""
     rng = caller_rng(goal)
     return {
-        t: speech_for(t, voice, rate, noise_db=goal.noise_db, rng=rng) for t in goal_texts(goal)
+        t: speech_for(t, voice, rate, noise_db=goal.noise_db, rng=rng)
+        for t in CallerMind(goal).possible_lines()
     }
 
 
