@@ -14,7 +14,7 @@ from tools.coffee import MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 from .brain import Brain, BrainChoice, build_brain
 from .brain.factories import openai_llm
 from .brain.hybrid import build_reasoner_tool
-from .call_limits import CallLimitOptions, CallLimits, user_away_timeout
+from .call_limits import CallLimitOptions, CallLimits, limits_apply, user_away_timeout
 from .coffee_agent import CoffeeAgent
 from .config import Settings
 from .resilience import TurnGuard, attach_resilience, session_conn_options
@@ -31,7 +31,7 @@ class Call:
     store: OrderStore
     runtime: ToolRuntime
     limits: CallLimits | None = None
-    """Phone calls: maximum duration and silence timeout (`agents.call_limits`)."""
+    """Live and phone calls: maximum duration and silence timeout (`agents.call_limits`)."""
     record: CallRecord | None = None
     """The call's durable record (`agents.side_channel.records`); None when disabled."""
     guard: CallGuard | None = None
@@ -76,13 +76,16 @@ async def open_call(
         tools.append(build_reasoner_tool(brain.reasoner, store, runtime))
     # dataset turns chain up to six calls (look up, add, add-ons, details...)
     limit_opts = CallLimitOptions.from_settings(settings)
-    phone = choice.profile.telephony and limit_opts.active
+    caller_kind = caller_kind or ("room" if room is not None else "local")
+    limited = limit_opts.active and limits_apply(
+        telephony=choice.profile.telephony, caller_kind=caller_kind
+    )
     session: AgentSession = AgentSession(
         **brain.session_kwargs(),
         max_tool_steps=MAX_TOOL_STEPS,
         conn_options=session_conn_options(settings),
-        # LiveKit's away timer is the silence clock of a phone call's limits
-        user_away_timeout=user_away_timeout(limit_opts, phone=phone),
+        # LiveKit's away timer is the silence clock of a live call's limits
+        user_away_timeout=user_away_timeout(limit_opts, limited=limited),
     )
     if keypad is not None:  # typed entries (order numbers) reach every brain as a turn
         keypad.deliver_entries(session)
@@ -91,7 +94,7 @@ async def open_call(
         record = CallRecord.create(
             settings.call_records_dir,
             room=room.name if room is not None else "",
-            caller_kind=caller_kind or ("room" if room is not None else "local"),
+            caller_kind=caller_kind,
             brain=choice.profile.name,
             brain_reason=choice.explain(),
             brain_source=choice.source,
@@ -138,7 +141,7 @@ async def open_call(
         agent=agent,
         store=store,
         runtime=runtime,
-        limits=CallLimits(session, limit_opts).attach() if phone else None,
+        limits=CallLimits(session, limit_opts).attach() if limited else None,
         record=record,
         guard=guard,
         turns=resilience,

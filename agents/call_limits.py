@@ -1,4 +1,4 @@
-"""Limits of a phone call: answer before greeting, a maximum duration, a silence timeout.
+"""Limits of a live call: answer before greeting, a maximum duration, a silence timeout.
 
 * `wait_for_answer(room, participant)`: a SIP caller's leg is usable once its participant
   attribute `sip.callStatus` is `active`; the worker waits for that before the session (and
@@ -10,11 +10,15 @@
     asks "Are you still there?"; if another `silence_timeout` passes with no word from the
     caller it says goodbye and hangs up. Any caller speech resets the prompt.
   Hanging up is `tools.call_control.finish_call`, exactly what `end_call` does: the goodbye
-  is played out, the session ends and, inside a LiveKit job, the room is deleted (or the SIP
+  is played out (cut off after `goodbye_timeout`, 15 s, so a stalled TTS cannot keep the
+  call open), the session ends and, inside a LiveKit job, the room is deleted (or the SIP
   participant removed) through the server API.
 
 Both limits are 0 = off; `Settings.max_call_duration` / `silence_timeout` (`MAX_CALL_DURATION`,
-`SILENCE_TIMEOUT`) set them for phone calls (the telephony variant).
+`SILENCE_TIMEOUT`) set them for every live call (`limits_apply`: a SIP caller, a playground or
+any other room participant) and every call on the telephony variant (a phone-leg replay
+included). Console sessions and plain `agent.py replay` runs, which a developer drives, keep
+LiveKit's defaults.
 
 May import: `agents.config`, `tools.call_control`, livekit.
 """
@@ -31,7 +35,7 @@ from livekit import rtc
 from livekit.agents import AgentSession
 from livekit.agents.voice.events import AgentStateChangedEvent, UserStateChangedEvent
 
-from tools.call_control import finish_call, say_line
+from tools.call_control import GOODBYE_PLAYOUT_TIMEOUT, finish_call, say_line
 
 from .config import Settings
 
@@ -56,6 +60,8 @@ class CallLimitOptions:
         "I'm sorry, we've reached the time limit for this call. Thanks for calling. Goodbye!"
     )
     delete_room: bool = True
+    goodbye_timeout: float = GOODBYE_PLAYOUT_TIMEOUT
+    """Seconds the goodbye may take to play before the call is hung up anyway."""
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CallLimitOptions:
@@ -119,7 +125,11 @@ class CallLimits:
         logger.info("call limit reached: %s", why)
         task = asyncio.ensure_future(
             finish_call(
-                self._session, goodbye=goodbye, delete_room=self._opts.delete_room, reason=why
+                self._session,
+                goodbye=goodbye,
+                delete_room=self._opts.delete_room,
+                reason=why,
+                playout_timeout=self._opts.goodbye_timeout,
             )
         )
         self._tasks.add(task)
@@ -178,7 +188,18 @@ LIVEKIT_AWAY_TIMEOUT: float | None = (
 """LiveKit's own default `user_away_timeout` (what a call without limits keeps)."""
 
 
-def user_away_timeout(options: CallLimitOptions, *, phone: bool) -> float | None:
-    """The session's `user_away_timeout`: the silence clock of a phone call with a silence
+LIVE_CALLERS = frozenset({"sip", "participant", "room"})
+"""`open_call`'s `caller_kind` of a live call: a SIP caller, a room participant (the
+playground, a web or mobile client), or a room whose caller is not named."""
+
+
+def limits_apply(*, telephony: bool, caller_kind: str) -> bool:
+    """Whether a call gets the limits: every live call and every telephony-variant call;
+    not a console session or a plain replay."""
+    return telephony or caller_kind in LIVE_CALLERS
+
+
+def user_away_timeout(options: CallLimitOptions, *, limited: bool) -> float | None:
+    """The session's `user_away_timeout`: the silence clock of a limited call with a silence
     timeout; LiveKit's default otherwise."""
-    return (options.silence_timeout or None) if phone else LIVEKIT_AWAY_TIMEOUT
+    return (options.silence_timeout or None) if limited else LIVEKIT_AWAY_TIMEOUT

@@ -229,6 +229,10 @@ def say_line(session: AgentSession, text: str, *, allow_interruptions: bool = Tr
 
 _finishing: weakref.WeakSet[AgentSession] = weakref.WeakSet()
 
+GOODBYE_PLAYOUT_TIMEOUT = 15.0
+"""Seconds `finish_call` waits for the goodbye to play out (a goodbye is 3-6 s of speech)
+before it cuts it off and hangs up anyway: a stalled TTS never keeps a call open."""
+
 
 async def finish_call(
     session: AgentSession,
@@ -237,10 +241,12 @@ async def finish_call(
     delete_room: bool = True,
     reason: str = "end_call",
     audio: AsyncIterable[rtc.AudioFrame] | None = None,
+    playout_timeout: float = GOODBYE_PLAYOUT_TIMEOUT,
 ) -> bool:
-    """Speak `goodbye` (not interruptible), wait for its playout, end the session and, inside
-    a LiveKit job, hang up (`hang_up`) and shut the job down. Used by `end_call` and by the
-    call limits (maximum duration, silence). False if the call was already being finished."""
+    """Speak `goodbye` (not interruptible), wait for its playout (at most `playout_timeout`
+    seconds: then it is cut off), end the session and, inside a LiveKit job, hang up
+    (`hang_up`) and shut the job down. Used by `end_call` and by the call limits (maximum
+    duration, silence). False if the call was already being finished."""
     if session in _finishing:
         return False
     _finishing.add(session)
@@ -249,7 +255,14 @@ async def finish_call(
             handle = session.say(goodbye, audio=audio, allow_interruptions=False)
         else:
             handle = say_line(session, goodbye, allow_interruptions=False)
-        await handle.wait_for_playout()
+        try:
+            await asyncio.wait_for(handle.wait_for_playout(), playout_timeout)
+        except asyncio.TimeoutError:
+            logger.warning(
+                "the goodbye did not play out within %.0f s: hanging up anyway", playout_timeout
+            )
+            # a speech that never ends would also hold the session's drain below
+            handle.interrupt(force=True)
     except Exception:
         logger.warning("goodbye could not be spoken", exc_info=True)
     job, _ = job_and_room()
