@@ -6,9 +6,9 @@ database holds for it, and when the fallback model answered.
   holds lines; a caller who wants nothing must leave no order line at all;
 - **ungrounded statements**: agent sentences that state something about the caller's order
   (a drink with "added", "got it", "that's", "your order", "placed", "removed", "changed",
-  "with", ...) that no tool result of the same agent turn supports: a drink or option (milk,
-  iced, decaf) absent from that turn's successful tool calls and results, or "placed" with no
-  successful `finish_order` in the turn;
+  ..., or a counted drink "with" an option) that no tool result of the same agent turn
+  supports: a drink or option (milk, iced, decaf, add-ons) absent from that turn's successful
+  tool calls and results, or "placed" with no successful `finish_order` in the turn;
 - **latency** (end of caller speech -> first agent audio) per caller turn, split into policy
   turns and model-answered turns (a reply the fallback model generated).
 """
@@ -28,9 +28,14 @@ from .menu_words import drinks_named, merged, normalize, options_named
 
 CLAIM = re.compile(
     r"\b(added|adding|got it|that's|that is|your order|placed|removed|took off|taken off|"
-    r"changed|updated|i have|you have|with|so far)\b",
+    r"changed|updated|i have|you have|so far)\b",
     re.I,
 )
+COUNTED_WITH = re.compile(
+    r"\b(one|two|three|four|five|six|seven|eight|nine|ten)\b[\w\s%-]*\bwith\b", re.I
+)
+"""A counted drink "with" something ("one latte with almond milk") is about an order; "a
+cortado is espresso with milk" is about the menu."""
 PLACED_CLAIM = re.compile(
     r"\b(order (is|was|has been|'s) placed|placed (your|the) order|order's placed)\b", re.I
 )
@@ -148,7 +153,7 @@ def _evidence(tool_rows: list[dict[str, Any]]) -> tuple[str, bool]:
 def _why_ungrounded(text: str, evidence: str, finished: bool) -> str | None:
     if PLACED_CLAIM.search(text) and not finished:
         return "says the order is placed; no finish_order succeeded in this turn"
-    if not CLAIM.search(text):
+    if not CLAIM.search(text) and not COUNTED_WITH.search(text):
         return None
     for item_id, _, _ in drinks_named(text):
         if item_id.replace("-", " ") not in evidence:

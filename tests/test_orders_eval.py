@@ -1,0 +1,380 @@
+"""The simulated-caller eval (`python -m evals.orders`): goal files are checked field by field
+with one-line errors, the caller's decisions follow its goal, the scorer counts exact orders
+and ungrounded statements on hand-made transcripts and databases, the shipped goal sets are
+what the README says; and, slow, one simulated caller answers the agent's read-back question
+and its order is placed in the database."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from evals.orders import cli
+from evals.orders.caller_io import CallerAudioInput
+from evals.orders.caller_mind import CallerMind
+from evals.orders.goals import GoalError, WantedItem, load_goal, load_goals, parse_goal
+from evals.orders.menu_words import drinks_named, heard_order, read_back_matches, say_order
+from evals.orders.scoring import (
+    OrderLine,
+    read_order_lines,
+    score_order,
+    split_latencies,
+    ungrounded_statements,
+)
+from evals.orders.split import DEFAULT_SEED, GOALS, draw_heldout
+from evals.orders.voices import VoiceError, parse_voice, speech_for
+
+GOOD: dict[str, Any] = {
+    "id": "iced-latte",
+    "voice": "flite:slt",
+    "want": [{"item": "latte", "options": {"hot-or-iced": "Iced", "milk-options": "oat milk"}}],
+    "lines": ["A latte with oat milk, please.", {"say": "Make it iced.", "gap": 0.4}],
+    "answers": [{"when": "shall I place", "order": "match", "say": "Yes, place it."}],
+}
+
+
+def goal(**changes: Any) -> Any:
+    spec = copy.deepcopy(GOOD)
+    spec.update(changes)
+    return parse_goal(spec, "g.yaml")
+
+
+# ------------------------------------------------------------------ goal files
+
+
+def test_a_good_goal_is_read_with_the_menus_own_option_names() -> None:
+    g = goal()
+    assert g.want == (WantedItem("latte", 1, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}),)
+    assert [ln.gap for ln in g.lines] == [0.7, 0.4]
+    assert g.rate == "16k" and not g.telephony and g.over_greeting is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"colour": "red"}, "g.yaml: unknown field 'colour'"),
+        ({"id": "Bad Id"}, "g.yaml: id: 'Bad Id' must be lowercase"),
+        ({"voice": "piper:joe"}, "is the agent's own voice"),
+        ({"voice": "flite:bob"}, "flite voices are kal, kal16, awb, rms, slt"),
+        ({"voice": "festival:slt"}, "the engine is flite or espeak"),
+        ({"rate": "44k"}, "g.yaml: rate: '44k' is not one of: 16k, 8k-mulaw"),
+        ({"noise_db": -5}, "g.yaml: noise_db: -5 is outside -80..-20"),
+        ({"over_greeting": "soon"}, "over_greeting: must be a number"),
+        ({"want": [{"item": "pumpkin-latte"}]}, "want[0].item: 'pumpkin-latte' is not a menu_item_id"),
+        ({"want": [{"item": "earl-grey", "options": {"milk-options": "Oat Milk"}}]},
+         "'milk-options' is not an attribute of earl-grey (it has: none)"),
+        ({"want": [{"item": "latte", "options": {"milk-options": "Goat Milk"}}]},
+         "want[0].options.milk-options: 'Goat Milk' is not one of: Whole Milk"),
+        ({"want": [{"item": "chai-latte", "addons": ["caramel-sauce"]}]},
+         "'caramel-sauce' is not an add-on of chai-latte"),
+        ({"want": [{"item": "latte", "quantity": 0}]}, "want[0].quantity: 0 is outside 1..20"),
+        ({"want": [{"item": "latte", "size": "large"}]}, "want[0]: unknown field 'size'"),
+        ({"want": "latte"}, "g.yaml: want: must be a list"),
+        ({"lines": []}, "g.yaml: lines: must not be empty"),
+        ({"lines": [{"say": "Hi.", "gap": 9}]}, "lines[0].gap: 9 is outside -1.5..3"),
+        ({"lines": [""]}, "lines[0]: must be non-empty text"),
+        ({"answers": [{"when": "(", "say": "Yes."}]}, "answers[0].when: not a regular expression"),
+        ({"answers": [{"when": "right", "say": "Yes.", "order": "maybe"}]},
+         "answers[0].order: 'maybe' is not one of: any, match, mismatch"),
+        ({"answers": [{"say": "Yes."}]}, "answers[0]: missing field 'when'"),
+        ({"max_repairs": 9}, "max_repairs: 9 is outside 0..5"),
+    ],
+)  # fmt: skip
+def test_a_bad_field_is_named_in_one_line(changes: dict[str, Any], message: str) -> None:
+    with pytest.raises(GoalError) as e:
+        goal(**changes)
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_fields_and_bad_files_are_one_line_errors(tmp_path: Path) -> None:
+    spec = copy.deepcopy(GOOD)
+    del spec["want"]
+    with pytest.raises(GoalError, match="missing field 'want'"):
+        parse_goal(spec, "g.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("id: x\nlines: [unclosed\n")
+    with pytest.raises(GoalError, match=r"bad.yaml: not valid YAML \("):
+        load_goal(bad)
+    (tmp_path / "goal.txt").write_text("{}")
+    with pytest.raises(GoalError, match=r"a goal file ends in \.yaml, \.yml, \.json"):
+        load_goal(tmp_path / "goal.txt")
+    with pytest.raises(GoalError, match="no such file or folder"):
+        load_goals([str(tmp_path / "missing")])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(GoalError, match="no goal files"):
+        load_goals([str(empty)])
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    a.write_text(json.dumps(GOOD))
+    b.write_text(json.dumps(GOOD))
+    with pytest.raises(GoalError, match="id 'iced-latte' is already used by"):
+        load_goals([str(a), str(b)])
+
+
+def test_the_cli_says_one_line_and_exits_2_on_a_bad_goal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({**GOOD, "want": [{"item": "latte", "quantity": -1}]}))
+    assert cli.main([str(bad), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {bad}: want[0].quantity: -1 is outside 1..20"
+    assert cli.main([str(tmp_path / "a.json"), "--voice", "espeak:EN US"]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+def test_voices_are_parsed_and_spoken_at_the_calls_rate() -> None:
+    assert str(parse_voice("slt")) == "flite:slt"
+    assert str(parse_voice("espeak:en-us+m3@170")) == "espeak:en-us+m3@170"
+    with pytest.raises(VoiceError, match="speed 'fast' is not a number"):
+        parse_voice("flite:slt@fast")
+    rng = np.random.default_rng(0)
+    for spec, rate in (("flite:kal", 16000), ("espeak:en+f2", 8000)):
+        pcm = speech_for("A mocha, please.", parse_voice(spec), rate, noise_db=-50, rng=rng)
+        assert pcm.dtype == np.int16 and 0.5 < len(pcm) / rate < 3.0
+        assert 1000 < np.abs(pcm.astype(np.int32)).max() < 32767
+
+
+# ------------------------------------------------------------------ the caller's ear and mind
+
+
+def test_the_ear_reads_drinks_quantities_and_options() -> None:
+    heard = heard_order("That's two iced lattes with oat milk and honey and one chai latte.")
+    assert [(h.item, h.quantity, h.options, h.addons) for h in heard] == [
+        ("latte", 2, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}, {"honey"}),
+        ("chai-latte", 1, {}, set()),
+    ]
+    assert [d for d, _, _ in drinks_named("one hot chocolate")] == ["hot-chocolate"]
+    assert heard_order("one hot chocolate")[0].options == {}
+    want = (WantedItem("latte", 2, {"hot-or-iced": "Iced"}), WantedItem("mocha"))
+    assert read_back_matches(f"That's {say_order(want)}. Shall I place the order?", want)
+    assert not read_back_matches("That's two iced lattes. Shall I place the order?", want)
+    assert not read_back_matches("That's two lattes and one mocha.", want)
+
+
+def test_the_caller_follows_its_goal() -> None:
+    mind = CallerMind(goal())
+    greeting = "Hi, thanks for calling the coffee shop. What can I get started for you?"
+    first = mind.decide(greeting)
+    assert first is not None and (first.kind, first.text) == (
+        "request",
+        "A latte with oat milk, please.",
+    )
+    assert mind.decide(greeting) == first  # deciding changes nothing; speaking does
+    mind.commit(first)
+    yes = mind.decide("Just to check: one Latte, right?")
+    assert yes is not None and (yes.kind, yes.text) == ("answer", "Yes.")
+    wrong = mind.decide("Just to check: one Mocha, right?")
+    assert wrong is not None and wrong.kind == "repair"
+    assert wrong.text == "No, that's not right. A latte with oat milk, please."
+    nxt = mind.decide("Got it. That's one latte with oat milk. Anything else?")
+    assert nxt is not None and (nxt.kind, nxt.text) == ("request", "Make it iced.")
+    mind.commit(nxt)
+    place = mind.decide("That's one iced latte with oat milk. Shall I place the order?")
+    assert place is not None and (place.kind, place.text) == ("answer", "Yes, place it.")
+    off = mind.decide("That's one latte with almond milk. Shall I place the order?")
+    assert off is not None and off.kind == "repair"
+    assert off.text.endswith("I'd like one iced latte with oat milk.")
+    mind.hear("Your order is placed. Anything else?")
+    bye = mind.decide("Your order is placed. Anything else?")
+    assert bye is not None and bye.kind == "goodbye" and mind.heard_placed
+    mind.commit(bye)
+    assert mind.finished and mind.decide("Goodbye!") is None
+
+
+def test_an_off_topic_caller_says_goodbye_after_the_answer() -> None:
+    mind = CallerMind(goal(want=[], lines=["Is this the pharmacy?"], answers=[]))
+    mind.commit(mind.first_line())
+    d = mind.decide("Sorry, this is a coffee shop. I can take a coffee order.")
+    assert d is not None and d.kind == "goodbye"
+
+
+async def test_the_microphone_plays_a_line_then_noise() -> None:
+    mic = CallerAudioInput(16000, noise_db=-60, rng=np.random.default_rng(1))
+    done = mic.say(np.full(800, 8000, np.int16), "hi", "request")  # 50 ms
+    frames = [await mic.__anext__() for _ in range(5)]
+    samples = np.concatenate([np.frombuffer(f.data, np.int16) for f in frames])
+    assert done.done() and (await done).end is not None
+    assert np.all(samples[:800] == 8000)
+    noise_rms = float(np.sqrt(np.mean(samples[800:].astype(np.float64) ** 2)))
+    assert 25 < noise_rms < 42  # -60 dBFS of line noise between lines (33 RMS), not silence
+    mic.close()
+
+
+# ------------------------------------------------------------------ scoring
+
+
+def rows(*items: tuple[str, str] | dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for it in items:
+        if isinstance(it, tuple):
+            out.append({"role": it[0], "text": it[1]})
+        else:
+            out.append({"role": "tool", **it})
+    return out
+
+
+def call(name: str, args: dict[str, Any], cid: str) -> dict[str, Any]:
+    return {"type": "function_call", "name": name, "arguments": json.dumps(args), "call_id": cid}
+
+
+def output(name: str, result: Any, cid: str, error: bool = False) -> dict[str, Any]:
+    text = result if isinstance(result, str) else json.dumps(result)
+    return {"type": "function_call_output", "name": name, "text": text, "call_id": cid,
+            "is_error": error}  # fmt: skip
+
+
+DETAILS = {"menu_items": [{"menu_item_id": "latte", "menu_item_name": "Latte", "quantity": 1,
+           "attributes": [{"attribute_id": "milk-options", "option": "Oat Milk"}]}]}  # fmt: skip
+
+
+def test_statements_about_the_order_need_a_tool_result_of_their_turn() -> None:
+    transcript = rows(
+        ("assistant", "Hi, thanks for calling the coffee shop. What can I get started for you?"),
+        ("user", "A latte with oat milk."),
+        call("add_order_item", {"menu_item_id": "latte"}, "c1"),
+        output("add_order_item", {"order_id": "1", "order_item_id": "2"}, "c1"),
+        call("get_order_details", {"order_id": "1"}, "c2"),
+        output("get_order_details", DETAILS, "c2"),
+        ("assistant", "Got it. That's one latte with oat milk. Anything else?"),
+        ("user", "Make the milk almond."),
+        # the fallback model, no tool: both claims are about an order the database lacks
+        ("assistant", "Got it. That's one latte with almond milk. Your order is placed."),
+        ("user", "And a mocha."),
+        call("add_order_item", {"menu_item_id": "mocha"}, "c3"),
+        output("add_order_item", "Sorry, that failed.", "c3", error=True),
+        ("assistant", "Added a mocha."),
+        ("user", "Place it."),
+        call("finish_order", {"order_id": "1"}, "c4"),
+        output("finish_order", {"order_id": "1", "status": "finished"}, "c4"),
+        ("assistant", "Your order is placed and will be ready at the bar in a few minutes."),
+        ("user", "What is a cortado?"),
+        ("assistant", "A cortado is espresso with a little warm milk. Would you like one?"),
+    )
+    found = ungrounded_statements(transcript)
+    assert [(u.text, u.why.split(";")[0]) for u in found] == [
+        ("That's one latte with almond milk.", "names latte"),
+        ("Your order is placed.", "says the order is placed"),
+        ("Added a mocha.", "names mocha"),
+    ]
+
+
+def test_an_option_the_tools_never_gave_is_ungrounded() -> None:
+    transcript = rows(
+        ("user", "What's in my order?"),
+        call("get_order_details", {"order_id": "1"}, "c1"),
+        output("get_order_details", DETAILS, "c1"),
+        ("assistant", "You have one iced latte with almond milk."),
+    )
+    found = ungrounded_statements(transcript)
+    assert len(found) == 1 and "states" in found[0].why
+
+
+def test_the_exact_order_is_the_placed_one() -> None:
+    want = (WantedItem("latte", 2, {"milk-options": "Oat Milk"}), WantedItem("mocha"))
+    oat = {"milk-options": "Oat Milk"}
+    placed = [OrderLine("latte", 1, oat, (), "finished"), OrderLine("mocha", 1, {}, (), "finished"),
+              OrderLine("latte", 1, oat, (), "finished")]  # fmt: skip
+    assert score_order(placed, want).exact  # two lines of one latte are two lattes
+    assert not score_order(placed[:2], want).exact
+    assert not score_order([*placed, OrderLine("mocha", 1, {}, (), "open")], want).exact
+    unplaced = [OrderLine(ln.item, ln.quantity, ln.options, ln.addons, "open") for ln in placed]
+    assert not score_order(unplaced, want).exact
+    wrong_milk = [OrderLine("latte", 2, {"milk-options": "Almond Milk"}, (), "finished"),
+                  placed[1]]  # fmt: skip
+    assert not score_order(wrong_milk, want).exact
+    assert score_order([], ()).exact and not score_order(placed, ()).exact
+
+
+async def test_the_order_lines_are_read_from_the_store(tmp_path: Path) -> None:
+    from tools.coffee import OrderStore
+
+    db = tmp_path / "orders.sqlite"
+    async with OrderStore(db, owner="call-a") as store:
+        added = await store.add_order_item(
+            menu_item_id="latte", quantity=2,
+            attributes=[{"attribute_id": "milk-options", "option": "Oat Milk"}],
+            addons=[{"addon_id": "honey", "option": "ADD"}],
+        )  # fmt: skip
+        await store.finish_order(added["order_id"])
+    async with OrderStore(db, owner="call-b") as other:
+        await other.add_order_item(menu_item_id="mocha")
+    assert read_order_lines(db, "call-a") == [
+        OrderLine("latte", 2, {"milk-options": "Oat Milk"}, ("honey",), "finished")
+    ]
+    assert [ln.status for ln in read_order_lines(db, "call-b")] == ["open"]
+
+
+def test_model_answered_turns_are_told_apart_from_policy_turns() -> None:
+    t0 = 1000.0
+    turns = [
+        {"user_text": "a latte", "user_end": 5.0, "agent_start": 6.0, "latency": 1.0},
+        {"user_text": "how are you", "user_end": 10.0, "agent_start": 13.0, "latency": 3.0},
+    ]
+    split = split_latencies(turns, [(t0 + 10.5, t0 + 12.5)], t0)
+    assert [(t.latency, t.model) for t in split] == [(1.0, False), (3.0, True)]
+    by_ttft = split_latencies([{**turns[1], "llm_ttft": 0.9}, {**turns[0], "llm_ttft": 0.001}],
+                              [], t0)  # fmt: skip
+    assert [t.model for t in by_ttft] == [True, False]
+
+
+# ------------------------------------------------------------------ the shipped goal sets
+
+
+def test_the_shipped_goals_cover_the_cases_and_the_split_is_the_seeded_draw() -> None:
+    tuned = load_goals([str(GOALS / "tuned")])
+    heldout = load_goals([str(GOALS / "heldout")])
+    everything = tuned + heldout
+    assert len(everything) >= 16 and len(heldout) >= 6
+    assert len({g.voice.split("@")[0] for g in everything}) >= 4
+    assert any(not g.want for g in everything)  # an off-topic caller
+    assert any(g.over_greeting is not None for g in everything)
+    assert any(g.telephony for g in everything)
+    names = [g.path.name for g in everything if g.path is not None]
+    assert [g.path.name for g in heldout if g.path] == draw_heldout(names, DEFAULT_SEED)
+
+
+# ------------------------------------------------------------------ end to end (slow)
+
+KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
+ANSWERING_CALLER: dict[str, Any] = {
+    "id": "answers-the-read-back",
+    "voice": "espeak:en-us+m3",
+    "noise_db": -55,
+    "want": [{"item": "hot-chocolate"}],
+    "lines": ["Can I get a hot chocolate please?"],
+    "answers": [{"when": "shall I place", "order": "match", "say": "Yes, place it."}],
+}
+
+
+@pytest.mark.slow
+def test_a_simulated_caller_answers_the_read_back_and_the_order_is_placed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for k in KEY_VARS:
+        monkeypatch.delenv(k, raising=False)
+    goal_file = tmp_path / "caller.json"
+    goal_file.write_text(json.dumps(ANSWERING_CALLER))
+    out, report = tmp_path / "out", tmp_path / "report.json"
+    assert cli.main([str(goal_file), "--out", str(out), "--json", str(report)]) == 0
+    result = json.loads(report.read_text())["calls"][0]
+    said = result["caller_said"]
+    answered = [s for s in said if s["kind"] == "answer" and s["text"] == "Yes, place it."]
+    assert answered, said
+    assert result["exact"], result
+    assert result["order_lines"] == [
+        {"item": "hot-chocolate", "quantity": 1, "options": {}, "addons": [], "status": "finished"}
+    ]
+    assert not result["premature_hangup"]
+    rows_ = [json.loads(x) for x in (out / ANSWERING_CALLER["id"] / "transcript.jsonl").open()]
+    finish = [r for r in rows_ if r.get("name") == "finish_order" and r["type"] == "function_call"]
+    assert finish and finish[0]["at"] >= answered[0]["start"]
+    assert (out / ANSWERING_CALLER["id"] / "call.ogg").stat().st_size > 10_000
+    assert os.path.exists(out / "orders.sqlite")
