@@ -20,6 +20,7 @@ from .config import Settings
 from .resilience import TurnGuard, attach_resilience, session_conn_options
 from .side_channel import CallGuard, CallRecord, default_guardrails
 from .side_channel.judge import LLMJudge
+from .side_channel.usage import meter_call
 
 
 @dataclass
@@ -134,6 +135,7 @@ async def open_call(
         record=record,
         chains=(brain.stt, brain.llm, brain.tts),
     )
+    meter_call(session, settings, record, choice=choice, brain=brain, turns=resilience)
     return Call(
         choice=choice,
         brain=brain,

@@ -170,6 +170,10 @@ class Settings:
     """Where each call's record goes: `<dir>/<call id>/` (transcript, events, audio, meta)."""
     call_records_days: float = 30.0
     """Records older than this many days are deleted when the worker starts (0 = keep all)."""
+    price_table: str = ""
+    """A JSON price table of the user's own (`agents/side_channel/prices.json`'s format): its
+    entries replace the shipped ones of the same provider and model (empty = shipped only).
+    Checked when the worker starts (docs/cost.md)."""
     guardrail_policy: str = ""
     """A phrase/regex policy file for the guardrails (`side_channel.guardrails.PhrasePolicy`)."""
     guardrail_block: str = ""
@@ -243,6 +247,7 @@ class Settings:
             max_failed_turns=_count(e, "MAX_FAILED_TURNS", d.max_failed_turns, minimum=1),
             call_records_dir=_str(e, "CALL_RECORDS_DIR", d.call_records_dir),
             call_records_days=_float(e, "CALL_RECORDS_DAYS", d.call_records_days),
+            price_table=_str(e, "PRICE_TABLE"),
             guardrail_policy=_str(e, "GUARDRAIL_POLICY"),
             guardrail_block=_str(e, "GUARDRAIL_BLOCK"),
             guardrail_judge=_str(e, "GUARDRAIL_JUDGE"),

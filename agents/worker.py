@@ -42,6 +42,7 @@ from .call_limits import wait_for_answer
 from .config import ConfigError, Settings, load_env
 from .log import logger
 from .side_channel import default_guardrails, install_log_redaction, prune_records
+from .side_channel.cost import load_prices
 from .worker_load import CallLoad
 
 CLOUD_PLUGINS = ("openai", "deepgram", "cartesia", "silero", "semantic_turn")
@@ -189,6 +190,7 @@ def check_startup(s: Settings, argv: list[str]) -> None:
         )
     try:
         default_guardrails(policy_file=s.guardrail_policy, block_regex=s.guardrail_block)
+        load_prices(s.price_table)  # a bad PRICE_TABLE stops the worker here, in one line
     except ValueError as e:
         raise ConfigError(str(e)) from None
     if s.guardrail_judge and not (s.openai_api_key or s.openai_base_url):

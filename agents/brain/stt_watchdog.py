@@ -18,6 +18,7 @@ import asyncio
 import collections
 import contextlib
 import time
+from collections.abc import AsyncIterable
 
 import numpy as np
 from livekit import rtc
@@ -97,6 +98,13 @@ class _WatchedStream(stt.RecognizeStream):
         super().__init__(stt=watched, conn_options=conn_options, sample_rate=NOT_GIVEN)
         self._watched = watched
         self._language = language
+
+    async def _metrics_monitor_task(self, event_aiter: AsyncIterable[stt.SpeechEvent]) -> None:
+        # the watched engine's own stream reports its usage (WrappedSTT forwards it); the
+        # RECOGNITION_USAGE events passing through here counted again would bill its audio
+        # twice (as LiveKit's own FallbackAdapter stream does, count nothing here)
+        async for _ in event_aiter:
+            pass
 
     async def _run(self) -> None:
         w = self._watched

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Gauge, Histogram
 
 TURN_LATENCY_BUCKETS = (0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
+CALL_COST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class CallMetrics:
     tool_calls: Counter
     guardrail_findings: Counter
     errors: Counter
+    call_cost: Histogram
+    calls_unpriced: Counter
+    engine_usage: Counter
 
 
 @functools.cache
@@ -54,4 +58,23 @@ def call_metrics() -> CallMetrics:
             ["guardrail", "finding", "action", "placement"],
         ),
         errors=Counter("voice_errors_total", "Errors during calls, by source", ["source"]),
+        # agents.side_channel.usage (docs/cost.md)
+        call_cost=Histogram(
+            "voice_call_cost",
+            "What each call cost (price table currency, USD shipped), observed once per brain it "
+            "used (a failed-over call: on both brains); calls with an unpriced engine are not "
+            "observed, see voice_calls_unpriced_total",
+            ["brain"],
+            buckets=CALL_COST_BUCKETS,
+        ),
+        calls_unpriced=Counter(
+            "voice_calls_unpriced_total",
+            "Calls whose usage on a brain includes an engine or unit the price table lacks",
+            ["brain"],
+        ),
+        engine_usage=Counter(
+            "voice_engine_usage_total",
+            "Usage per engine, in `unit` (audio_s, characters, *_tokens, cpu_s), by brain",
+            ["brain", "provider", "model", "unit"],
+        ),
     )

@@ -210,6 +210,12 @@ class CallRecord:
     def ended(self) -> bool:
         return self._ended
 
+    def add_meta(self, **fields: Any) -> None:
+        """Add fields (masked) to meta.json and rewrite it (the call's usage and cost,
+        `usage.UsageMeter`, when the session closes)."""
+        self.meta.update(_safe(fields))
+        self._write_meta()
+
     def error(self, source: str, message: str) -> None:
         self._metrics.errors.labels(source=source).inc()
         self.event("error", source=source, message=message)

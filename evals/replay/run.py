@@ -45,6 +45,8 @@ from agents.side_channel import (
     transcript_items,
     turn_latencies,
 )
+from agents.side_channel.cost import load_prices
+from agents.side_channel.usage import usage_for
 
 from .io import RealtimeAudioOutput, RecordingAudioInput
 from .recording import Recording, RecordingError, load_recording
@@ -206,6 +208,8 @@ async def run_replay(
             },
             "turns": turn_latencies(session.history, t0),
         }
+        if (meter := usage_for(session)) is not None:
+            summary.update(meter.report())  # usage per engine and what the call cost
         if phone:
             summary["telephony"] = phone.describe()
         if call.turns is not None:
@@ -259,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     install_log_redaction()
     try:
         settings = Settings.from_env()
+        load_prices(settings.price_table)  # a bad PRICE_TABLE: one line, before the call
         if args.brain:
             get_profile(args.brain)  # validates the name
             settings = dataclasses.replace(settings, brain=args.brain.lower())

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from typing import Any
 
@@ -33,7 +34,13 @@ class OpenAIChatServer(LoopbackServer):
         args_chunk_chars: size of the pieces tool-call arguments are streamed in.
 
     Recorded: ``requests`` (request JSON bodies, in order), ``headers`` (their headers),
-    ``replies`` (the normalized reply sent for each request), ``model_list_calls``.
+    ``replies`` (the normalized reply sent for each request), ``model_list_calls``,
+    ``usages`` (the ``usage`` object reported for each request, as OpenAI bills it).
+
+    Usage: ``prompt_tokens`` is a quarter of the request's messages JSON length; with
+    ``prompt_cache_min`` set, prompt caching as OpenAI's: a prompt of at least that many
+    tokens (OpenAI: 1024) that shares a prefix with an earlier request reports that prefix,
+    rounded down to ``prompt_cache_block`` tokens (OpenAI: 128), as ``cached_tokens``.
     """
 
     def __init__(
@@ -44,6 +51,8 @@ class OpenAIChatServer(LoopbackServer):
         token_delay: float = 0.0,
         args_chunk_chars: int = 7,
         fault: Fault | None = None,
+        prompt_cache_min: int | None = None,
+        prompt_cache_block: int = 128,
     ) -> None:
         self.script: Script = script or text("Hello from the loopback model.")
         self.first_token_delay = first_token_delay
@@ -54,6 +63,10 @@ class OpenAIChatServer(LoopbackServer):
         self.headers: list[dict[str, str]] = []
         self.replies: list[Reply | Fail] = []
         self.model_list_calls = 0
+        self.prompt_cache_min = prompt_cache_min
+        self.prompt_cache_block = prompt_cache_block
+        self.usages: list[dict[str, Any]] = []
+        self._prompts: list[str] = []
         super().__init__()
 
     @property
@@ -115,9 +128,10 @@ class OpenAIChatServer(LoopbackServer):
         completion_id = new_id("chatcmpl-", 24)
         created = int(time.time())
         prompt_tokens = max(1, len(json.dumps(body["messages"])) // 4)
+        cached = self._cached_tokens(json.dumps(body["messages"]), prompt_tokens)
         if body.get("stream"):
             return await self._stream(
-                request, body, reply, completion_id, created, prompt_tokens, fault
+                request, body, reply, completion_id, created, prompt_tokens, fault, cached
             )
 
         tool_calls = [
@@ -153,7 +167,7 @@ class OpenAIChatServer(LoopbackServer):
                         "finish_reason": "tool_calls" if tool_calls else "stop",
                     }
                 ],
-                "usage": _usage(prompt_tokens, completion_tokens),
+                "usage": self._usage(prompt_tokens, completion_tokens, cached),
             }
         )
 
@@ -166,6 +180,7 @@ class OpenAIChatServer(LoopbackServer):
         created: int,
         prompt_tokens: int,
         fault: FaultKind | None = None,
+        cached: int = 0,
     ) -> web.StreamResponse:
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         resp = web.StreamResponse(
@@ -245,18 +260,33 @@ class OpenAIChatServer(LoopbackServer):
                 )
         await send(chunk({}, "tool_calls" if reply.tool_calls else "stop"))
         if include_usage:
-            await send({**envelope([]), "usage": _usage(prompt_tokens, max(1, completion_tokens))})
+            usage = self._usage(prompt_tokens, max(1, completion_tokens), cached)
+            await send({**envelope([]), "usage": usage})
         await resp.write(b"data: [DONE]\n\n")
         await resp.write_eof()
         return resp
 
+    def _cached_tokens(self, prompt: str, prompt_tokens: int) -> int:
+        """OpenAI-style prompt caching (see the class): tokens of `prompt` already seen."""
+        earlier, self._prompts = self._prompts, [*self._prompts, prompt]
+        if self.prompt_cache_min is None or prompt_tokens < self.prompt_cache_min:
+            return 0
+        shared = max((len(os.path.commonprefix([p, prompt])) for p in earlier), default=0)
+        block = self.prompt_cache_block
+        return min(prompt_tokens, shared // 4 // block * block)
 
-def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, Any]:
+    def _usage(self, prompt_tokens: int, completion_tokens: int, cached: int) -> dict[str, Any]:
+        usage = _usage(prompt_tokens, completion_tokens, cached)
+        self.usages.append(usage)
+        return usage
+
+
+def _usage(prompt_tokens: int, completion_tokens: int, cached: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
         "completion_tokens_details": {
             "reasoning_tokens": 0,
             "audio_tokens": 0,
