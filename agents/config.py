@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -181,6 +182,12 @@ class Settings:
     guardrail_judge: str = ""
     """A rubric for the slow LLM judge (OpenAI-compatible, `OPENAI_MODEL`), e.g. "promise a
     discount or free items"; it judges each finished reply, after the fact. Empty = off."""
+    upload_recordings: str = "off"
+    """`on`: LiveKit 1.8 uploads each call's audio and its session report (session options,
+    model usage) to LiveKit Cloud when `LIVEKIT_URL` is a LiveKit Cloud URL or
+    `LIVEKIT_OBSERVABILITY_URL` is set. `off` (default): nothing is uploaded; where LiveKit
+    would upload, its recorder is not used at all (local audio and upload are one switch in
+    1.8), so those calls' records have no `call.ogg` (`agents.worker.recording_options`)."""
     prometheus_port: str = ""
     """Port of the worker's Prometheus `/metrics` (LiveKit's and ours); empty = off."""
 
@@ -251,6 +258,7 @@ class Settings:
             guardrail_policy=_str(e, "GUARDRAIL_POLICY"),
             guardrail_block=_str(e, "GUARDRAIL_BLOCK"),
             guardrail_judge=_str(e, "GUARDRAIL_JUDGE"),
+            upload_recordings=_choice(e, "UPLOAD_RECORDINGS", d.upload_recordings, ("off", "on")),
             prometheus_port=_port("PROMETHEUS_PORT", _str(e, "PROMETHEUS_PORT")),
             max_calls=_count(e, "MAX_CALLS", d.max_calls),
             job_executor=_choice(e, "JOB_EXECUTOR", d.job_executor, ("process", "thread")),
@@ -258,12 +266,29 @@ class Settings:
         )
 
     def redacted(self) -> dict[str, str]:
-        """The settings as strings, secrets replaced by `set`/`unset`: safe to log."""
+        """The settings as strings, secrets replaced by `set`/`unset` and any password inside
+        a value (`ORDERS_DB`'s `user:PASSWORD@`, `?password=`) by `***`: safe to log."""
         out: dict[str, str] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.name in SECRET_FIELDS:
                 out[f.name] = "set" if value else "unset"
             else:
-                out[f.name] = str(value)
+                out[f.name] = redact_passwords(str(value))
         return out
+
+
+_URL_PASSWORD = re.compile(r"(?P<keep>://[^/?#@:]*:)[^/?#]*@")
+_KEY_PASSWORD = re.compile(
+    r"(?P<keep>\b(?:password|passwd|pwd|sslpassword|secret|token|api[_-]?key|access[_-]?key)"
+    r"\s*=\s*)(?:'[^']*'|[^\s&;#]*)",
+    re.IGNORECASE,
+)
+
+
+def redact_passwords(value: str) -> str:
+    """`value` with the password of a URL's user (`scheme://user:PASSWORD@host`) and every
+    `password=` / `token=` / `api_key=`... (a URL's query, a libpq `key=value` string)
+    replaced by `***`."""
+    value = _URL_PASSWORD.sub(r"\g<keep>***@", value)
+    return _KEY_PASSWORD.sub(r"\g<keep>***", value)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -30,6 +31,7 @@ from livekit.agents import (
     cli,
     room_io,
 )
+from livekit.agents.utils.misc import is_cloud
 
 from tools.coffee import DbConfigError, check_orders_db
 
@@ -88,8 +90,32 @@ def prewarm(proc: JobProcess) -> None:
         prewarm_local_models(settings())
 
 
+NOTHING_RECORDED = RecordingOptions(audio=False, traces=False, logs=False, transcript=False)
+
+
+def uploads_possible(livekit_url: str) -> bool:
+    """Whether LiveKit 1.8 uploads what it records for a job (`livekit/agents/job.py`,
+    `_observability_url`): when `LIVEKIT_OBSERVABILITY_URL` is set or the server is LiveKit
+    Cloud (`*.livekit.cloud`, `*.livekit.run`)."""
+    return bool(os.environ.get("LIVEKIT_OBSERVABILITY_URL")) or is_cloud(livekit_url)
+
+
+def recording_options(s: Settings, livekit_url: str, *, keep_audio: bool) -> RecordingOptions:
+    """What the session records: the call audio (LiveKit's RecorderIO, copied into the call
+    record) unless LiveKit would upload it and `UPLOAD_RECORDINGS` is not `on`; never traces,
+    logs or the transcript (those would only exist to be uploaded)."""
+    audio = keep_audio and (s.upload_recordings == "on" or not uploads_possible(livekit_url))
+    return RecordingOptions(audio=audio, traces=False, logs=False, transcript=False)
+
+
 async def entrypoint(ctx: JobContext) -> None:
     s = settings()
+    # the URL LiveKit itself decides uploads by (no public accessor in 1.8)
+    job_url = getattr(getattr(ctx, "_info", None), "url", "") or s.livekit_url
+    if not ctx.is_fake_job() and s.upload_recordings != "on":
+        # before anything is logged or recorded: LiveKit uploads nothing for this job, not even
+        # the crash logs it buffers for a Cloud project that records (a later start() keeps this)
+        ctx.init_recording(NOTHING_RECORDED)
     caller: Caller | None = None
     if not ctx.is_fake_job():
         # a SIP caller or playground user: the participant decides the telephony variant
@@ -121,10 +147,10 @@ async def entrypoint(ctx: JobContext) -> None:
     # the session hears the participant the brain was chosen for, not whoever joins next
     identity = caller.identity if caller is not None else NOT_GIVEN
     options = room_io.RoomOptions(participant_identity=identity)
-    # LiveKit's RecorderIO writes the stereo call audio; nothing is uploaded anywhere
-    record = RecordingOptions(
-        audio=call.record is not None, traces=False, logs=False, transcript=False
-    )
+    # LiveKit's RecorderIO writes the stereo call audio; uploaded only with UPLOAD_RECORDINGS=on
+    record = recording_options(s, job_url, keep_audio=call.record is not None)
+    if call.record is not None and not record.get("audio"):
+        logger.info("no call audio recorded: LiveKit would upload it (UPLOAD_RECORDINGS=off)")
     await call.session.start(agent=call.agent, room=ctx.room, room_options=options, record=record)
     logger.info("session started", extra={"brain": choice.profile.name})
 

@@ -85,7 +85,7 @@ def participant(
 
 
 @contextmanager
-def dispatched_job(room: rtc.Room, metadata: str = "") -> Iterator[JobContext]:
+def dispatched_job(room: rtc.Room, metadata: str = "", url: str = "") -> Iterator[JobContext]:
     """A real `JobContext` for a room dispatch, built as `livekit.agents.testing.
     fake_job_context` builds one, but *not* a fake job: the entrypoint treats it as a live
     call (a fake job is the console's, which has no caller to wait for)."""
@@ -97,7 +97,7 @@ def dispatched_job(room: rtc.Room, metadata: str = "") -> Iterator[JobContext]:
     )
     info = RunningJobInfo(
         accept_arguments=JobAcceptArguments(identity="agent", name="", metadata=""),
-        job=job, url="", token="", worker_id="test-worker", fake_job=False,
+        job=job, url=url, token="", worker_id="test-worker", fake_job=False,
     )  # fmt: skip
     proc = JobProcess(executor_type=JobExecutorType.THREAD, user_arguments=None, http_proxy=None)
     ctx = JobContext(

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from .sensitive import find_sensitive
+from tools.sensitive import find_sensitive
 
 Action = Literal["mask", "block", "flag"]
 """mask: the span is replaced (`replacement`); block: the whole sentence is replaced by the

@@ -15,8 +15,9 @@ import asyncio
 
 from livekit.agents import llm
 
+from tools.sensitive import mask
+
 from .guardrails import Action, Finding, Guardrail
-from .sensitive import mask
 
 JUDGE_PROMPT = (
     "You review one reply of a coffee shop's phone assistant. The shop forbids replies that: "

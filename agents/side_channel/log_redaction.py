@@ -1,6 +1,8 @@
 """Logs never carry what the guardrails mask: `RedactingFilter` masks card, SSN-like and
-phone numbers (`sensitive.mask`) in a record's message, its arguments and its `extra`
-fields, at every level (tool arguments are logged at DEBUG only, and masked there too).
+phone numbers (`tools.sensitive.mask`) in a record's message, its arguments, its `extra`
+fields, its traceback (`exc_info`, formatted and masked here, before any handler formats it)
+and its `stack_info`, at every level (tool arguments are logged at DEBUG only, and masked
+there too).
 
 `install_log_redaction()` puts the filter on every handler of the root logger (LiveKit's
 console/JSON handlers, pytest's capture) and on our own loggers; the worker calls it once
@@ -14,9 +16,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from .sensitive import mask, mask_value
+from tools.sensitive import mask, mask_value
 
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+_FORMATTER = logging.Formatter()
 OUR_LOGGERS = ("voice_suite", "tools.runtime", "tools.call_control", "tools.coffee")
 
 
@@ -34,6 +37,14 @@ class RedactingFilter(logging.Filter):
         for key, value in list(vars(record).items()):
             if key not in _STANDARD and not key.startswith("_"):
                 setattr(record, key, mask_value(_plain(value)))
+        if record.exc_info and not record.exc_text:
+            # handlers format the traceback from exc_info, after every filter: format it now
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask(record.exc_text)
+            record.exc_info = None  # the masked text is what every formatter prints
+        if record.stack_info:
+            record.stack_info = mask(record.stack_info)
         record._voice_redacted = True
         return True
 

@@ -10,7 +10,7 @@
 - `meta.json`: call id, room, caller kind, brain, start, end and how it ended (rewritten
   atomically at the start and the end).
 
-Every string goes through `sensitive.mask` on its way to disk: card, SSN-like and phone
+Every string goes through `tools.sensitive.mask` on its way to disk: card, SSN-like and phone
 numbers keep their last four digits only. Secrets never reach a record: nothing here reads
 settings, keys or the environment.
 
@@ -21,7 +21,7 @@ item being written.
 `CallRecord.end(reason)` and `CallRecord.event(kind, **fields)` are the API for other code
 (call limits, failover, transfers): the first `end` wins.
 
-Owns: the record layout. Imports: livekit, `transcript`, `sensitive`, `call_metrics`.
+Owns: the record layout. Imports: livekit, `transcript`, `tools.sensitive`, `call_metrics`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,9 @@ from typing import Any
 
 from livekit.agents import AgentSession, llm
 
+from tools.sensitive import StreamMasker, mask, mask_value
+
 from .call_metrics import call_metrics
-from .sensitive import mask, mask_value
 from .transcript import transcript_items
 
 logger = logging.getLogger("voice_suite.records")
@@ -155,6 +156,8 @@ class CallRecord:
         }
         self._ended = False
         self._closed = False
+        self._caller = StreamMasker()
+        """The caller's turns masked as one stream (a card split over two turns)."""
         self._writer = _LineWriter()
         self._last_user_metrics: dict[str, Any] | None = None
         self._metrics = call_metrics()
@@ -224,6 +227,8 @@ class CallRecord:
         """Append one transcript row (masked) to transcript.jsonl."""
         if self._closed:
             return
+        if row.get("role") == "user" and isinstance(row.get("text"), str):
+            row = {**row, "text": self._caller.mask(row["text"])}
         line = json.dumps(_safe(row), ensure_ascii=False) + "\n"
         self._writer.put(self.path / "transcript.jsonl", line)
 

@@ -4,14 +4,21 @@ Fed by the session's own history (`AgentSession.history`: messages with their sp
 tool calls and their outputs); it never touches the audio path. Replay writes these rows to
 `transcript.jsonl`.
 
-Owns: the transcript row format. Imports: livekit only.
+`masked_rows(rows)` is what may be written anywhere (replay's `transcript.jsonl`, reports):
+every string masked (`tools.sensitive`), the caller's turns as one stream, so a card number
+split over two turns is masked in both.
+
+Owns: the transcript row format. Imports: livekit, `tools.sensitive`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from livekit.agents import llm
+
+from tools.sensitive import StreamMasker, mask_value
 
 
 def _rel(t: float | None, t0: float) -> float | None:
@@ -61,3 +68,16 @@ def transcript_items(history: llm.ChatContext, t0: float) -> list[dict[str, Any]
                 }
             )
     return rows
+
+
+def masked_rows(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`rows` safe to write: every string masked, the caller's turns masked as one stream."""
+    caller = StreamMasker()
+    out: list[dict[str, Any]] = []
+    for row in rows:
+        if row.get("role") == "user" and isinstance(row.get("text"), str):
+            row = {**row, "text": caller.mask(row["text"])}
+        masked = mask_value(row)
+        assert isinstance(masked, dict)
+        out.append(masked)
+    return out

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .html import render_summary
+from .privacy import masked_summary
 from .score import plain
 from .stats import distribution
 
@@ -57,6 +58,7 @@ def build_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def write_summary(summary: dict[str, Any], out_dir: Path) -> None:
+    summary = masked_summary(summary)  # what the files may show (evals.calls.privacy)
     (out_dir / "summary.json").write_text(
         json.dumps(summary, indent=2, ensure_ascii=False, default=plain) + "\n"
     )

@@ -41,12 +41,14 @@ from agents.config import ConfigError, Settings, load_env
 from agents.log import logger
 from agents.side_channel import (
     install_log_redaction,
+    masked_rows,
     record_for,
     transcript_items,
     turn_latencies,
 )
 from agents.side_channel.cost import load_prices
 from agents.side_channel.usage import usage_for
+from tools.sensitive import mask_value
 
 from .io import RealtimeAudioOutput, RecordingAudioInput
 from .recording import Recording, RecordingError, load_recording
@@ -195,7 +197,8 @@ async def run_replay(
             settings, choice, recording, ogg_path=staging / "call.ogg", phone=phone
         )
         session = call.session
-        rows = transcript_items(session.history, t0)
+        # every string masked, the caller's turns as one stream (agents.side_channel)
+        rows = masked_rows(transcript_items(session.history, t0))
         summary: dict[str, Any] = {
             "brain": choice.profile.name,
             "brain_reason": choice.explain(),
@@ -222,7 +225,7 @@ async def run_replay(
         with open(staging / "transcript.jsonl", "w", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        (staging / "summary.json").write_text(json.dumps(mask_value(summary), indent=2) + "\n")
         missing = [n for n in OUTPUT_FILES if not (staging / n).is_file()]
         if missing:
             raise ReplayError(f"replay produced no {', '.join(missing)}")

@@ -54,7 +54,12 @@ class DbTarget:
         return "sqlite:///" + str(Path(self.location).resolve())
 
 
+_QUERY_PASSWORD = re.compile(r"([?&;](?:password|sslpassword)=)[^&;#]*", re.IGNORECASE)
+
+
 def redact_url(url: str) -> str:
+    """`url` with the user's password and any `?password=` parameter replaced by `***`."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
     try:
         parts = urlsplit(url)
     except ValueError:

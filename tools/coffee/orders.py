@@ -28,6 +28,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..sensitive import mask
 from .db import Row, Tx
 from .idempotency import idempotent
 from .menu import Menu
@@ -114,7 +115,8 @@ class Orders:
         qty = check_quantity(quantity)
         attrs = await self._options.resolve_attributes(attributes, allowed=item["attributes"])
         adds = await self._options.resolve_addons(addons, allowed=item["addons"])
-        note = clean_text(notes, field="notes") or None
+        # free text from the caller: personal numbers never reach the database
+        note = mask(clean_text(notes, field="notes")) or None
         oid = clean_text(order_id, field="order_id", limit=20) or None
 
         async def tx(t: Tx) -> dict[str, Any]:
@@ -185,7 +187,7 @@ class Orders:
                    if str(a.get("option", "ADD")).upper() != "ADD"]  # fmt: skip
         catalogue_adds = await self._options.resolve_addons(added, allowed=item["addons"])
         removed = await self._options.resolve_addons(dropped, allowed=item["addons"])
-        note = clean_text(notes, field="notes") if notes is not None else None
+        note = mask(clean_text(notes, field="notes")) if notes is not None else None
 
         async def tx(t: Tx) -> dict[str, Any]:
             async def body() -> dict[str, Any]:
