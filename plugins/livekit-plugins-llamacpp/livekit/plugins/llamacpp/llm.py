@@ -14,11 +14,11 @@ from livekit.agents.llm.tool_context import Tool
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import is_given
 
-from .model_cache import LoadedModel, get_model, resolve_model_path
+from .model_cache import LoadedModel, PromptCacheStats, get_model, peek_model, resolve_model_path
 from .options import LLMOptions
-from .prompt import describe_tools, last_is_user, to_chat_messages
-from .tool_calls import plan_tool_use
-from .worker import Post, generate, run_in_thread
+from .prompt import describe_tools, last_is_user, render_prompt, to_chat_messages
+from .tool_calls import TOOL_CALL_MAX_TOKENS, plan_tool_use
+from .worker import Post, generate, prefill, run_in_thread
 
 
 class LLM(llm.LLM):
@@ -104,10 +104,49 @@ class LLM(llm.LLM):
         """Evaluate a prompt now so llama.cpp keeps it in its KV cache: the next `chat()` whose
         prompt starts the same way (system prompt + tool descriptions) only has to process
         the new tokens. On CPU the cold prefill of a ~900-token agent prompt takes seconds;
-        call this while the greeting plays."""
-        async with self.chat(chat_ctx=chat_ctx, tools=tools, extra_kwargs={"max_tokens": 1}) as s:
-            async for _ in s:
-                pass
+        call this while the greeting plays. Same as `prefill`."""
+        await self.prefill(chat_ctx, tools)
+
+    async def prefill(self, chat_ctx: llm.ChatContext, tools: list[Tool] | None = None) -> int:
+        """Evaluate what `chat_ctx` renders to, up to the end of its last turn (no reply
+        opener), into llama.cpp's KV cache, reusing the prefix already there: a later
+        `chat()` whose context extends this one (the caller's next words added) evaluates only
+        those. Call it while the caller speaks. It yields to requests: a `chat()` that wants
+        the model stops it at its next chunk (`PREFILL_CHUNK` tokens), keeping what was done.
+        A context too long for the window is skipped. Returns the tokens evaluated."""
+        specs, _ = plan_tool_use(tools or [], "auto")
+        messages = to_chat_messages(chat_ctx, tool_prompt=describe_tools(specs) if specs else None)
+        if not messages:
+            return 0
+
+        def work() -> int:
+            model = self._loaded()
+            text = render_prompt(model, messages, add_generation_prompt=False)
+            tokens: list[int] = model.llama.tokenize(text.encode(), add_bos=False, special=True)
+            if len(tokens) > self._opts.n_ctx - TOOL_CALL_MAX_TOKENS:
+                return 0
+            return prefill(model, tokens)
+
+        return await asyncio.to_thread(work)
+
+    @property
+    def prompt_cache(self) -> PromptCacheStats:
+        """Prompt tokens reused from llama.cpp's KV cache against tokens evaluated, for the
+        loaded model this LLM uses (shared by every LLM with the same model settings); all
+        zero before the model is loaded."""
+        model = self._peek()
+        return model.prompt_cache_stats() if model is not None else PromptCacheStats()
+
+    def clear_prompt_cache(self) -> None:
+        """Forget what the model evaluated (the next prompt is evaluated from its first token).
+        For benchmarks; a worker never needs it."""
+        model = self._peek()
+        if model is not None:
+            with model.lock:
+                model.llama.reset()
+
+    def _peek(self) -> LoadedModel | None:
+        return peek_model(self._opts.model_path, self._opts.n_ctx, self._opts.n_threads)
 
     def chat(
         self,

@@ -10,7 +10,9 @@ import atexit
 import importlib.util
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -50,6 +52,27 @@ def resolve_model_path(model_path: str | Path | None) -> Path:
 
 
 @dataclass
+class PromptCacheStats:
+    """What llama.cpp's KV cache saved, summed over every request and prefill of one loaded
+    model. A prompt reuses the longest token prefix it shares with what the model evaluated
+    last (llama-cpp-python's prefix match), so a prompt whose fixed part comes first pays
+    only for what follows it."""
+
+    requests: int = 0
+    """Completions run (a reply that switches to a tool call counts twice)."""
+    prefills: int = 0
+    """Prompts evaluated ahead of a request (`LLM.prefill`, `LLM.warm_prompt`)."""
+    preempted_prefills: int = 0
+    """Prefills stopped part-way because a request wanted the model (it keeps what was done)."""
+    prompt_tokens: int = 0
+    """Prompt tokens of the requests."""
+    reused_tokens: int = 0
+    """Prompt tokens of the requests found already evaluated (the shared prefix)."""
+    evaluated_tokens: int = 0
+    """Prompt tokens evaluated, by requests and prefills together."""
+
+
+@dataclass
 class LoadedModel:
     llama: Llama
     lock: threading.Lock
@@ -59,6 +82,49 @@ class LoadedModel:
     bos_token: str
     angle_tokens: np.ndarray | None = None
     """Ids of the tokens whose text starts with '<' (filled by ``logits.angle_tokens``)."""
+    stats: PromptCacheStats = field(default_factory=PromptCacheStats)
+    """Tokens reused against tokens evaluated (read a copy with `prompt_cache_stats`)."""
+    _waiting: int = 0
+    _waiting_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @contextmanager
+    def for_request(self) -> Iterator[None]:
+        """Hold the model for a request. A prefill in progress sees the request waiting
+        (`wanted`) and stops at its next chunk, so a caller never waits for a prefill."""
+        with self._waiting_lock:
+            self._waiting += 1
+        try:
+            self.lock.acquire()
+        finally:
+            with self._waiting_lock:
+                self._waiting -= 1
+        try:
+            yield
+        finally:
+            self.lock.release()
+
+    def wanted(self) -> bool:
+        """True while a request is waiting for the model."""
+        return self._waiting > 0
+
+    def cached_prefix(self, tokens: list[int]) -> int:
+        """How many leading `tokens` the model's KV cache already holds."""
+        held = self.llama._input_ids  # the tokens evaluated so far (n_tokens of them)
+        n = 0
+        for a, b in zip(held, tokens, strict=False):
+            if a != b:
+                break
+            n += 1
+        return n
+
+    def prompt_cache_stats(self) -> PromptCacheStats:
+        with self._waiting_lock:
+            return replace(self.stats)
+
+    def count(self, **deltas: int) -> None:
+        with self._waiting_lock:
+            for name, delta in deltas.items():
+                setattr(self.stats, name, getattr(self.stats, name) + delta)
 
 
 _MODEL_CACHE: dict[tuple[str, int, int], LoadedModel] = {}
@@ -100,6 +166,12 @@ def get_model(path: Path, n_ctx: int, n_threads: int) -> LoadedModel:
             atexit.register(_close_models)
         _MODEL_CACHE[key] = loaded
         return loaded
+
+
+def peek_model(path: Path, n_ctx: int, n_threads: int) -> LoadedModel | None:
+    """The cached model for these settings, or None when it is not loaded (never loads)."""
+    with _MODEL_LOCK:
+        return _MODEL_CACHE.get((str(path), n_ctx, n_threads))
 
 
 def _close_models() -> None:

@@ -131,13 +131,17 @@ def last_is_user(chat_ctx: llm.ChatContext) -> bool:
     return False
 
 
-def render_prompt(model: LoadedModel, messages: list[dict[str, str]]) -> str:
-    """The prompt text for `messages` under the model's chat template."""
+def render_prompt(
+    model: LoadedModel, messages: list[dict[str, str]], *, add_generation_prompt: bool = True
+) -> str:
+    """The prompt text for `messages` under the model's chat template; without the
+    generation prompt (the assistant turn's opener) it is a prefix of the next request's."""
     from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
     formatter = Jinja2ChatFormatter(
         template=model.chat_template,
         eos_token=model.eos_token,
         bos_token=model.bos_token,
+        add_generation_prompt=add_generation_prompt,
     )
     return formatter(messages=messages).prompt  # type: ignore[arg-type]

@@ -85,6 +85,52 @@ def fit_prompt(model: LoadedModel, messages: list[dict[str, str]], budget: int) 
             turns = turns[1:]
 
 
+def reusable_prefix(model: LoadedModel, prompt_tokens: list[int]) -> int:
+    """Prompt tokens llama-cpp-python will take from the KV cache instead of evaluating: the
+    prefix shared with what the model evaluated last, less the last prompt token when the
+    whole prompt is cached (it is replayed to get fresh logits), unless the cache ends
+    exactly there with live logits."""
+    shared = model.cached_prefix(prompt_tokens)
+    if shared < len(prompt_tokens):
+        return shared
+    llama = model.llama
+    if llama.n_tokens == len(prompt_tokens) and not getattr(llama, "_requires_eval", True):
+        return shared
+    return max(0, shared - 1)
+
+
+PREFILL_CHUNK = 32
+"""Tokens evaluated between two looks at whether a request wants the model: a caller's turn
+waits for at most one chunk of a prefill (~0.1-0.3 s on one thread), never for all of it."""
+
+
+def prefill(model: LoadedModel, tokens: list[int], *, chunk: int = PREFILL_CHUNK) -> int:
+    """Evaluate `tokens` into the KV cache (blocking, in a worker thread), reusing the prefix
+    already there; stops early, keeping what it evaluated, when a request wants the model.
+    Returns the tokens evaluated."""
+    if model.wanted():
+        model.count(prefills=1, preempted_prefills=1)
+        return 0
+    with model.lock:
+        llama = model.llama
+        start = model.cached_prefix(tokens)
+        model.count(prefills=1)
+        if start >= len(tokens):
+            return 0
+        # keep the shared prefix; `eval` drops the KV cells after n_tokens before writing
+        llama.n_tokens = start
+        done = start
+        while done < len(tokens):
+            if model.wanted():
+                model.count(preempted_prefills=1)
+                break
+            batch = tokens[done : done + chunk]
+            llama.eval(batch)
+            done += len(batch)
+            model.count(evaluated_tokens=len(batch))
+        return done - start
+
+
 def generate(
     model: LoadedModel,
     opts: LLMOptions,
@@ -102,12 +148,21 @@ def generate(
     reply opens with '<'."""
     from llama_cpp import LlamaGrammar
 
-    with model.lock:
+    with model.for_request():
         if stop.is_set():
             return
         prompt_tokens = fit_prompt(model, messages, opts.n_ctx - TOOL_CALL_MAX_TOKENS)
+        reused = 0
 
         def completion(**kwargs: Any) -> Iterator[Any]:
+            nonlocal reused
+            reused = reusable_prefix(model, prompt_tokens)
+            model.count(
+                requests=1,
+                prompt_tokens=len(prompt_tokens),
+                reused_tokens=reused,
+                evaluated_tokens=len(prompt_tokens) - reused,
+            )
             return model.llama.create_completion(  # type: ignore[return-value]
                 prompt=prompt_tokens,
                 stream=True,
@@ -153,7 +208,7 @@ def generate(
             finally:
                 stream.close()  # type: ignore[attr-defined]
             if not switch_to_tool:
-                post(_usage_chunk(model, request_id, prompt_tokens, completion_text))
+                post(_usage_chunk(model, request_id, prompt_tokens, completion_text, reused))
                 return
             mode = "tool"
 
@@ -168,7 +223,7 @@ def generate(
             stream.close()  # type: ignore[attr-defined]
 
     post(_tool_call_chunk(request_id, parse_tool_call(completion_text)))
-    post(_usage_chunk(model, request_id, prompt_tokens, completion_text))
+    post(_usage_chunk(model, request_id, prompt_tokens, completion_text, reused))
 
 
 def _content_chunk(request_id: str, text: str) -> llm.ChatChunk:
@@ -192,7 +247,11 @@ def _tool_call_chunk(request_id: str, call: dict[str, Any]) -> llm.ChatChunk:
 
 
 def _usage_chunk(
-    model: LoadedModel, request_id: str, prompt_tokens: list[int], completion_text: str
+    model: LoadedModel,
+    request_id: str,
+    prompt_tokens: list[int],
+    completion_text: str,
+    reused: int,
 ) -> llm.ChatChunk:
     n_completion = (
         len(model.llama.tokenize(completion_text.encode(), add_bos=False, special=True))
@@ -204,6 +263,7 @@ def _usage_chunk(
         usage=llm.CompletionUsage(
             completion_tokens=n_completion,
             prompt_tokens=len(prompt_tokens),
+            prompt_cached_tokens=reused,
             total_tokens=len(prompt_tokens) + n_completion,
         ),
     )
