@@ -84,13 +84,15 @@ def test_settings_line_holds_no_database_password(worker_logging: list[str]) -> 
 def test_the_worker_masks_messages_extras_and_tracebacks(worker_logging: list[str]) -> None:
     _start_worker({})
     log = logging.getLogger("tools.runtime")
-    log.debug("paid with %s", CARD, extra={"arguments": {"phone": "+44 7911 123456"}})
+    arguments = {"phone": "+44 7911 123456", "items": ["ssn 123-45-6789"]}
+    log.debug("paid with %s", CARD, extra={"arguments": arguments})
     try:
         raise ValueError(f"card {CARD} declined, call 07911 123456")
     except ValueError:
         logging.getLogger("livekit.agents").exception("tool failed")
     text = "\n".join(worker_logging)
     assert "[card ending 1111]" in text and "[phone ending 3456]" in text
+    assert "ssn [ssn ending 6789]" in text
     assert "Traceback" in text and "ValueError" in text
     assert CARD not in text and "7911 123456" not in text, text
 

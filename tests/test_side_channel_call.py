@@ -1,7 +1,8 @@
 """A whole cascade call (real plugins against loopback servers) seen from the side channel:
 the Prometheus endpoint (LiveKit's own metrics server, the one the worker runs on
 `PROMETHEUS_PORT`) is scraped while the call is in progress and after it; no tool argument
-value appears in the call's INFO log, while DEBUG carries it with personal numbers masked.
+value appears in the call's INFO log, while DEBUG carries it with personal numbers masked by
+the redaction the worker installs (`worker_started`, as `agents.worker.build_server` wires it).
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ import aiohttp
 import pytest
 from livekit.agents.telemetry.http_server import HttpServer
 
+from agents import worker
 from agents.brain import choose_brain
+from agents.config import Settings
 from agents.side_channel import RedactingFilter
+from agents.side_channel.log_redaction import OUR_LOGGERS
 from evals.replay import replay_call
 from evals.replay.recording import Recording, load_recording
 from tests.loopback import CartesiaServer, DeepgramServer, OpenAIChatServer, ToolCall
@@ -58,9 +62,10 @@ def _value(text: str, name: str, **labels: str) -> float:
 
 
 class _Capture(logging.Handler):
+    """A root handler like LiveKit's; the worker's own wiring puts the redaction on it."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
-        self.addFilter(RedactingFilter())
         self.lines: list[tuple[int, str]] = []
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -90,6 +95,9 @@ async def test_metrics_scraped_during_a_call_and_no_tool_arguments_at_info(
     old_level = root.level
     root.addHandler(capture)
     root.setLevel(logging.DEBUG)
+    # what the worker does once LiveKit has set up logging (`agents.worker.build_server`)
+    worker.build_server(Settings()).emit("worker_started")
+    assert [f for f in capture.filters if isinstance(f, RedactingFilter)]
     url = f"http://127.0.0.1:{port}/metrics"
     try:
         async with (
@@ -128,6 +136,8 @@ async def test_metrics_scraped_during_a_call_and_no_tool_arguments_at_info(
     finally:
         root.removeHandler(capture)
         root.setLevel(old_level)
+        for name in OUR_LOGGERS:
+            logging.getLogger(name).filters.clear()
         await metrics_server.aclose()
 
     # during the call: one call active, its tool call counted
