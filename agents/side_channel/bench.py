@@ -3,7 +3,9 @@
 - screening one sentence (every fast guardrail: personal numbers + one policy regex), against
   a bare `str.split` of the same sentence as the baseline measured in the same run;
 - one record line on the event loop (JSON + masking + the hand-off to the writer thread);
-- the writer thread's write + flush + fsync per line (off the event loop).
+- the writer thread's write + flush + fsync per line (off the event loop);
+- the TTS sentence gate over a whole reply of N sentences ending in prices, streamed in
+  4-character chunks (`gate.SentenceGate`, linear in the reply).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import tempfile
 import time
 from collections.abc import Callable
 
+from .gate import SentenceGate
 from .guardrails import default_guardrails
 from .records import CallRecord
 
@@ -48,6 +51,18 @@ def main() -> None:
         drained = (time.perf_counter() - t) / lines
     print(f"{'record line, on the event loop':58} {enqueue * 1e6:9.1f} {'':>11}")
     print(f"{'record line, writer thread (write+fsync, off the loop)':58} {drained * 1e6:9.1f}")
+    for sentences in (60, 150, 1000):
+        text = "".join(f"Drink {i} is {i % 9 + 1}.{i % 10}5. " for i in range(sentences))
+        chunks = [text[i : i + 4] for i in range(0, len(text), 4)]
+        t = time.process_time()
+        gate = SentenceGate(g)
+        for c in chunks:
+            gate.feed(c)
+        gate.flush()
+        took = time.process_time() - t
+        print(
+            f"{f'TTS gate, a {sentences}-sentence reply of prices (whole reply)':58} {took * 1e6:9.0f}"
+        )
 
 
 if __name__ == "__main__":
