@@ -15,6 +15,7 @@ from .brain import Brain, BrainChoice, build_brain
 from .brain.factories import openai_llm
 from .brain.hybrid import build_reasoner_tool
 from .call_limits import CallLimitOptions, CallLimits, limits_apply, user_away_timeout
+from .caller_audio import aec_warmup
 from .coffee_agent import CoffeeAgent
 from .config import Settings
 from .resilience import TurnGuard, attach_resilience, session_conn_options
@@ -87,6 +88,8 @@ async def open_call(
         conn_options=session_conn_options(settings),
         # LiveKit's away timer is the silence clock of a live call's limits
         user_away_timeout=user_away_timeout(limit_opts, limited=limited),
+        # nothing the caller says over the greeting is lost where there is no echo to cancel
+        aec_warmup_duration=aec_warmup(settings.aec_warmup, caller_kind),
     )
     if keypad is not None:  # typed entries (order numbers) reach every brain as a turn
         keypad.deliver_entries(session)

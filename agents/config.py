@@ -49,6 +49,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _auto_or_seconds(env: Mapping[str, str], name: str) -> str:
+    """`auto`, or a number of seconds (checked like any other number)."""
+    if env.get(name, "").strip().lower() in ("", "auto"):
+        return "auto"
+    return str(_float(env, name, 0.0))
+
+
 def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, "").strip() or default
 
@@ -134,6 +141,9 @@ class Settings:
     """Menu and orders: a SQLite file (relative to the working directory; one machine) or a
     `postgresql://USER:PASSWORD@HOST:5432/DB` URL (every worker of the agent shares it).
     The worker reaches and migrates it at start (`tools.coffee.check_orders_db`)."""
+    orders_days: float = 30.0
+    """Orders (with their lines) older than this many days are deleted when the worker
+    starts (0 = keep all)."""
     transfer_to: str = ""
     """SIP transfer target of `transfer_to_human`, e.g. `tel:+15550100` or `sip:desk@pbx`."""
     max_call_duration: float = 900.0
@@ -144,6 +154,10 @@ class Settings:
     answer_timeout: float = 30.0
     """Seconds the worker waits for a SIP caller's `sip.callStatus` to become `active`
     (0 = greet at once)."""
+    aec_warmup: str = "auto"
+    """`AEC_WARMUP`: seconds LiveKit mutes the caller to the STT at the start of agent
+    speech for a browser's echo canceller, or `auto` = by transport
+    (`agents.caller_audio`: WebRTC 3 s, phone / replay / console none)."""
     tool_timeout: float = 8.0
     """Seconds a tool may run before the caller hears an apology. 0 = no timeout: the tool
     runs as long as it needs (filler speech still covers it); for a debugger or a backend that
@@ -239,10 +253,12 @@ class Settings:
             local_llm_threads=int(threads_raw),
             local_llm_tool_bias=_float(e, "LOCAL_LLM_TOOL_BIAS", d.local_llm_tool_bias),
             orders_db=_str(e, "ORDERS_DB", d.orders_db),
+            orders_days=_float(e, "ORDERS_DAYS", d.orders_days),
             transfer_to=_str(e, "TRANSFER_TO"),
             max_call_duration=_float(e, "MAX_CALL_DURATION", d.max_call_duration),
             silence_timeout=_float(e, "SILENCE_TIMEOUT", d.silence_timeout),
             answer_timeout=_float(e, "ANSWER_TIMEOUT", d.answer_timeout),
+            aec_warmup=_auto_or_seconds(e, "AEC_WARMUP"),
             tool_timeout=_float(e, "TOOL_TIMEOUT", d.tool_timeout),
             filler_delay=_float(e, "FILLER_DELAY", d.filler_delay),
             local_fallback=_choice(e, "LOCAL_FALLBACK", d.local_fallback, ("auto", "on", "off")),

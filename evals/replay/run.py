@@ -33,6 +33,7 @@ from typing import Any
 
 from livekit.agents import Agent, AgentSession, utils
 from livekit.agents.voice.recorder_io import RecorderIO
+from livekit.agents.voice.transcription.synchronizer import TranscriptSynchronizer
 
 from agents.brain import BrainChoice, Caller, choose_brain, get_profile
 from agents.brain.local_models import prewarm_local_models, wants_local_models
@@ -118,7 +119,13 @@ async def play_into_session(
     recorder = RecorderIO(agent_session=session, **rate)
     session.input.audio = recorder.record_input(inp)
     out = recorder.record_output(RealtimeAudioOutput())
-    session.output.audio = phone.output(out) if phone else out
+    # words paced by the audio, as a room does it: an interrupted reply is kept in the
+    # transcript only as far as the caller heard it
+    synced = TranscriptSynchronizer(
+        next_in_chain_audio=phone.output(out) if phone else out, next_in_chain_text=None
+    )
+    session.output.audio = synced.audio_output
+    session.output.transcription = synced.text_output
     await recorder.start(output_path=ogg_path)
     # one timeline: sample 0 of the recording is the recorder's time zero
     t0 = recorder.recording_started_at

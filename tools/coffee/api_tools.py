@@ -153,7 +153,7 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
         if not query or not query.strip():
             raise ToolError("query must not be empty: say what drink to look for.")
         found = await store.search_menu(query)
-        extra = {f for f in (fields or []) if f in {"description", "size", "category"}}
+        extra = {f for f in (fields or []) if f in {"description", "size", "category", "price"}}
         items = [
             {"menu_item_id": it["menu_item_id"], "name": it["name"]}
             | {k: it[k] for k in sorted(extra) if it.get(k)}
