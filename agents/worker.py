@@ -18,8 +18,6 @@ import importlib
 import logging
 import os
 import sys
-import tempfile
-from pathlib import Path
 
 from livekit.agents import (
     NOT_GIVEN,
@@ -43,6 +41,7 @@ from .call import Call, open_call
 from .call_limits import wait_for_answer
 from .config import ConfigError, Settings, load_env
 from .log import logger
+from .prometheus_dir import prometheus_dir
 from .side_channel import default_guardrails, install_log_redaction, prune_records
 from .side_channel.cost import load_prices
 from .worker_load import CallLoad
@@ -180,12 +179,11 @@ def build_server(s: Settings) -> AgentServer:
         # no new job once CPU or the call count nears what the worker carries in real time
         load_fnc=CallLoad(s.max_calls),
         # /metrics: LiveKit's worker metrics and ours (agents.side_channel.call_metrics),
-        # summed over the job processes
+        # summed over the worker and job processes (agents.prometheus_dir: agent.py sets the
+        # folder before LiveKit is imported)
         prometheus_port=port,
         # (one directory per port: LiveKit empties it when the worker starts)
-        prometheus_multiproc_dir=(
-            str(Path(tempfile.gettempdir()) / f"voice-suite-prometheus-{port}") if port else None
-        ),
+        prometheus_multiproc_dir=str(prometheus_dir(port)) if port else None,
     )
     server.on("worker_started", install_log_redaction)
     # once per worker, after LiveKit has set up logging
@@ -226,7 +224,7 @@ def check_startup(s: Settings, argv: list[str]) -> None:
     if command in (*SERVER_COMMANDS, "console"):
         # the order store is reached and migrated now: a bad ORDERS_DB never fails a call
         try:
-            logger.info(check_orders_db(s.orders_db))
+            logger.info(check_orders_db(s.orders_db, orders_days=s.orders_days))
         except DbConfigError as e:
             raise ConfigError(str(e)) from None
     import_plugins(s)

@@ -97,12 +97,12 @@ def _retry_worker(db: str, barrier: Any, out: Any) -> None:
 
 
 def _busy_worker(db: str, barrier: Any, out: Any, worker: int, calls: int) -> None:
-    """One worker process taking `calls` whole orders, each from its own call. Every process
-    draws ids from the same seed, so they try the same five-digit ids at the same time."""
+    """One worker process taking `calls` whole orders, each from its own call, all processes
+    drawing ids from the one counter at the same time."""
 
     async def main() -> list[str]:
         done: list[str] = []
-        stores = [OrderStore(db, owner=f"w{worker}-call{i}", seed=7) for i in range(calls)]
+        stores = [OrderStore(db, owner=f"w{worker}-call{i}") for i in range(calls)]
         await stores[0].open()
         barrier.wait(timeout=60)
         for s in stores:

@@ -138,7 +138,9 @@ async def test_a_pre_alembic_sqlite_file_is_adopted_and_its_orders_kept(tmp_path
         added = await store.add_order_item(menu_item_id="latte", idempotency_key="k")
         assert "duplicate" not in added
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002"
+        assert (
+            conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == SCHEMA_VERSION
+        )
         assert conn.execute("SELECT owner FROM orders WHERE order_id = '12345'").fetchone() == ("",)
 
 

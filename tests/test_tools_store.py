@@ -24,7 +24,7 @@ def orders_db(request, tmp_path) -> str:
 
 @pytest.fixture
 async def store(orders_db):
-    s = OrderStore(orders_db, seed=7)
+    s = OrderStore(orders_db)
     await s.open()
     yield s
     await s.close()

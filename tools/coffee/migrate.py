@@ -1,9 +1,10 @@
 """Schema migrations (Alembic, `tools/coffee/migrations/`) and the menu seed, run once per database.
 
 `upgrade(target)` brings a database to `SCHEMA_VERSION` and fills an empty menu from
-`data/menu.json` (and prunes idempotency keys older than a day), holding a lock so that workers starting together migrate it once: on
-PostgreSQL a transaction-scoped advisory lock (the migration and the seed commit together),
-on SQLite an exclusive `flock` on `<file>.migrate.lock` beside the file. The worker calls it at
+`data/menu.json` (prunes idempotency keys older than a day and, at worker start, orders
+older than `ORDERS_DAYS`: `prune_orders`), holding a lock so that workers starting together
+migrate it once: on PostgreSQL a transaction-scoped advisory lock (the migration and the seed
+commit together), on SQLite an exclusive `flock` on `<file>.migrate.lock` beside the file. The worker calls it at
 start (`check_orders_db`, through `agents.worker.check_startup`), so a bad URL, an unreachable
 server or a failed migration is one line before any call; each process's first `OrderStore`
 then only reads the version (`alembic_version`), which is cheap.
@@ -11,7 +12,8 @@ then only reads the version (`alembic_version`), which is cheap.
     python -m tools.coffee.migrate [ORDERS_DB]     # migrate and print the version
 
 Owns: `SCHEMA_VERSION` (kept equal to Alembic's head by tests), `upgrade`, `check_orders_db`,
-`seed_menu`. May import: alembic, sqlalchemy, the standard library and `tools.coffee.{db,menu}`.
+`seed_menu`, `prune_idempotency`, `prune_orders`. May import: alembic, sqlalchemy, the
+standard library and `tools.coffee.{db,menu}`.
 """
 
 from __future__ import annotations
@@ -30,10 +32,12 @@ from typing import Any
 from .db import DbConfigError, DbTarget, parse_orders_db
 from .menu import MENU_JSON
 
-SCHEMA_VERSION = "0002"
+SCHEMA_VERSION = "0003"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 IDEMPOTENCY_TTL_S = 86400.0
 """Idempotency keys are kept a day, then pruned when a worker starts."""
+DEFAULT_ORDERS_DAYS = 30.0
+"""Orders (and their lines) older than this are deleted when a worker starts (`ORDERS_DAYS`)."""
 _ADVISORY_LOCK_ID = 0x0C0FFEE
 """pg_advisory_xact_lock key that serialises migrations of one PostgreSQL database."""
 
@@ -119,6 +123,26 @@ def prune_idempotency(conn: Any, *, now: float | None = None) -> int:
     return int(result.rowcount or 0)
 
 
+def prune_orders(conn: Any, days: float, *, now: float | None = None) -> int:
+    """Delete orders whose last change (finishing, else opening) is more than `days` days
+    old, with their lines; 0 keeps all. An order still open after that long is one whose
+    call ended without finishing it. Returns the orders deleted."""
+    from sqlalchemy import text
+
+    if days <= 0:
+        return 0
+    cutoff = (time.time() if now is None else now) - days * 86400.0
+    old = "created_at < :c AND COALESCE(finished_at, 0) < :c"
+    conn.execute(
+        text(
+            f"DELETE FROM order_items WHERE order_id IN (SELECT order_id FROM orders WHERE {old})"
+        ),
+        {"c": cutoff},
+    )
+    result = conn.execute(text(f"DELETE FROM orders WHERE {old}"), {"c": cutoff})
+    return int(result.rowcount or 0)
+
+
 def _engine(target: DbTarget, sqlite_conn: sqlite3.Connection | None) -> Any:
     from sqlalchemy import create_engine, pool
 
@@ -134,8 +158,10 @@ def upgrade(
     *,
     menu_path: Path = MENU_JSON,
     sqlite_conn: sqlite3.Connection | None = None,
+    orders_days: float | None = None,
 ) -> str:
     """Migrate `target` to `SCHEMA_VERSION` and seed an empty menu; returns the version.
+    `orders_days`: also delete orders older than that (`prune_orders`; None: keep them).
     Raises `DbConfigError` (one line) when the database cannot be reached or migrated."""
     from alembic import command
     from alembic.config import Config
@@ -163,6 +189,8 @@ def upgrade(
                     command.upgrade(cfg, "head")
                     seed_menu(conn, menu_path)
                     prune_idempotency(conn)
+                    if orders_days is not None:
+                        prune_orders(conn, orders_days)
                     version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             except (exc.SQLAlchemyError, CommandError) as e:
                 raise DbConfigError(
@@ -188,11 +216,12 @@ def _nothing() -> Iterator[None]:
     yield
 
 
-def check_orders_db(value: str) -> str:
-    """The worker's start-up check: parse, reach, migrate, seed. Returns a one-line summary;
-    raises `DbConfigError` (one line) when a call would fail on the order store."""
+def check_orders_db(value: str, *, orders_days: float = DEFAULT_ORDERS_DAYS) -> str:
+    """The worker's start-up check: parse, reach, migrate, seed, delete orders older than
+    `orders_days` (`ORDERS_DAYS`; 0 keeps all). Returns a one-line summary; raises
+    `DbConfigError` (one line) when a call would fail on the order store."""
     target = parse_orders_db(value)
-    version = upgrade(target)
+    version = upgrade(target, orders_days=orders_days)
     return f"orders: {target.dialect} {target.display}, schema {version}"
 
 

@@ -1,11 +1,17 @@
 """Order writes: open an order, add / change / remove its lines, change it, finish it.
 
-Owns: the `orders` and `order_items` rows and their ids (5-digit, like the dataset's, drawn
-from the store's `random.Random`; uniqueness is the primary key's: an id another transaction
-took is skipped by `INSERT ... ON CONFLICT DO NOTHING`, never overwritten), `order_row` (an
-order of this call or `StoreError`), and `Orders`: `add_order_item`, `update_order_item`,
-`update_order`, `finish_order`, `open_order_id` (reading an order back is
-`tools.coffee.details`).
+Owns: the `orders` and `order_items` rows and their ids, `order_row` (an order of this call
+or `StoreError`), and `Orders`: `add_order_item`, `update_order_item`, `update_order`,
+`finish_order`, `open_order_id` (reading an order back is `tools.coffee.details`).
+
+Ids are numbers the model reads out, drawn from one counter that never runs out and never
+repeats (`new_number`: a PostgreSQL sequence, `order_numbers`; on SQLite a row of
+`id_counters` bumped inside the write transaction, which holds the file's write lock). They
+start at 100000 (six digits, then seven after 900,000 orders and lines): above every
+five-digit random id of the schema before 0003, so old and new ids never meet. Orders and
+their lines share the counter, so no order id is also a line id. Uniqueness stays the primary
+key's: a number already taken (a row written by other means) is skipped by
+`INSERT ... ON CONFLICT DO NOTHING`, never overwritten.
 
 Every order belongs to the call that created it (`owner`): each statement that reads or
 changes an order or its lines names the owner, so another call's order answers "there is no
@@ -23,7 +29,6 @@ May import: the standard library and `tools.coffee.{db,schema,validation,menu,op
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -37,22 +42,37 @@ from .schema import Runner
 from .validation import StoreError, check_quantity, clean_text
 
 ID_ATTEMPTS = 50
+COUNTER = "order_numbers"
+"""The PostgreSQL sequence / the SQLite `id_counters` row behind order and line ids."""
+
+
+async def new_number(tx: Tx) -> int:
+    """The next number of the counter (inside a write transaction)."""
+    if tx.dialect == "postgresql":
+        row = await tx.fetchone(f"SELECT nextval('{COUNTER}') AS n")
+    else:
+        await tx.execute("UPDATE id_counters SET next_id = next_id + 1 WHERE name = ?", (COUNTER,))
+        row = await tx.fetchone(
+            "SELECT next_id - 1 AS n FROM id_counters WHERE name = ?", (COUNTER,)
+        )
+    if row is None:
+        raise StoreError("The order system is not set up; please try again later.")
+    return int(row["n"])
 
 
 async def insert_with_new_id(
     tx: Tx,
-    rng: random.Random,
     table: str,
     column: str,
     columns: Sequence[str],
     values: Sequence[Any],
 ) -> str:
-    """Insert a row under a fresh 5-digit id; returns the id. `table`/`column`/`columns` are
-    our own constants, never input."""
+    """Insert a row under the counter's next number; returns the id. `table`/`column`/
+    `columns` are our own constants, never input."""
     cols = ", ".join([column, *columns])
     marks = ", ".join("?" * (len(columns) + 1))
     for _ in range(ID_ATTEMPTS):
-        candidate = str(rng.randint(10000, 99999))
+        candidate = str(await new_number(tx))
         inserted = await tx.execute(
             f"INSERT INTO {table} ({cols}) VALUES ({marks}) ON CONFLICT ({column}) DO NOTHING",
             (candidate, *values),
@@ -77,13 +97,10 @@ async def order_row(tx: Tx, owner: str, order_id: str, *, lock: bool = False) ->
 class Orders:
     """Order writes of one call (`owner`); see the module docstring."""
 
-    def __init__(
-        self, run: Runner, menu: Menu, options: OptionResolver, rng: random.Random, owner: str
-    ) -> None:
+    def __init__(self, run: Runner, menu: Menu, options: OptionResolver, owner: str) -> None:
         self._run = run
         self._menu = menu
         self._options = options
-        self._rng = rng
         self.owner = owner
 
     async def open_order_id(self) -> str | None:
@@ -124,7 +141,7 @@ class Orders:
                 now = time.time()
                 if oid is None:
                     new_oid = await insert_with_new_id(
-                        t, self._rng, "orders", "order_id", ("owner", "created_at"),
+                        t, "orders", "order_id", ("owner", "created_at"),
                         (self.owner, now),
                     )  # fmt: skip
                 else:
@@ -135,7 +152,7 @@ class Orders:
                             "add_order_item without an order_id."
                         )
                 oiid = await insert_with_new_id(
-                    t, self._rng, "order_items", "order_item_id",
+                    t, "order_items", "order_item_id",
                     ("order_id", "menu_item_id", "quantity", "attributes", "addons", "notes",
                      "created_at"),
                     (new_oid, item["menu_item_id"], qty, json.dumps(attrs), json.dumps(adds),

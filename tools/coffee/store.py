@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -106,7 +105,6 @@ class OrderStore:
         *,
         owner: str | None = None,
         menu_path: str | Path = MENU_JSON,
-        seed: int | None = None,
         pool_size: int = DEFAULT_POOL_SIZE,
     ):
         self.target = parse_orders_db(db)
@@ -118,10 +116,9 @@ class OrderStore:
         self._key: tuple[DbTarget, int, int] | None = None
         self._db: Database | None = None
         self._open_lock = asyncio.Lock()
-        self._rng = random.Random(seed)
         self._menu = Menu(self._run)
         self._options = OptionResolver(self._menu)
-        self._orders = Orders(self._run, self._menu, self._options, self._rng, self.owner)
+        self._orders = Orders(self._run, self._menu, self._options, self.owner)
 
     @property
     def dialect(self) -> str:
