@@ -74,3 +74,25 @@ async def test_a_sessions_items_reach_the_record_as_they_complete(tmp_path: Path
     assert rows[1]["text"] == "A latte is three fifty."
     meta = json.loads((rec.path / "meta.json").read_text())
     assert meta["end_reason"] == "done"
+
+
+def test_records_are_private_to_the_workers_user(tmp_path: Path) -> None:
+    root = tmp_path / "calls"  # the worker creates CALL_RECORDS_DIR on the first call
+    ogg = tmp_path / "audio.ogg"
+    ogg.write_bytes(b"OggS" + bytes(100))
+    old = os.umask(0)  # the most permissive umask: the modes are the record's own
+    try:
+        rec = CallRecord.create(root, brain="local")
+        rec.event("tick")
+        rec.item({"role": "user", "text": "hello", "start": 0.0})
+        rec.save_audio(ogg)
+        rec.close("done")
+        rec.save_audio(ogg)  # after close too (meta.json rewritten off the writer)
+    finally:
+        os.umask(old)
+    assert (root.stat().st_mode & 0o777) == 0o700
+    assert (rec.path.stat().st_mode & 0o777) == 0o700
+    files = {p.name: p.stat().st_mode & 0o777 for p in rec.path.iterdir()}
+    assert files == dict.fromkeys(
+        ["meta.json", "events.jsonl", "transcript.jsonl", "call.ogg"], 0o600
+    )

@@ -1,7 +1,7 @@
 """The durable record of one call, under `CALL_RECORDS_DIR/<call id>/`:
 
 - `transcript.jsonl`: one row per conversation item, in replay's format
-  (`transcript.transcript_items`), appended and fsync'ed as each item completes;
+  (`transcript.transcript_items`), appended as each item completes;
 - `events.jsonl`: `{"t", "at", "kind", ...}` rows: the brain and why, tool calls (status,
   duration; never their argument values), per-turn latency with LiveKit's stage breakdown
   (`ChatMessage.metrics`: end of turn, STT, LLM first token and first sentence, TTS first
@@ -14,9 +14,14 @@ Every string goes through `tools.sensitive.mask` on its way to disk: card, SSN-l
 numbers keep their last four digits only. Secrets never reach a record: nothing here reads
 settings, keys or the environment.
 
-Writes happen on a writer thread (write, flush, fsync per line; meta.json replaced
-atomically), never on the event loop that carries the audio: a kill -9 loses at most the
-item being written.
+Each line is handed to the kernel (`os.write`, one small append) in the call that records
+it, and meta.json replaced atomically (write, rename) the same way: once `item`, `event` or
+`end` has returned, a kill -9 of the worker loses none of it. A thread `fsync`s the files
+(and the folder) after them, off the event loop that carries the audio: a power loss or
+kernel crash may lose what it had not yet synced (the last few milliseconds' lines, and a
+meta.json replaced since its last sync may come back old or empty).
+
+Folders are created 0700 and files 0600: records are private to the worker's user.
 
 `CallRecord.end(reason)` and `CallRecord.event(kind, **fields)` are the API for other code
 (call limits, failover, transfers): the first `end` wins.
@@ -30,7 +35,6 @@ import contextlib
 import json
 import logging
 import os
-import queue
 import re
 import shutil
 import threading
@@ -49,6 +53,11 @@ from .call_metrics import call_metrics
 from .transcript import transcript_items
 
 logger = logging.getLogger("voice_suite.records")
+
+RECORD_DIR_MODE = 0o700
+RECORD_FILE_MODE = 0o600
+"""Records are private to the worker's user: `CALL_RECORDS_DIR` (when the worker creates it),
+each call's folder and every file in it."""
 
 _records: weakref.WeakKeyDictionary[Any, CallRecord] = weakref.WeakKeyDictionary()
 _CLOSE_REASONS = {"participant_disconnected": "caller_hung_up"}
@@ -73,51 +82,123 @@ def _iso(t: float | None) -> str | None:
 
 
 class _LineWriter(threading.Thread):
-    """Appends lines to files, each one flushed and fsync'ed before the next; replaces
-    whole small files atomically (write, fsync, rename). In the order they were asked for."""
+    """Appends lines to files and replaces small files, synchronously, in the order asked:
+    `put` and `replace` return once the bytes are in the kernel (`os.write`; a replace is
+    write + rename), so a `kill -9` of this process right after loses none of them. The
+    thread only `fsync`s what was written (files and, after a rename, the directory), off
+    the event loop; until it has, a power loss may lose the newest lines.
 
-    def __init__(self) -> None:
-        super().__init__(name="call-record-writer", daemon=True)
-        self._q: queue.SimpleQueue[tuple[Path, str, bool] | None] = queue.SimpleQueue()
-        self._files: dict[Path, Any] = {}
+    Files are created 0600 (`RECORD_FILE_MODE`)."""
+
+    def __init__(self, directory: Path) -> None:
+        super().__init__(name="call-record-fsync", daemon=True)
+        self._dir = directory
+        self._fds: dict[Path, int] = {}
+        self._lock = threading.Lock()
+        self._dirty: set[Path] = set()
+        self._dir_dirty = False
+        self._wake = threading.Condition(self._lock)
+        self._stopping = False
         self.start()
 
     def put(self, path: Path, line: str) -> None:
-        self._q.put((path, line, False))
+        data = line.encode("utf-8")
+        try:
+            with self._lock:
+                fd = self._fds.get(path)
+                if fd is None:
+                    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+                    fd = self._fds[path] = os.open(path, flags, RECORD_FILE_MODE)
+                    self._dir_dirty = True
+                _write_all(fd, data)
+                self._dirty.add(path)
+                self._wake.notify()
+        except OSError:
+            logger.exception("call record: could not write %s", path.name)
 
     def replace(self, path: Path, text: str) -> None:
-        self._q.put((path, text, True))
+        try:
+            with self._lock:
+                _replace_file(path, text, fsync=False)
+                self._dirty.add(path)
+                self._dir_dirty = True
+                self._wake.notify()
+        except OSError:
+            logger.exception("call record: could not write %s", path.name)
 
     def run(self) -> None:
-        while (job := self._q.get()) is not None:
-            path, line, whole = job
+        while True:
+            with self._lock:
+                while not (self._dirty or self._dir_dirty or self._stopping):
+                    self._wake.wait()
+                dirty, self._dirty = self._dirty, set()
+                sync_dir, self._dir_dirty = self._dir_dirty, False
+                stopping = self._stopping
+                fds = {p: self._fds.get(p) for p in dirty}
+            self._sync(fds, sync_dir)
+            if stopping:
+                with self._lock:
+                    if not (self._dirty or self._dir_dirty):
+                        return
+
+    def _sync(self, fds: dict[Path, int | None], sync_dir: bool) -> None:
+        for path, fd in fds.items():
             try:
-                if whole:
-                    _replace_file(path, line)
-                    continue
-                f = self._files.get(path)
-                if f is None:
-                    f = self._files[path] = open(path, "a", encoding="utf-8")  # noqa: SIM115
-                f.write(line)
-                f.flush()
-                os.fsync(f.fileno())
+                if fd is not None:
+                    os.fsync(fd)  # closed only after this thread has ended
+                else:  # a replaced file: sync what is there now
+                    _fsync_path(path, os.O_RDONLY)
+            except FileNotFoundError:
+                pass
             except OSError:
-                logger.exception("call record: could not write %s", path.name)
-        for f in self._files.values():
-            with contextlib.suppress(OSError):
-                f.close()
+                logger.exception("call record: could not sync %s", path.name)
+        if sync_dir:
+            try:
+                _fsync_path(self._dir, os.O_RDONLY | os.O_DIRECTORY)
+            except OSError:
+                logger.exception("call record: could not sync its directory")
 
     def close(self) -> None:
-        self._q.put(None)
+        """Sync everything written, then close the files."""
+        with self._lock:
+            self._stopping = True
+            self._wake.notify()
         self.join(timeout=10)
+        if self.is_alive():  # a stuck disk: leave the files open rather than pull them away
+            logger.warning("call record: the disk has not synced the record in 10 s")
+            return
+        with self._lock:
+            fds, self._fds = self._fds, {}
+        for fd in fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
 
-def _replace_file(path: Path, text: str) -> None:
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _fsync_path(path: Path, flags: int) -> None:
+    fd = os.open(path, flags | os.O_CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _replace_file(path: Path, text: str, *, fsync: bool = True) -> None:
+    """Write `text` to `path` atomically: a temporary file (0600) renamed over it.
+    `fsync`: the data reaches the disk before the rename (else the caller syncs later)."""
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, RECORD_FILE_MODE)
+    try:
+        _write_all(fd, text.encode("utf-8"))
+        if fsync:
+            os.fsync(fd)
+    finally:
+        os.close(fd)
     os.replace(tmp, path)
 
 
@@ -158,7 +239,7 @@ class CallRecord:
         self._closed = False
         self._caller = StreamMasker()
         """The caller's turns masked as one stream (a card split over two turns)."""
-        self._writer = _LineWriter()
+        self._writer = _LineWriter(path)
         self._last_user_metrics: dict[str, Any] | None = None
         self._metrics = call_metrics()
         self._write_meta()
@@ -177,8 +258,12 @@ class CallRecord:
     ) -> CallRecord:
         now = time.time()
         call_id = new_call_id(now)
-        path = Path(root) / call_id
-        path.mkdir(parents=True, exist_ok=False)
+        base = Path(root)
+        if not base.is_dir():
+            base.mkdir(mode=RECORD_DIR_MODE, parents=True, exist_ok=True)
+        path = base / call_id
+        path.mkdir(mode=RECORD_DIR_MODE)
+        os.chmod(path, RECORD_DIR_MODE)  # whatever the umask
         rec = cls(
             path, call_id=call_id, room=room, caller_kind=caller_kind, brain=brain, started_at=now
         )
@@ -235,7 +320,10 @@ class CallRecord:
     def save_audio(self, ogg: Path) -> None:
         """Copy the call's stereo recording in as `call.ogg` (no-op if it does not exist)."""
         if ogg.is_file() and ogg.stat().st_size > 0:
-            shutil.copyfile(ogg, self.path / "call.ogg")
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+            fd = os.open(self.path / "call.ogg", flags, RECORD_FILE_MODE)
+            with open(ogg, "rb") as src, open(fd, "wb") as dst:
+                shutil.copyfileobj(src, dst, 1 << 20)
             self.meta["audio"] = "call.ogg"
             self._write_meta()
 
