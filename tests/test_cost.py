@@ -200,6 +200,15 @@ def test_livekit_metrics_become_disjoint_usage_units() -> None:
          "audio_input_tokens": 400.0, "cached_audio_input_tokens": 600.0,
          "text_output_tokens": 100.0, "audio_output_tokens": 400.0},
     )  # fmt: skip
+    # a realtime model's input transcription, billed in tokens (audio apart from text)
+    transcription = STTMetrics(
+        label="rt", request_id="r", timestamp=0, duration=0, audio_duration=0, streamed=True,
+        input_tokens=120, input_audio_tokens=100, output_tokens=12,
+        metadata=_meta("gpt-4o-mini-transcribe", "api.openai.com"),
+    )  # fmt: skip
+    assert amounts(transcription) == (
+        "stt", {"audio_input_tokens": 100.0, "input_tokens": 20.0, "output_tokens": 12.0}
+    )  # fmt: skip
     # connection-timing metrics carry no usage
     idle = STTMetrics(
         label="x", request_id="", timestamp=0, duration=0, audio_duration=0, streamed=True,

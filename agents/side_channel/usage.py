@@ -77,7 +77,11 @@ def amounts(m: Any) -> tuple[str, dict[str, float]] | None:
     out: dict[str, float] = {}
     if isinstance(m, STTMetrics):
         kind = "stt"
-        out = {"audio_s": m.audio_duration, "input_tokens": float(m.input_tokens),
+        # token-billed transcription (a realtime model's input transcription): audio input
+        # tokens apart from text input tokens (a prompt)
+        audio_in = min(m.input_audio_tokens, m.input_tokens)
+        out = {"audio_s": m.audio_duration, "audio_input_tokens": float(audio_in),
+               "input_tokens": float(m.input_tokens - audio_in),
                "output_tokens": float(m.output_tokens)}  # fmt: skip
     elif isinstance(m, LLMMetrics):
         kind = "llm"
@@ -133,6 +137,9 @@ class UsageMeter:
         self.engines: dict[tuple[str, str, str, str], EngineUsage] = {}
         self._seen: dict[int, Any] = {}
         self._watched: dict[int, Any] = {}
+        self._realtime_labels: set[str] = set()
+        """Labels of the first brain's realtime models: what they report (their responses,
+        their input transcription) stays on that brain, even after a failover."""
         """Every metric counted (held, so its id is not reused): one metric reaches the
         meter through the session and through the engine it was watched on, counted once."""
         self.finished = False
@@ -161,8 +168,13 @@ class UsageMeter:
 
     def watch(self, engine: Any, brain: str) -> None:
         """Count `engine`'s metrics (once, however many ways they arrive) on `brain`."""
-        if engine is None or not callable(getattr(engine, "on", None)):
-            return  # NOT_GIVEN, or a realtime model (its session reports through ours)
+        if engine is None:
+            return
+        if not callable(getattr(engine, "on", None)):
+            # NOT_GIVEN, or a realtime model: its sessions report through ours, by its label
+            if isinstance(getattr(engine, "label", None), str) and brain == self.brain:
+                self._realtime_labels.add(engine.label)
+            return
         if id(engine) in self._watched:
             return
         self._watched[id(engine)] = engine
@@ -198,7 +210,8 @@ class UsageMeter:
         if brain is None:
             # a realtime model only ever belongs to the brain the call started on (its last
             # metrics may arrive while a failover is already under way)
-            brain = self.brain if stage == "realtime" else (self._current() or self.brain)
+            mine = stage == "realtime" or getattr(m, "label", None) in self._realtime_labels
+            brain = self.brain if mine else (self._current() or self.brain)
         provider = ((m.metadata and m.metadata.model_provider) or "").lower() or "unknown"
         model = (m.metadata and m.metadata.model_name) or getattr(m, "label", "") or "unknown"
         key = (brain, stage, provider, model)

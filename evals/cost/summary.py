@@ -43,7 +43,7 @@ def _call_cost(meta: dict[str, Any], prices: PriceTable | None) -> CallCost:
     call_id = str(meta.get("call_id") or "?")
     brain = str(meta.get("brain") or "?")
     dur = meta.get("duration_s")
-    minutes = round(float(dur) / 60, 4) if isinstance(dur, (int, float)) else None
+    minutes = float(dur) / 60 if isinstance(dur, (int, float)) else None
     usage, recorded = meta.get("usage"), meta.get("cost")
     if not isinstance(usage, list) or not isinstance(recorded, dict):
         return CallCost(call_id, brain, minutes, None, note="no usage recorded")
