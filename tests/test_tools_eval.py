@@ -61,6 +61,11 @@ def test_precision_recall_known_case():
     # gold 4, pred 5, tp 3
     assert (overall["gold"], overall["pred"], overall["tp"]) == (4, 5, 3)
     assert abs(overall["precision"] - 3 / 5) < 1e-9 and abs(overall["recall"] - 3 / 4) < 1e-9
+    # strict: the name and the arguments right; the add's quantity is wrong, so 2 of 3 pairs
+    assert per_api["add_order_item"]["strict_recall"] == 0.0
+    assert per_api["finish_order"]["strict_precision"] == 0.5
+    assert abs(overall["strict_precision"] - 2 / 5) < 1e-9
+    assert abs(overall["strict_recall"] - 2 / 4) < 1e-9
 
 
 def test_split_is_by_dialog_deterministic_and_persisted():

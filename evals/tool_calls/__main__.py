@@ -48,14 +48,18 @@ def print_table(result: dict[str, Any], title: str) -> None:
         return "-" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
     t = Table(title=title)
-    for col in ("api", "gold", "pred", "tp", "precision", "recall", "f1", "arg match"):
+    cols = ("api", "gold", "pred", "tp", "precision", "recall", "f1", "strict P", "strict R",
+            "arg match")  # fmt: skip
+    for col in cols:
         t.add_column(col, justify="left" if col == "api" else "right")
     for name, s in result["per_api"].items():
         t.add_row(name, f(s["gold"]), f(s["pred"]), f(s["tp"]), f(s["precision"]),
-                  f(s["recall"]), f(s["f1"]), f(s["arg_match"]))  # fmt: skip
+                  f(s["recall"]), f(s["f1"]), f(s["strict_precision"]), f(s["strict_recall"]),
+                  f(s["arg_match"]))  # fmt: skip
     o = result["overall"]
     t.add_row("ALL", f(o["gold"]), f(o["pred"]), f(o["tp"]), f(o["precision"]), f(o["recall"]),
-              f(o["f1"]), f(o["arg_match"]), style="bold")  # fmt: skip
+              f(o["f1"]), f(o["strict_precision"]), f(o["strict_recall"]), f(o["arg_match"]),
+              style="bold")  # fmt: skip
     Console().print(t)
     Console().print(f"user turns: {o['user_turns']}, turns fully right: {f(o['turn_exact'])}")
 

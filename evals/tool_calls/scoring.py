@@ -1,4 +1,5 @@
-"""Scoring: per API name, tool-name precision / recall and argument match.
+"""Scoring: per API name, tool-name precision / recall, the strict score (name and arguments
+both right) and argument match.
 
 Calls are paired per user turn and per API name in order (the k-th gold `add_order_item` of a
 turn with the k-th predicted one). Arguments are compared after normalisation:
@@ -183,6 +184,9 @@ class ApiCounts:
     gold: int = 0
     pred: int = 0
     tp: int = 0
+    strict_tp: int = 0
+    """Paired calls whose arguments also match (a gold call with no annotated arguments
+    counts on its name)."""
     args_exact: int = 0
     args_scored: int = 0
     key_hits: Counter[str] = field(default_factory=Counter)
@@ -192,6 +196,7 @@ class ApiCounts:
         self.gold += other.gold
         self.pred += other.pred
         self.tp += other.tp
+        self.strict_tp += other.strict_tp
         self.args_exact += other.args_exact
         self.args_scored += other.args_scored
         self.key_hits.update(other.key_hits)
@@ -208,6 +213,8 @@ class ApiCounts:
             "precision": p,
             "recall": r,
             "f1": f1,
+            "strict_precision": self.strict_tp / self.pred if self.pred else None,
+            "strict_recall": self.strict_tp / self.gold if self.gold else None,
             "arg_match": self.args_exact / self.args_scored if self.args_scored else None,
             "arg_keys": {k: self.key_hits[k] / n for k, n in sorted(self.key_total.items()) if n},
         }
@@ -235,6 +242,7 @@ def score_dialog(
             ac.tp += min(len(gs), len(ps))
             for g, p in zip(gs, ps, strict=False):
                 ok, per = compare_args(g, p, norm, ids)
+                ac.strict_tp += ok or g.request is None
                 if g.request is not None:
                     ac.args_scored += 1
                     ac.args_exact += ok
