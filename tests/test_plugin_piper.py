@@ -125,3 +125,99 @@ async def test_first_sentence_is_audible_before_the_text_is_complete() -> None:
     await stream.aclose()
     total = sum(f.duration for f in frames)
     assert total > 2.0
+
+
+# ---- the first phrase early (PhraseTokenizer) ----------------------------------------------
+
+
+async def _stream_tokens(tokenizer: object, text: str, step: int = 3) -> list[str]:
+    from livekit.agents import tokenize
+
+    assert isinstance(tokenizer, tokenize.SentenceTokenizer)
+    stream = tokenizer.stream()
+    for i in range(0, len(text), step):  # as a model writes it: a few characters at a time
+        stream.push_text(text[i : i + step])
+    stream.end_input()
+    return [ev.token async for ev in stream]
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Sure, we have oat milk and almond milk. Anything else?", "Sure,"),
+        ("We have hot chocolate and herbal tea. Would you like one?", "We have hot chocolate"),
+        ("Yes. We open at seven.", "Yes."),
+        ("It is 1,000 steps from the station; turn left.", "It is 1,000 steps from the station;"),
+        ("one two three four five six seven eight nine ten eleven twelve", None),
+    ],
+)
+async def test_the_first_phrase_is_cut_then_whole_sentences(text: str, first: str | None) -> None:
+    tokens = await _stream_tokens(piper.PhraseTokenizer(), text)
+    assert " ".join(tokens).split() == text.split()  # nothing lost, nothing repeated
+    if first is None:  # no mark, no conjunction: cut after max_words
+        assert tokens[0].split() == text.split()[:10]
+    else:
+        assert tokens[0].strip() == first
+    assert piper.PhraseTokenizer().tokenize(text)[0].strip() == tokens[0].strip()
+
+
+async def test_livekit_default_tokenizer_waits_for_the_sentence_the_phrase_one_does_not() -> None:
+    """What the phrase tokenizer changes: given only the start of a sentence, LiveKit's
+    default tokenizer has nothing to synthesize yet, this one has the first phrase."""
+    from livekit.agents import tokenize
+
+    partial = "Sure, we have oat milk and"
+    for tokenizer, expected in (
+        (tokenize.blingfire.SentenceTokenizer(retain_format=True), []),
+        (piper.PhraseTokenizer(), ["Sure,"]),
+    ):
+        stream = tokenizer.stream()
+        stream.push_text(partial)
+        got = []
+        while True:  # what it has emitted so far, without ending the input
+            try:
+                got.append(stream._event_ch.recv_nowait().token)  # type: ignore[attr-defined]
+            except Exception:
+                break
+        await stream.aclose()
+        assert [g.strip() for g in got] == expected
+
+
+def test_a_flush_starts_a_new_phrase() -> None:
+    async def run() -> list[str]:
+        stream = piper.PhraseTokenizer().stream()
+        stream.push_text("Okay, one latte. ")
+        stream.flush()
+        stream.push_text("Hello, how can I help you today?")
+        stream.end_input()
+        return [ev.token.strip() async for ev in stream]
+
+    assert asyncio.run(run()) == ["Okay,", "one latte.", "Hello,", "how can I help you today?"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "option"),
+    [({"min_words": 0}, "min_words"), ({"max_words": 0}, "max_words"),
+     ({"conjunction_words": -1}, "conjunction_words")],
+)  # fmt: skip
+def test_bad_phrase_options_name_the_option(kwargs: dict, option: str) -> None:
+    with pytest.raises(ValueError, match=option):
+        piper.PhraseTokenizer(**kwargs)
+
+
+@pytest.mark.slow
+async def test_first_audio_starts_before_the_first_sentence_is_complete() -> None:
+    """The offline brain's TTS (Piper behind the phrase tokenizer): audio of "Sure," exists
+    while the sentence it starts has not been written yet. Nothing more is pushed until the
+    first frame is out, so a tokenizer that waited for the sentence would never answer."""
+    adapter = agents_tts.StreamAdapter(tts=piper.TTS(), sentence_tokenizer=piper.PhraseTokenizer())
+    stream = adapter.stream()
+    stream.push_text("Sure, ")
+    stream.push_text("we have oat")  # the model has not written the rest yet
+    first = await asyncio.wait_for(stream.__anext__(), timeout=60)
+    assert first.frame.samples_per_channel > 0
+    stream.push_text(" milk and almond milk.")
+    stream.end_input()
+    frames = [first.frame] + [ev.frame async for ev in stream]
+    await stream.aclose()
+    assert sum(f.duration for f in frames) > 1.5

@@ -118,9 +118,15 @@ def _openai_tts(s: Settings) -> tts.TTS:
 
 
 def _local_tts(s: Settings) -> tts.TTS:
+    """Piper, fed by a tokenizer that sends a reply's first short phrase ("Sure, ") on its
+    own, then sentences: the first audio no longer waits for a whole first sentence to be
+    written and synthesized (LiveKit's own adapter would cut sentences only)."""
     from livekit.plugins import piper
 
-    return piper.TTS(voice=s.local_tts_voice or None)
+    return tts.StreamAdapter(
+        tts=piper.TTS(voice=s.local_tts_voice or None),
+        sentence_tokenizer=piper.PhraseTokenizer(),
+    )
 
 
 STT_FACTORIES: dict[str, Callable[[Settings, bool], stt.STT]] = {

