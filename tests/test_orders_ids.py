@@ -101,3 +101,24 @@ async def test_worker_start_deletes_orders_older_than_orders_days(orders_db: str
         # the call that owns a kept order still reads it
         details = await store.get_order_details(recent["order_id"])
         assert details["status"] == "open"
+
+
+@pytest.mark.parametrize(("days", "kept"), [(0.0, 1), (30.0, 0)])
+async def test_the_workers_start_up_check_applies_orders_days(
+    tmp_path: Any, days: float, kept: int
+) -> None:
+    from agents import worker
+    from agents.config import Settings
+
+    db = str(tmp_path / "orders.sqlite")
+    async with OrderStore(db, owner="call-1") as store:
+        done = await store.add_order_item(menu_item_id="latte")
+        await store.finish_order(done["order_id"])
+    long_ago = time.time() - 40 * 86400.0
+    _sql(db, "UPDATE orders SET created_at = :t, finished_at = :t", {"t": long_ago})
+    settings = Settings(
+        orders_db=db, orders_days=days, brain="cascade", local_fallback="off",
+        openai_api_key="k", deepgram_api_key="k", cartesia_api_key="k",
+    )  # fmt: skip
+    worker.check_startup(settings, ["agent.py", "console"])  # what `agent.py console` runs first
+    assert len(_sql(db, "SELECT order_id FROM orders")) == kept

@@ -9,7 +9,7 @@ start (`check_orders_db`, through `agents.worker.check_startup`), so a bad URL, 
 server or a failed migration is one line before any call; each process's first `OrderStore`
 then only reads the version (`alembic_version`), which is cheap.
 
-    python -m tools.coffee.migrate [ORDERS_DB]     # migrate and print the version
+    python -m tools.coffee.migrate [ORDERS_DB]     # migrate, prune (ORDERS_DAYS), print the version
 
 Owns: `SCHEMA_VERSION` (kept equal to Alembic's head by tests), `upgrade`, `check_orders_db`,
 `seed_menu`, `prune_idempotency`, `prune_orders`. May import: alembic, sqlalchemy, the
@@ -230,8 +230,14 @@ def main(argv: list[str] | None = None) -> int:
 
     args = sys.argv[1:] if argv is None else argv
     value = args[0] if args else os.environ.get("ORDERS_DB", ".data/orders.sqlite")
+    raw_days = os.environ.get("ORDERS_DAYS", "").strip()
     try:
-        print(check_orders_db(value))
+        days = float(raw_days) if raw_days else DEFAULT_ORDERS_DAYS
+    except ValueError:
+        print(f"error: ORDERS_DAYS={raw_days!r} is not a number of days", file=sys.stderr)
+        return 2
+    try:
+        print(check_orders_db(value, orders_days=days))
     except DbConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

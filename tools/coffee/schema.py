@@ -9,6 +9,8 @@ applied by `tools.coffee.migrate`); the tables after the latest one:
     order_items(order_item_id PK, order_id -> orders, menu_item_id -> menu_items, quantity
                 1..1000, attributes, addons, notes, created_at)
     idempotency(owner, key, tool, result, created_at; PK (owner, key))
+    id_counters(name PK, next_id)        SQLite only; PostgreSQL has the sequence instead:
+    order_numbers                        order and line ids (`tools.coffee.orders.new_number`)
     alembic_version(version_num)
 
 JSON-valued columns are TEXT holding JSON, the same on SQLite and PostgreSQL.
