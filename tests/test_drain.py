@@ -29,8 +29,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.loopback import OpenAIRealtimeServer, Reply, ToolCall
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,7 +70,6 @@ class _Model:
         return Reply()
 
 
-@pytest.mark.slow
 async def test_sigterm_drains_the_worker_and_the_call_finishes(tmp_path: Path) -> None:
     out, records, port = tmp_path / "out", tmp_path / "calls", _free_port()
     model = _Model()
