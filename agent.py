@@ -22,6 +22,10 @@ def main() -> None:
 
         sys.exit(token_main(sys.argv[2:]))
 
+    # before LiveKit (and prometheus_client) is imported: its metrics then reach /metrics
+    from agents.prometheus_dir import use_multiprocess_dir
+
+    use_multiprocess_dir()
     from agents.worker import main as worker_main
 
     worker_main()

@@ -1,6 +1,7 @@
 """A whole cascade call (real plugins against loopback servers) seen from the side channel:
-the Prometheus endpoint (LiveKit's own metrics server, the one the worker runs on
-`PROMETHEUS_PORT`) is scraped while the call is in progress and after it; no tool argument
+what the metrics say, scraped from LiveKit's metrics HTTP server class started here while the
+call is in progress and after it (the worker's own `PROMETHEUS_PORT` endpoint is scraped in
+tests/test_worker_metrics.py); no tool argument
 value appears in the call's INFO log, while DEBUG carries it with personal numbers masked by
 the redaction the worker installs (`worker_started`, as `agents.worker.build_server` wires it).
 """

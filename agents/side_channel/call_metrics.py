@@ -2,8 +2,10 @@
 `prometheus_port` at `/metrics`; in its multiprocess mode job processes write to
 `PROMETHEUS_MULTIPROC_DIR` and the worker's endpoint sums them).
 
-Created on first use, never at import: the worker sets `PROMETHEUS_MULTIPROC_DIR` when it
-starts, and prometheus_client reads it when a metric is created.
+Created on first use, never at import. Where their values go (process memory, or a file in
+`PROMETHEUS_MULTIPROC_DIR` that the endpoint sums) prometheus_client decides when it is
+imported: `agent.py` sets the folder before that (`agents.prometheus_dir`), so calls in the
+worker process itself (`JOB_EXECUTOR=thread`) count like those of job processes.
 
 Owns: the metric names and labels. Imports: prometheus_client.
 """
