@@ -255,6 +255,8 @@ def test_statements_about_the_order_need_a_tool_result_of_their_turn() -> None:
         call("finish_order", {"order_id": "1"}, "c4"),
         output("finish_order", {"order_id": "1", "status": "finished"}, "c4"),
         ("assistant", "Your order is placed and will be ready at the bar in a few minutes."),
+        ("user", "A cortado."),
+        ("assistant", "Just to check: one cortado with oat milk, right?"),
         ("user", "What is a cortado?"),
         ("assistant", "A cortado is espresso with a little warm milk. Would you like one?"),
     )

@@ -8,7 +8,8 @@ database holds for it, and when the fallback model answered.
   (a drink with "added", "got it", "that's", "your order", "placed", "removed", "changed",
   ..., or a counted drink "with" an option) that no tool result of the same agent turn
   supports: a drink or option (milk, iced, decaf, add-ons) absent from that turn's successful
-  tool calls and results, or "placed" with no successful `finish_order` in the turn;
+  tool calls and results, or "placed" with no successful `finish_order` in the turn
+  (questions such as "One latte, right?" state nothing);
 - **latency** (end of caller speech -> first agent audio) per caller turn, split into policy
   turns and model-answered turns (a reply the fallback model generated).
 """
@@ -181,6 +182,8 @@ def ungrounded_statements(rows: list[dict[str, Any]]) -> list[Ungrounded]:
                 continue
             evidence, finished = _evidence(tools)
             for sentence in re.split(r"(?<=[.!?])\s+", r.get("text") or ""):
+                if sentence.rstrip().endswith("?") and not PLACED_CLAIM.search(sentence):
+                    continue  # a question ("One latte, right?") states nothing
                 why = _why_ungrounded(sentence, evidence, finished)
                 if why:
                     found.append(Ungrounded(sentence, why))
