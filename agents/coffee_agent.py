@@ -79,7 +79,17 @@ class CoffeeAgent(Agent):
                     yield frame
 
             audio = tapped(audio)
+        hear = getattr(self.llm or self.session.llm, "note_hearing", None)
         async for event in Agent.default.stt_node(self, audio, model_settings):
+            if (
+                hear is not None
+                and isinstance(event, stt.SpeechEvent)
+                and event.type == stt.SpeechEventType.FINAL_TRANSCRIPT
+                and event.alternatives
+            ):
+                # the STT's confidence reaches the brain that asks when it is unsure
+                best = event.alternatives[0]
+                hear(best.text, best.confidence)
             yield event
 
     def _spoken_first(self) -> bool:

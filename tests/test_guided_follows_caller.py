@@ -383,3 +383,20 @@ async def test_the_model_asking_for_another_business_details_is_replaced(tmp_pat
     async with Caller(tmp_path, fallback) as call:
         _, said = await call.say("my thing from last week, is it done")
         assert said == OFF_TOPIC_LINE
+
+
+async def test_words_the_stt_was_unsure_of_are_confirmed_before_anything_is_added(
+    tmp_path: Path,
+) -> None:
+    """The STT's confidence (the agent's STT node passes each final transcript's to the
+    brain) below `LOW_CONFIDENCE`: the drinks heard are read back as a question."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        call.guided.note_hearing("A mocha with oat milk.", 0.3)
+        calls, said = await call.say("A mocha with oat milk.")
+        assert calls == [] and said.lower() == "just to check: one mocha with oat milk, right?"
+        call.guided.note_hearing("Yes.", 0.9)
+        await call.say("Yes.")
+        call.guided.note_hearing("And a latte.", 0.9)  # heard clearly: added at once
+        calls, _ = await call.say("And a latte.")
+        assert "add_order_item" in names(calls)
+        assert [r[:2] for r in await call.order()] == [("Mocha", 1), ("Latte", 1)]

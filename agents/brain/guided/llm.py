@@ -33,7 +33,7 @@ from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from .grounding import ASK_AGAIN, Grounding, split_phrases
 from .policy import OFF_TOPIC_LINE, Call, Defer, OrderPolicy, Say, parse_output
-from .understanding import understand
+from .understanding import normalise, understand
 
 logger = logging.getLogger("voice_suite.guided")
 
@@ -58,6 +58,29 @@ def fallback_instructions(policy: OrderPolicy) -> str:
     )
 
 
+class Hearing:
+    """The STT's confidence per final transcript of the last few turns. A caller turn may be
+    several finals joined; it gets the lowest confidence among the finals it contains."""
+
+    KEEP = 16
+
+    def __init__(self) -> None:
+        self._heard: dict[str, float] = {}
+
+    def note(self, text: str, confidence: float) -> None:
+        key = normalise(text)
+        if not key:
+            return
+        self._heard[key] = confidence
+        while len(self._heard) > self.KEEP:
+            self._heard.pop(next(iter(self._heard)))
+
+    def confidence_of(self, text: str) -> float | None:
+        said = normalise(text)
+        parts = [c for heard, c in self._heard.items() if heard and heard in said]
+        return min(parts) if parts else None
+
+
 class GuidedLLM(llm.LLM):
     def __init__(self, fallback: llm.LLM, *, policy: OrderPolicy | None = None) -> None:
         """`fallback`: the model for what the ordering policy does not understand."""
@@ -67,10 +90,16 @@ class GuidedLLM(llm.LLM):
         self._issued: dict[str, str] = {}
         """call_id -> tool name of the calls the policy made in the current step."""
         self.grounding = Grounding.for_menu(it["name"] for it in self.policy.menu.items.values())
+        self.hearing = Hearing()
+        """The STT's confidence in what it heard, fed by the agent's STT node."""
         self.model_replies = 0
         """Replies the fallback model wrote (the rest came from the ordering policy)."""
         self.replaced: list[tuple[str, str]] = []
         """(verdict, phrase) of each fallback phrase the grounding check kept from the TTS."""
+
+    def note_hearing(self, text: str, confidence: float) -> None:
+        """A final transcript and the STT's confidence in it (0..1)."""
+        self.hearing.note(text, confidence)
 
     def note_replaced(self, verdict: str, phrase: str) -> None:
         self.replaced.append((verdict, phrase))
@@ -142,7 +171,9 @@ class GuidedLLM(llm.LLM):
             return Defer("empty context")
         if last.type == "message" and last.role == "user":
             self._issued.clear()
-            step = self.policy.on_caller(understand(last.text_content or ""), names)
+            turn = understand(last.text_content or "")
+            turn.confidence = self.hearing.confidence_of(turn.text)
+            step = self.policy.on_caller(turn, names)
         elif last.type == "function_call_output" and last.call_id in self._issued:
             outputs = {
                 it.call_id: (it.name, parse_output(it.output), it.is_error)

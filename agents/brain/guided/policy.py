@@ -24,6 +24,9 @@ from typing import Any
 
 from .understanding import NUMBERS, CallerTurn, DrinkRequest, Menu, load_menu, normalise
 
+LOW_CONFIDENCE = 0.45
+"""Below this STT confidence (faster-whisper: exp of the mean token log-probability) the
+drinks heard are read back as a question before anything is added."""
 OFF_TOPIC_LINE = (
     "Sorry, this is the coffee shop's ordering line: I can take a drink order or tell you "
     "about our menu, but I can't help with that. Would you like to order a drink?"
@@ -146,7 +149,12 @@ class OrderPolicy:
             return self._plan_correct(turn)
         if turn.drinks and (plan := self._plan_change_named(turn)):
             return plan
-        if turn.guesses or any(d.quantity_unsure for d in turn.drinks):
+        doubtful = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
+        if (
+            turn.guesses
+            or any(d.quantity_unsure for d in turn.drinks)
+            or (turn.drinks and doubtful)
+        ):
             return self._ask_to_confirm([*turn.drinks, *turn.guesses])
         if turn.drinks and "ask" in acts:
             return self._plan_describe(turn.drinks)

@@ -351,6 +351,8 @@ class CallerTurn:
     """price / recommend / options / contents / availability: a question, never an action."""
     off_topic: bool = False
     """Another business's words with nothing of ours: the caller wants something else."""
+    confidence: float | None = None
+    """The STT's confidence in these words (0..1), when it gives one."""
 
     @property
     def understood(self) -> bool:
