@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from livekit.agents import AgentSession, RecordingOptions
 from livekit.agents.cli.log import JsonFormatter
-from livekit.agents.job import _observability_url
+from livekit.agents.job import JobExecutorType, JobProcess, _observability_url
 
 from agents import worker
 from agents.config import Settings
@@ -81,8 +81,24 @@ def test_settings_line_holds_no_database_password(worker_logging: list[str]) -> 
     assert "hunter2" not in "".join(worker_logging) and "swordfish" not in "".join(worker_logging)
 
 
-def test_the_worker_masks_messages_extras_and_tracebacks(worker_logging: list[str]) -> None:
-    _start_worker({})
+def _prewarm_job_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What LiveKit runs in each job process before its first call (`setup_fnc`)."""
+    s = Settings(brain="native", openai_api_key="sk-x", local_fallback="off")
+    monkeypatch.setattr(worker, "settings", lambda: s)
+    proc = JobProcess(executor_type=JobExecutorType.THREAD, user_arguments=None, http_proxy=None)
+    worker.prewarm(proc)
+
+
+@pytest.mark.parametrize("process", ["worker", "job"])
+def test_the_worker_masks_messages_extras_and_tracebacks(
+    worker_logging: list[str], monkeypatch: pytest.MonkeyPatch, process: str
+) -> None:
+    """In the worker process (`worker_started`) and in every job process (prewarm), where
+    the calls run."""
+    if process == "worker":
+        _start_worker({})
+    else:
+        _prewarm_job_process(monkeypatch)
     log = logging.getLogger("tools.runtime")
     arguments = {"phone": "+44 7911 123456", "items": ["ssn 123-45-6789"]}
     log.debug("paid with %s", CARD, extra={"arguments": arguments})
