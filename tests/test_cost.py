@@ -315,7 +315,7 @@ def test_evals_cost_sums_per_call_per_brain_and_per_1000_minutes(
     # the table: the failover call on both brains, the unpriced call named, not zero
     assert cost_main([str(root)]) == 0
     text = capsys.readouterr().out
-    assert re.search(r"^c\s+native 0\.3000 \+ cascade 0\.2000\s+4\.00\s+0\.5000", text, re.M)
+    assert re.search(r"^c\s+native 0\.300000 \+ cascade 0\.200000\s+4\.00\s+0\.500000", text, re.M)
     assert re.search(r"^d\s+native\s+1\.00\s+-\s+unpriced: native: acme/x", text, re.M)
     # priced again with the shipped table: what the recorded usage costs at list prices
     assert cost_main([str(root), "--json", "--prices", ""]) == 0

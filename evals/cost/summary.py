@@ -123,13 +123,13 @@ def summarise(calls: list[CallCost]) -> dict[str, Any]:
 
 
 def _money(v: float | None, currency: str | None) -> str:
-    return "-" if v is None else f"{v:.4f}"
+    return "-" if v is None else f"{v:.6f}"
 
 
 def table(summary: dict[str, Any]) -> str:
     """The summary as plain-text tables."""
     cur = summary["currency"] or ""
-    lines = [f"{'call':<28} {'brain':<22} {'min':>7} {'cost ' + cur:>12}  note"]
+    lines = [f"{'call':<28} {'brain':<36} {'min':>7} {'cost ' + cur:>12}  note"]
     for c in summary["calls"]:
         used = (
             " + ".join(
@@ -140,18 +140,18 @@ def table(summary: dict[str, Any]) -> str:
         )
         minutes = "-" if c["minutes"] is None else f"{c['minutes']:.2f}"
         lines.append(
-            f"{c['call_id']:<28} {used:<22} {minutes:>7} {_money(c['cost'], cur):>12}  {c['note']}"
+            f"{c['call_id']:<28} {used:<36} {minutes:>7} {_money(c['cost'], cur):>12}  {c['note']}"
         )
     lines.append("")
     lines.append(
         f"{'brain':<22} {'calls':>5} {'priced':>6} {'minutes':>9} {'cost':>10} "
-        f"{'per call':>9} {'per 1,000 min':>14}"
+        f"{'per call':>10} {'per 1,000 min':>14}"
     )
     rows = [*summary["brains"].items(), ("all", summary["total"])]
     for name, g in rows:
         lines.append(
             f"{name:<22} {g['calls']:>5} {g['priced_calls']:>6} {g['minutes']:>9.2f} "
-            f"{g['cost']:>10.4f} {_money(g['per_call'], cur):>9} "
+            f"{g['cost']:>10.6f} {_money(g['per_call'], cur):>10} "
             f"{'-' if g['per_1000_minutes'] is None else format(g['per_1000_minutes'], '.2f'):>14}"
         )
     lines.append(f"(currency: {cur or 'none'}; sums over priced calls only)")
