@@ -251,3 +251,24 @@ async def test_transfer_failure_is_spoken_and_the_call_goes_on(monkeypatch):
         )
         assert job.shutdowns == []
         assert "DeleteRoom" not in server.methods()
+
+
+def test_a_realtime_model_with_server_turns_is_asked_for_the_goodbye_as_it_can_say_it() -> None:
+    """LiveKit refuses `allow_interruptions=False` for a realtime model with server-side turn
+    detection; asking for it left a native call's goodbye unspoken. `say_line` asks for
+    what the model can do, and an uninterruptible line where the model allows it."""
+    from types import SimpleNamespace
+
+    from livekit.plugins import openai
+
+    from tools.call_control import say_line
+
+    asked: list[dict[str, object]] = []
+    for turn_detection in (True, False):
+        model = openai.realtime.RealtimeModel(api_key="test")
+        model._capabilities.turn_detection = turn_detection  # as built with/without server VAD
+        session = SimpleNamespace(llm=model, tts=None, generate_reply=lambda **kw: asked.append(kw))
+        say_line(session, "Thanks for calling. Goodbye!", allow_interruptions=False)  # type: ignore[arg-type]
+    assert asked[0]["allow_interruptions"] is True
+    assert asked[1]["allow_interruptions"] is False
+    assert asked[0]["instructions"] == "Say exactly: Thanks for calling. Goodbye!"

@@ -219,10 +219,13 @@ def say_line(session: AgentSession, text: str, *, allow_interruptions: bool = Tr
     """Speak a fixed line with whatever voice the session has: its TTS, or a speech-to-speech
     model told to say it word for word (which has no TTS for `session.say`)."""
     if isinstance(session.llm, llm.RealtimeModel) and session.tts is None:
+        # a model with its own server-side turn detection cannot be made uninterruptible:
+        # LiveKit refuses the request (and the goodbye was never spoken), so it is not asked
+        server_turns = session.llm.capabilities.turn_detection
         return session.generate_reply(
             instructions=f"Say exactly: {text}",
             tool_choice="none",
-            allow_interruptions=allow_interruptions,
+            allow_interruptions=True if server_turns else allow_interruptions,
         )
     return session.say(text, allow_interruptions=allow_interruptions)
 
