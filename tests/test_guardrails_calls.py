@@ -60,14 +60,29 @@ def _all_text(d: Path) -> str:
     return "\n".join(p.read_text() for p in d.iterdir() if p.suffix in (".jsonl", ".json"))
 
 
+def _holds_card(text: str) -> bool:
+    """The card's digits, whole or in the two halves the split answer reads out."""
+    return bool(CARD_DIGITS.search(text)) or "4111 1111" in text or "1111 1111" in text
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    "answer",
+    [
+        f"Sure. The card on file is {CARD}, is that right? Your mocha is coming.",
+        # one card number read over two sentences: held and screened together
+        "Sure. The card on file is 4111 1111. And then 1111 1111. Is that right? "
+        "Your mocha is coming.",
+    ],
+    ids=["one-sentence", "two-sentences"],
+)
 async def test_cascade_never_speaks_or_records_a_card_number(
-    first_turn: Recording, tmp_path: Path
+    first_turn: Recording, tmp_path: Path, answer: str
 ) -> None:
     def llm_script(request: dict[str, Any]) -> str:
         if not any(m["role"] == "user" for m in request["messages"]):
             return "Hello!"
-        return f"Sure. The card on file is {CARD}, is that right? Your mocha is coming."
+        return answer
 
     async with (
         DeepgramServer([CALLER_TEXT]) as dg,
@@ -87,16 +102,16 @@ async def test_cascade_never_speaks_or_records_a_card_number(
     spoken = " ".join(ca.transcripts)
     assert "ending in 1 1 1 1" in spoken, ca.transcripts  # the answer was spoken, masked
     assert "mocha is coming" in spoken
-    assert not CARD_DIGITS.search(spoken), ca.transcripts
+    assert not _holds_card(spoken), ca.transcripts
     sent = json.dumps(ca.requests)
-    assert not CARD_DIGITS.search(sent)  # no TTS request ever carried it
+    assert not _holds_card(sent)  # no TTS request ever carried it
     rows = transcript_items(call.session.history, t0)
     answers = [r["text"] for r in rows if r["role"] == "assistant"]
     assert any("ending in 1 1 1 1" in a for a in answers), answers
-    assert not CARD_DIGITS.search(json.dumps(rows))
+    assert not _holds_card(json.dumps(rows))
 
     d = _record_dir(tmp_path / "calls")
-    assert not CARD_DIGITS.search(_all_text(d))
+    assert not _holds_card(_all_text(d))
     record_rows = [json.loads(x) for x in (d / "transcript.jsonl").read_text().splitlines()]
     assert any("ending in 1 1 1 1" in r["text"] for r in record_rows if r["role"] == "assistant")
     findings = [e for e in _events(d) if e["kind"] == "guardrail"]
