@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from agents.side_channel import Guardrail, Guardrails, PhrasePolicy
-from agents.side_channel.gate import SentenceGate, gate_sentences
+from agents.side_channel.gate import MAX_SENTENCE, SentenceGate, gate_sentences
 from agents.side_channel.guard import CallGuard
 from agents.side_channel.guardrails import Finding, Screened, default_guardrails
 from tools.sensitive import find_sensitive, luhn_ok, mask, mask_pieces, trailing_digits
@@ -243,3 +243,21 @@ async def test_gate_work_grows_linearly_with_the_reply() -> None:
     small, _ = await _gate_work(50)
     large, _ = await _gate_work(400)
     assert small < 12 and large < 1.2 * small, (small, large)
+
+
+async def test_gate_cuts_a_reply_without_sentence_ends_and_stays_bounded() -> None:
+    """A reply with no punctuation is cut at a space every `MAX_SENTENCE` characters: the TTS
+    gets it as it comes, and the gate never holds more than that."""
+    text = "and then some more words " * 200  # 5000 characters, not one sentence end
+    gate = SentenceGate(default_guardrails())
+    out: list[str] = []
+    first_at = -1
+    for i in range(0, len(text), 4):
+        got = gate.feed(text[i : i + 4])
+        if got and first_at < 0:
+            first_at = i
+        out += got
+        assert len(gate._buf) <= MAX_SENTENCE + 4
+    out += gate.flush()
+    assert "".join(out) == text
+    assert 0 < first_at <= MAX_SENTENCE + 4, first_at
