@@ -42,6 +42,8 @@ from evals.replay.recording import RecordingError, load_recording
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "order_call.wav"
 """Four caller turns, each answered with tool calls by the suite."""
+CASCADE_SAMPLE = ROOT / "samples" / "coffee_call.wav"
+"""`--cascade`'s default: three caller turns, their words in coffee_call.json."""
 STAGES = ("latency", "eou_delay", "stt", "llm_ttft", "tts_ttfb")
 
 
@@ -166,8 +168,8 @@ def _ci(c: Comparison) -> str:
     return f"{_ms(c.diff_ci[0])} to {_ms(c.diff_ci[1])} ({verdict})"
 
 
-def render(comparisons: list[Comparison], title: str) -> Table:
-    table = Table(title=title, caption=BARE_LACKS)
+def render(comparisons: list[Comparison], title: str, caption: str = BARE_LACKS) -> Table:
+    table = Table(title=title, caption=caption)
     columns = (
         "stage", "n bare/suite", "bare median [IQR]", "bare p5-p95", "suite median [IQR]",
         "suite p5-p95", "suite/bare", "suite-bare 95% CI",
@@ -184,7 +186,7 @@ def render(comparisons: list[Comparison], title: str) -> Table:
     return table
 
 
-def render_markdown(comparisons: list[Comparison], title: str) -> str:
+def render_markdown(comparisons: list[Comparison], title: str, caption: str = BARE_LACKS) -> str:
     """The same figures as `render`, as a Markdown table (what the README quotes)."""
     rows = [
         f"{title}\n",
@@ -200,7 +202,7 @@ def render_markdown(comparisons: list[Comparison], title: str) -> str:
             _p5_p95(c.suite), ratio, _ci(c),
         )  # fmt: skip
         rows.append("| " + " | ".join(cells) + " |")
-    rows.append(f"\n{BARE_LACKS}")
+    rows.append(f"\n{caption}")
     return "\n".join(rows)
 
 
@@ -210,12 +212,34 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=5, help="replays per variant (default 5: 20 turns each on "
         "samples/order_call.wav)",
     )  # fmt: skip
-    p.add_argument("--recording", type=Path, default=SAMPLE)
+    p.add_argument(
+        "--recording",
+        type=Path,
+        help=f"default {SAMPLE.name} (--cascade: "
+        f"{CASCADE_SAMPLE.name}, which needs its .json of the caller's words)",
+    )
     p.add_argument("--json", type=Path, help="also write every turn and the figures here")
     p.add_argument("--markdown", action="store_true", help="print the table as Markdown")
+    p.add_argument(
+        "--cascade",
+        action="store_true",
+        help="the suite's overhead on the cloud "
+        "cascade (loopback Deepgram/OpenAI/Cartesia with realistic delays) against "
+        "a bare AgentSession on the same plugins",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        help="play only the recording's first SECONDS (a short call, for CI)",
+    )
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be >= 1")
+    if args.seconds is not None and args.seconds <= 0:
+        p.error("--seconds must be > 0")
+    if args.cascade:
+        return cascade_main(args)
+    args.recording = args.recording or SAMPLE
     load_env()
     try:
         settings = Settings.from_env()
@@ -247,6 +271,78 @@ def main(argv: list[str] | None = None) -> int:
         figures = {c.stage: dataclasses.asdict(c) | {"separated": c.separated} for c in comparisons}
         args.json.write_text(
             json.dumps({"figures": figures, "bare_turns": bare, "suite_turns": suite}, indent=2)
+        )
+    return 0
+
+
+CASCADE_LACKS = (
+    "bare: the same plugin objects, VAD, turn detector, instructions, greeting and menu look-up "
+    "on a plain AgentSession; suite: the call as a live job builds it (chains, tool runtime, "
+    "turn guard, sentence gate, records, watchdogs, metrics)"
+)
+
+
+def _cpu_row(name: str, values: list[float]) -> str:
+    sp = Spread.of(values)
+    if sp is None:
+        return f"| {name} | 0 | n/a | n/a |"
+    return (
+        f"| {name} | {sp.n} | {sp.median * 100:.1f} [{sp.q25 * 100:.1f}-{sp.q75 * 100:.1f}] "
+        f"| {sp.p5 * 100:.1f}-{sp.p95 * 100:.1f} |"
+    )
+
+
+def cascade_main(args: argparse.Namespace) -> int:
+    from .cascade_latency import run_cascade
+
+    recording = args.recording or CASCADE_SAMPLE
+    try:
+        load_recording(recording)
+        result = run_cascade(
+            recording, args.runs, seconds=args.seconds, log=lambda m: print(m, file=sys.stderr)
+        )
+    except (RecordingError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    suite, bare = result.turns("suite"), result.turns("bare")
+    comparisons = compare(suite, bare)
+    span = f", first {args.seconds:g} s" if args.seconds else ""
+    title = (
+        f"Cascade overhead, {recording.name}{span}, {args.runs} call(s) per variant, "
+        "loopback providers (ms; median [IQR] over answered turns)"
+    )
+    if args.markdown:
+        print(render_markdown(comparisons, title, CASCADE_LACKS))
+    else:
+        Console(width=200).print(render(comparisons, title, CASCADE_LACKS))
+    print(f"turns answered: bare {len(bare)}, suite {len(suite)}")
+    latency = next(c for c in comparisons if c.stage == "latency")
+    if latency.bare and latency.suite:
+        added = (latency.suite.median - latency.bare.median) * 1000
+        pct = 100 * (latency.suite.median / latency.bare.median - 1)
+        ci = _ci(latency)
+        print(f"added latency per turn: {added:+.0f} ms ({pct:+.1f} %), 95% CI {ci}")
+    cpu_s, cpu_b = result.cpu("suite"), result.cpu("bare")
+    print("\n| worker CPU per call-second (%) | calls | median [IQR] | p5-p95 |")
+    print("|---|---|---|---|")
+    print(_cpu_row("bare", cpu_b))
+    print(_cpu_row("suite", cpu_s))
+    if cpu_s and cpu_b and np.median(cpu_b) > 0:
+        print(f"suite/bare CPU: {np.median(cpu_s) / np.median(cpu_b):.2f}x (medians)")
+    loads = ", ".join(f"{a:.2f}" for a, _, _ in result.load)
+    print(f"load average (1 min) before the first call and after each pair: {loads}")
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "figures": {c.stage: dataclasses.asdict(c) for c in comparisons},
+                    "suite_turns": suite,
+                    "bare_turns": bare,
+                    "cpu_per_call_second": {"suite": cpu_s, "bare": cpu_b},
+                    "load": result.load,
+                },
+                indent=2,
+            )
         )
     return 0
 

@@ -62,3 +62,36 @@ def test_overlapping_variants_are_not_called_separated() -> None:
     assert lat.separated is False
     # two turns a side are the least a spread needs; one gives no interval
     assert compare(_turns([1.0]), _turns([2.0, 2.1]))[0].diff_ci is None
+
+
+@pytest.mark.slow
+def test_the_cascade_bench_runs_a_short_call_and_prints_its_table() -> None:
+    """`--cascade` on the first 14 s of the sample call (its first caller turn), once per
+    variant: both sessions answer through the loopback providers and the table, the added
+    latency, the CPU per call-second and the load are printed."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.latency", "--cascade", "--runs", "1", "--seconds", "14",
+         "--markdown"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert "Cascade overhead, coffee_call.wav, first 14 s, 1 call(s) per variant" in out
+    assert "| latency | 1/1 |" in out  # one answered turn each
+    assert "turns answered: bare 1, suite 1" in out
+    assert "added latency per turn:" in out
+    assert "| bare | 1 |" in out and "| suite | 1 |" in out  # CPU per call-second rows
+    assert "load average (1 min) before the first call and after each pair:" in out
+
+
+def test_a_cascade_recording_without_its_words_is_a_clear_error(tmp_path: Path) -> None:
+    import shutil
+
+    wav = tmp_path / "call.wav"
+    shutil.copy(ROOT / "samples" / "coffee_call.wav", wav)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evals.latency", "--cascade", "--recording", str(wav)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert "call.json is missing" in proc.stderr
