@@ -26,7 +26,7 @@ from agents.side_channel.cost import (
     parse_table,
     read_table,
 )
-from agents.side_channel.usage import UsageMeter, amounts
+from agents.side_channel.usage import UsageMeter, amounts, price_table_or_none
 from evals.cost.cli import main as cost_main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -270,6 +270,22 @@ def test_a_meter_prices_into_the_call_record_and_prometheus(tmp_path: Path) -> N
         "usage", "usage", "cost",
     ]  # fmt: skip
     assert _sample("voice_calls_unpriced_total", brain=brain) == before + 1
+
+
+def test_a_price_file_gone_bad_mid_run_leaves_the_call_unpriced_not_failed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    bad = tmp_path / "gone.json"
+    bad.write_text("{")
+    assert price_table_or_none(str(bad)) is None
+    assert f"price table {bad}: not valid JSON" in caplog.text
+    meter = UsageMeter(None, brain="cascade")
+    meter.collect(_stt(30.0))
+    report = meter.finish()
+    assert report["cost"]["total"] is None and report["cost"]["unpriced"] == [
+        "cascade: deepgram/nova-3"
+    ]
+    assert report["usage"][0]["unpriced"] == "no price table"
 
 
 def _record(root: Path, call_id: str, brain: str, minutes: float | None, **cost: Any) -> None:

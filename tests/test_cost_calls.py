@@ -67,6 +67,8 @@ async def test_a_cascade_call_is_priced_exactly_as_by_hand_everywhere_it_shows(
         ),
     }  # fmt: skip
     calls = tmp_path / "calls"
+    # every stage a chain ending in the local engines (LOCAL_FALLBACK=auto): the STT is
+    # watched for stalls (WatchedSTT), which must not count its audio a second time
     async with (
         DeepgramServer(list(faults.CALLER_LINES), min_silence_ms=faults.DG_SILENCE_MS) as dg,
         # prompt caching as OpenAI does it, at a scale this short prompt reaches
@@ -75,7 +77,7 @@ async def test_a_cascade_call_is_priced_exactly_as_by_hand_everywhere_it_shows(
     ):
         settings = cascade_settings(
             dg, oa, ca, orders_db=str(tmp_path / "o.sqlite"), call_records_dir=str(calls),
-            price_table=str(_loopback_prices(tmp_path)), local_fallback="off",
+            price_table=str(_loopback_prices(tmp_path)),
         )  # fmt: skip
         result = await run_replay(
             two_turns.recording, tmp_path / "out", settings, choose_brain(settings)
@@ -151,6 +153,7 @@ async def test_a_call_that_fails_over_is_charged_on_both_brains(
     cascade takes the call. The realtime tokens are charged to `native`, the Deepgram,
     OpenAI chat and Cartesia usage after the switch to the cascade brain."""
     calls = tmp_path / "calls"
+    before = {b: _sample("voice_call_cost_count", brain=b) for b in ("native", "cascade")}
     fault = Fault("http_5xx", skip=2)
     async with faults.providers("realtime", fault, realtime_brain="native") as loopback:
         settings = dataclasses.replace(
@@ -175,3 +178,6 @@ async def test_a_call_that_fails_over_is_charged_on_both_brains(
     assert cost["complete"] is True, cost
     assert cost["by_brain"]["native"] > 0 and cost["by_brain"][failover] > 0
     assert cost["total"] == pytest.approx(sum(cost["by_brain"].values()), abs=1e-8)
+    # Prometheus observes the call once on each brain
+    for b in ("native", failover):
+        assert _sample("voice_call_cost_count", brain=b) == before.get(b, 0.0) + 1
