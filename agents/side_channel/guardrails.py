@@ -70,8 +70,9 @@ class Guardrail:
 
 
 class PersonalNumbers(Guardrail):
-    """Payment cards (Luhn-valid 13-19 digits), SSN-like and phone numbers, as digits or as
-    spoken number words: the agent says only the last four digits."""
+    """Payment cards (Luhn-valid 13-19 digits) with the expiry and security code beside them,
+    SSN-like and phone numbers, as digits or as spoken number words (`tools.sensitive`): the
+    agent says only the last four digits ("withheld" for an expiry or a code)."""
 
     name = "personal_numbers"
 
