@@ -11,6 +11,8 @@ place it touches the agent's words, and only as text, before the TTS).
 - `guardrails`, `gate`, `guard`: the `Guardrail` interface, the shipped guardrails, the
   cascade's sentence gate and the after-the-fact checks of realtime voices
 - `call_metrics`: our Prometheus metrics
+- `usage`, `cost`: what each call used per brain and engine (LiveKit's usage metrics) and
+  what that cost (`prices.json`, `PRICE_TABLE`), priced when the session closes
 - `log_redaction`: a logging filter masking what the guardrails mask
 
 May import: `agents.config`, `agents.log`, `tools.sensitive`, livekit, prometheus_client. Never
