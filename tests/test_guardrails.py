@@ -50,6 +50,9 @@ from tools.sensitive import find_sensitive, luhn_ok, mask, mask_pieces, trailing
         ),
         ("The security code is one two three.", "The security code is [cvv]."),
         ("expiry oh five twenty seven", "expiry [expiry]"),
+        ("(555) 867-5309", "[phone ending 5309]"),
+        ("card 4111 1111 1111 1111 12/27 123", "card [card ending 1111]"),  # the card's last 4
+        ("4111 1111 and 1111 1111", "[card ending 1111]"),
         # 16 digits that fail Luhn (one misheard?) are still masked
         ("4111 1111 1111 1112", "[number ending 1112]"),
     ],
@@ -65,6 +68,7 @@ def test_personal_numbers_are_masked(text: str, masked: str) -> None:
         "Latte 4.50, mocha 4.75, cappuccino 4.25, espresso 3.00, tea 2.50.",
         "Open 7:00-11:00, 12:00-19:00 daily.",
         "Order 48213 and order 48214.",
+        "Orders 100001 and 100002.",
         "card 4111 and 12 lattes",
         "one large latte and two mochas, then three more",
         "Your order number is 48213.",

@@ -143,23 +143,30 @@ def _run_digits(run: str) -> tuple[str, bool]:
     return "".join(out), words
 
 
-def _classify(run: str, digits: str, spoken: bool) -> SensitiveKind | None:
+_CARD_SIZES = (16, 15, 19, 18, 17, 14, 13)
+"""Card lengths, the usual first, for a card inside a longer run."""
+
+
+def _classify(run: str, digits: str, spoken: bool) -> tuple[SensitiveKind, str] | None:
+    """The kind of number a run is and the last four digits to show, or None."""
     n = len(digits)
     if 13 <= n <= 19 and luhn_ok(digits):
-        return "card"
+        return "card", digits[-4:]
     if n == 9 and (_SSN.match(run.strip()) or spoken):
-        return "ssn"
+        return "ssn", digits[-4:]
     if 10 <= n <= 15 or (run.lstrip().startswith("+") and n >= 8):
         # E.164 allows 15 digits; national forms ("07911 123456", "555 867 5309") are 10-11
-        return "phone"
+        return "phone", digits[-4:]
     if n > 19:
         # a card inside a longer run (a card number said twice, or followed by its expiry)
-        for size in range(19, 12, -1):
-            for start in range(0, n - size + 1):
-                if luhn_ok(digits[start : start + size]):
-                    return "card"
+        for start in range(0, n - 12):
+            for size in _CARD_SIZES:
+                card = digits[start : start + size]
+                if len(card) == size and luhn_ok(card):
+                    return "card", card[-4:]
     if n > 15:
-        return "number"  # no card (a digit misheard?) but too long to be anything harmless
+        # no card (a digit misheard?) but too long to be anything harmless
+        return "number", digits[-4:]
     return None
 
 
@@ -168,16 +175,26 @@ def _shadow(text: str) -> str:
     return _NOT_A_NUMBER.sub(lambda m: _BLANK * len(m.group(0)), text)
 
 
+_AND_BETWEEN_DIGITS = re.compile(r"(?<=\d)[\s,]*\band\s+(?=\+?\d)", re.IGNORECASE)
+"""Written numbers joined by "and" are two numbers ("orders 100001 and 100002"); spoken
+ones may be one ("five five five and eight six seven ...")."""
+
+
 def _runs(text: str) -> list[_Run]:
     out: list[_Run] = []
     for m in _RUN.finditer(_shadow(text)):
-        run = text[m.start() : m.end()]
-        digits, spoken = _run_digits(run)
-        if not digits:
-            continue
-        # trailing separators belong to the sentence, not to the number
-        end = m.start() + len(run.rstrip(" -.,/(:_"))
-        out.append(_Run(m.start(), end, text[m.start() : end], digits, spoken))
+        at = m.start()
+        for part in _AND_BETWEEN_DIGITS.split(text[m.start() : m.end()]):
+            start, at = text.index(part, at), text.index(part, at) + len(part)
+            digits, spoken = _run_digits(part)
+            if not digits:
+                continue
+            # an opening bracket before the number belongs to it: "(555) 867-5309"
+            if start > 0 and text[start - 1] == "(" and ")" in part:
+                start, part = start - 1, "(" + part
+            # trailing separators belong to the sentence, not to the number
+            end = start + len(part.rstrip(" -.,/(:_"))
+            out.append(_Run(start, end, text[start:end], digits, spoken))
     return out
 
 
@@ -199,7 +216,7 @@ def find_sensitive(text: str) -> list[SensitiveNumber]:
         kind = _classify(r.text, r.digits, r.spoken)
         if kind is not None:
             taken[i] = True
-            found.append(SensitiveNumber(kind, r.start, r.end, r.digits[-4:]))
+            found.append(SensitiveNumber(kind[0], r.start, r.end, kind[1]))
     # a card number in pieces a few words apart: "4111 1111. And then 1111 1111."
     i = 0
     while i < len(runs):
