@@ -62,13 +62,14 @@ def test_shipped_model_uses_v3_and_older_weights_still_load() -> None:
     assert any(f.startswith("lm3=") for f in featurize("my power is out", (), 3))
 
 
-# fresh phrasings (in no set and no template): a finished turn that ends in a particle or a
+# fresh phrasings (in no set and no template: tests/test_turn_heldout.py checks it; "My card got
+# declined." was here and is a bank template): a finished turn that ends in a particle or a
 # noun that is also a verb, against the same words cut inside the phrase. (A known miss, v2 and
 # v3 alike: "The heater won't turn on." scores below "The heater won't turn"; see
 # docs/turn-detector.md.)
 PAIRS = [
     ("How can I help you today?", "My internet is down.", "My internet is"),
-    ("What can I help you with?", "My card got declined.", "My card got"),
+    ("What can I help you with?", "My car got towed.", "My car got"),
     ("How can I help?", "The lights are off.", "The lights are"),
     ("How can I help?", "I need an oil change.", "I need an oil"),
     ("What can I do for you?", "I'd like to sign up.", "I'd like to sign"),

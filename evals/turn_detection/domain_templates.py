@@ -15,7 +15,10 @@ The grammar is generic (request, problem, date, time, number, code, name, addres
 yes/no, choice, question back); only the vocabulary is per domain (``DOMAINS``). Written for
 this repository; no external text. ``exclude`` drops domains by name, for leave-one-domain-out
 runs against the hand-written dev set (``multidomain.py``), whose domain names it shares where
-they overlap. The hand-written *test* set's domains are deliberately absent here.
+they overlap. The hand-written *test* set's domains are deliberately absent here, and so are its
+answers beyond the generic shapes every call shares ("Yes.", "Four of us."):
+``tests/test_turn_heldout.py`` checks it (it found the test set's "j smith at gmail dot com"
+among the email answers, now replaced).
 """
 
 from __future__ import annotations
@@ -683,7 +686,7 @@ SHORT_WH: tuple[tuple[str, tuple[str, ...]], ...] = (
         ("a checkup", "back pain", "my knee", "a rash", "headaches"),
     ),
     ("Which language do you prefer?", ("English", "Spanish", "either is fine")),
-    ("What's your email?", ("j smith at gmail dot com", "anna dot lopez at yahoo dot com")),
+    ("What's your email?", ("k wright at outlook dot com", "anna dot lopez at yahoo dot com")),
 )
 
 
