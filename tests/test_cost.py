@@ -272,6 +272,40 @@ def test_a_meter_prices_into_the_call_record_and_prometheus(tmp_path: Path) -> N
     assert _sample("voice_calls_unpriced_total", brain=brain) == before + 1
 
 
+def test_the_meter_charges_each_brain_what_its_engines_did(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """On a real AgentSession: what the session reports goes to the brain answering now (a
+    failover brain), an engine run outside the session (the hybrid reasoner) to the call's
+    first brain, a metric arriving both ways once; no LiveKit deprecation warning."""
+    from livekit import rtc
+    from livekit.agents import AgentSession
+    from livekit.agents.voice.events import MetricsCollectedEvent
+
+    session: AgentSession = AgentSession()
+    reasoner: rtc.EventEmitter[str] = rtc.EventEmitter()
+    now = ["hybrid"]
+    meter = UsageMeter(load_prices(), brain="hybrid", current_brain=lambda: now[0])
+    meter.attach(session, engines=[reasoner])
+    thought = LLMMetrics(
+        label="r", request_id="r", timestamp=0, duration=1.0, ttft=0.1, cancelled=False,
+        completion_tokens=50, prompt_tokens=400, prompt_cached_tokens=0, total_tokens=450,
+        tokens_per_second=1, metadata=_meta("gpt-4.1", "api.openai.com"),
+    )  # fmt: skip
+    now[0] = "cascade"  # the call has failed over
+    reasoner.emit("metrics_collected", thought)
+    session.emit("metrics_collected", MetricsCollectedEvent(metrics=thought))  # seen: once
+    session.emit("metrics_collected", MetricsCollectedEvent(metrics=_tts(100)))
+    report = meter.report()
+    got = {(r["brain"], r["model"]): r["usage"] for r in report["usage"]}
+    assert got == {
+        ("hybrid", "gpt-4.1"): {"input_tokens": 400.0, "output_tokens": 50.0},
+        ("cascade", "sonic-2"): {"audio_s": 1.0, "characters": 100.0},
+    }
+    assert report["cost"]["by_brain"]["hybrid"] == pytest.approx((400 * 2 + 50 * 8) / 1e6)
+    assert "deprecated" not in caplog.text
+
+
 def test_a_price_file_gone_bad_mid_run_leaves_the_call_unpriced_not_failed(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
