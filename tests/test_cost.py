@@ -97,6 +97,14 @@ def test_an_engine_or_unit_missing_from_the_table_is_unpriced_never_zero() -> No
     # a priced engine billed in a unit its entry does not know (a token-billed STT reply)
     unit = table.price("Deepgram", "nova-3", {"audio_s": 10.0, "output_tokens": 5})
     assert unit.cost is None and unit.unpriced_units == ("output_tokens",)
+    # usage only in units the entry does not bill is not free: a TTS priced by tokens that
+    # reported characters only
+    chars = table.price("api.openai.com", "gpt-4o-mini-tts", {"characters": 40, "audio_s": 2.0})
+    assert chars.cost is None and chars.unpriced_units == ("audio_s", "characters")
+    tokens = {"characters": 40, "input_tokens": 12, "output_tokens": 300}
+    assert table.price("api.openai.com", "gpt-4o-mini-tts", tokens).cost == pytest.approx(
+        (12 * 0.60 + 300 * 12.00) / 1e6
+    )
     # an OpenAI-compatible server at another host is not OpenAI
     assert table.price("127.0.0.1:8080", "gpt-4.1-mini", {"input_tokens": 10}).cost is None
 

@@ -132,14 +132,20 @@ class PriceTable:
         if entry is None:
             return EngineCost(None)
         total = 0.0
+        billed = False
         missing: list[str] = []
         for unit, amount in usage.items():
             if not amount:
                 continue
             if unit in entry.prices:
                 total += entry.prices[unit].of(amount)
+                billed = True
             elif unit not in entry.not_billed:
                 missing.append(unit)
+        if not billed and any(usage.values()) and not missing:
+            # usage only in units the entry does not bill (an OpenAI-compatible TTS that
+            # reported characters but not the tokens the entry prices): not free, unpriced
+            missing = sorted(u for u, a in usage.items() if a)
         if missing:
             return EngineCost(None, tuple(sorted(missing)), entry)
         return EngineCost(total, (), entry)
