@@ -6,9 +6,11 @@ and its order is placed in the database."""
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +18,9 @@ import numpy as np
 import pytest
 
 from evals.orders import cli
-from evals.orders.caller_io import CallerAudioInput
-from evals.orders.caller_mind import CallerMind
+from evals.orders.caller import SimulatedCaller
+from evals.orders.caller_io import AgentEar, CallerAudioInput
+from evals.orders.caller_mind import CallerMind, Decision
 from evals.orders.goals import GoalError, WantedItem, load_goal, load_goals, parse_goal
 from evals.orders.menu_words import drinks_named, heard_order, read_back_matches, say_order
 from evals.orders.scoring import (
@@ -206,6 +209,21 @@ async def test_the_microphone_plays_a_line_then_noise() -> None:
     noise_rms = float(np.sqrt(np.mean(samples[800:].astype(np.float64) ** 2)))
     assert 25 < noise_rms < 42  # -60 dBFS of line noise between lines (33 RMS), not silence
     mic.close()
+
+
+async def test_a_hang_up_mid_line_does_not_hang_the_caller() -> None:
+    mic = CallerAudioInput(16000, noise_db=None, rng=np.random.default_rng(1))
+    closed = asyncio.Event()
+    text = "A latte with oat milk, please."
+    caller = SimulatedCaller(
+        CallerMind(goal()), AgentEar(), mic, {text: np.ones(16000, np.int16)},
+        agent_state=lambda: "listening", closed=closed,
+    )  # fmt: skip
+    asyncio.get_running_loop().call_later(0.1, closed.set)  # nobody reads the mic any more
+    started = time.monotonic()
+    await asyncio.wait_for(caller.speak(Decision(text, 0.0, "request")), 3.0)
+    assert time.monotonic() - started < 1.0
+    assert caller.mind.next_line == 1
 
 
 # ------------------------------------------------------------------ scoring

@@ -15,6 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -30,6 +31,8 @@ SETTLE_S = 3.0
 """After the caller's goodbye, the agent idle this long ends the call."""
 GOODBYE_WAIT_S = 25.0
 BUSY_STATES = ("thinking", "speaking")
+LINE_SLACK_S = 5.0
+"""A line not delivered this long after its duration: the session stopped reading audio."""
 
 
 @dataclass
@@ -63,14 +66,23 @@ class SimulatedCaller:
         self._last_line_at = 0.0
         self._quiet_since = time.time()
 
-    async def _speak(self, d: Decision) -> None:
+    async def speak(self, d: Decision) -> None:
+        """Say `d` and wait until its last frame went out, or the session closed (a closed
+        session reads no more audio)."""
         self.mind.commit(d)
         self._last_line_at = time.time()
+        pcm = self.speech[d.text]
+        line = self.mic.say(pcm, d.text, d.kind)
+        closed = asyncio.ensure_future(self._closed.wait())
+        waiters: list[asyncio.Future[Any]] = [line, closed]
         try:
-            await self.mic.say(self.speech[d.text], d.text, d.kind)
-        except asyncio.CancelledError:
-            if not self._closed.is_set():
-                raise
+            await asyncio.wait(
+                waiters,
+                timeout=len(pcm) / self.mic.sample_rate + LINE_SLACK_S,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            closed.cancel()
         self._quiet_since = time.time()
 
     async def _sleep_until(self, wall: float) -> bool:
@@ -124,7 +136,7 @@ class SimulatedCaller:
                 await self.ear.wait_change(0.1)
             greeting = self.ear.heard[0]
             if await self._sleep_until(greeting.started_at + over_greeting):
-                await self._speak(self.mind.first_line())
+                await self.speak(self.mind.first_line())
         while True:
             if self._closed.is_set():
                 return CallEnd("agent", while_caller_spoke=self.mic.speaking)
@@ -133,18 +145,18 @@ class SimulatedCaller:
             if time.time() - start > MAX_CALL_S:
                 return CallEnd("timeout")
             if len(self.mind.said) >= MAX_LINES:
-                await self._speak(Decision(self.mind.goal.goodbye, 0.0, "goodbye"))
+                await self.speak(Decision(self.mind.goal.goodbye, 0.0, "goodbye"))
                 continue
             utt = self._next_utterance()
             if utt is None:
                 if self._agent_idle() and time.time() - self._quiet_since > PATIENCE_S:
-                    await self._speak(self.mind.on_silence())
+                    await self.speak(self.mind.on_silence())
                 await self.ear.wait_change(0.1)
                 continue
             self.mind.hear(utt.text)
             d = self.mind.decide(utt.text)
             if d is not None and await self._when_to_speak(utt, d):
-                await self._speak(d)
+                await self.speak(d)
 
     def _agent_idle(self) -> bool:
         idle = not self.ear.speaking and self._agent_state() not in BUSY_STATES

@@ -60,6 +60,10 @@ class CallerAudioInput(io.AudioInput):
         self.lines: list[SpokenLine] = []
 
     @property
+    def sample_rate(self) -> int:
+        return self._rate
+
+    @property
     def speaking(self) -> bool:
         return bool(self._queue)
 

@@ -31,7 +31,7 @@ from agents.config import Settings
 from agents.side_channel import transcript_items, turn_latencies
 from evals.replay.telephony import SIP_RATE, TelephonySim
 
-from .caller import CallEnd, SimulatedCaller
+from .caller import MAX_CALL_S, CallEnd, SimulatedCaller
 from .caller_io import AgentEar, CallerAudioInput, SpokenLine
 from .caller_mind import CallerMind
 from .goals import Goal
@@ -46,6 +46,8 @@ from .scoring import (
 from .voices import Voice, speech_for
 
 WIDEBAND_RATE = 16000
+RUN_LIMIT_S = MAX_CALL_S + 60.0
+"""The caller's own limit, plus a margin: a caller stuck on the session never hangs the run."""
 
 
 @dataclass
@@ -161,7 +163,10 @@ async def _talk(
     async with utils.http_context.open():
         try:
             await session.start(agent=call.agent)
-            end = await caller.run(goal.over_greeting)
+            try:
+                end = await asyncio.wait_for(caller.run(goal.over_greeting), RUN_LIMIT_S)
+            except asyncio.TimeoutError:
+                end = CallEnd("timeout")
         finally:
             mic.close()
             await session.aclose()
