@@ -347,6 +347,20 @@ def test_model_answered_turns_are_told_apart_from_policy_turns() -> None:
 
 # ------------------------------------------------------------------ the shipped goal sets
 
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize(
+    ("doc", "section"),
+    [("README.md", "## Simulated callers"), ("docs/orders-eval.md", "## Goal files")],
+)
+def test_the_documented_goal_file_is_a_valid_goal(doc: str, section: str, tmp_path: Path) -> None:
+    text = (ROOT / doc).read_text()
+    block = text[text.index(section) :].split("```yaml\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "documented.yaml").write_text(block)
+    g = load_goal(tmp_path / "documented.yaml")
+    assert g.want and g.lines and g.answers and g.over_greeting is not None
+
 
 def test_the_shipped_goals_cover_the_cases_and_the_split_is_the_seeded_draw() -> None:
     tuned = load_goals([str(GOALS / "tuned")])
