@@ -7,15 +7,24 @@ that fails over to the cascade, charged on both brains."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
+from livekit.plugins import (  # noqa: F401  (register on the main thread)
+    fasterwhisper,
+    llamacpp,
+    piper,
+    semantic_turn,
+)
 from prometheus_client import REGISTRY
 
 from agents.brain import choose_brain
+from agents.brain.local_models import prewarm_local_models
+from agents.config import Settings
 from agents.side_channel.cost import SCHEMA
 from evals import faults
 from evals.calls import ScoreOptions, load_stereo, score_call
@@ -181,3 +190,22 @@ async def test_a_call_that_fails_over_is_charged_on_both_brains(
     # Prometheus observes the call once on each brain
     for b in ("native", failover):
         assert _sample("voice_call_cost_count", brain=b) == before.get(b, 0.0) + 1
+
+
+async def test_a_local_call_costs_its_engines_cpu_seconds(tmp_path: Path) -> None:
+    """The offline brain, one caller turn: Whisper, the guided LLM and Piper each report the
+    seconds they computed, priced per vCPU-hour; nothing else is charged."""
+    settings = Settings(
+        brain="local", orders_db=str(tmp_path / "o.sqlite"), call_records_dir=str(tmp_path / "c")
+    )
+    # as the worker and replay do before a call (it runs its own event loop)
+    await asyncio.to_thread(prewarm_local_models, settings)
+    result = await run_replay(
+        faults.caller_recording(turns=1).recording, tmp_path / "out", settings,
+        choose_brain(settings),
+    )  # fmt: skip
+    rows = {r["provider"]: r for r in result.summary["usage"]}
+    assert set(rows) == {"faster-whisper", "llama.cpp", "piper"}, result.summary["usage"]
+    cpu = sum(r["usage"]["cpu_s"] for r in rows.values())
+    assert all(r["usage"]["cpu_s"] > 0 for r in rows.values()), rows
+    assert result.summary["cost"]["total"] == pytest.approx(cpu * 0.044625 / 3600, abs=1e-7)
