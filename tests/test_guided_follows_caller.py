@@ -400,3 +400,11 @@ async def test_words_the_stt_was_unsure_of_are_confirmed_before_anything_is_adde
         calls, _ = await call.say("And a latte.")
         assert "add_order_item" in names(calls)
         assert [r[:2] for r in await call.order()] == [("Mocha", 1), ("Latte", 1)]
+
+
+async def test_no_that_s_it_place_the_order_places_it(tmp_path: Path) -> None:
+    """ "No" answers "anything else?" when it comes with "that's it" / "place it"."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("a latte with oat milk")
+        calls, _ = await call.say("No, that's it. Please place the order.")
+        assert names(calls) == ["finish_order"]

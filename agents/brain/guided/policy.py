@@ -164,7 +164,8 @@ class OrderPolicy:
             return self._plan_modify(turn.modifiers, turn, None)
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
-        if confirming and acts & {"yes", "place", "done"} and not acts & {"change", "no"}:
+        # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
+        if confirming and acts & {"yes", "place", "done"} and "change" not in acts:
             # the whole order was just read back with "anything else, or shall I place it?"
             return self._plan_finish()
         if confirming and acts & {"no", "change"}:
