@@ -209,3 +209,25 @@ async def test_a_local_call_costs_its_engines_cpu_seconds(tmp_path: Path) -> Non
     cpu = sum(r["usage"]["cpu_s"] for r in rows.values())
     assert all(r["usage"]["cpu_s"] > 0 for r in rows.values()), rows
     assert result.summary["cost"]["total"] == pytest.approx(cpu * 0.044625 / 3600, abs=1e-7)
+
+
+async def test_a_fallback_attempt_is_charged_to_the_engine_that_answered(tmp_path: Path) -> None:
+    """The cascade's LLM chain is OpenAI then the local model (LOCAL_FALLBACK=auto); OpenAI
+    answers every request with a 5xx: the turn's LLM usage is the local engine's CPU
+    seconds, and OpenAI, which answered nothing, is charged nothing."""
+    async with faults.providers("llm", Fault("http_5xx")) as loopback:
+        settings = dataclasses.replace(
+            loopback.settings, orders_db=str(tmp_path / "o.sqlite"),
+            price_table=str(_loopback_prices(tmp_path)),
+        )  # fmt: skip
+        await asyncio.to_thread(prewarm_local_models, settings)
+        result = await run_replay(
+            faults.caller_recording(turns=1).recording, tmp_path / "out", settings,
+            choose_brain(settings),
+        )  # fmt: skip
+        failed = len(loopback.chat.requests)
+    assert failed >= 1  # OpenAI was asked, and failed
+    llm = [r for r in result.summary["usage"] if r["stage"] == "llm"]
+    assert [r["provider"] for r in llm] == ["llama.cpp"], result.summary["usage"]
+    assert llm[0]["usage"]["cpu_s"] > 0
+    assert result.summary["cost"]["complete"] is True
