@@ -214,7 +214,8 @@ def check_startup(s: Settings, argv: list[str]) -> None:
         )
     try:
         default_guardrails(policy_file=s.guardrail_policy, block_regex=s.guardrail_block)
-        load_prices(s.price_table)  # a bad PRICE_TABLE stops the worker here, in one line
+        # a bad PRICE_TABLE stops the worker here, in one line
+        logger.info(load_prices(s.price_table).describe())
     except ValueError as e:
         raise ConfigError(str(e)) from None
     if s.guardrail_judge and not (s.openai_api_key or s.openai_base_url):

@@ -285,6 +285,13 @@ class UsageMeter:
             return report
         self.finished = True
         cost = report["cost"]
+        logger.info(
+            "call cost: %s %s%s",
+            "unpriced" if cost["total"] is None else f"{cost['total']:.6f}",
+            cost["currency"] or "",
+            f" ({'; '.join(cost['unpriced'])} unpriced)" if cost["unpriced"] else "",
+            extra={"brain": self.brain, "by_brain": cost["by_brain"]},
+        )
         for brain, amount in cost["by_brain"].items():
             if amount is None:
                 self._metrics.calls_unpriced.labels(brain=brain).inc()
