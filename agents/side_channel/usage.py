@@ -136,12 +136,12 @@ class UsageMeter:
         self._record = record
         self.engines: dict[tuple[str, str, str, str], EngineUsage] = {}
         self._seen: dict[int, Any] = {}
+        """Every metric counted (held, so its id is not reused): one metric reaches the
+        meter through the session and through the engine it was watched on, counted once."""
         self._watched: dict[int, Any] = {}
         self._realtime_labels: set[str] = set()
         """Labels of the first brain's realtime models: what they report (their responses,
         their input transcription) stays on that brain, even after a failover."""
-        """Every metric counted (held, so its id is not reused): one metric reaches the
-        meter through the session and through the engine it was watched on, counted once."""
         self.finished = False
         self._metrics = call_metrics()
 
@@ -234,11 +234,14 @@ class UsageMeter:
         priced_total = 0.0
         unpriced: list[str] = []
         for eng in self.engines.values():
+            # priced from the usage as reported (to the millisecond, the token): the cost is
+            # exactly what that usage costs by hand
+            usage = {u: round(a, 3) for u, a in sorted(eng.usage.items())}
             if self.prices is None:
                 priced: dict[str, Any] = {"cost": None, "unpriced": "no price table"}
                 cost = None
             else:
-                ec = self.prices.price(eng.provider, eng.model, eng.usage)
+                ec = self.prices.price(eng.provider, eng.model, usage)
                 priced, cost = ec.as_dict(), ec.cost
             rows.append(
                 {
@@ -247,7 +250,7 @@ class UsageMeter:
                     "provider": eng.provider,
                     "model": eng.model,
                     "requests": eng.requests,
-                    "usage": {u: round(a, 3) for u, a in sorted(eng.usage.items())},
+                    "usage": usage,
                     **priced,
                 }
             )
