@@ -24,6 +24,10 @@ MIN_SCORE = 0.72
 Chosen on the tuned callers' mishearings; "a lot hay" -> latte scores 0.75, "large" -> latte
 0.67, "moccasin" -> mocha 0.62."""
 MAX_SPAN = 3
+MIN_LENGTH_RATIO = 0.5
+"""Spans and names whose letter counts differ by more than this factor are not compared."""
+MIN_SPELLING_FOR_SOUND = 0.5
+"""Sound similarity counts only where the spelling is at least this close."""
 SPAN_BONUS = 0.05
 """Added per extra word when ranking spans (not to the score)."""
 """Longest run of unknown words tried as one drink name ("mat cha lat eh")."""
@@ -46,7 +50,11 @@ def _sound(text: str) -> str:
 def similarity(heard: str, phrase: str) -> float:
     """How alike `heard` and a menu `phrase` are, 0..1, by spelling or by sound."""
     a, b = heard.replace(" ", ""), phrase.replace(" ", "")
+    if min(len(a), len(b)) < MIN_LENGTH_RATIO * max(len(a), len(b)):
+        return 0.0  # "carry out" is not "ginger green cold steep tea" however it sounds
     spelling = fuzz.ratio(a, b) / 100.0
+    if spelling < MIN_SPELLING_FOR_SOUND:
+        return spelling  # sound alone matches too much ("should" and "chai": XT / X)
     sa, sb = _sound(heard), _sound(phrase)
     sound = fuzz.ratio(sa, sb) / 100.0 if sa and sb else 0.0
     # a sound match of very short codes ("LT") is weak evidence: damp it

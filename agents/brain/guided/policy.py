@@ -208,9 +208,8 @@ class OrderPolicy:
         """Answer from the tools' own answers; a question never changes the order."""
         kind = turn.question
         drinks = turn.drinks or turn.guesses
-        if kind in ("recommend",) or (kind in ("contents", "availability") and not drinks
-                                      and turn.modifiers is None and "menu" not in turn.acts
-                                      and _wants_kind(turn.text)):  # fmt: skip
+        by_kind = _kind_query(turn.text)
+        if kind == "recommend" or (not drinks and turn.modifiers is None and by_kind == "taste"):
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_recommendation(turn)]
         if drinks and kind == "price":
             return self._plan_price(drinks)
@@ -225,7 +224,23 @@ class OrderPolicy:
         if kind == "options":
             return [lambda _: Call([ToolCall("get_addons", {"query": _option_words(turn.text)})]),
                     self._say_options(None)]  # fmt: skip
-        return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+        if by_kind:
+            return self._plan_kind(by_kind)
+        if "menu" in turn.acts:
+            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+        # something we do not sell ("gluten-free food?"): said from the menu file, no tool
+        return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
+
+    def _plan_kind(self, query: str) -> list[Callable[[Results], Step | None]]:
+        """ "Do you have black tea?", "any chocolate drinks?": the drinks of that kind."""
+
+        def say(results: Results) -> Step:
+            names = [it["name"] for it in _menu_items(results)]
+            if not names:
+                return Say(f"Sorry, we don't have that. {self._menu_line()}")
+            return Say(f"Yes, we have {_join(names[:5])}. Would you like one?")
+
+        return [lambda _: Call([ToolCall("get_menu_items", {"query": query})]), say]
 
     def _plan_price(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
@@ -753,14 +768,22 @@ def _money(price: Any) -> str:
     return f"{whole} dollars" + (f" {cents}" if cents else "")
 
 
-_KINDS = re.compile(
-    r"\b(coffee|tea|teas|sweet|strong|cold|iced|refreshing|caffeine|decaf|chocolate|milk|herbal)\b"
+_BY_TASTE = re.compile(r"\b(sweet|strong|cold|refreshing|caffeine|decaf|light|bitter)\b")
+_BY_KIND = re.compile(
+    r"\b(black tea|green tea|herbal tea|oolong|iced tea|drip coffee|black coffee|coffee|tea"
+    r"|teas|herbals?|chocolate|espresso drinks?)\b"
 )
 
 
-def _wants_kind(text: str) -> bool:
-    """ "Anything without coffee?", "something sweet?": a recommendation by kind."""
-    return bool(_KINDS.search(normalise(text)))
+def _kind_query(text: str) -> str:
+    """What kind of drink a question is about: "taste" (sweet, strong, cold...: a
+    recommendation), a `get_menu_items` query ("black tea OR coffee"), or ""."""
+    low = normalise(text)
+    if _BY_TASTE.search(low):
+        return "taste"
+    kinds = [m.group(1) for m in _BY_KIND.finditer(low)]
+    kinds = ["tea" if k in ("teas", "herbal", "herbals") else k for k in kinds]
+    return " OR ".join(dict.fromkeys(kinds))
 
 
 def _option_words(text: str) -> str:

@@ -268,7 +268,8 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "price": (r"\bhow much\b", r"\b(price|prices|priced|cost|costs)\b"),
     "recommend": (
         r"\brecommend", r"\bsuggest", r"\bwhat should (i|we) (get|have|try|order)\b",
-        r"\bwhat('?s| is| are) (good|popular|nice|best|your (favou?rite|best|most popular))\b",
+        r"\bwhat('?s| is| are) (good|popular|nice|best)\b",
+        r"\bwhat('?s| is| are) your (favou?rite|best|most popular)( [a-z]+)? (drinks?|coffees?|teas?|thing)\b",
         r"\b(any|a) (recommendation|suggestion)s?\b", r"\bwhat do you like\b",
         r"\bsomething (for|without|that|sweet|strong|light|not too)\b",
     ),
@@ -411,8 +412,8 @@ def normalise(text: str) -> str:
 PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
 """Words Whisper writes for a spoken number before a drink ("to lattes"): a guess to confirm."""
 SLOT_BEFORE = frozenset(
-    {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim",
-     "whole", "one", "two", "three", "four", "five", "six", "to", "too", "for", "of"}
+    {"a", "an", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim", "whole",
+     "one", "two", "three", "four", "five", "six"}
 )  # fmt: skip
 """Words after which the caller is naming a drink: where a near miss is looked for."""
 DRINK_MARK = "<drink>"
