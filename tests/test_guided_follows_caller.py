@@ -334,7 +334,7 @@ async def test_harmless_model_small_talk_is_spoken(tmp_path: Path) -> None:
 async def test_no_tool_instruction_text_is_ever_spoken(tmp_path: Path) -> None:
     """transfer_to_human with nobody to transfer to answers with text written for the
     model ("Tell the caller you are sorry..."); the caller hears the agent's own words."""
-    fallback = ScriptedFallback("Tell the caller we have lattes. We have lattes.")
+    fallback = ScriptedFallback("Tell the caller it is sunny. It is sunny here.")
     async with Caller(tmp_path, fallback) as call:
         calls, said = await call.say("Can I speak to a real person please?")
         assert names(calls) == ["transfer_to_human"]
@@ -342,7 +342,7 @@ async def test_no_tool_instruction_text_is_ever_spoken(tmp_path: Path) -> None:
         _, said2 = await call.say("what's the weather")
         for line in call.spoken:
             assert "the caller" not in line.lower() and "tell the" not in line.lower(), line
-        assert said2 == "We have lattes."
+        assert said2 == "It is sunny here."
 
 
 async def test_someone_in_a_question_is_not_a_transfer(tmp_path: Path) -> None:
@@ -408,3 +408,12 @@ async def test_no_that_s_it_place_the_order_places_it(tmp_path: Path) -> None:
         await call.say("a latte with oat milk")
         calls, _ = await call.say("No, that's it. Please place the order.")
         assert names(calls) == ["finish_order"]
+
+
+async def test_the_model_naming_a_drink_is_not_spoken(tmp_path: Path) -> None:
+    """The model has no tool result to describe a drink from: "It's a traditional Americano
+    with a creamy texture" (said on a simulated call) is replaced."""
+    fallback = ScriptedFallback("It's a traditional Americano drink with a creamy texture.")
+    async with Caller(tmp_path, fallback) as call:
+        _, said = await call.say("could I get a four toddle with an old milk")
+        assert said == ASK_AGAIN

@@ -7,7 +7,8 @@ say, because the caller believes it. Its text is checked phrase by phrase (so th
 still start on the first short phrase) and:
 
 - a phrase that claims an order change or states the order ("added", "got it", "your order",
-  "one latte with ...") ends the reply and is replaced by a question;
+  "one latte with ..."), or names a drink at all (the model has no tool result to describe
+  one from), ends the reply and is replaced by a question;
 - a phrase written for the model, not the caller ("tell the caller ...") is dropped;
 - a phrase that asks for another business's details ("provide the prescription number")
   ends the reply with the line saying what this line can do.
@@ -68,19 +69,16 @@ class Grounding:
             return "drop"
         if _FOREIGN.search(phrase):
             return "foreign"
-        if _CLAIM.search(phrase) or self._counts_drinks(phrase):
+        if _CLAIM.search(phrase) or self._names_a_drink(phrase):
             return "claim"
         return "say"
 
-    def _counts_drinks(self, phrase: str) -> bool:
-        """ "One latte", "two mochas with oat milk": a quantity and a drink is an order line."""
+    def _names_a_drink(self, phrase: str) -> bool:
+        """A drink named by the model: about the caller's order ("one latte with oat milk")
+        or about the menu ("a traditional Americano with a creamy texture"), it is not from a
+        tool result of this call; the policy answers every question about drinks itself."""
         low = phrase.lower()
-        for name in self.drinks:
-            if re.search(
-                rf"\b(one|two|three|four|five|six|\d+)\s+(\w+\s+){{0,3}}{re.escape(name)}s?\b", low
-            ):
-                return True
-        return False
+        return any(re.search(rf"\b{re.escape(name)}s?\b", low) for name in self.drinks)
 
 
 _PHRASE_END = re.compile(r"[,;:.!?](\s|$)")

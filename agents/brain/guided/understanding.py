@@ -404,16 +404,18 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
 
 
 def normalise(text: str) -> str:
+    """Lower case, words and digits only; a hyphen joins nothing ("four-toddle" is two
+    words, as Whisper's hyphenated guesses are; "non-fat" matches "non fat")."""
     t = text.lower().replace("’", "'")
-    t = re.sub(r"[^a-z0-9%' -]+", " ", t)
+    t = re.sub(r"[^a-z0-9%']+", " ", t)
     return " ".join(t.split())
 
 
 PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
 """Words Whisper writes for a spoken number before a drink ("to lattes"): a guess to confirm."""
 SLOT_BEFORE = frozenset(
-    {"a", "an", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim", "whole",
-     "one", "two", "three", "four", "five", "six"}
+    {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim",
+     "whole", "one", "two", "three", "four", "five", "six", "to", "for"}
 )  # fmt: skip
 """Words after which the caller is naming a drink: where a near miss is looked for."""
 DRINK_MARK = "<drink>"
