@@ -28,7 +28,7 @@ from livekit.agents.voice.recorder_io import RecorderIO
 from agents.brain import BrainChoice
 from agents.call import Call, open_call
 from agents.config import Settings
-from agents.side_channel import transcript_items, turn_latencies
+from agents.side_channel import masked_rows, transcript_items, turn_latencies
 from evals.replay.telephony import SIP_RATE, TelephonySim
 
 from .caller import MAX_CALL_S, CallEnd, SimulatedCaller
@@ -210,7 +210,7 @@ async def run_goal(
     history, t0, mind = call.session.history, talk.t0, talk.mind
     rows = transcript_items(history, t0)
     with open(out_dir / "transcript.jsonl", "w", encoding="utf-8") as f:
-        for row in rows:
+        for row in masked_rows(rows):  # what may be written: personal numbers masked
             f.write(json.dumps(row, ensure_ascii=False) + "\n")
     lines = read_order_lines(Path(settings.orders_db), call.store.owner)
     order = score_order(lines, goal.want)
