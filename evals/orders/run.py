@@ -30,6 +30,7 @@ from agents.call import Call, open_call
 from agents.config import Settings
 from agents.side_channel import masked_rows, transcript_items, turn_latencies
 from evals.replay.telephony import SIP_RATE, TelephonySim
+from tools.sensitive import mask_value
 
 from .caller import MAX_CALL_S, CallEnd, SimulatedCaller
 from .caller_io import AgentEar, CallerAudioInput, SpokenLine
@@ -243,5 +244,5 @@ async def run_goal(
         said=said,
         out_dir=out_dir,
     )
-    (out_dir / "result.json").write_text(json.dumps(result.as_dict(), indent=2) + "\n")
+    (out_dir / "result.json").write_text(json.dumps(mask_value(result.as_dict()), indent=2) + "\n")
     return result
