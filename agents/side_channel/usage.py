@@ -20,6 +20,7 @@ Owns: the usage/cost report format. Imports: livekit, `cost`, `call_metrics`.
 
 from __future__ import annotations
 
+import collections
 import logging
 import weakref
 from collections.abc import Callable, Iterable
@@ -37,6 +38,10 @@ logger = logging.getLogger("voice_suite.usage")
 
 LOCAL_PROVIDERS = frozenset({"faster-whisper", "llama.cpp", "piper"})
 """Engines that run on the worker's CPU: their usage is `cpu_s`."""
+
+SEEN_METRICS = 256
+"""How many recent metrics the meter remembers to count each once (a metric's second path
+arrives in the same emit as its first)."""
 
 _meters: weakref.WeakKeyDictionary[Any, UsageMeter] = weakref.WeakKeyDictionary()
 
@@ -135,9 +140,10 @@ class UsageMeter:
         self._current = current_brain or (lambda: None)
         self._record = record
         self.engines: dict[tuple[str, str, str, str], EngineUsage] = {}
-        self._seen: dict[int, Any] = {}
-        """Every metric counted (held, so its id is not reused): one metric reaches the
-        meter through the session and through the engine it was watched on, counted once."""
+        self._seen: collections.OrderedDict[int, Any] = collections.OrderedDict()
+        """The latest metrics counted (held, so their ids are not reused): one metric reaches
+        the meter through the session and through the engine it was watched on, in the same
+        emit, and is counted once."""
         self._watched: dict[int, Any] = {}
         self._realtime_labels: set[str] = set()
         """Labels of the first brain's realtime models: what they report (their responses,
@@ -201,6 +207,8 @@ class UsageMeter:
         if id(m) in self._seen:
             return
         self._seen[id(m)] = m
+        if len(self._seen) > SEEN_METRICS:
+            self._seen.popitem(last=False)
         got = amounts(m)
         if got is None:
             return
