@@ -90,14 +90,6 @@ class CallerMind:
     def requests_done(self) -> bool:
         return self.next_line >= len(self.goal.lines)
 
-    @property
-    def goal_reached(self) -> bool:
-        """What the caller called for is done: its order was placed (or, with nothing to
-        order, it said its piece and goodbye)."""
-        if not self.goal.want:
-            return self.requests_done and self.finished
-        return self.heard_placed
-
     def first_line(self) -> Decision:
         line = self.goal.lines[0]
         return Decision(line.say, line.gap, "request")

@@ -59,6 +59,8 @@ class CallResult:
     score: CallScore
     lines: list[OrderLine]
     ended_by: str
+    heard_placed: bool
+    """The caller heard "your order is placed" after its last request."""
     duration: float
     said: list[dict[str, Any]]
     out_dir: Path
@@ -80,6 +82,7 @@ class CallResult:
             "want": [dataclasses.asdict(w) for w in self.goal.want],
             "order_lines": [dataclasses.asdict(ln) for ln in self.lines],
             "ended_by": self.ended_by,
+            "caller_heard_placed": self.heard_placed,
             "duration": round(self.duration, 1),
             "caller_said": self.said,
             "out_dir": str(self.out_dir),
@@ -220,7 +223,9 @@ async def run_goal(
         exact=order.exact,
         turns=len(mind.said),
         heard_turns=sum(1 for r in rows if r["role"] == "user"),
-        premature_hangup=talk.end.by == "agent" and not mind.finished,
+        # the agent hung up before the caller's goodbye, or in the middle of a caller's line
+        premature_hangup=talk.end.by == "agent"
+        and (not mind.finished or talk.end.while_caller_spoke),
         ungrounded=ungrounded_statements(rows),
         latencies=split_latencies(turn_latencies(history, t0), model_windows, t0),
     )
@@ -240,6 +245,7 @@ async def run_goal(
         score=score,
         lines=lines,
         ended_by=talk.end.by,
+        heard_placed=mind.heard_placed,
         duration=time.time() - started,
         said=said,
         out_dir=out_dir,
