@@ -224,10 +224,10 @@ class OrderPolicy:
         if kind == "options":
             return [lambda _: Call([ToolCall("get_addons", {"query": _option_words(turn.text)})]),
                     self._say_options(None)]  # fmt: skip
-        if by_kind:
-            return self._plan_kind(by_kind)
-        if "menu" in turn.acts:
+        if "menu" in turn.acts:  # "what kinds of coffee do you have?": the menu's part
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+        if by_kind:  # "do you have black tea?": the drinks of that kind
+            return self._plan_kind(by_kind)
         # something we do not sell ("gluten-free food?"): said from the menu file, no tool
         return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
 

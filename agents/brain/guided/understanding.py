@@ -32,7 +32,7 @@ NUMBERS = {
 ITEM_SYNONYMS = {
     "hot cocoa": "Hot Chocolate", "cocoa": "Hot Chocolate", "chai": "Chai Latte",
     "matcha": "Matcha Latte", "cold brew coffee": "Cold Brew", "capuccino": "Cappuccino",
-    "cappucino": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
+    "cappucino": "Cappuccino", "capp": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
     "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer", "green tea": "Ginger Green Cold Steep Tea",
 }  # fmt: skip
 # attribute id -> (words the caller says -> the menu's option name); longest phrases first
@@ -80,6 +80,12 @@ FILLER = set(
         "would",
         "may",
         "i",
+        "my",
+        "our",
+        "your",
+        "this",
+        "these",
+        "those",
         "i'd",
         "id",
         "i'll",
