@@ -248,6 +248,18 @@ class CascadeRun:
     def cpu(self, variant: str) -> list[float]:
         return [c.cpu_per_call_second for c in getattr(self, variant)]
 
+    def paired(self, stage: str) -> list[tuple[float, float]]:
+        """(suite, bare) values of `stage` for the same turn (same caller words, same place
+        in the call) of the same run, where both variants answered it."""
+        pairs = []
+        for s_call, b_call in zip(self.suite, self.bare, strict=False):
+            b_turns = {(i, t.get("user_text")): t for i, t in enumerate(b_call.turns)}
+            for i, t in enumerate(s_call.turns):
+                b = b_turns.get((i, t.get("user_text")))
+                if b is not None and t.get(stage) is not None and b.get(stage) is not None:
+                    pairs.append((float(t[stage]), float(b[stage])))
+        return pairs
+
 
 def run_cascade(
     recording_path: Path,

@@ -141,6 +141,21 @@ def median_diff_ci(
     return float(low), float(high)
 
 
+def paired_median_ci(
+    pairs: list[tuple[float, float]], *, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0
+) -> tuple[float, float, float] | None:
+    """Median of the per-pair differences (suite - bare) and its 95 % percentile-bootstrap
+    interval (fixed seed); None under 2 pairs. Pairing the same turn of the same call takes
+    out what varies from turn to turn (a tool round trip or none) and leaves the suite."""
+    if len(pairs) < 2:
+        return None
+    d = np.asarray([s - b for s, b in pairs])
+    rng = np.random.default_rng(seed)
+    meds = np.median(rng.choice(d, size=(resamples, len(d))), axis=1)
+    low, high = np.percentile(meds, [2.5, 97.5])
+    return float(np.median(d)), float(low), float(high)
+
+
 def compare(suite: list[dict[str, Any]], bare: list[dict[str, Any]]) -> list[Comparison]:
     out = []
     for stage in STAGES:
@@ -322,6 +337,14 @@ def cascade_main(args: argparse.Namespace) -> int:
         pct = 100 * (latency.suite.median / latency.bare.median - 1)
         ci = _ci(latency)
         print(f"added latency per turn: {added:+.0f} ms ({pct:+.1f} %), 95% CI {ci}")
+    pairs = result.paired("latency")
+    paired = paired_median_ci(pairs)
+    if paired is not None:
+        med, low, high = (v * 1000 for v in paired)
+        print(
+            f"paired by call and turn ({len(pairs)} pairs): suite - bare median {med:+.0f} ms, "
+            f"95% CI {low:+.0f} to {high:+.0f} ms"
+        )
     cpu_s, cpu_b = result.cpu("suite"), result.cpu("bare")
     print("\n| worker CPU per call-second (%) | calls | median [IQR] | p5-p95 |")
     print("|---|---|---|---|")
@@ -339,6 +362,7 @@ def cascade_main(args: argparse.Namespace) -> int:
                     "suite_turns": suite,
                     "bare_turns": bare,
                     "cpu_per_call_second": {"suite": cpu_s, "bare": cpu_b},
+                    "latency_pairs": pairs,
                     "load": result.load,
                 },
                 indent=2,
