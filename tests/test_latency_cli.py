@@ -95,3 +95,38 @@ def test_a_cascade_recording_without_its_words_is_a_clear_error(tmp_path: Path) 
     )  # fmt: skip
     assert proc.returncode == 2
     assert "call.json is missing" in proc.stderr
+
+
+def test_paired_turns_isolate_what_the_suite_adds() -> None:
+    """Turns that differ a lot among themselves (a tool round trip or none) but by a steady
+    80 ms between the variants: unpaired, the medians' interval spans 0; paired, it does not."""
+    from evals.cascade_latency import CallFigures, CascadeRun
+    from evals.latency import compare, paired_median_ci
+
+    words = ["a mocha", "a cappuccino", "that's all"]
+    base = [1.30, 1.35, 0.90]
+    bare_calls, suite_calls = [], []
+    for k in range(7):
+        jitter = [0.01 * ((k * 3 + i) % 5) for i in range(3)]
+        bare = [
+            {"user_text": w, "latency": b + j} for w, b, j in zip(words, base, jitter, strict=True)
+        ]
+        suite = [
+            {"user_text": w, "latency": b + j + 0.08}
+            for w, b, j in zip(words, base, jitter, strict=True)
+        ]
+        bare_calls.append(CallFigures(bare, 40.0, 4.0))
+        suite_calls.append(CallFigures(suite, 40.0, 4.0))
+    # one bare call missed its last turn: that turn has no pair
+    bare_calls[0].turns = bare_calls[0].turns[:2]
+    run = CascadeRun(suite=suite_calls, bare=bare_calls, load=[])
+    pairs = run.paired("latency")
+    assert len(pairs) == 20
+    result = paired_median_ci(pairs)
+    assert result is not None
+    median, low, high = result
+    assert median == pytest.approx(0.08) and 0 < low <= median <= high
+    unpaired = compare(run.turns("suite"), run.turns("bare"))[0]
+    assert unpaired.diff_ci is not None and unpaired.diff_ci[0] < 0 < unpaired.diff_ci[1]
+    assert paired_median_ci(pairs[:1]) is None
+    assert run.cpu("suite") == [0.1] * 7
