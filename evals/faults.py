@@ -10,9 +10,12 @@ Stages: `stt` (Deepgram WS), `llm` (OpenAI chat SSE), `tts` (Cartesia WS) on the
 brain, whose chains end in the local engines (`LOCAL_FALLBACK`), and `realtime` (OpenAI
 Realtime WS) on the native brain, which fails over to the cascade.
 
-The table: fault, stage, caller turns answered, the first turn's latency, its extra latency
-over the same stage with no fault (measured in the same run), and what the suite did.
-Target (issue 9): every turn answered, extra latency <= 2 s.
+The table: fault, stage, caller turns answered (each by a reply of its own, between it and
+the next caller turn: `evals.replay.answers`), how many of those a fallback engine gave (the
+stage's chain had moved to its next engine, or the realtime brain had failed over, before the
+reply started), turns only apologised for (an apology is not an answer), the first turn's
+latency, its extra latency over the same stage with no fault (measured in the same run), and
+what the suite did. Target (issue 9): every turn answered, extra latency <= 2 s.
 """
 
 from __future__ import annotations
@@ -35,7 +38,9 @@ import numpy as np
 from agents.brain import choose_brain
 from agents.brain.local_models import prewarm_local_models
 from agents.config import Settings
+from agents.resilience.lines import FAILOVER, FAILOVER_PENDING
 from evals.replay import Recording, load_recording, run_replay
+from evals.replay.answers import TurnAnswer, turn_answers
 from tests.loopback import (
     FAULT_KINDS,
     CartesiaServer,
@@ -66,35 +71,65 @@ class CallerCall:
     recording: Recording
     line_ends: tuple[float, ...]
     """Where each caller line ends on the recording's timeline (the replay's timeline)."""
+    line_starts: tuple[float, ...] = ()
+    """Where each caller line starts."""
+
+    @property
+    def turns(self) -> list[tuple[float, float]]:
+        return list(zip(self.line_starts, self.line_ends, strict=True))
 
 
-def caller_recording(turns: int = 2, *, tail: float = TAIL_S) -> CallerCall:
-    """The sample call's first `turns` caller lines, each after a pause for the answer, and
-    `tail` seconds after the last."""
+def caller_recording(
+    turns: int = 2, *, tail: float = TAIL_S, gap: float = TURN_GAP_S
+) -> CallerCall:
+    """The sample call's first `turns` caller lines, each followed by `gap` seconds for its
+    answer, and `tail` seconds after the last."""
     rec = load_recording(ROOT / "samples" / "coffee_call.wav")
     manifest = json.loads((ROOT / "samples" / "coffee_call.json").read_text())
     rate = rec.sample_rate
     parts = [np.zeros(int(LEAD_IN_S * rate), dtype=rec.pcm.dtype)]
+    starts: list[float] = []
     ends: list[float] = []
     for i, turn in enumerate(manifest["caller_turns"][:turns]):
         start, end = int((turn["start"] - 0.1) * rate), int((turn["end"] + 0.1) * rate)
+        starts.append(sum(len(x) for x in parts) / rate + 0.1)
         parts.append(rec.pcm[start:end])
         ends.append(sum(len(x) for x in parts) / rate - 0.1)
-        gap = tail if i == turns - 1 else TURN_GAP_S
-        parts.append(np.zeros(int(gap * rate), dtype=rec.pcm.dtype))
-    return CallerCall(dataclasses.replace(rec, pcm=np.concatenate(parts)), tuple(ends))
+        pause = tail if i == turns - 1 else gap
+        parts.append(np.zeros(int(pause * rate), dtype=rec.pcm.dtype))
+    pcm = np.concatenate(parts)
+    return CallerCall(dataclasses.replace(rec, pcm=pcm), tuple(ends), tuple(starts))
 
 
-def answers(transcript: list[dict[str, Any]], line_ends: tuple[float, ...]) -> list[float | None]:
-    """Per caller line, the seconds from its end to the first agent speech after it (before
-    the next line ends): what the caller heard, measured on the recording's timeline."""
-    starts = sorted(r["start"] for r in transcript if r["role"] == "assistant" and r["start"])
-    out: list[float | None] = []
-    for i, end in enumerate(line_ends):
-        until = line_ends[i + 1] if i + 1 < len(line_ends) else float("inf")
-        heard = [t for t in starts if end - 0.5 < t < until]
-        out.append(round(heard[0] - end, 3) if heard else None)
-    return out
+def answers(transcript: list[dict[str, Any]], call: CallerCall) -> list[TurnAnswer]:
+    """Each caller line of `call` with its own answer in the replay's transcript (same
+    timeline as the recording): answered, apologised for, or neither."""
+    return turn_answers(transcript, call.turns)
+
+
+CHAIN_ACTIONS = ("fallback", "failover", "recovered")
+
+
+def by_fallback(
+    turn: TurnAnswer, errors: list[dict[str, Any]], transcript: list[dict[str, Any]]
+) -> bool:
+    """Whether a fallback engine gave this turn's answer: the failover brain had spoken (its
+    "Sorry about that..." line) before the answer started, or the last change of engine
+    before it moved *to* a fallback (a chain's next engine). (Error times count from the
+    call's opening, a little before the replay's timeline starts, so a change right before an
+    answer may be missed, never invented.)"""
+    if turn.answer is None:
+        return False
+    at = float(turn.answer["start"])
+    failover_lines = {FAILOVER, FAILOVER_PENDING}
+    if any(
+        r["role"] == "assistant" and (r.get("text") or "").strip() in failover_lines
+        and r.get("start") is not None and r["start"] <= at
+        for r in transcript
+    ):  # fmt: skip
+        return True
+    before = [e for e in errors if e["action"] in CHAIN_ACTIONS and e["at"] <= at]
+    return bool(before) and before[-1]["action"] != "recovered"
 
 
 def _chat_script(request: dict[str, Any]) -> Any:
@@ -118,10 +153,19 @@ class CaseResult:
     fault: str
     caller_turns: int
     answered: int
+    """Caller turns answered by a reply of their own (apologies, failover fillers excluded)."""
     latency: float | None
-    """Seconds from the end of the first caller line to the agent's answer."""
+    """Seconds from the end of the first caller line to the first thing the caller heard
+    (on the realtime rows, the failover brain's "Sorry about that, one moment.")."""
     actions: list[str]
     errors: int
+    by_fallback: int = 0
+    """Of the answered turns, those a fallback engine answered."""
+    apologised: int = 0
+    """Caller turns that got the apology and no answer."""
+    turns: list[str] = dataclasses.field(default_factory=list)
+    """Per caller turn: `answered` (+ ` by fallback`), `apologised` or `unanswered`, with the
+    seconds from its end to what the caller heard first."""
     extra: float | None = None
 
     def row(self) -> dict[str, Any]:
@@ -182,7 +226,7 @@ async def run_case(
         result = await run_replay(
             call.recording, workdir / f"{stage}-{kind or 'none'}", settings, choose_brain(settings)
         )
-    heard = answers(result.transcript, call.line_ends)
+    turns = answers(result.transcript, call)
     errors = result.summary.get("errors", [])
     actions = sorted({e["action"] for e in errors if e["action"] != "none"})
     if result.summary.get("failover_to"):
@@ -191,11 +235,22 @@ async def run_case(
         stage=stage,
         fault=kind or "none",
         caller_turns=len(call.line_ends),
-        answered=sum(1 for h in heard if h is not None),
-        latency=heard[0],
+        answered=sum(1 for t in turns if t.status == "answered"),
+        latency=turns[0].latency,
         actions=actions,
         errors=len(errors),
+        by_fallback=sum(1 for t in turns if by_fallback(t, errors, result.transcript)),
+        apologised=sum(1 for t in turns if t.status == "apologised"),
+        turns=[_describe(t, errors, result.transcript) for t in turns],
     )
+
+
+def _describe(
+    turn: TurnAnswer, errors: list[dict[str, Any]], transcript: list[dict[str, Any]]
+) -> str:
+    fallback = " by fallback" if by_fallback(turn, errors, transcript) else ""
+    heard = "" if turn.latency is None else f" ({turn.latency:+.2f} s)"
+    return f"{turn.status}{fallback}{heard}"
 
 
 async def run_table(
@@ -220,13 +275,18 @@ def render(rows: list[CaseResult], turns: int) -> str:
     from rich.table import Table
 
     table = Table(title=f"Provider faults, {turns} caller turns per call (issue 9)")
-    for col in ("fault", "stage", "turns answered", "latency s", "extra s", "what happened"):
+    for col in (
+        "fault", "stage", "turns answered", "by fallback", "apologised", "latency s", "extra s",
+        "what happened",
+    ):  # fmt: skip
         table.add_column(col)
     for r in rows:
         table.add_row(
             r.fault,
             r.stage,
             f"{r.answered}/{turns}",
+            str(r.by_fallback),
+            str(r.apologised),
             "-" if r.latency is None else f"{r.latency:.2f}",
             "baseline" if r.fault == "none" else ("-" if r.extra is None else f"{r.extra:+.2f}"),
             ", ".join(r.actions) or "-",
@@ -236,9 +296,13 @@ def render(rows: list[CaseResult], turns: int) -> str:
     console = Console(record=True, width=110, file=io.StringIO())
     console.print(table)
     all_answered = all(r.answered == turns for r in faulted)
+    answered = sum(r.answered for r in faulted)
     console.print(
-        f"every caller turn answered: {'yes' if all_answered else 'NO'}; "
-        f"extra latency median {statistics.median(extras):+.2f} s, max {max(extras):+.2f} s"
+        f"every caller turn answered (an apology is not an answer): "
+        f"{'yes' if all_answered else 'NO'}, {answered}/{turns * len(faulted)}; by a fallback "
+        f"engine: {sum(r.by_fallback for r in faulted)}; apologised: "
+        f"{sum(r.apologised for r in faulted)}; extra latency median "
+        f"{statistics.median(extras):+.2f} s, max {max(extras):+.2f} s"
         if extras
         else "no faulted turn was answered"
     )

@@ -1,5 +1,6 @@
 """`agent.py replay` of the shipped sample call on the offline brain, exactly as the README's
-demo runs it: every caller turn is transcribed and answered, and the three outputs are valid."""
+demo runs it: every caller turn is transcribed and answered by a reply of its own (between it
+and the next caller turn, not an apology), and the three outputs are valid."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from pathlib import Path
 import av
 import numpy as np
 import pytest
+
+from evals.replay.answers import caller_turns, turn_answers
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "coffee_call.wav"
@@ -44,6 +47,9 @@ def test_every_caller_turn_is_transcribed_and_answered(replay: Path) -> None:
     users = [r for r in rows if r["role"] == "user"]
     speech = [r for r in rows if r["role"] in ("user", "assistant")]
     assert all(isinstance(r["start"], float) and r["end"] >= r["start"] for r in speech)
+    # each caller turn with its own answer: agent speech after it and before the next turn,
+    # never an apology
+    own = {a.caller_start: a for a in turn_answers(rows, caller_turns(rows))}
     for turn in MANIFEST["caller_turns"]:
         # the caller's line is found where it was spoken on the recording's timeline
         match = [u for u in users if abs(u["start"] - turn["start"]) < 1.5]
@@ -51,9 +57,9 @@ def test_every_caller_turn_is_transcribed_and_answered(replay: Path) -> None:
         said = set(turn["text"].lower().replace(",", "").replace(".", "").split())
         heard = set(match[0]["text"].lower().replace(",", "").replace(".", "").split())
         assert len(said & heard) >= len(said) / 2, (turn["text"], match[0]["text"])
-        # and answered after it
-        answers = [r for r in rows if r["role"] == "assistant" and r["start"] > match[0]["end"]]
-        assert answers, f"no answer after {turn['text']!r}"
+        # and answered, by a reply of its own
+        answer = own[match[0]["start"]]
+        assert answer.status == "answered", (turn["text"], answer, rows)
     assert len(users) == len(MANIFEST["caller_turns"])
 
 
