@@ -273,6 +273,11 @@ def test_statements_about_the_order_need_a_tool_result_of_their_turn() -> None:
         call("finish_order", {"order_id": "1"}, "c4"),
         output("finish_order", {"order_id": "1", "status": "finished"}, "c4"),
         ("assistant", "Your order is placed and will be ready at the bar in a few minutes."),
+        ("user", "Take the latte off."),
+        call("update_order_item", {"order_item_id": "2", "remove": True}, "c5"),
+        output("update_order_item", {"order_item_id": "2", "removed": True}, "c5"),
+        ("assistant", "Okay, I took off the latte."),  # line 2 is the latte added above
+        ("assistant", "I took off the mocha."),  # no line of this turn is a mocha
         ("user", "A cortado."),
         ("assistant", "Just to check: one cortado with oat milk, right?"),
         ("user", "What is a cortado?"),
@@ -283,6 +288,7 @@ def test_statements_about_the_order_need_a_tool_result_of_their_turn() -> None:
         ("That's one latte with almond milk.", "names latte"),
         ("Your order is placed.", "says the order is placed"),
         ("Added a mocha.", "names mocha"),
+        ("I took off the mocha.", "names mocha"),
     ]
 
 

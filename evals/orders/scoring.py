@@ -8,7 +8,8 @@ database holds for it, and when the fallback model answered.
   (a drink with "added", "got it", "that's", "your order", "placed", "removed", "changed",
   ..., or a counted drink "with" an option) that no tool result of the same agent turn
   supports: a drink or option (milk, iced, decaf, add-ons) absent from that turn's successful
-  tool calls and results, or "placed" with no successful `finish_order` in the turn
+  tool calls and results (an order line they name by id counts as its drink, as an earlier
+  tool result of the call gave it), or "placed" with no successful `finish_order` in the turn
   (questions such as "One latte, right?" state nothing);
 - **latency** (end of caller speech -> first agent audio) per caller turn, split into policy
   turns and model-answered turns (a reply the fallback model generated).
@@ -134,9 +135,33 @@ def _agent_turns(rows: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
     return turns
 
 
-def _evidence(tool_rows: list[dict[str, Any]]) -> tuple[str, bool]:
-    """Normalised text of the successful tool calls and results seen so far in a turn, and
-    whether a `finish_order` succeeded."""
+def _json(raw: Any) -> Any:
+    try:
+        return json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        return None
+
+
+def _learn_lines(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> None:
+    """order_item_id -> menu_item_id, from `add_order_item` (its arguments and result) and
+    `get_order_details` results: what a later "removed 100015" is about."""
+    args = {r.get("call_id"): _json(r.get("arguments")) for r in tool_rows
+            if r.get("type") == "function_call"}  # fmt: skip
+    for r in tool_rows:
+        out = _json(r.get("text")) if r.get("type") == "function_call_output" else None
+        if not isinstance(out, dict) or r.get("is_error"):
+            continue
+        call = args.get(r.get("call_id"))
+        if r.get("name") == "add_order_item" and isinstance(call, dict) and "order_item_id" in out:
+            lines[str(out["order_item_id"])] = str(call.get("menu_item_id", ""))
+        for it in out.get("menu_items", []) if isinstance(out.get("menu_items"), list) else []:
+            if isinstance(it, dict) and "order_item_id" in it and "menu_item_id" in it:
+                lines[str(it["order_item_id"])] = str(it["menu_item_id"])
+
+
+def _evidence(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> tuple[str, bool]:
+    """Normalised text of the successful tool calls and results seen so far in a turn (with
+    the drink of every order line they name, `lines`), and whether `finish_order` succeeded."""
     failed = {r.get("call_id") for r in tool_rows if r.get("type") == "function_call_output"
               and r.get("is_error")}  # fmt: skip
     parts: list[str] = []
@@ -144,8 +169,9 @@ def _evidence(tool_rows: list[dict[str, Any]]) -> tuple[str, bool]:
     for r in tool_rows:
         if r.get("call_id") in failed:
             continue
-        raw = r.get("arguments") if r.get("type") == "function_call" else r.get("text")
-        parts.append(normalize(str(raw or "").replace("-", " ").replace("_", " ")))
+        raw = str((r.get("arguments") if r.get("type") == "function_call" else r.get("text")) or "")
+        parts.append(normalize(raw.replace("-", " ").replace("_", " ")))
+        parts += [lines[i].replace("-", " ") for i in re.findall(r"\d+", raw) if i in lines]
         if r.get("type") == "function_call_output" and r.get("name") == "finish_order":
             finished = True
     return " ".join(parts), finished
@@ -172,6 +198,7 @@ def _why_ungrounded(text: str, evidence: str, finished: bool) -> str | None:
 def ungrounded_statements(rows: list[dict[str, Any]]) -> list[Ungrounded]:
     """Agent sentences about the order that no tool result of their turn supports."""
     found: list[Ungrounded] = []
+    lines: dict[str, str] = {}
     for turn in _agent_turns(rows):
         tools: list[dict[str, Any]] = []
         for r in turn:
@@ -180,7 +207,8 @@ def ungrounded_statements(rows: list[dict[str, Any]]) -> list[Ungrounded]:
                 continue
             if r.get("role") != "assistant":
                 continue
-            evidence, finished = _evidence(tools)
+            _learn_lines(tools, lines)
+            evidence, finished = _evidence(tools, lines)
             for sentence in re.split(r"(?<=[.!?])\s+", r.get("text") or ""):
                 if sentence.rstrip().endswith("?") and not PLACED_CLAIM.search(sentence):
                     continue  # a question ("One latte, right?") states nothing
