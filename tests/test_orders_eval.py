@@ -23,6 +23,7 @@ from evals.orders.caller_io import AgentEar, CallerAudioInput
 from evals.orders.caller_mind import CallerMind, Decision
 from evals.orders.goals import GoalError, WantedItem, load_goal, load_goals, parse_goal
 from evals.orders.menu_words import drinks_named, heard_order, read_back_matches, say_order
+from evals.orders.run import fallback_models
 from evals.orders.scoring import (
     OrderLine,
     read_order_lines,
@@ -32,6 +33,7 @@ from evals.orders.scoring import (
 )
 from evals.orders.split import DEFAULT_SEED, GOALS, draw_heldout
 from evals.orders.voices import VoiceError, parse_voice, speech_for
+from tests.fakes import FakeLLM
 
 GOOD: dict[str, Any] = {
     "id": "iced-latte",
@@ -349,6 +351,19 @@ def test_model_answered_turns_are_told_apart_from_policy_turns() -> None:
     by_ttft = split_latencies([{**turns[1], "llm_ttft": 0.9}, {**turns[0], "llm_ttft": 0.001}],
                               [], t0)  # fmt: skip
     assert [t.model for t in by_ttft] == [True, False]
+
+
+def test_the_fallback_model_is_found_inside_the_guided_brain_and_a_chain() -> None:
+    from livekit.agents import llm
+
+    from agents.brain.guided import GuidedLLM
+
+    model, other = FakeLLM(), FakeLLM()
+    guided = GuidedLLM(model)
+    assert fallback_models(guided) == [model]
+    chain = llm.FallbackAdapter([FakeLLM(), GuidedLLM(other)])
+    assert fallback_models(chain) == [other]
+    assert fallback_models(model) == []
 
 
 # ------------------------------------------------------------------ the shipped goal sets

@@ -140,7 +140,7 @@ async def _talk(
     mic = CallerAudioInput(
         rate,
         noise_db=goal.noise_db,
-        rng=np.random.default_rng([goal.seed, 1]),
+        rng=np.random.default_rng([goal.seed, zlib.crc32(goal.id.encode()), 1]),
         uplink=phone.uplink.carry if phone else None,
     )
     ear = AgentEar()
@@ -149,11 +149,14 @@ async def _talk(
     out = recorder.record_output(ear.playout)
     session.output.audio = phone.output(out) if phone else out
     session.output.transcription = ear
-    for model in fallback_models(call.brain.llm):
-        model.on(
-            "metrics_collected",
-            lambda m: model_windows.append((m.timestamp - m.duration, m.timestamp)),
-        )
+
+    def on_generation(m: Any) -> None:
+        model_windows.append((m.timestamp - m.duration, m.timestamp))
+
+    # the fallback model may be shared by every call of the process: listen for this call only
+    models = fallback_models(call.brain.llm)
+    for model in models:
+        model.on("metrics_collected", on_generation)
     await recorder.start(output_path=ogg_path)
     t0 = recorder.recording_started_at
     assert t0 is not None
@@ -172,6 +175,8 @@ async def _talk(
             except asyncio.TimeoutError:
                 end = CallEnd("timeout")
         finally:
+            for model in models:
+                model.off("metrics_collected", on_generation)
             mic.close()
             await session.aclose()
             await recorder.aclose()
