@@ -415,5 +415,22 @@ async def test_the_model_naming_a_drink_is_not_spoken(tmp_path: Path) -> None:
     with a creamy texture" (said on a simulated call) is replaced."""
     fallback = ScriptedFallback("It's a traditional Americano drink with a creamy texture.")
     async with Caller(tmp_path, fallback) as call:
-        _, said = await call.say("could I get a four toddle with an old milk")
+        _, said = await call.say("tell me a story please")
         assert said == ASK_AGAIN
+
+
+async def test_an_order_for_a_drink_not_understood_is_asked_again_not_guessed(
+    tmp_path: Path,
+) -> None:
+    """ "Could I get a four-toddle without a milk?" (a simulated caller's "cortado with oat
+    milk" through Whisper): the agent asks, the model never answers an order; the second
+    miss names the menu; "one for tato" is heard as a near miss of cortado."""
+    fallback = ScriptedFallback("Sure, I can get a four-toddle for you.")
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say("Could I get a four-toddle without a milk?")
+        assert calls == [] and said == "Sorry, I didn't catch which drink. Could you say it again?"
+        calls, said = await call.say("I'd like the four-toddle please")
+        assert calls == [] and said.startswith("Sorry, I still didn't catch it. We have")
+        calls, said = await call.say("No, that's not right. I'd like one for Tato with oat milk.")
+        assert calls == [] and "cortado with oat milk, right?" in said.lower()
+        assert fallback.asked == []

@@ -28,7 +28,7 @@ ASK_AGAIN = "Sorry, I didn't quite catch that. What would you like to add or cha
 
 _CLAIM = re.compile(
     r"\b(added|adding|add(ed)? (that|it|them)|i'?ve (got|added|put|changed|updated|removed|placed|made)"
-    r"|i (have|will|'ll|can) (add|change|update|remove|place|put|make|get you)|i'?ll (add|change|update"
+    r"|i (have|will|'ll|can|could) (add|change|update|remove|place|put|make|get|do)|i'?ll (add|change|update"
     r"|remove|place|put|make|get)|got it|got that|noted|your order (is|has|now|includes|contains|will)"
     r"|(is|are|has been|have been|was"
     r"|were) (placed|added|removed|changed|updated|switched|confirmed)|placed|removed|changed|updated"

@@ -28,6 +28,9 @@ MIN_LENGTH_RATIO = 0.5
 """Spans and names whose letter counts differ by more than this factor are not compared."""
 MIN_SPELLING_FOR_SOUND = 0.5
 """Sound similarity counts only where the spelling is at least this close."""
+SPLIT_OFF = frozenset({"for", "to", "too"})
+"""Ordinary words Whisper splits off a drink's first syllable ("cortado" -> "for tato"): a
+span may start with one."""
 SPAN_BONUS = 0.05
 """Added per extra word when ranking spans (not to the score)."""
 """Longest run of unknown words tried as one drink name ("mat cha lat eh")."""
@@ -79,12 +82,14 @@ def guess_drinks(
             continue
         best: Guess | None = None
         best_end, best_rank = i + 1, 0.0
-        for j in range(i + 1, min(len(words), i + MAX_SPAN) + 1):
-            span = words[i:j]
+        starts = [i - 1, i] if i > 0 and words[i - 1] in SPLIT_OFF else [i]
+        spans = [(a, j) for a in starts for j in range(i + 1, min(len(words), a + MAX_SPAN) + 1)]
+        for a, j in spans:
+            span = words[a:j]
             # a span may run into ordinary words only when they are short sound-alikes
             # ("mat cha"), never across a drink word the caller clearly said
             if any(w in known and len(w) > 3 for w in span[1:]):
-                break
+                continue
             heard = " ".join(span)
             for phrase, (item_id, name) in names.items():
                 score = similarity(heard, phrase)

@@ -81,6 +81,8 @@ class OrderPolicy:
     """A drink whose number the agent asked for ("How many lattes?")."""
     pending_remove: list[Line] = field(default_factory=list)
     """Lines the agent asked "which one?" or "one or both?" about before removing."""
+    misses: int = 0
+    """Ordering turns in a row whose drink was not understood (the second names the menu)."""
     _plan: list[Callable[[Results], Step | None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ the agent loop
@@ -110,6 +112,8 @@ class OrderPolicy:
 
     def _make_plan(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         acts = turn.acts
+        if turn.drinks or turn.guesses:
+            self.misses = 0
         offered, self.offered = self.offered, []
         pending, self.pending = self.pending, []
         asked_qty, self.pending_quantity = self.pending_quantity, None
@@ -184,6 +188,14 @@ class OrderPolicy:
             return self._plan_read_back(ask=False)
         if "menu" in acts:
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+        if "request" in acts and not acts & {"human", "goodbye"}:
+            # ordering something not understood: ask, never let the model guess an order
+            self.misses += 1
+            if self.misses == 1:
+                return [_reply("Sorry, I didn't catch which drink. Could you say it again?")]
+            return [
+                _reply(f"Sorry, I still didn't catch it. {self._menu_line()} Which would you like?")
+            ]
         return []
 
     # ------------------------------------------------------------------ uncertainty

@@ -565,7 +565,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         m = re.search(r"\b(latte|coffee|tea|frappuccino|smoothie|juice|soda|espresso drink)s?\b", t)
         if m and "menu" not in turn.acts and not found and not turn.question:
             turn.unknown_drink = m.group(0)
-    if not turn.unknown_drink:
+    if not turn.unknown_drink and turn.acts & {"request", "correct", "change", "remove"}:
+        # near misses only where the caller is asking for a drink ("tell me a story" is
+        # not "a steamer")
         turn.guesses = _near_misses(t, found, menu)
     ours = turn.drinks or turn.guesses or turn.modifiers or found
     if OFF_TOPIC.search(t) and not ours:
