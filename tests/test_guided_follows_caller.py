@@ -434,3 +434,12 @@ async def test_an_order_for_a_drink_not_understood_is_asked_again_not_guessed(
         calls, said = await call.say("No, that's not right. I'd like one for Tato with oat milk.")
         assert calls == [] and "cortado with oat milk, right?" in said.lower()
         assert fallback.asked == []
+
+
+async def test_a_repair_that_changes_nothing_asks_what_to_change(tmp_path: Path) -> None:
+    """ "No, that's not right. I'd like one espresso with a normal shot." with one espresso
+    ordered: nothing would change, so the agent asks instead of reading the same order back."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get an espresso?")
+        calls, said = await call.say("No, that's not right. I'd like one espresso.")
+        assert calls == [] and said == "Sorry, what should I change about the Espresso?"

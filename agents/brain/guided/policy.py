@@ -551,14 +551,15 @@ class OrderPolicy:
         applied: list[tuple[Line, dict[str, str]]] = []
         for line in lines:
             args: dict[str, Any] = {"order_item_id": line.order_item_id}
-            if change.quantity_said:
+            if change.quantity_said and change.quantity != line.drink.quantity:
                 args["quantity"] = change.quantity
             allowed = set(self.menu.items[line.drink.menu_item_id]["attributes"])
-            attrs = {k: v for k, v in change.attributes.items() if k in allowed}
+            attrs = {k: v for k, v in change.attributes.items()
+                     if k in allowed and line.drink.attributes.get(k) != v}  # fmt: skip
             if attrs:
                 args["attributes"] = [{"attribute_id": k, "option": v} for k, v in attrs.items()]
             offered = set(self.menu.items[line.drink.menu_item_id]["addons"])
-            addons = [a for a in change.addons if a in offered]
+            addons = [a for a in change.addons if a in offered and a not in line.drink.addons]
             if addons:
                 args["addons"] = [{"addon_id": a, "option": "ADD"} for a in addons]
             if len(args) > 1:
@@ -566,6 +567,8 @@ class OrderPolicy:
                 applied.append((line, attrs))
         if not calls:
             names = _join(sorted({ln.drink.name for ln in lines}))
+            if not change.dropped:  # what was said is what the order already has
+                return [_reply(f"Sorry, what should I change about the {names}?")]
             wanted = _join([*change.attributes.values(), *change.dropped])
             return [lambda _: Say(f"Sorry, the {names} doesn't come with {wanted or 'that'}. "
                                   "Anything else?")]  # fmt: skip
