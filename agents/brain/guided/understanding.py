@@ -266,6 +266,7 @@ ACTS: dict[str, tuple[str, ...]] = {
                 r"\b(i|we) (want|need|will have|'ll have|ll have|will take|'ll take)\b",
                 r"\b(i'?ll|we'?ll|ill) (have|take|get|do|go with)\b",
                 r"\b(give|get|make|bring) (me|us)\b", r"\blet me (get|have|order)\b",
+                r"\b(i|we) like (a|an|one|two|three|four)\b",  # "I'd like" heard without the d
                 r"^(a|an|one|two|three|four|five|\d+) [a-z]"),
 }  # fmt: skip
 _ACTS = {act: [re.compile(p) for p in pats] for act, pats in ACTS.items()}
