@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from livekit.agents import Agent, AgentSession, llm
-from livekit.agents.voice.run_result import ChatMessageEvent, FunctionCallEvent
+from livekit.agents.voice.run_result import ChatMessageEvent, FunctionCallEvent, RunResult
 
 from agents.brain.guided import GuidedLLM, understand
 from agents.brain.model_files import installed_model
@@ -89,7 +89,7 @@ class RecordingFallback(llm.LLM):
 
     def chat(self, *, chat_ctx: llm.ChatContext, **_: Any) -> llm.LLMStream:
         last = chat_ctx.items[-1]
-        self.asked.append(last.text_content if last.type == "message" else "")  # type: ignore[union-attr]
+        self.asked.append((last.text_content if last.type == "message" else "") or "")
         return _Reply(self, chat_ctx=chat_ctx)
 
 
@@ -118,20 +118,25 @@ async def run_call(
     """Each caller turn -> (turn, [(tool, arguments)], what the agent said last)."""
     store = await OrderStore(tmp_path / "orders.sqlite").open()
     runtime = ToolRuntime(ToolRuntimeOptions(filler_phrases=(), emit_on_session=False))
-    tools = [*build_coffee_tools(store, runtime), *build_call_control_tools(runtime)]
+    tools: list[llm.Tool | llm.Toolset] = [
+        *build_coffee_tools(store, runtime),
+        *build_call_control_tools(runtime),
+    ]
     fallback = RecordingFallback()
     out = []
     async with AgentSession(llm=GuidedLLM(fallback), max_tool_steps=MAX_TOOL_STEPS) as session:
         await session.start(Agent(instructions=COFFEE_INSTRUCTIONS, tools=tools))
         for text in turns:
-            result = await session.run(user_input=text)
+            result: RunResult[None] = await session.run(user_input=text)
             calls = [
                 (ev.item.name, json.loads(ev.item.arguments))
                 for ev in result.events
                 if isinstance(ev, FunctionCallEvent)
             ]
             said = [
-                ev.item.text_content for ev in result.events if isinstance(ev, ChatMessageEvent)
+                ev.item.text_content or ""
+                for ev in result.events
+                if isinstance(ev, ChatMessageEvent)
             ]
             if calls and calls[-1][0] != "end_call":
                 # a spoken reply after every tool result: the turn ends with the agent talking

@@ -21,6 +21,7 @@ from livekit.agents.voice.run_result import ChatMessageEvent, FunctionCallEvent,
 from agents.brain.guided import GuidedLLM, understand
 from agents.brain.guided.grounding import ASK_AGAIN
 from agents.brain.guided.policy import OFF_TOPIC_LINE
+from tests.test_guided_brain import _orders
 from tools import ToolRuntime, ToolRuntimeOptions, build_call_control_tools
 from tools.coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 
@@ -103,18 +104,9 @@ class Caller:
         return calls, " ".join(said)
 
     async def order(self) -> list[tuple[str, int, dict[str, str], str]]:
-        async def q(tx: Any) -> list[dict[str, Any]]:
-            rows = await tx.fetchall(
-                "SELECT o.status, m.name, oi.quantity, oi.attributes FROM orders o "
-                "JOIN order_items oi USING (order_id) JOIN menu_items m USING (menu_item_id) "
-                "ORDER BY oi.created_at, oi.order_item_id"
-            )
-            return [dict(r) for r in rows]
-
-        rows = await self.store._run(q)
         return [
             (r["name"], r["quantity"], json.loads(r["attributes"] or "{}"), r["status"])
-            for r in rows
+            for r in await _orders(self.store)
         ]
 
 
