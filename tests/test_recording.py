@@ -26,6 +26,7 @@ def _tone(seconds: float, rate: int = RATE) -> np.ndarray:
 def _encode_av(path: Path, pcm: np.ndarray, rate: int, codec: str, fmt: str) -> None:
     with av.open(str(path), "w", format=fmt) as out:
         stream = out.add_stream(codec, rate=rate)
+        assert isinstance(stream, av.AudioStream)
         stream.layout = "mono"
         frame = av.AudioFrame.from_ndarray(pcm.reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate = rate
