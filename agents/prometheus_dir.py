@@ -40,5 +40,7 @@ def use_multiprocess_dir(env: MutableMapping[str, str] | None = None) -> Path | 
     if not raw.isdigit() or not 0 < int(raw) < 65536:
         return None
     folder = prometheus_dir(int(raw))
+    # a value written before the worker starts (and makes the folder) must find it
+    folder.mkdir(parents=True, exist_ok=True)
     env["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
     return folder
