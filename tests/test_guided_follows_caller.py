@@ -435,3 +435,13 @@ async def test_a_repair_that_changes_nothing_asks_what_to_change(tmp_path: Path)
         await call.say("Can I get an espresso?")
         calls, said = await call.say("No, that's not right. I'd like one espresso.")
         assert calls == [] and said == "Sorry, what should I change about the Espresso?"
+
+
+async def test_an_acknowledgement_before_a_replaced_claim_is_not_spoken(tmp_path: Path) -> None:
+    """ "Sure, I can get you two mochas." must not come out as "Sure, Sorry, I didn't..."."""
+    async with Caller(tmp_path, ScriptedFallback("Sure, I can get you two mochas.")) as call:
+        _, said = await call.say("tell me a story please")
+        assert said == ASK_AGAIN
+    async with Caller(tmp_path / "b", ScriptedFallback("Sure, it is sunny.")) as call:
+        _, said = await call.say("tell me a story please")
+        assert said == "Sure, it is sunny."

@@ -41,6 +41,10 @@ MAX_SENTENCES = 2
 """The fallback model's reply is cut after this many sentences (a phone answer is short)."""
 _NOT_SPOKEN = re.compile(r"[^\w\s.,!?'\-:;%$&()]+")
 """Characters a voice cannot say (emoji, markdown, symbols): dropped from the model's text."""
+_ACKNOWLEDGEMENT = re.compile(
+    r"^\s*(sure|okay|ok|alright|all right|great|got it|of course|certainly|absolutely)[,.!]?\s*$",
+    re.IGNORECASE,
+)
 FALLBACK_HISTORY = 6
 """Conversation items the fallback model sees (plus its prompt): short prompts keep its
 first token fast and a long call from ever overflowing its context."""
@@ -261,9 +265,12 @@ class _SpokenStream(llm.LLMStream):
         rid = utils.shortuuid("guided_")
         said_any = False
 
+        held = ""
+        """A bare "Sure," waits for the phrase after it: dropped with it if that is replaced."""
+
         def admit(phrase: str) -> bool:
             """Pass one phrase on, or replace the reply; False ends the reply."""
-            nonlocal sentences, said_any
+            nonlocal sentences, said_any, held
             verdict = self._owner.grounding.check_phrase(phrase)
             if verdict == "drop":
                 self._owner.note_replaced(verdict, phrase)
@@ -272,9 +279,14 @@ class _SpokenStream(llm.LLMStream):
                 self._owner.note_replaced(verdict, phrase)
                 line = ASK_AGAIN if verdict == "claim" else OFF_TOPIC_LINE
                 self._send(rid, (" " if said_any else "") + line)
+                held, said_any = "", True
                 return False
+            if _ACKNOWLEDGEMENT.match(phrase) and not held and not said_any:
+                held = phrase
+                return True
             if phrase.strip():
-                self._send(rid, phrase)
+                self._send(rid, held + phrase)
+                held = ""
                 said_any = True
             if re.search(r"[.!?]\s*$", phrase):
                 sentences += 1
@@ -296,3 +308,5 @@ class _SpokenStream(llm.LLMStream):
                         return
         if buffer.strip():
             admit(buffer)
+        if held and not said_any:
+            self._send(rid, held)  # the reply was only "Sure."
