@@ -10,6 +10,7 @@ hands it a turn it should have handled, or if its words reach the caller uncheck
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -445,3 +446,45 @@ async def test_an_acknowledgement_before_a_replaced_claim_is_not_spoken(tmp_path
     async with Caller(tmp_path / "b", ScriptedFallback("Sure, it is sunny.")) as call:
         _, said = await call.say("tell me a story please")
         assert said == "Sure, it is sunny."
+
+
+async def test_moving_on_to_another_drink_confirms_the_one_asked_about(tmp_path: Path) -> None:
+    """A recorded caller cannot answer "..., right?": "And a hot chocolate too" after it
+    means yes (a phone replay lost the latte when it did not)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        call.guided.note_hearing("Hello there. Can I get a latte with oat milk?", 0.3)
+        _, said = await call.say("Hello there. Can I get a latte with oat milk?")
+        assert said.endswith("right?")
+        calls, _ = await call.say("And a hot chocolate too, please.")
+        assert names(calls).count("add_order_item") == 2
+        assert [r[:2] for r in await call.order()] == [("Latte", 1), ("Hot Chocolate", 1)]
+
+
+class PrefillingFallback(ScriptedFallback):
+    """A fallback model that can prefill, as the llama.cpp plugin does: records the contexts."""
+
+    def __init__(self) -> None:
+        super().__init__("It is sunny here.")
+        self.prefilled: list[llm.ChatContext] = []
+
+    async def prefill(self, chat_ctx: llm.ChatContext, tools: object = None) -> int:
+        self.prefilled.append(chat_ctx)
+        return 0
+
+
+async def test_after_every_reply_the_model_s_next_prompt_is_prefilled(tmp_path: Path) -> None:
+    """The fallback's next prompt (its instructions and the said items up to the reply just
+    written) is handed to `prefill` after each reply, policy or model, so a model turn pays
+    only for the caller's new words (the plugin's prefix reuse is tested with the real
+    model in test_plugin_llamacpp.py)."""
+    fallback = PrefillingFallback()
+    async with Caller(tmp_path, fallback) as call:
+        _, said = await call.say("a latte please")
+        await asyncio.sleep(0)
+        last = fallback.prefilled[-1].items
+        assert last[0].role == "system" and last[-1].text_content == said  # type: ignore[union-attr]
+        _, said2 = await call.say("how is the weather")
+        await asyncio.sleep(0)
+        items = fallback.prefilled[-1].items
+        assert items[-1].text_content == said2 == "It is sunny here."  # type: ignore[union-attr]
+        assert items[-2].text_content == "how is the weather"  # type: ignore[union-attr]

@@ -123,6 +123,13 @@ class OrderPolicy:
         yes = "yes" in acts and "no" not in acts
         if pending and yes and not turn.drinks and not turn.guesses:
             return self._plan_add(pending)
+        if (
+            pending
+            and turn.drinks
+            and ("more" in acts or turn.text.lower().lstrip().startswith("and"))
+        ):
+            # "A latte with oat milk, right?" - "And a hot chocolate too": moving on is a yes
+            return self._plan_add([*pending, *turn.drinks])
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
         if asked_qty is not None and (qty := _said_number(turn.text)):
