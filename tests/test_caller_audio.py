@@ -69,6 +69,8 @@ async def test_the_call_assembly_gives_the_session_the_transport_s_warm_up(
 # ---------------------------------------------------------------------------- whole calls
 
 LINE = "Hi, can I get a hot chocolate please?"
+GREETING_AUDIO_S = 4.0
+"""The whole greeting in Piper's voice lasts about 4.6 s; a shorter stretch did not play it all."""
 
 
 def _caller_recording(path: Path, *, start: float) -> None:
@@ -134,5 +136,11 @@ def test_an_interrupted_greeting_is_recorded_as_far_as_it_was_played(tmp_path: P
     greeting = next(r for r in rows if r["role"] == "assistant")
     said = str(greeting["text"])
     assert greeting["interrupted"] is True
-    assert GREETING.startswith(said.rstrip(".?, ")) and len(said) < len(GREETING), said
-    assert said.strip(), "the played part of the greeting is kept"
+    assert said.strip() and GREETING.startswith(said.rstrip(".?, ")), said
+    played = float(str(greeting["end"])) - float(str(greeting["start"]))
+    if said == GREETING:
+        # LiveKit resumes a reply paused by a barge-in whose words come late (its false
+        # interruption timeout, 2 s; seen under load): then the whole greeting was played
+        assert played >= GREETING_AUDIO_S, (said, played)
+    else:
+        assert played < GREETING_AUDIO_S + 2.0, (said, played)

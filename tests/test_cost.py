@@ -280,12 +280,14 @@ def test_a_meter_prices_into_the_call_record_and_prometheus(tmp_path: Path) -> N
     assert _sample("voice_calls_unpriced_total", brain=brain) == before + 1
 
 
-def test_the_meter_charges_each_brain_what_its_engines_did(
+async def test_the_meter_charges_each_brain_what_its_engines_did(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """On a real AgentSession: what the session reports goes to the brain answering now (a
     failover brain), an engine run outside the session (the hybrid reasoner) to the call's
-    first brain, a metric arriving both ways once; no LiveKit deprecation warning."""
+    first brain, a metric arriving both ways once; no LiveKit deprecation warning. Async:
+    an AgentSession needs the running loop (after other tests closed theirs, a sync test
+    has no current loop in the main thread)."""
     from livekit import rtc
     from livekit.agents import AgentSession
     from livekit.agents.voice.events import MetricsCollectedEvent
