@@ -610,7 +610,12 @@ class OrderPolicy:
                 which = _join([_describe(ln.drink, self.menu) for ln in lines]).replace(
                     " and ", " or "
                 )
-                return [_reply(f"You have {which}. Which one should I take off?")]
+                # said after a fresh look at the order: a statement about it rests on a tool
+                # result of this turn
+                return [
+                    lambda _: self._details(),
+                    _reply(f"You have {which}. Which one should I take off?"),
+                ]
             if len(lines) > 1 and not everything:
                 lines = [ln for ln in lines if _matches_options(d, [ln])][:1] or lines[-1:]
             for ln in lines:
@@ -622,14 +627,18 @@ class OrderPolicy:
                     and "one_of" not in turn.acts
                 ):
                     self.pending_remove = [ln]
-                    return [_reply(f"You have {_count(have, ln.drink.name)}. Should I take off "
+                    return [lambda _: self._details(),
+                            _reply(f"You have {_count(have, ln.drink.name)}. Should I take off "
                                    "one, or all of them?")]  # fmt: skip
                 fewer = have - d.quantity if (d.quantity_said or "one_of" in turn.acts) else 0
                 if "one_of" in turn.acts and not d.quantity_said:
                     fewer = have - 1
                 plan.append((ln, fewer if fewer > 0 else None))
         if not plan:
-            return [lambda _: Say(f"There's no {_join([d.name for d in drinks])} in your order.")]
+            return [
+                lambda _: self._details(),
+                _reply(f"There's no {_join([d.name for d in drinks])} in your order."),
+            ]
         return self._remove(plan)
 
     def _plan_remove_answer(

@@ -472,8 +472,9 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
 
 
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
-    """(quantity, said, unsure) from the words before a drink."""
-    words = before.split()
+    """(quantity, said, unsure) from the words before a drink, never across an "and" ("two
+    quartadles and the cold brew" is not two cold brews)."""
+    words = re.split(r"\b(?:and|plus|also|then)\b", before)[-1].split()
     if words and words[-1] in PLURAL_UNSURE and plural:
         return PLURAL_UNSURE[words[-1]], True, True
     for w in reversed(words[-4:]):
