@@ -112,6 +112,23 @@ class _Reply(llm.LLMStream):
         )
 
 
+def turn_events(
+    result: RunResult[None],
+) -> tuple[list[tuple[str, dict[str, Any]]], list[str]]:
+    """A turn's tool calls (name, arguments) and what the agent said, in order."""
+    calls = [
+        (ev.item.name, json.loads(ev.item.arguments))
+        for ev in result.events
+        if isinstance(ev, FunctionCallEvent)
+    ]
+    said = [
+        ev.item.text_content or ""
+        for ev in result.events
+        if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"
+    ]
+    return calls, said
+
+
 async def run_call(
     turns: list[str], tmp_path: Path
 ) -> tuple[list[tuple[str, list[tuple[str, dict[str, Any]]], str]], OrderStore, RecordingFallback]:
@@ -128,16 +145,7 @@ async def run_call(
         await session.start(Agent(instructions=COFFEE_INSTRUCTIONS, tools=tools))
         for text in turns:
             result: RunResult[None] = await session.run(user_input=text)
-            calls = [
-                (ev.item.name, json.loads(ev.item.arguments))
-                for ev in result.events
-                if isinstance(ev, FunctionCallEvent)
-            ]
-            said = [
-                ev.item.text_content or ""
-                for ev in result.events
-                if isinstance(ev, ChatMessageEvent)
-            ]
+            calls, said = turn_events(result)
             if calls and calls[-1][0] != "end_call":
                 # a spoken reply after every tool result: the turn ends with the agent talking
                 assert isinstance(result.events[-1], ChatMessageEvent), (text, result.events)

@@ -17,12 +17,11 @@ from typing import Any
 
 import pytest
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, Agent, AgentSession, llm
-from livekit.agents.voice.run_result import ChatMessageEvent, FunctionCallEvent, RunResult
 
 from agents.brain.guided import GuidedLLM, understand
 from agents.brain.guided.grounding import ASK_AGAIN
 from agents.brain.guided.policy import OFF_TOPIC_LINE
-from tests.test_guided_brain import _orders
+from tests.test_guided_brain import _orders, turn_events
 from tools import ToolRuntime, ToolRuntimeOptions, build_call_control_tools
 from tools.coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, OrderStore, build_coffee_tools
 
@@ -90,17 +89,7 @@ class Caller:
         await self.store.close()
 
     async def say(self, text: str) -> tuple[list[tuple[str, dict[str, Any]]], str]:
-        result: RunResult[None] = await self.session.run(user_input=text)
-        calls = [
-            (ev.item.name, json.loads(ev.item.arguments))
-            for ev in result.events
-            if isinstance(ev, FunctionCallEvent)
-        ]
-        said = [
-            ev.item.text_content or ""
-            for ev in result.events
-            if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"
-        ]
+        calls, said = turn_events(await self.session.run(user_input=text))
         self.spoken += said
         return calls, " ".join(said)
 
