@@ -262,3 +262,14 @@ async def test_nothing_is_uploaded_from_a_cloud_url_unless_asked(
     # asked for: LiveKit records the audio, and its own rule uploads it
     _, asked = await _start_job(monkeypatch, tmp_path / "3", "wss://demo.livekit.cloud", "on")
     assert asked["audio"] is True
+
+
+def test_generated_identifiers_are_never_masked() -> None:
+    """A random call id whose digits look like a card kept its value (a kill -9 replay test
+    lost the link between a tool call and its output to the masker)."""
+    from tools.sensitive import mask_value
+
+    row = {"call_id": "call_b1e3021077b049bb834e4c72", "text": "card 4111 1111 1111 1111"}
+    out = mask_value(row)
+    assert isinstance(out, dict)
+    assert out["call_id"] == row["call_id"] and "4111 1111" not in out["text"]

@@ -344,12 +344,18 @@ class StreamMasker:
         return masked[: last.start] + f"[number ending {last.digits[-4:]}]" + masked[last.end :]
 
 
+IDENTIFIER_KEYS = frozenset({"id", "call_id", "request_id", "item_id", "order_id", "order_item_id"})
+"""Keys whose values are identifiers we generate (random hex): never personal data, and a
+random id can hold digits that look like a card ("call_b1e3021077b049bb834e4c72")."""
+
+
 def mask_value(value: object) -> object:
-    """`mask` applied to every string inside a JSON-like value (dicts, lists)."""
+    """`mask` applied to every string inside a JSON-like value (dicts, lists), except the
+    identifiers under `IDENTIFIER_KEYS`."""
     if isinstance(value, str):
         return mask(value)
     if isinstance(value, dict):
-        return {k: mask_value(v) for k, v in value.items()}
+        return {k: v if k in IDENTIFIER_KEYS else mask_value(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [mask_value(v) for v in value]
     return value
