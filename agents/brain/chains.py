@@ -98,6 +98,12 @@ def build_stt(
     names: tuple[str, ...], settings: Settings, *, telephony: bool, vad_model: vad.VAD | None
 ) -> stt.STT:
     engines = [STT_FACTORIES[n](settings, telephony) for n in names]
+    if vad_model is not None:
+        # the local Whisper: transcribed early when the caller pauses (speculative_stt)
+        engines = [
+            speculative_stt(e, vad_model, settings) if n == "local" else e
+            for n, e in zip(names, engines, strict=True)
+        ]
     if len(engines) == 1:
         return engines[0]
     if vad_model is None:
@@ -117,6 +123,20 @@ def build_stt(
         attempt_timeout=settings.fallback_attempt_timeout,
         max_retry_per_stt=settings.fallback_retries,
     )
+
+
+def speculative_stt(engine: stt.STT, vad_model: vad.VAD, settings: Settings) -> stt.STT:
+    """The local (non-streaming) Whisper as a streaming STT over the VAD: with
+    `LOCAL_STT_SPECULATE=on` a segment is transcribed in the background once the caller
+    pauses and used when only silence followed (`fasterwhisper.SpeculativeSTT`); `off` is
+    LiveKit's `StreamAdapter`, transcribing after the VAD's end of speech only."""
+    if engine.capabilities.streaming:
+        return engine
+    if settings.local_stt_speculate == "off":
+        return stt.StreamAdapter(stt=engine, vad=vad_model)
+    from livekit.plugins import fasterwhisper
+
+    return fasterwhisper.SpeculativeSTT(stt=engine, vad=vad_model)
 
 
 def build_tts(names: tuple[str, ...], settings: Settings) -> tts.TTS:

