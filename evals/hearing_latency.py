@@ -1,0 +1,226 @@
+"""Hearing on the offline brain, old against new: `python -m evals.hearing_latency`.
+
+Replays a call (real time: the latency metrics are wall-clock) on the `local` brain through
+the whole suite twice per run, once with the local STT as before (`LOCAL_STT_SPECULATE=off`:
+LiveKit's `StreamAdapter`, Whisper after Silero's end of speech) and once with speculative
+early transcription (`on`: `fasterwhisper.SpeculativeSTT`), alternating which goes first.
+`--telephony` replays it as a phone call (8 kHz G.711 mu-law, the telephony variant: Whisper
+base). Everything else is the same call: same brain, same engines, same process.
+
+Printed per variant, over every answered turn and over **policy turns** (the ordering policy
+answered: LLM first token under 50 ms) separately: caller stops -> first agent audio
+(`latency`), end-of-utterance delay and the STT's transcription delay (the hearing part),
+median [IQR] and p95; the new - old difference of medians with a 95 % bootstrap interval;
+the background passes (started / used / dropped as stale); and, from each replay's
+`call.ogg` scored by `evals.calls` (timing only), how often the agent started while the
+caller was speaking. The machine's 1-minute load average is printed before the first replay
+and after each pair. Run it alone: `flock /tmp/bench.lock python -m evals.hearing_latency`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from agents.brain import Caller, choose_brain
+from agents.brain.local_models import prewarm_local_models
+from agents.config import ConfigError, Settings, load_env
+from agents.side_channel import turn_latencies
+from evals.latency import Spread, median_diff_ci
+from evals.replay import replay_call
+from evals.replay.recording import RecordingError, load_recording
+from evals.replay.telephony import from_args
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "order_call.wav"
+VARIANTS = ("old", "new")
+"""old = LOCAL_STT_SPECULATE=off, new = on."""
+POLICY_TTFT_S = 0.05
+"""A turn whose LLM first token came this fast was answered by the ordering policy."""
+STAGES = ("latency", "eou_delay", "stt")
+
+
+@dataclasses.dataclass
+class Replay:
+    variant: str
+    turns: list[dict[str, Any]]
+    speculation: dict[str, int]
+    agent_started_over_caller: int
+    caller_turns: int
+
+
+def _stats_of(stt: Any) -> dict[str, int]:
+    """The SpeculativeSTT's counts, wherever it sits in the session's STT."""
+    seen = 0
+    while stt is not None and seen < 8:
+        stats = getattr(stt, "stats", None)
+        if stats is not None and hasattr(stats, "passes"):
+            return dataclasses.asdict(stats)
+        stt = getattr(stt, "wrapped_stt", None) or getattr(stt, "inner", None)
+        seen += 1
+    return {}
+
+
+def _talk_over(ogg: Path) -> tuple[int, int]:
+    """(times the agent started while the caller spoke, caller turns), read off the audio by
+    `evals.calls` (VAD on each channel, no transcripts)."""
+    from evals.calls import ScoreOptions, load_stereo, score_call
+
+    report = score_call(load_stereo(ogg), ScoreOptions(stt=None))
+    metrics = report["metrics"]
+    return int(metrics["agent_interruptions"]), int(metrics["caller_turns"])
+
+
+async def _one(
+    settings: Settings, variant: str, recording_path: Path, out: Path, telephony: bool
+) -> Replay:
+    s = dataclasses.replace(
+        settings,
+        brain="local",
+        local_stt_speculate="on" if variant == "new" else "off",
+        orders_db=str(out / "orders.sqlite"),
+    )
+    phone = from_args(telephony=telephony, loss=0.0, jitter=0.0, seed=0, brain="local")
+    caller = Caller.from_participant(phone.caller.participant()) if phone else None
+    choice = choose_brain(s, job_metadata=phone.job_metadata if phone else "", caller=caller)
+    ogg = out / "call.ogg"
+    call, t0 = await replay_call(
+        s, choice, load_recording(recording_path), ogg_path=ogg, phone=phone
+    )
+    turns = turn_latencies(call.session.history, t0)
+    spec = _stats_of(call.session.stt)
+    over, caller_turns = _talk_over(ogg)
+    return Replay(variant, turns, spec, over, caller_turns)
+
+
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def is_policy(turn: dict[str, Any]) -> bool:
+    ttft = turn.get("llm_ttft")
+    return ttft is not None and ttft < POLICY_TTFT_S
+
+
+def values(replays: list[Replay], variant: str, stage: str, policy_only: bool) -> list[float]:
+    out = []
+    for r in replays:
+        if r.variant != variant:
+            continue
+        for t in r.turns:
+            if t.get(stage) is None or (policy_only and not is_policy(t)):
+                continue
+            out.append(float(t[stage]))
+    return out
+
+
+def _fmt(sp: Spread | None) -> str:
+    if sp is None:
+        return "n/a"
+    return (
+        f"{sp.median * 1000:.0f} [{sp.q25 * 1000:.0f}-{sp.q75 * 1000:.0f}] p95 {sp.p95 * 1000:.0f}"
+    )
+
+
+def table(replays: list[Replay], title: str) -> str:
+    rows = [
+        title,
+        "",
+        "| turns | stage | n old/new | old median [IQR] p95 | new median [IQR] p95 | "
+        "new-old 95% CI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for label, policy_only in (("policy", True), ("all", False)):
+        for stage in STAGES:
+            old = values(replays, "old", stage, policy_only)
+            new = values(replays, "new", stage, policy_only)
+            so, sn = Spread.of(old), Spread.of(new)
+            ci = median_diff_ci(new, old)
+            if ci is None:
+                ci_s = "n/a"
+            else:
+                sep = "separated" if ci[0] > 0 or ci[1] < 0 else "not separated"
+                ci_s = f"{ci[0] * 1000:+.0f} to {ci[1] * 1000:+.0f} ({sep})"
+            rows.append(
+                f"| {label} | {stage} | {len(old)}/{len(new)} | {_fmt(so)} | {_fmt(sn)} | {ci_s} |"
+            )
+    for variant in VARIANTS:
+        mine = [r for r in replays if r.variant == variant]
+        over = sum(r.agent_started_over_caller for r in mine)
+        answered = sum(1 for r in mine for t in r.turns if t.get("latency") is not None)
+        spec: dict[str, int] = {}
+        for r in mine:
+            for k, v in r.speculation.items():
+                spec[k] = spec.get(k, 0) + v
+        spec_s = (
+            f"segments {spec.get('segments', 0)}, background passes {spec.get('passes', 0)}, "
+            f"used {spec.get('used', 0)}, dropped stale {spec.get('stale', 0)}"
+            if spec
+            else "no background passes (StreamAdapter)"
+        )
+        rows.append(
+            f"\n{variant}: {len(mine)} replays, {answered} turns answered; agent started while "
+            f"the caller spoke: {over}; {spec_s}"
+        )
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m evals.hearing_latency", description=__doc__)
+    p.add_argument("--runs", type=int, default=5, help="replays per variant (default 5)")
+    p.add_argument("--recording", type=Path, default=SAMPLE, help=f"default {SAMPLE.name}")
+    p.add_argument("--telephony", action="store_true", help="over the simulated phone leg")
+    p.add_argument("--json", type=Path, help="also write every turn here")
+    args = p.parse_args(argv)
+    if args.runs < 1:
+        p.error("--runs must be >= 1")
+    load_env()
+    try:
+        settings = Settings.from_env()
+        load_recording(args.recording)
+    except (ConfigError, RecordingError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    prewarm_local_models(settings)  # both Whispers, the LLM, Piper: before any call
+    loads = [_load()]
+    replays: list[Replay] = []
+    with tempfile.TemporaryDirectory() as tmp_s:
+        tmp = Path(tmp_s)
+        for i in range(args.runs):
+            order = VARIANTS if i % 2 == 0 else VARIANTS[::-1]
+            for variant in order:
+                print(f"run {i + 1}/{args.runs}: {variant}...", file=sys.stderr)
+                out = tmp / f"{variant}-{i}"
+                out.mkdir()
+                replays.append(
+                    asyncio.run(_one(settings, variant, args.recording, out, args.telephony))
+                )
+            loads.append(_load())
+    leg = "phone leg (8 kHz mu-law, Whisper base)" if args.telephony else "16 kHz (tiny.en)"
+    title = (
+        f"Hearing, {args.recording.name}, {leg}, {args.runs} replay(s) per variant, "
+        "old = StreamAdapter, new = SpeculativeSTT (ms)"
+    )
+    print(table(replays, title))
+    print(
+        "load average (1 min) before the first replay and after each pair: "
+        + ", ".join(f"{x:.2f}" for x in loads)
+    )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"replays": [dataclasses.asdict(r) for r in replays], "load": loads}, indent=2
+            )
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
