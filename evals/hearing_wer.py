@@ -17,7 +17,9 @@ column counts them. The VAD is Silero with the local profile's 0.3 s end-of-spee
 Sets: those of `evals.stt_phone_bench` (LibriVox "real", digit strings in Piper and
 espeak-ng), plus **orders**: ordering phrases written for this bench (never the simulated
 caller's goals) spoken by Debian's flite and espeak-ng voices (`evals.orders.voices`; never
-the agent's own Piper voice). Audio: 16 kHz and the phone leg (8 kHz G.711 mu-law). Scores
+the agent's own Piper voice). Audio: what each engine gets in a call, 16 kHz for the
+wideband tiny.en and the phone leg (8 kHz G.711 mu-law) for the telephony variant's Whisper
+base (`--all-audio`: both for each). Scores
 use `stt_phone_bench.score_words` (numerals spelled as read).
 """
 
@@ -114,7 +116,13 @@ class Tally:
     changed: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-async def run(engines: Sequence[str], voices: Sequence[str], verbose: bool) -> list[str]:
+AUDIO_OF = {"wideband": ("16 kHz",), "telephony": ("8 kHz mu-law",)}
+"""The audio each engine gets in a call (`--all-audio`: both, as stt_phone_bench)."""
+
+
+async def run(
+    engines: Sequence[str], voices: Sequence[str], verbose: bool, all_audio: bool = False
+) -> list[str]:
     from livekit.agents import stt as agents_stt
     from livekit.plugins import fasterwhisper, silero
 
@@ -133,7 +141,7 @@ async def run(engines: Sequence[str], voices: Sequence[str], verbose: bool) -> l
             "new": fasterwhisper.SpeculativeSTT(stt=whisper, vad=vad_model),
         }
         await whisper.recognize(rtc.AudioFrame(bytes(RATE * 2), RATE, 1, RATE))  # load
-        for audio_name in ("16 kHz", "8 kHz mu-law"):
+        for audio_name in ("16 kHz", "8 kHz mu-law") if all_audio else AUDIO_OF[engine]:
             tallies: dict[tuple[str, str], Tally] = {}
             for k, u in enumerate(utts):
                 if audio_name == "16 kHz":
@@ -175,11 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--voices", default=",".join(VOICES), help="flite/espeak voices, comma-separated"
     )
+    p.add_argument("--all-audio", action="store_true", help="each engine on both audios")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     engines = ("wideband", "telephony") if args.engine == "both" else (args.engine,)
     voices = [v for v in args.voices.split(",") if v.strip()]
-    lines = asyncio.run(run(engines, voices, args.verbose))
+    lines = asyncio.run(run(engines, voices, args.verbose, args.all_audio))
     print("\n".join(lines))
     return 0
 
