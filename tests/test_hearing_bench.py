@@ -1,0 +1,73 @@
+"""`python -m evals.hearing_latency` and `evals.hearing_wer`: policy turns are told from model
+turns, the table carries both variants, the talk-over count and the background passes; bad
+arguments are refused before anything is replayed; the WER bench streams real audio through
+both variants."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from evals.hearing_latency import Replay, is_policy, table, values
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _turn(latency: float, ttft: float | None) -> dict[str, float | None]:
+    return {"latency": latency, "eou_delay": latency - 0.2, "stt": latency - 0.25, "llm_ttft": ttft}
+
+
+def test_policy_turns_are_those_the_ordering_policy_answered() -> None:
+    assert is_policy(_turn(1.0, 0.001))
+    assert not is_policy(_turn(2.0, 0.6))  # the fallback model wrote this one
+    assert not is_policy(_turn(2.0, None))
+    replays = [
+        Replay("old", [_turn(1.0, 0.001), _turn(2.5, 0.7)], {}, 1, 2),
+        Replay("new", [_turn(0.8, 0.002), _turn(2.4, 0.8)], {"segments": 2, "passes": 3,
+               "used": 2, "stale": 1}, 0, 2),
+    ]  # fmt: skip
+    assert values(replays, "old", "latency", policy_only=True) == [1.0]
+    assert values(replays, "new", "latency", policy_only=False) == [0.8, 2.4]
+    text = table(replays, "t")
+    assert "| policy | latency | 1/1 | 1000 [1000-1000] p95 1000 | 800 [800-800] p95 800 |" in text
+    assert "old: 1 replays, 2 turns answered; agent started while the caller spoke: 1" in text
+    assert "background passes 3, used 2, dropped stale 1" in text
+
+
+@pytest.mark.parametrize(
+    ("module", "args", "message"),
+    [
+        ("evals.hearing_latency", ["--runs", "0"], "--runs must be >= 1"),
+        ("evals.hearing_latency", ["--recording", "/nonexistent/call.wav"], "no such file"),
+    ],
+)
+def test_bad_arguments_exit_2(module: str, args: list[str], message: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert proc.returncode == 2
+    assert message in proc.stderr
+
+
+@pytest.mark.slow
+async def test_the_wer_bench_hears_an_order_phrase_the_same_way_in_both_variants() -> None:
+    from livekit.agents import stt as agents_stt
+    from livekit.plugins import fasterwhisper, silero
+
+    from evals.hearing_wer import order_utterances, stream_text
+    from evals.stt_phone_bench import RATE, score_words
+
+    utt = order_utterances(["espeak:en-us+m3"])[0]  # "Hi, can I get a latte with oat milk?"
+    whisper = fasterwhisper.STT(beam_size=5)
+    vad = silero.VAD.load(min_silence_duration=0.3)
+    old, _ = await stream_text(agents_stt.StreamAdapter(stt=whisper, vad=vad), utt.audio, RATE)
+    new, counts = await stream_text(
+        fasterwhisper.SpeculativeSTT(stt=whisper, vad=vad), utt.audio, RATE
+    )
+    assert counts["segments"] >= 1 and counts["used"] >= 1  # the background pass was heard
+    assert "latte" in score_words(new)
+    assert score_words(new) == score_words(old)
