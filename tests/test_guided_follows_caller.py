@@ -485,3 +485,51 @@ def test_a_number_never_reaches_across_an_and() -> None:
     through Whisper) is one cold brew, not two."""
     (drink,) = understand("Two quartadles and the cold brew, please.").drinks
     assert (drink.name, drink.quantity) == ("Cold Brew", 1)
+
+
+# ---------------------------------------------------------------------------- options not understood
+
+
+async def test_with_oat_milk_heard_as_without_milk_is_asked_not_guessed(tmp_path: Path) -> None:
+    """Whisper writes "with oat milk" as "without milk": the two options are offered, and
+    the caller's answer completes the request."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Could I get a cortado without milk?")
+        assert not set(names(calls)) & WRITES, calls
+        assert "oat milk" in said.lower() and "no milk" in said.lower(), said
+        await call.say("Oat milk, please.")
+        assert await call.order() == [("Cortado", 1, {"milk-options": "Oat Milk"}, "open")]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("Could I get a latte without milk?")
+        await call.say("Without, please.")
+        assert await call.order() == [("Latte", 1, {"milk-options": "No Milk"}, "open")]
+
+
+async def test_a_kind_of_milk_not_understood_is_asked_for(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Could I get a cortado with our milk?")
+        assert not set(names(calls)) & WRITES, calls
+        assert "which milk" in said.lower() and "almond" in said.lower(), said
+        await call.say("Almond milk.")
+        assert await call.order() == [("Cortado", 1, {"milk-options": "Almond Milk"}, "open")]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("Two lattes with almand milk, please.")
+        assert said.endswith("right?") and "almond milk" in said.lower(), said
+        await call.say("Yes.")
+        assert await call.order() == [("Latte", 2, {"milk-options": "Almond Milk"}, "open")]
+
+
+async def test_a_drink_said_again_after_what_should_i_change_is_not_added_twice(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get an espresso?")
+        _, first = await call.say("No, that's not right. I'd like one espresso.")
+        assert "change" in first.lower(), first
+        calls, again = await call.say("No, that's not right. I'd like one espresso.")
+        assert "add_order_item" not in names(calls), calls
+        assert again != first, "the same question twice in the same words"
+        calls, _ = await call.say("A double shot.")
+        assert await call.order() == [("Espresso", 1, {"espresso-shots": "Double"}, "open")], calls

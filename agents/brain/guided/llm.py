@@ -95,6 +95,9 @@ class GuidedLLM(llm.LLM):
         """call_id -> tool name of the calls the policy made in the current step."""
         self.grounding = Grounding.for_menu(it["name"] for it in self.policy.menu.items.values())
         self._prefills: set[asyncio.Future[Any]] = set()
+        self.prefill_after_reply = True
+        """`after_reply` prefills the fallback's next prompt (off only to measure it:
+        `python -m evals.latency --model-turns`)."""
         self.hearing = Hearing()
         """The STT's confidence in what it heard, fed by the agent's STT node."""
         self.model_replies = 0
@@ -153,7 +156,7 @@ class GuidedLLM(llm.LLM):
         caller's new words (llama.cpp's prefix reuse; measured 2.0 s -> 0.5 s to the first
         token, docs/latency.md). Nothing waits on it, and a request stops it."""
         prefill = getattr(self._fallback, "prefill", None)
-        if prefill is None or not reply.strip():
+        if prefill is None or not reply.strip() or not self.prefill_after_reply:
             return
         ctx = chat_ctx.copy()
         ctx.add_message(role="assistant", content=reply)

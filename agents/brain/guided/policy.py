@@ -81,8 +81,15 @@ class OrderPolicy:
     """A drink whose number the agent asked for ("How many lattes?")."""
     pending_remove: list[Line] = field(default_factory=list)
     """Lines the agent asked "which one?" or "one or both?" about before removing."""
+    pending_choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]] | None = None
+    """(the drinks of the request, the drink, attribute_id, its possible options): the agent
+    asked "with oat milk, or with no milk?" before adding."""
+    asked_change: bool = False
+    """The agent asked what to change: a drink already ordered, said again, is a correction."""
     misses: int = 0
     """Ordering turns in a row whose drink was not understood (the second names the menu)."""
+    last_said: str = ""
+    """The agent's previous reply: a question is never asked twice in the same words."""
     _plan: list[Callable[[Results], Step | None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ the agent loop
@@ -102,6 +109,11 @@ class OrderPolicy:
             if step is not None:
                 if isinstance(step, (Say, Defer)):
                     self._plan = []
+                if isinstance(step, Say) and step.text:
+                    if step.text.strip() == self.last_said.strip():
+                        # the same question twice is a loop, not a conversation
+                        step = Say(f"Sorry, I'm having trouble hearing you. {step.text}")
+                    self.last_said = step.text
                 return step
         return Defer("plan finished without a reply")
 
@@ -118,6 +130,8 @@ class OrderPolicy:
         pending, self.pending = self.pending, []
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
+        choice, self.pending_choice = self.pending_choice, None
+        asked_change, self.asked_change = self.asked_change, False
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
         yes = "yes" in acts and "no" not in acts
@@ -132,6 +146,8 @@ class OrderPolicy:
             return self._plan_add([*pending, *turn.drinks])
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
+        if choice is not None and (plan := self._plan_choice_answer(turn, choice)):
+            return plan
         if asked_qty is not None and (qty := _said_number(turn.text)):
             asked_qty.quantity, asked_qty.quantity_said, asked_qty.quantity_unsure = (
                 qty,
@@ -155,9 +171,16 @@ class OrderPolicy:
         if (
             turn.drinks
             and self.lines
-            and ("correct" in acts or turn.negated or (confirming and "no" in acts))
+            and (
+                "correct" in acts
+                or turn.negated
+                or ((confirming or asked_change) and "no" in acts)
+                or (asked_change and self._targets(turn, turn.drinks[0].menu_item_id))
+            )
         ):
             return self._plan_correct(turn)
+        if unclear := [d for d in [*turn.drinks, *turn.guesses] if d.unclear]:
+            return self._ask_option([*turn.drinks, *turn.guesses], unclear[0])
         if turn.drinks and (plan := self._plan_change_named(turn)):
             return plan
         doubtful = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
@@ -180,6 +203,7 @@ class OrderPolicy:
             # the whole order was just read back with "anything else, or shall I place it?"
             return self._plan_finish()
         if confirming and acts & {"no", "change"}:
+            self.asked_change = True
             return [lambda _: Say("No problem. What would you like to change?")]
         if "goodbye" in acts or ("done" in acts and self.placed and not self.lines):
             if self.lines:
@@ -220,6 +244,46 @@ class OrderPolicy:
         self.pending = drinks
         said = _join([_describe(d, self.menu) for d in drinks])
         return [lambda _: Say(f"Just to check: {said}, right?")]
+
+    def _ask_option(
+        self, drinks: list[DrinkRequest], drink: DrinkRequest
+    ) -> list[Callable[[Results], Step | None]]:
+        """An option heard but not understood: one possibility is confirmed with the drink
+        ("one Cortado with oat milk, right?"); several are offered ("with oat milk, or with
+        no milk?", "which milk: ...?"), and the answer completes the request."""
+        attr, options = next(iter(drink.unclear.items()))
+        drink.unclear = {}
+        if len(options) == 1:
+            drink.attributes[attr] = options[0]
+            return self._ask_to_confirm(drinks)
+        self.pending_choice = (drinks, drink, attr, options)
+        said = [_options_said({attr: o}, []).lstrip("|") for o in options]
+        if len(options) == 2:
+            return [_reply(f"Sorry, was that {_describe(drink, self.menu)} with {said[0]}, "
+                           f"or with {said[1]}?")]  # fmt: skip
+        kind = self.menu.attribute_names.get(attr, attr).lower()
+        return [_reply(f"Which {kind} would you like in the {drink.name}: "
+                       f"{_join_or(said)}?")]  # fmt: skip
+
+    def _plan_choice_answer(
+        self,
+        turn: CallerTurn,
+        choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]],
+    ) -> list[Callable[[Results], Step | None]] | None:
+        """The caller's answer to "with oat milk, or with no milk?": the option it names."""
+        drinks, drink, attr, options = choice
+        named = [d.attributes.get(attr) for d in turn.drinks]
+        if turn.modifiers is not None:
+            named.append(turn.modifiers.attributes.get(attr))
+        if "No Milk" in options and re.search(r"\b(without|none|no milk)\b", normalise(turn.text)):
+            named.append("No Milk")
+        picked = [o for o in named if o in options]
+        if not picked:
+            return None
+        drink.attributes[attr] = picked[0]
+        if any(d.heard or d.quantity_unsure for d in drinks):
+            return self._ask_to_confirm(drinks)
+        return self._plan_add(drinks)
 
     # ------------------------------------------------------------------ questions
 
@@ -575,6 +639,7 @@ class OrderPolicy:
         if not calls:
             names = _join(sorted({ln.drink.name for ln in lines}))
             if not change.dropped:  # what was said is what the order already has
+                self.asked_change = True
                 return [_reply(f"Sorry, what should I change about the {names}?")]
             wanted = _join([*change.attributes.values(), *change.dropped])
             return [lambda _: Say(f"Sorry, the {names} doesn't come with {wanted or 'that'}. "
@@ -861,6 +926,10 @@ def _join(words: list[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def _join_or(words: list[str]) -> str:
+    return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
 
 
 def _count(n: int, name: str) -> str:

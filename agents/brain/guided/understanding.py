@@ -23,7 +23,7 @@ from typing import Any
 
 from tools.coffee import MENU_JSON
 
-from .near_miss import guess_drinks
+from .near_miss import MIN_SCORE, guess_drinks, similarity
 
 NUMBERS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "couple": 2, "pair": 2, "three": 3,
@@ -330,6 +330,10 @@ class DrinkRequest:
     ("lattes"): ask before adding."""
     heard: str = ""
     """The caller's words for this drink when they were not its name (a near miss)."""
+    unclear: dict[str, list[str]] = field(default_factory=dict)
+    """Options heard but not understood: attribute_id -> the options the words may be (one:
+    a guess to confirm; several: a choice to offer). "with oat milk" heard as "without
+    milk", or "with our milk"."""
 
     def tool_arguments(self) -> dict[str, Any]:
         args: dict[str, Any] = {"menu_item_id": self.menu_item_id, "quantity": self.quantity}
@@ -385,6 +389,8 @@ class Menu:
     """phrase the caller may say (lowercase) -> menu_item_id, longest first."""
     addon_names: dict[str, str]
     attribute_options: dict[str, list[str]]
+    attribute_names: dict[str, str]
+    """attribute_id -> its name on the menu ("Milk")."""
     known_words: frozenset[str]
     """Words that may stand next to a drink's name: fillers, numbers, menu, option and
     add-on words."""
@@ -406,6 +412,7 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
         names=ordered,
         addon_names={a["addon_id"]: a["name"] for a in raw["addons"]},
         attribute_options={a["attribute_id"]: a["options"] for a in raw["attributes"]},
+        attribute_names={a["attribute_id"]: a["attribute_name"] for a in raw["attributes"]},
         known_words=frozenset(known),
     )
 
@@ -425,6 +432,17 @@ SLOT_BEFORE = frozenset(
      "whole", "one", "two", "three", "four", "five", "six", "to", "for"}
 )  # fmt: skip
 """Words after which the caller is naming a drink: where a near miss is looked for."""
+CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "without milk": ("milk-options", ("Oat Milk", "No Milk")),
+}
+"""Phrases that sound like another option: "with oat milk" and "without milk" differ by one
+consonant, and Whisper writes either for either. A barista asks which."""
+MILK_LEADS = frozenset(
+    {"with", "no", "some", "of", "the", "a", "and", "more", "extra", "less", "little", "any",
+     "steamed", "hot", "cold", "iced", "warm", "in", "plus", "regular", "normal", "dairy"}
+)  # fmt: skip
+"""Words that may stand before "milk" without naming a kind of milk ("with milk", "extra
+milk"); any other word there ("with our milk") is a kind of milk not understood."""
 DRINK_MARK = "<drink>"
 """Stands for a drink named exactly, when the rest of the words are searched for near misses."""
 
@@ -460,6 +478,7 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 else:
                     out.dropped.append(option)
                 break
+    _unclear_milk(consumed, offered, out)
     if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and item is not None:
         out.attributes.setdefault("hot-or-iced", "Hot")
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
@@ -469,6 +488,24 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 out.addons.append(addon)
             elif addon not in addons_offered:
                 out.dropped.append(menu.addon_names.get(addon, addon))
+
+
+def _unclear_milk(span: str, offered: set[str], out: DrinkRequest) -> None:
+    """A kind of milk said but not understood: the options it may be, to ask about."""
+    attr = "milk-options"
+    if attr not in offered or attr in out.attributes:
+        return
+    for phrase, (confused_attr, options) in CONFUSABLE_OPTIONS.items():
+        if confused_attr == attr and re.search(rf"\b{re.escape(phrase)}\b", span):
+            out.unclear[attr] = list(options)
+            return
+    m = re.search(r"\b([a-z']+) milk\b", span)
+    if m is None or m.group(1) in MILK_LEADS:
+        return
+    word = m.group(1)
+    options = load_menu().attribute_options.get(attr, [])
+    near = [o for o in options if similarity(word, o.lower().split()[0]) >= MIN_SCORE]
+    out.unclear[attr] = near if len(near) == 1 else list(options)
 
 
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
