@@ -503,9 +503,9 @@ def _unclear_milk(span: str, offered: set[str], out: DrinkRequest) -> None:
     if m is None or m.group(1) in MILK_LEADS:
         return
     word = m.group(1)
-    options = load_menu().attribute_options.get(attr, [])
-    near = [o for o in options if similarity(word, o.lower().split()[0]) >= MIN_SCORE]
-    out.unclear[attr] = near if len(near) == 1 else list(options)
+    kinds = load_menu().attribute_options.get(attr, [])
+    near = [o for o in kinds if similarity(word, o.lower().split()[0]) >= MIN_SCORE]
+    out.unclear[attr] = near if len(near) == 1 else list(kinds)
 
 
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
