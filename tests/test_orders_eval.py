@@ -194,6 +194,21 @@ def test_the_caller_follows_its_goal() -> None:
     assert mind.finished and mind.decide("Goodbye!") is None
 
 
+def test_the_caller_names_its_option_when_offered_a_choice() -> None:
+    mind = CallerMind(goal())
+    mind.commit(mind.first_line())
+    for question in (
+        "Sorry, was that one Latte with oat milk, or with no milk?",
+        "Which milk would you like in the Latte: whole milk, oat milk or almond milk?",
+    ):
+        d = mind.decide(question)
+        assert d is not None and (d.kind, d.text) == ("answer", "Oat Milk, please."), question
+    assert "Oat Milk, please." in mind.possible_lines()  # synthesised before the call
+    # a choice that does not hold the caller's option is not answered with one
+    d = mind.decide("Sorry, was that one Latte with almond milk, or with no milk?")
+    assert d is not None and d.kind != "answer"
+
+
 def test_an_off_topic_caller_says_goodbye_after_the_answer() -> None:
     mind = CallerMind(goal(want=[], lines=["Is this the pharmacy?"], answers=[]))
     mind.commit(mind.first_line())

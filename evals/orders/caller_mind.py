@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from .goals import DEFAULT_GAP, Goal
-from .menu_words import drinks_named, read_back_matches, say_order
+from .menu_words import drinks_named, options_named, read_back_matches, say_order
 
 PLACED = re.compile(
     r"\b(order (is|was|has been|'s) placed|placed (your|the) order|order's placed)\b", re.I
@@ -32,6 +32,9 @@ NOTHING_YET = re.compile(
 YES_NO = re.compile(r"\b(right|correct|is that it|is that right)\?", re.I)
 """A confirmation question the goal's own `answers` did not cover: yes when the caller's ear
 agrees, its repair when not."""
+CHOICE = re.compile(r"\bor\b[^.?!]*\?\s*$|\bwhich \w+ would you like\b", re.I)
+"""An either/or question ("with oat milk, or with no milk?", "which milk would you like:
+...?"): a caller names the option it wants."""
 MAX_SAME_ANSWER = 3
 """A rule answered this often in a row is not answered again (an agent stuck in a loop)."""
 MAX_CLOSING_TRIES = 3
@@ -84,6 +87,7 @@ class CallerMind:
         )  # fmt: skip
         texts = [ln.say for ln in g.lines] + [a.say for a in g.answers] + repairs
         texts += [g.done, g.confirm, g.goodbye, "Yes."]
+        texts += [choice_line(o) for w in g.want for o in w.options.values()]
         return list(dict.fromkeys(texts))
 
     @property
@@ -123,6 +127,8 @@ class CallerMind:
             if self._last_rule == i and self._same_rule >= MAX_SAME_ANSWER:
                 continue
             return Decision(rule.say, rule.gap, "answer", rule=i)
+        if (picked := self.choose(text)) is not None:
+            return Decision(choice_line(picked), DEFAULT_GAP, "answer")
         lost = self.requests_done and not drinks_named(text) and NOTHING_YET.search(text)
         if not agrees or (lost and g.want):
             if self.repairs < g.max_repairs:
@@ -140,6 +146,17 @@ class CallerMind:
         if drinks_named(text):  # a read-back that matches the goal
             return Decision(g.confirm, DEFAULT_GAP, "confirm")
         return Decision(g.done, DEFAULT_GAP, "done")
+
+    def choose(self, text: str) -> str | None:
+        """The goal's option, when `text` offers a choice of options that includes it."""
+        if not CHOICE.search(text):
+            return None
+        offered = options_named(text)
+        for want in self.goal.want:
+            for attr, option in want.options.items():
+                if option in offered.get(attr, set()) and len(offered[attr]) > 1:
+                    return option
+        return None
 
     def on_silence(self) -> Decision:
         """The agent has not answered the last line: say it again once, then give up."""
@@ -166,3 +183,8 @@ class CallerMind:
             self._same_rule = self._same_rule + 1 if self._last_rule == decision.rule else 1
         self._last_rule = decision.rule
         self.said.append(decision)
+
+
+def choice_line(option: str) -> str:
+    """How a caller answers an either/or question: the option's name ("Oat Milk, please.")."""
+    return f"{option}, please."
