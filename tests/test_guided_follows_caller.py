@@ -533,3 +533,29 @@ async def test_a_drink_said_again_after_what_should_i_change_is_not_added_twice(
         assert again != first, "the same question twice in the same words"
         calls, _ = await call.say("A double shot.")
         assert await call.order() == [("Espresso", 1, {"espresso-shots": "Double"}, "open")], calls
+
+
+@pytest.mark.parametrize(
+    ("change", "want"),
+    [
+        (
+            "One of them with oat milk and the other with almond milk.",
+            [{"milk-options": "Almond Milk"}, {"milk-options": "Oat Milk"}],
+        ),
+        (
+            "Make one of the lattes iced and the other one decaf.",
+            [{"caffeine": "Decaf"}, {"hot-or-iced": "Iced"}],
+        ),
+    ],
+)
+async def test_one_of_them_and_the_other_in_one_sentence_changes_both(
+    tmp_path: Path, change: str, want: list[dict[str, str]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two lattes, please.")
+        calls, said = await call.say(change)
+        assert names(calls).count("add_order_item") == 1, calls
+        got = sorted((r[2] for r in await call.order()), key=str)
+        assert [r[:2] for r in await call.order()] == [("Latte", 1), ("Latte", 1)]
+        assert got == sorted(want, key=str), said
+        assert said.endswith("shall I place the order?"), said  # read back after the change

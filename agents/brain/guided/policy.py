@@ -437,7 +437,7 @@ class OrderPolicy:
             several = [ln for ln in self.lines if ln.drink.quantity > 1
                        and (item_id is None or ln.drink.menu_item_id == item_id)]  # fmt: skip
             if several:
-                return self._plan_split(change, several[-1])
+                return self._plan_split(change, several[-1], turn.other)
         return self._plan_update(change, lines)
 
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
@@ -470,27 +470,33 @@ class OrderPolicy:
         return [lambda _: Call(calls), removed, *self._plan_add(new)]
 
     def _plan_split(
-        self, change: DrinkRequest, line: Line
+        self, change: DrinkRequest, line: Line, other: DrinkRequest | None = None
     ) -> list[Callable[[Results], Step | None]]:
-        """ "Make one of them decaf": one drink of the line becomes a line of its own."""
+        """ "Make one of them decaf": one drink of the line becomes a line of its own; "and
+        the other with almond milk" changes what stays on the line in the same call."""
         keep = line.drink.quantity - 1
         new = DrinkRequest(
             menu_item_id=line.drink.menu_item_id, name=line.drink.name, quantity=1,
             quantity_said=True, attributes={**line.drink.attributes, **change.attributes},
             addons=[*line.drink.addons, *(a for a in change.addons if a not in line.drink.addons)],
         )  # fmt: skip
+        allowed = set(self.menu.items[line.drink.menu_item_id]["attributes"])
+        rest = {k: v for k, v in (other.attributes if other else {}).items() if k in allowed}
+        args: dict[str, Any] = {"order_item_id": line.order_item_id, "quantity": keep}
+        if rest:
+            args["attributes"] = [{"attribute_id": k, "option": v} for k, v in rest.items()]
 
         def fewer(results: Results) -> Step | None:
             if results and not results[0][2]:
                 line.drink.quantity = keep
+                line.drink.attributes.update(rest)
             return None
 
         return [
-            lambda _: Call([ToolCall("update_order_item",
-                                     {"order_item_id": line.order_item_id, "quantity": keep})]),
+            lambda _: Call([ToolCall("update_order_item", args)]),
             fewer,
             *self._plan_add([new], look_up=False),
-        ]  # fmt: skip
+        ]
 
     def _plan_add(
         self, drinks: list[DrinkRequest], *, look_up: bool = True

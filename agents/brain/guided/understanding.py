@@ -365,6 +365,9 @@ class CallerTurn:
     """Another business's words with nothing of ours: the caller wants something else."""
     confidence: float | None = None
     """The STT's confidence in these words (0..1), when it gives one."""
+    other: DrinkRequest | None = None
+    """Options said for "the other" in "one of them with oat milk and the other with almond
+    milk": for what is left of the line after one drink is split off."""
 
     @property
     def understood(self) -> bool:
@@ -569,6 +572,15 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if any(p.search(t) for p in pats):
             turn.question = kind
             break
+    whole = t
+    other = (
+        re.search(r"\b(and )?(make )?the others?( ones?)?\b", t) if "one_of" in turn.acts else None
+    )
+    if other is not None:
+        # "one of them with oat milk and the other with almond milk": two changes
+        turn.other = DrinkRequest(menu_item_id="", name="")
+        _options(t[other.end() :], None, menu, turn.other)
+        t = t[: other.start()]
     found = _find_items(t, menu)
     # each drink owns the words from the end of the previous drink to the start of the next
     bounds = [0] + [end for _, end, _ in found]
@@ -608,6 +620,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # near misses only where the caller is asking for a drink ("tell me a story" is
         # not "a steamer")
         turn.guesses = _near_misses(t, found, menu)
+    t = whole
     ours = turn.drinks or turn.guesses or turn.modifiers or found
     if OFF_TOPIC.search(t) and not ours:
         turn.off_topic = True
