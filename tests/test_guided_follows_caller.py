@@ -559,3 +559,19 @@ async def test_one_of_them_and_the_other_in_one_sentence_changes_both(
         assert [r[:2] for r in await call.order()] == [("Latte", 1), ("Latte", 1)]
         assert got == sorted(want, key=str), said
         assert said.endswith("shall I place the order?"), said  # read back after the change
+
+
+async def test_a_bare_bye_as_the_first_words_is_asked_about_not_hung_up_on(
+    tmp_path: Path,
+) -> None:
+    """ "Hi." heard as "Bye." must not end a call before the caller ordered anything."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Bye.")
+        assert "end_call" not in names(calls) and "hang up" in said, said
+        await call.say("Can I get a latte?")
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("Bye.")
+        calls, _ = await call.say("Yes, bye.")
+        assert names(calls) == ["end_call"]

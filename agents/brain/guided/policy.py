@@ -90,6 +90,10 @@ class OrderPolicy:
     """Ordering turns in a row whose drink was not understood (the second names the menu)."""
     last_said: str = ""
     """The agent's previous reply: a question is never asked twice in the same words."""
+    caller_turns: int = 0
+    """Caller turns so far this call."""
+    asked_goodbye: bool = False
+    """The agent asked whether a doubtful goodbye meant one."""
     _plan: list[Callable[[Results], Step | None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ the agent loop
@@ -131,6 +135,8 @@ class OrderPolicy:
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
+        self.caller_turns += 1
+        asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
         asked_change, self.asked_change = self.asked_change, False
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
@@ -205,9 +211,23 @@ class OrderPolicy:
         if confirming and acts & {"no", "change"}:
             self.asked_change = True
             return [lambda _: Say("No problem. What would you like to change?")]
+        if asked_goodbye and (yes or acts & {"goodbye", "done"}):
+            return [lambda _: Call([ToolCall("end_call", {})]), lambda _: Say("")]
         if "goodbye" in acts or ("done" in acts and self.placed and not self.lines):
             if self.lines:
                 return self._plan_read_back(closing=True)
+            bare = len(normalise(turn.text).split()) <= 2
+            if (
+                "goodbye" in acts
+                and not self.placed
+                and bare
+                and (self.caller_turns == 1 or (turn.confidence or 1.0) < LOW_CONFIDENCE)
+            ):
+                # a bare "bye" as the very first words, or one the STT doubts, is often a
+                # misheard "hi": ask before hanging up on a caller who has not ordered
+                self.asked_goodbye = True
+                return [_reply("Sorry, did you want to hang up? If you'd like to order, "
+                               "just tell me what you'd like.")]  # fmt: skip
             return [lambda _: Call([ToolCall("end_call", {})]), lambda _: Say("")]
         if acts & {"done", "place"} or (acts & {"yes"} and self.lines and not acts & {"menu"}):
             if not self.lines:
