@@ -8,7 +8,7 @@ early transcription (`on`: `fasterwhisper.SpeculativeSTT`), alternating which go
 base). Everything else is the same call: same brain, same engines, same process.
 
 Printed per variant, over every answered turn and over **policy turns** (the ordering policy
-answered: LLM first token under 50 ms) separately: caller stops -> first agent audio
+answered: LLM first token under 50 ms, or no LLM step) separately: caller stops -> first agent audio
 (`latency`), end-of-utterance delay and the STT's transcription delay (the hearing part),
 median [IQR] and p95; the new - old difference of medians with a 95 % bootstrap interval;
 the background passes (started / used / dropped as stale); and, from each replay's
@@ -43,7 +43,8 @@ SAMPLE = ROOT / "samples" / "order_call.wav"
 VARIANTS = ("old", "new")
 """old = LOCAL_STT_SPECULATE=off, new = on."""
 POLICY_TTFT_S = 0.05
-"""A turn whose LLM first token came this fast was answered by the ordering policy."""
+"""A turn whose LLM first token came this fast was answered by the ordering policy; a turn
+with no LLM step at all (the scripted goodbye) is a policy turn too."""
 STAGES = ("latency", "eou_delay", "stt")
 
 
@@ -106,7 +107,7 @@ def _load() -> float:
 
 def is_policy(turn: dict[str, Any]) -> bool:
     ttft = turn.get("llm_ttft")
-    return ttft is not None and ttft < POLICY_TTFT_S
+    return ttft is None or ttft < POLICY_TTFT_S
 
 
 def values(replays: list[Replay], variant: str, stage: str, policy_only: bool) -> list[float]:
@@ -178,9 +179,21 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--recording", type=Path, default=SAMPLE, help=f"default {SAMPLE.name}")
     p.add_argument("--telephony", action="store_true", help="over the simulated phone leg")
     p.add_argument("--json", type=Path, help="also write every turn here")
+    p.add_argument(
+        "--from-json", type=Path, help="print the tables of an earlier run's --json; replay nothing"
+    )
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be >= 1")
+    if args.from_json:
+        data = json.loads(args.from_json.read_text())
+        earlier = [Replay(**r) for r in data["replays"]]
+        print(table(earlier, f"Hearing, from {args.from_json.name} (ms)"))
+        print(
+            "load average (1 min) before the first replay and after each pair: "
+            + ", ".join(f"{x:.2f}" for x in data["load"])
+        )
+        return 0
     load_env()
     try:
         settings = Settings.from_env()

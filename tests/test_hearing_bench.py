@@ -23,7 +23,7 @@ def _turn(latency: float, ttft: float | None) -> dict[str, float | None]:
 def test_policy_turns_are_those_the_ordering_policy_answered() -> None:
     assert is_policy(_turn(1.0, 0.001))
     assert not is_policy(_turn(2.0, 0.6))  # the fallback model wrote this one
-    assert not is_policy(_turn(2.0, None))
+    assert is_policy(_turn(0.9, None))  # no LLM step: the scripted goodbye
     replays = [
         Replay("old", [_turn(1.0, 0.001), _turn(2.5, 0.7)], {}, 1, 2),
         Replay("new", [_turn(0.8, 0.002), _turn(2.4, 0.8)], {"segments": 2, "passes": 3,
