@@ -8,11 +8,15 @@ Public API (bound by agents/):
 The coffee-ordering domain (Taskmaster-4 API tools, order store, menu) is `tools.coffee`.
 See tools/README.md for behaviour (timeout, filler, barge-in, idempotency, event records).
 
+Importing it installs `tools.schema_cache` (each tool's argument model and JSON schema
+derived once, not on every LLM request).
+
 Owns: re-exports of `tools.runtime` and `tools.call_control`. May import: livekit, pydantic,
-the standard library and those two modules; never `tools.coffee` (a domain builds on the
+the standard library and those modules; never `tools.coffee` (a domain builds on the
 runtime, not the other way round), `agents` or `evals`.
 """
 
+from . import schema_cache
 from .call_control import CallControlOptions, DtmfBuffer, build_call_control_tools
 from .runtime import (
     RecoverableToolError,
@@ -38,3 +42,5 @@ __all__ = [
     "tool_event_log",
     "turn_key",
 ]
+
+schema_cache.install()
