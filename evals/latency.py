@@ -243,6 +243,22 @@ def main(argv: list[str] | None = None) -> int:
         "a bare AgentSession on the same plugins",
     )
     p.add_argument(
+        "--model-turns",
+        action="store_true",
+        help="the offline brain's model-answered turns end to end: small-talk callers "
+        "(flite/espeak-ng) replayed through the suite, prefill on/off alternating; --runs is "
+        "the number of calls (6 lines each)",
+    )
+    p.add_argument("--lines", type=int, help="--model-turns: small-talk lines per call")
+    p.add_argument("--keep", type=Path, help="--model-turns: keep the calls' audio here")
+    p.add_argument(
+        "--gate",
+        choices=("words", "sentences"),
+        default="words",
+        help="--model-turns / --cascade: the guardrail gate streams number-free words (as "
+        "deployed) or holds whole sentences (as before issue 22)",
+    )
+    p.add_argument(
         "--seconds",
         type=float,
         help="play only the recording's first SECONDS (a short call, for CI)",
@@ -254,6 +270,10 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--seconds must be > 0")
     if args.cascade:
         return cascade_main(args)
+    if args.model_turns:
+        from .model_turns import main as model_turns_main
+
+        return model_turns_main(args)
     args.recording = args.recording or SAMPLE
     load_env()
     try:

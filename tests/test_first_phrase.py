@@ -5,7 +5,9 @@ the local brain's factory builds (Piper behind `piper.PhraseTokenizer`) starts o
 first short phrase. A scripted fallback writes "Well, it depends" and then waits: it writes
 the rest of its first sentence only once the agent's first audio frame exists. Ordering, not
 timing: with a sentence tokenizer the first audio would wait for a sentence that is never
-written, and the order of events below would be reversed.
+written, and the order of events below would be reversed. The same holds through the call's
+own agent, whose guardrail gate (`CallGuard.gate_tts`) hands a number-free phrase on at its
+comma instead of holding it until the sentence ends.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from livekit.agents.utils import shortuuid
 
 from agents.brain.factories import TTS_FACTORIES
 from agents.brain.guided import GuidedLLM
+from agents.brain.profiles import PROFILES
+from agents.coffee_agent import CoffeeAgent
 from agents.config import Settings
+from agents.side_channel import CallGuard, default_guardrails
 from evals.replay.io import RealtimeAudioOutput
 
 WAIT_S = 60.0
@@ -90,13 +95,22 @@ class _FirstFrame(RealtimeAudioOutput):
         await super().capture_frame(frame)
 
 
+def _agent(kind: str) -> Agent:
+    if kind == "bare":
+        return Agent(instructions="You answer the phone at a coffee bar.")
+    # the call's agent (agents.call.open_call) with its guardrail gate before the TTS
+    guard = CallGuard(default_guardrails())
+    return CoffeeAgent(profile=PROFILES["local"], tools=[], greet=False, guard=guard)
+
+
 @pytest.mark.slow
-async def test_the_fallback_speaks_before_its_first_sentence_is_written() -> None:
+@pytest.mark.parametrize("kind", ["bare", "call agent with the guardrail gate"])
+async def test_the_fallback_speaks_before_its_first_sentence_is_written(kind: str) -> None:
     order = _Ordered()
     voice = TTS_FACTORIES["local"](Settings())
     session: AgentSession = AgentSession(llm=GuidedLLM(_HeldBackLLM(order)), tts=voice)
     session.output.audio = _FirstFrame(order, voice.sample_rate)
-    await session.start(Agent(instructions="You answer the phone at a coffee bar."))
+    await session.start(_agent(kind))
     try:
         await asyncio.wait_for(
             session.run(user_input="Is it busy in the shop today?"), timeout=WAIT_S * 2

@@ -230,22 +230,24 @@ def _price_reply(sentences: int) -> tuple[str, list[str]]:
     return text, [text[i : i + 4] for i in range(0, len(text), 4)]
 
 
-async def _gate_work(sentences: int) -> tuple[float, int]:
+async def _gate_work(sentences: int, words: bool = False) -> tuple[float, int]:
     text, chunks = _price_reply(sentences)
     guardrails = _CountingGuardrails()
-    gate = SentenceGate(guardrails)
+    gate = SentenceGate(guardrails, words=words)
     out = [s for c in chunks for s in gate.feed(c)] + gate.flush()
     assert "".join(out) == text
     assert guardrails.screened == len(text), "every character is screened exactly once"
     return gate.work / len(text), len(text)
 
 
-async def test_gate_work_grows_linearly_with_the_reply() -> None:
+@pytest.mark.parametrize("words", [False, True])
+async def test_gate_work_grows_linearly_with_the_reply(words: bool) -> None:
     """Operations counted, not time: characters the gate scans, checks and screens per
     character of the reply stay the same from 50 to 400 sentences (the old gate rescanned
-    its whole held buffer on every chunk: 1.4 s at 60 sentences, 21 s at 150)."""
-    small, _ = await _gate_work(50)
-    large, _ = await _gate_work(400)
+    its whole held buffer on every chunk: 1.4 s at 60 sentences, 21 s at 150), whether it
+    holds sentences or streams words."""
+    small, _ = await _gate_work(50, words)
+    large, _ = await _gate_work(400, words)
     assert small < 12 and large < 1.2 * small, (small, large)
 
 
@@ -265,3 +267,52 @@ async def test_gate_cuts_a_reply_without_sentence_ends_and_stays_bounded() -> No
     out += gate.flush()
     assert "".join(out) == text
     assert 0 < first_at <= MAX_SENTENCE + 4, first_at
+
+
+async def test_the_call_gate_streams_the_words_of_a_sentence_without_a_number() -> None:
+    """`CallGuard.gate_tts` (as every call has it): "Well, " goes to the TTS while the model is
+    still writing the sentence, so a TTS that speaks from the first phrase starts at once,
+    and a sentence tokenizer downstream sees the next sentence's first words as they come."""
+    guard = CallGuard(default_guardrails())
+    stream = guard.gate_tts(_stream("Well, ", "it dep", "ends on the day. We ", "open at"))
+    assert await stream.__anext__() == "Well, "
+    assert await stream.__anext__() == "it dep"  # no number word starts "dep"
+    rest = [x async for x in stream]
+    assert "".join(rest) == "ends on the day. We open at"
+    assert rest[-2:] == ["We ", "open at"], rest
+
+
+@pytest.mark.parametrize(
+    "text,spoken",
+    [
+        ("Your card is 4111, 1111, 1111, 1111. Thanks!", "Your card is ending in 1 1 1 1. Thanks!"),
+        ("Sure, four one one one, one one one one, one one one one, one one one one. Bye!",
+         "Sure, ending in 1 1 1 1. Bye!"),
+        ("Your card expires, 12/27, right?", "Your card expires, withheld, right?"),
+        ("Got it, the card 4111 1111 1111 1111, security code, 123. Bye!",
+         "Got it, the card ending in 1 1 1 1, security code, withheld. Bye!"),
+        ("The security code for 4111 1111 1111 1111 is 123. Bye!",
+         "The security code for ending in 1 1 1 1 is withheld. Bye!"),
+    ],
+)  # fmt: skip
+@pytest.mark.parametrize("size", [1, 3, 7])
+async def test_the_streaming_call_gate_masks_what_the_sentence_gate_masks(
+    text: str, spoken: str, size: int
+) -> None:
+    """From the first digit, number word or card word on, a sentence waits for its end: a
+    card read with commas, or a security code after "security code,", is masked whole, in
+    whatever pieces the model writes it."""
+    guard = CallGuard(default_guardrails())
+    chunks = [text[i : i + size] for i in range(0, len(text), size)]
+    out = [x async for x in guard.gate_tts(_stream(*chunks))]
+    assert "".join(out) == spoken
+    assert not any("4111" in piece or "four one" in piece for piece in out)
+
+
+async def test_with_a_phrase_policy_the_gate_cuts_at_sentence_ends_only() -> None:
+    """A policy's regexes are written for sentences ("free, unlimited coffee" must not pass
+    as two harmless pieces): with one configured, nothing leaves the gate before its
+    sentence ends."""
+    guard = CallGuard(default_guardrails(block_regex="free, unlimited coffee"))
+    out = [x async for x in guard.gate_tts(_stream("You get free, ", "unlimited coffee. ", "Hi"))]
+    assert out == ["Hi"]

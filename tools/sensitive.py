@@ -318,6 +318,48 @@ def trailing_digits(text: str) -> int:
     return len(last.digits)
 
 
+_CARD_WORD_HEAD = re.compile(
+    r"\b(?:security|card|verification|valid|exp|expiry|expiration)\W*$", re.IGNORECASE
+)
+"""A word that may begin a card word of two ("security code", "expiration date")."""
+_LAST_SPACE = re.compile(r"\s(?=\S*$)")
+_WORD_STARTS = (
+    *_WORDS, "cvv2", "cvc2", "csc", "security", "card", "verification", "valid", "expiry",
+    "expiration", "expires", "expiring",
+)  # fmt: skip
+"""The number words and the first words of the card words: a word still being written that
+could become one of them is not passed on yet."""
+_PARTIAL = re.compile(r"(?<!\S)([^\W\d_]+)([^\w\s]*)$")
+
+
+def number_free_prefix(text: str) -> tuple[int, bool]:
+    """`(n, stopped)`: `text[:n]` is whole words (it ends in whitespace) with no digit, number
+    word ("four", "oh") or card word ("expires", "security code") in them, the last not the
+    start of a card word of two: whatever follows, nothing in it is, or marks, a piece of a
+    personal number, so it may be screened and passed on alone (the TTS gate streams a
+    reply's words this way). `stopped`: a number or card word follows, so the rest of the
+    text must wait for its sentence's end."""
+    found = [m for m in (_TOKENS.search(text), _CARD_WORDS.search(text)) if m]
+    limit = min((m.start() for m in found), default=len(text))
+    # a word at the very end may still grow ("o" -> "okay"): it stops nothing yet
+    stopped = any(m.end() < len(text) or m.group().isdigit() for m in found)
+    head = text[:limit]
+    if head[-1:].isspace():
+        n = len(head)
+    else:
+        space = _LAST_SPACE.search(head)
+        n = space.end() if space is not None else 0
+        # the word being written goes too when it cannot become a number or card word
+        part = _PARTIAL.search(text) if not found else None
+        if part is not None:
+            word = part.group(1).lower()
+            if part.group(2) or not any(w.startswith(word) for w in _WORD_STARTS):
+                n = len(text)
+    if n and (m := _CARD_WORD_HEAD.search(text, 0, n)) is not None:
+        n = m.start()
+    return n, stopped
+
+
 SHOWN_DIGITS = 6
 """Digits of an unfinished number a piece may show: at most the first six of a card (what
 PCI DSS allows shown, with the last four)."""

@@ -9,6 +9,21 @@ personal number (`tools.sensitive.trailing_digits`; a price or a clock time does
 held until the next sentence decides, and the held sentences are screened together: neither
 "4111. 1111. 1111. 1111." nor "... 4111 1111. And then 1111 1111." slips through in pieces.
 
+With `words=True` (the call's gates, `CallGuard`) the gate streams: the words of the
+sentence in progress are screened and passed on as they come, up to the first digit, number
+word or card word in it (`tools.sensitive.number_free_prefix`; a word that may begin a card
+word of two, "security" of "security code", waits for the next), and from there the
+sentence waits for its end as above; nothing is streamed while sentences are held. Nothing
+that is or marks a piece of a personal number ever leaves early, so what is masked is the
+same. The TTS then gets the text as the model writes it: a TTS that speaks from the first
+short phrase (Piper behind `PhraseTokenizer`) starts on "Well, " while the sentence is
+being written, and a sentence tokenizer that needs the next sentence's first words to
+close the previous one (Cartesia's, LiveKit's) is not kept waiting for that sentence's end
+(it was: ~50 ms on a cascade reply of short sentences, `python -m evals.latency
+--cascade`). Only when every guardrail screens pieces as it screens sentences
+(`Guardrail.screens_phrases`: the personal-number check does; a phrase policy's regexes
+are written for sentences, so with one configured the gate cuts at sentence ends only).
+
 Linear in the reply's length: each chunk is scanned for sentence ends from where the last scan
 stopped, each sentence is looked at once when it ends and screened once, and what is held is
 bounded (`MAX_HELD` sentences; a sentence without an end is cut at `MAX_SENTENCE` characters).
@@ -23,7 +38,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
-from tools.sensitive import HOLD_DIGITS, trailing_digits
+from tools.sensitive import HOLD_DIGITS, number_free_prefix, trailing_digits
 
 from .guardrails import Guardrails, Screened
 
@@ -43,9 +58,16 @@ class SentenceGate:
     """Feed it chunks (`feed`), then `flush` at the end; both return the screened text to
     pass on, in order."""
 
-    def __init__(self, guardrails: Guardrails, on_screened: OnScreened | None = None) -> None:
+    def __init__(
+        self,
+        guardrails: Guardrails,
+        on_screened: OnScreened | None = None,
+        *,
+        words: bool = False,
+    ) -> None:
         self.guardrails = guardrails
         self.on_screened = on_screened
+        self._words = words and guardrails.screen_phrases
         self.work = 0
         """Characters scanned, checked and screened so far (a test holds this linear)."""
         self._buf = ""
@@ -53,6 +75,8 @@ class SentenceGate:
         self._scan = 0
         """Where the next search for a sentence end starts in `_buf`."""
         self._held: list[str] = []
+        self._numbered = False
+        """The sentence in progress holds a number or card word: it goes at its end only."""
 
     def feed(self, chunk: str) -> list[str]:
         self._buf += chunk
@@ -62,6 +86,14 @@ class SentenceGate:
         while (cut := self._next_cut(start)) is not None:
             out += self._sentence(self._buf[start:cut])
             start = self._scan = cut
+            self._numbered = False
+        if self._words and not self._held and not self._numbered:
+            n, self._numbered = number_free_prefix(self._buf[start:])
+            self.work += len(self._buf) - start
+            if n:  # number-free words: screened and passed on now
+                out += self._sentence(self._buf[start : start + n])
+                start += n
+                self._scan = max(self._scan, start)
         if start:  # one copy per chunk, of the sentence in progress only
             self._buf = self._buf[start:]
             self._scan -= start
@@ -69,7 +101,7 @@ class SentenceGate:
 
     def flush(self) -> list[str]:
         out = self._sentence(self._buf) if self._buf else []
-        self._buf, self._scan = "", 0
+        self._buf, self._scan, self._numbered = "", 0, False
         if self._held:
             out += self._release()
         return out
@@ -114,11 +146,14 @@ async def gate_sentences(
     text: AsyncIterable[str],
     guardrails: Guardrails,
     on_screened: OnScreened | None = None,
+    *,
+    words: bool = False,
 ) -> AsyncIterator[str]:
-    """Yield `text` sentence by sentence, each one screened by `guardrails` (sentences held
-    for a number the next one may complete come out together).
+    """Yield `text` sentence by sentence (`words`: number-free words as they come, see the
+    module), each one screened by `guardrails` (sentences held for a
+    number the next one may complete come out together).
     `on_screened(original, screened)` is called for every screened text that had findings."""
-    gate = SentenceGate(guardrails, on_screened)
+    gate = SentenceGate(guardrails, on_screened, words=words)
     async for chunk in text:
         for out in gate.feed(chunk):
             yield out

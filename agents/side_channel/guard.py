@@ -1,6 +1,7 @@
 """One call's guardrails, wired to where they can honestly act.
 
-- `gate_tts(text)`: a cascade's sentences on their way to the TTS; blocking findings replace
+- `gate_tts(text)`: a cascade's sentences (number-free words as they come,
+  `gate.SentenceGate`) on their way to the TTS; blocking findings replace
   or drop a sentence before it is synthesized (reported from the transcript gate, not twice).
 - `gate_transcript(text, spoken_first=...)`: the same screening on the text that becomes the
   transcript and the record. With `spoken_first=False` (cascade: the TTS got the same
@@ -45,6 +46,10 @@ POLICY_CORRECTION = (
 
 
 class CallGuard:
+    stream_words = True
+    """The gates pass number-free words on as they come (`gate.SentenceGate`); False only
+    to measure what that saves (`--gate sentences` of `python -m evals.latency`)."""
+
     def __init__(
         self, guardrails: Guardrails, *, record: CallRecord | None = None, brain: str = ""
     ) -> None:
@@ -64,7 +69,7 @@ class CallGuard:
     # --- the gates ----------------------------------------------------------------------
 
     def gate_tts(self, text: AsyncIterable[str]) -> AsyncIterator[str]:
-        return gate_sentences(text, self.guardrails)
+        return gate_sentences(text, self.guardrails, words=self.stream_words)
 
     def gate_transcript(
         self, text: AsyncIterable[str], *, spoken_first: bool
@@ -76,7 +81,7 @@ class CallGuard:
             if spoken_first and screened.changed:
                 self.correct(screened.findings)
 
-        return gate_sentences(text, self.guardrails, on_screened)
+        return gate_sentences(text, self.guardrails, on_screened, words=self.stream_words)
 
     # --- findings -----------------------------------------------------------------------
 

@@ -57,6 +57,9 @@ class Guardrail:
     """Subclass and override `check` (fast, sync) and/or `check_slow` (async, off-path)."""
 
     name = "guardrail"
+    phrase_safe = False
+    """Its `check` finds the same on a reply cut at commas (with no number in a piece) as
+    on whole sentences; a check with no fast part is (see `screens_phrases`)."""
 
     def check(self, text: str) -> list[Finding]:
         return []
@@ -68,6 +71,11 @@ class Guardrail:
     def has_slow_check(self) -> bool:
         return type(self).check_slow is not Guardrail.check_slow
 
+    @property
+    def screens_phrases(self) -> bool:
+        """The TTS gate may hand on a phrase that ends at a comma (`gate.SentenceGate`)."""
+        return self.phrase_safe or type(self).check is Guardrail.check
+
 
 class PersonalNumbers(Guardrail):
     """Payment cards (Luhn-valid 13-19 digits) with the expiry and security code beside them,
@@ -75,6 +83,9 @@ class PersonalNumbers(Guardrail):
     agent says only the last four digits ("withheld" for an expiry or a code)."""
 
     name = "personal_numbers"
+    phrase_safe = True
+    """A number is found only where its digits or number words are; the gate never cuts a
+    phrase that holds any."""
 
     def check(self, text: str) -> list[Finding]:
         return [
@@ -225,6 +236,11 @@ class Guardrails:
             if g.has_slow_check:
                 out.extend(await g.check_slow(text))
         return out
+
+    @property
+    def screen_phrases(self) -> bool:
+        """Every guardrail screens a phrase cut at a comma as it would the sentence."""
+        return all(g.screens_phrases for g in self.guardrails)
 
     @property
     def has_slow_checks(self) -> bool:

@@ -1,0 +1,312 @@
+"""Model-answered turns end to end: `python -m evals.latency --model-turns`.
+
+Callers who make small talk the ordering policy does not parse ("How is your day going so
+far?", "Can I bring my dog inside?"), so the offline brain hands each turn to its fallback
+model (Qwen2.5-Coder-0.5B through the llamacpp plugin). Each call is a recording built here:
+the lines spoken by flite / espeak-ng voices (never Piper, the agent's own voice), levelled,
+with a long pause after each so the agent's answer never overlaps the next line. It is
+replayed in real time through the same path as `agent.py replay` (`open_call` +
+`play_into_session`: the whole suite, local brain, guardrail gate, records) and timed from the
+recording's end of speech to the agent's first audio (`agents.side_channel.turn_latencies`).
+
+A turn counts as model-answered when the fallback model generated between the caller's end of
+speech and the agent's first audio (`evals.orders.scoring.split_latencies`). Per turn the
+latency is split into
+
+- hearing: end of speech -> the turn is committed (`end_of_turn_delay`: Silero's silence,
+  Whisper on the segment, the semantic end-of-turn check);
+- model first token: the fallback's own time to first token (its `metrics_collected`), with
+  the prompt tokens it found already evaluated (`prompt_cached_tokens`);
+- first audio: the rest, first token -> first audio frame (the first phrase written, the
+  grounding check, the guardrail gate, Piper's first audio).
+
+Calls alternate between the fallback's prompt prefilled after every reply
+(`GuidedLLM.after_reply`, as deployed) and not, in one process, so both see the same load.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.brain import choose_brain
+from agents.brain.guided.llm import GuidedLLM
+from agents.brain.local_models import prewarm_local_models
+from agents.call import open_call
+from agents.config import ConfigError, Settings, load_env
+from agents.side_channel import CallGuard, turn_latencies
+from evals.orders.run import fallback_models
+from evals.orders.scoring import split_latencies
+from evals.orders.voices import Voice, VoiceError, parse_voice, speech_for
+from evals.replay import play_into_session
+from evals.replay.recording import Recording
+
+RATE = 16000
+SMALL_TALK = (
+    "How is your day going so far?",
+    "Is it busy in the shop today?",
+    "Do you play any music in the shop?",
+    "How long have you been working there?",
+    "Do you like working there?",
+    "My cat knocked my mug off the table this morning.",
+    "What time do you close tonight?",
+    "Can I bring my dog inside?",
+    "Is the shop easy to find?",
+    "My friend told me about this place.",
+    "It's been a really long week.",
+    "How do you pronounce the name of the shop?",
+)
+"""Lines the ordering policy does not understand (checked by
+`tests/test_model_turns.py::test_every_small_talk_line_goes_to_the_model`)."""
+VOICES = ("flite:slt", "espeak:en-us+m3", "flite:awb", "espeak:en+f2", "flite:rms", "flite:kal16")
+LEAD_S = 6.0
+"""Silence before the first line: the greeting plays."""
+PAUSE_S = 9.0
+"""Silence after each line: the answer (one short sentence) and its latency fit in it."""
+VARIANTS = ("prefill", "no prefill")
+STAGES = ("latency", "hearing", "model_ttft", "first_audio")
+
+
+def call_recording(lines: list[str], voice: Voice, *, seed: int) -> tuple[Recording, list[float]]:
+    """The caller's side of one call (int16, 16 kHz) and the end time of each line."""
+    rng = np.random.default_rng(seed)
+    parts = [np.zeros(int(LEAD_S * RATE), dtype=np.int16)]
+    ends: list[float] = []
+    t = LEAD_S
+    for text in lines:
+        pcm = speech_for(text, voice, RATE, noise_db=None, rng=rng)
+        t += len(pcm) / RATE
+        ends.append(t)
+        parts += [pcm, np.zeros(int(PAUSE_S * RATE), dtype=np.int16)]
+        t += PAUSE_S
+    pcm = np.concatenate(parts)
+    return Recording(Path(f"small-talk-{voice}.wav"), pcm, RATE, 1, "pcm_s16le"), ends
+
+
+def guided_llm(model: object) -> GuidedLLM | None:
+    todo = [model]
+    while todo:
+        m = todo.pop()
+        if isinstance(m, GuidedLLM):
+            return m
+        todo += list(getattr(m, "_llm_instances", []))
+    return None
+
+
+@dataclasses.dataclass
+class ModelTurn:
+    variant: str
+    call: int
+    text: str
+    latency: float
+    hearing: float | None
+    model_ttft: float | None
+    first_audio: float | None
+    cached_tokens: int | None
+    prompt_tokens: int | None
+
+    def value(self, stage: str) -> float | None:
+        v = getattr(self, stage)
+        return None if v is None else float(v)
+
+
+async def one_call(
+    settings: Settings, recording: Recording, out: Path, *, prefill: bool, index: int
+) -> tuple[list[ModelTurn], int, int]:
+    """One replayed call; returns its model turns, all answered turns and the policy's."""
+    variant = VARIANTS[0] if prefill else VARIANTS[1]
+    choice = choose_brain(settings)
+    call = await open_call(settings, choice, caller_kind="replay")
+    guided = guided_llm(call.brain.llm)
+    if guided is None:
+        raise RuntimeError("the local brain has no GuidedLLM: nothing answers with the model")
+    guided.prefill_after_reply = prefill
+    generations: list[dict[str, Any]] = []
+
+    def on_metrics(m: Any) -> None:
+        generations.append(
+            {
+                "start": m.timestamp - m.duration,
+                "end": m.timestamp,
+                "ttft": m.ttft,
+                "cached": getattr(m, "prompt_cached_tokens", None),
+                "prompt": m.prompt_tokens,
+            }
+        )
+
+    models = fallback_models(call.brain.llm)
+    for m in models:
+        m.on("metrics_collected", on_metrics)
+    try:
+        t0 = await play_into_session(call.session, call.agent, recording, ogg_path=out)
+    finally:
+        for m in models:
+            m.off("metrics_collected", on_metrics)
+        if call.record is not None:
+            call.record.save_audio(out)
+        await call.aclose()
+    rows = turn_latencies(call.session.history, t0)
+    windows = [(g["start"], g["end"]) for g in generations]
+    split = split_latencies(rows, windows, t0)
+    turns: list[ModelTurn] = []
+    for row, s in zip(rows, split, strict=True):
+        if not s.model or s.latency is None:
+            continue
+        lo, hi = t0 + row["user_end"] - 1.0, t0 + row["agent_start"]
+        gen = next((g for g in generations if g["start"] <= hi and g["end"] >= lo), None)
+        ttft = gen["ttft"] if gen is not None and gen["ttft"] >= 0 else None
+        hearing = row.get("eou_delay")
+        first_audio = None
+        if hearing is not None and ttft is not None:
+            first_audio = s.latency - hearing - ttft
+        turns.append(
+            ModelTurn(
+                variant=variant,
+                call=index,
+                text=row.get("user_text") or "",
+                latency=s.latency,
+                hearing=hearing,
+                model_ttft=ttft,
+                first_audio=first_audio,
+                cached_tokens=gen["cached"] if gen else None,
+                prompt_tokens=gen["prompt"] if gen else None,
+            )
+        )
+    policy = sum(1 for s in split if not s.model and s.latency is not None)
+    return turns, len(rows), policy
+
+
+@dataclasses.dataclass
+class Run:
+    turns: list[ModelTurn]
+    answered: dict[str, int]
+    policy_turns: dict[str, int]
+    load: list[tuple[float, float, float]]
+    calls: list[Path]
+
+
+def run_bench(
+    settings: Settings, calls: int, lines_per_call: int, out_dir: Path, log: Any = print
+) -> Run:
+    prewarm_local_models(settings)  # as the worker's prewarm: loads happen before any call
+    run = Run([], dict.fromkeys(VARIANTS, 0), dict.fromkeys(VARIANTS, 0), [os.getloadavg()], [])
+    for i in range(calls):
+        # pairs of calls with the same lines and voice; which goes first alternates
+        pair, first_on = divmod(i, 2)
+        prefill = (first_on == 0) == (pair % 2 == 0)
+        start = (pair * lines_per_call) % len(SMALL_TALK)
+        lines = [SMALL_TALK[(start + k) % len(SMALL_TALK)] for k in range(lines_per_call)]
+        voice = parse_voice(VOICES[pair % len(VOICES)])
+        recording, _ends = call_recording(lines, voice, seed=pair)
+        out = out_dir / f"call-{i:02d}-{'on' if prefill else 'off'}.ogg"
+        log(f"call {i + 1}/{calls}: {voice}, prefill {'on' if prefill else 'off'}...")
+        turns, answered, policy = asyncio.run(
+            one_call(settings, recording, out, prefill=prefill, index=i)
+        )
+        variant = VARIANTS[0] if prefill else VARIANTS[1]
+        run.turns += turns
+        run.answered[variant] += answered
+        run.policy_turns[variant] += policy
+        run.calls.append(out)
+        run.load.append(os.getloadavg())
+    return run
+
+
+def _ms(values: list[float]) -> str:
+    if not values:
+        return "| 0 | n/a | n/a |"
+    q = np.percentile(values, [50, 25, 75, 95])
+    return (
+        f"| {len(values)} | {q[0] * 1000:.0f} [{q[1] * 1000:.0f}-{q[2] * 1000:.0f}] "
+        f"| {q[3] * 1000:.0f} |"
+    )
+
+
+def render(run: Run, title: str) -> str:
+    out = [title, "", "| variant | stage | n | median [IQR] ms | p95 ms |", "|---|---|---|---|---|"]
+    for variant in VARIANTS:
+        mine = [t for t in run.turns if t.variant == variant]
+        for stage in STAGES:
+            vals = [v for t in mine if (v := t.value(stage)) is not None]
+            out.append(f"| {variant} | {stage} {_ms(vals)}")
+    out.append("")
+    for variant in VARIANTS:
+        mine = [t for t in run.turns if t.variant == variant]
+        cached = [t.cached_tokens for t in mine if t.cached_tokens is not None]
+        prompt = [t.prompt_tokens for t in mine if t.prompt_tokens]
+        new = [
+            p - c
+            for t in mine
+            if (p := t.prompt_tokens) is not None and (c := t.cached_tokens) is not None
+        ]
+        under = sum(1 for t in mine if t.latency <= 1.5)
+        out.append(
+            f"{variant}: {len(mine)} model turns of {run.answered[variant]} answered "
+            f"({run.policy_turns[variant]} by the policy); prompt tokens median "
+            f"{_median(prompt)}, reused {_median(cached)}, evaluated {_median(new)}; "
+            f"first audio <= 1.5 s on {under}/{len(mine)}"
+        )
+    loads = ", ".join(f"{a:.2f}" for a, _, _ in run.load)
+    out.append(f"load average (1 min) before the first call and after each: {loads}")
+    return "\n".join(out)
+
+
+def _median(xs: list[int]) -> str:
+    return f"{float(np.median(xs)):.0f}" if xs else "n/a"
+
+
+def main(args: Any) -> int:
+    load_env()
+    try:
+        settings = dataclasses.replace(Settings.from_env(), brain="local")
+        for v in VOICES:
+            parse_voice(v)
+    except (ConfigError, VoiceError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    lines = args.lines or 6
+    CallGuard.stream_words = args.gate == "words"
+    with contextlib.ExitStack() as stack:
+        keep = args.keep
+        out_dir = Path(keep) if keep else Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        out_dir.mkdir(parents=True, exist_ok=True)
+        settings = dataclasses.replace(
+            settings,
+            orders_db=str(out_dir / "orders.sqlite"),
+            call_records_dir=str(out_dir / "records"),
+        )
+        started = time.time()
+        run = run_bench(
+            settings, args.runs, lines, out_dir, log=lambda m: print(m, file=sys.stderr)
+        )
+        title = (
+            f"Model-answered turns, {args.runs} call(s) of {lines} small-talk lines, prefill on "
+            f"/ off alternating, guardrail gate: {args.gate}, "
+            f"LOCAL_LLM_THREADS={settings.local_llm_threads} "
+            f"({time.time() - started:.0f} s; caller stops -> first agent audio)"
+        )
+        print(render(run, title))
+        if args.json:
+            args.json.write_text(
+                json.dumps(
+                    {
+                        "turns": [dataclasses.asdict(t) for t in run.turns],
+                        "answered": run.answered,
+                        "policy_turns": run.policy_turns,
+                        "load": run.load,
+                        "calls": [str(c) for c in run.calls],
+                    },
+                    indent=2,
+                )
+            )
+    return 0
