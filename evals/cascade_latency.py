@@ -8,10 +8,11 @@ in one process so both see the same machine and load:
 - **suite**: the whole call as a live job builds it (`agents.call.open_call`, as replay runs
   it): brain selection and its chains, the tool runtime, the turn guard, the guardrail
   sentence gate, call records, watchdogs, metrics, the coffee agent with its greeting;
-- **bare**: an `AgentSession` with the same plugin objects (built by the same factories,
-  with no fallback chain), the same Silero VAD and turn detector, the same instructions,
-  the same greeting, and one tool doing the same database look-up the doubles' script asks
-  for; nothing else.
+- **bare**: an `AgentSession` with the same plugin objects (built by the same factories),
+  the same Silero VAD and turn detector, the same instructions, the same greeting, and the
+  same eleven tools (same names, arguments and descriptions, so every request carries the
+  same schemas) whose bodies it calls directly on the same order store, without the tool
+  runtime; nothing else.
 
 Per caller turn it reports the stages both variants share (caller stops -> agent audio, the
 end-of-utterance delay, STT, LLM time to first token, TTS first byte) as median [IQR] and
@@ -36,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from livekit.agents import RunContext
+from livekit.agents import function_tool
 
 from agents.brain import build_brain, choose_brain
 from agents.brain.assembly import silero_vad
@@ -45,6 +46,7 @@ from agents.config import Settings
 from agents.side_channel import turn_latencies
 from evals.replay import play_into_session, run_replay
 from evals.replay.recording import Recording, load_recording
+from tools import ToolRuntimeOptions
 
 START_TIMEOUT_S = 60.0
 LOOPBACK_KEY = "loopback"
@@ -190,34 +192,31 @@ async def suite_call(settings: Settings, recording: Recording, out: Path) -> Cal
 
 
 async def bare_call(settings: Settings, recording: Recording, out: Path) -> CallFigures:
-    from livekit.agents import Agent, AgentSession, function_tool
+    from livekit.agents import Agent, AgentSession
 
     from agents.coffee_agent import GREETING
-    from tools.coffee import COFFEE_INSTRUCTIONS
+    from tools import build_call_control_tools
+    from tools.coffee import COFFEE_INSTRUCTIONS, build_coffee_tools
     from tools.coffee.store import OrderStore
 
     async def run() -> list[dict[str, Any]]:
         profile = dataclasses.replace(PROFILES["cascade"])
         brain = build_brain(profile, settings, vad_model=silero_vad(SILERO_SILENCE))
         store = await OrderStore(settings.orders_db).open()
-
-        @function_tool
-        async def get_menu_items(ctx: RunContext, query: str) -> dict[str, Any]:
-            """Search the menu for drinks matching what the caller said.
-
-            Args:
-                query: the drink or kind of drink, e.g. "latte"
-            """
-            found = await store.search_menu(query)
-            return {"menu_items": [{"menu_item_id": i["menu_item_id"], "name": i["name"]}
-                                   for i in found]}  # fmt: skip
+        # the call's own tools, with the same names, arguments and descriptions, called
+        # directly: no runtime (timeout, filler, idempotency, records)
+        plain = _PlainRuntime()
+        tools: list[Any] = [
+            *build_coffee_tools(store, plain),  # type: ignore[arg-type]
+            *build_call_control_tools(plain),  # type: ignore[arg-type]
+        ]
 
         class Greeter(Agent):
             async def on_enter(self) -> None:
                 self.session.say(GREETING, add_to_chat_ctx=True)
 
         session: AgentSession = AgentSession(**brain.session_kwargs())
-        agent = Greeter(instructions=COFFEE_INSTRUCTIONS, tools=[get_menu_items])
+        agent = Greeter(instructions=COFFEE_INSTRUCTIONS, tools=tools)
         out.mkdir(parents=True, exist_ok=True)
         try:
             t0 = await play_into_session(session, agent, recording, ogg_path=out / "bare.ogg")
@@ -226,6 +225,18 @@ async def bare_call(settings: Settings, recording: Recording, out: Path) -> Call
         return turn_latencies(session.history, t0)
 
     return await _measured(run())
+
+
+class _PlainRuntime:
+    """Makes a tool body a plain LiveKit function tool with the same name, arguments and
+    description as `tools.ToolRuntime.tool` gives it, without the runtime around it."""
+
+    options = ToolRuntimeOptions()
+
+    def tool(
+        self, fn: Any, *, name: str | None = None, description: str | None = None, **_: Any
+    ) -> Any:
+        return function_tool(fn, name=name or fn.__name__, description=description)
 
 
 def shortened(recording: Recording, seconds: float | None) -> Recording:

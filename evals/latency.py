@@ -311,9 +311,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 CASCADE_LACKS = (
-    "bare: the same plugin objects, VAD, turn detector, instructions, greeting and menu look-up "
-    "on a plain AgentSession; suite: the call as a live job builds it (chains, tool runtime, "
-    "turn guard, sentence gate, records, watchdogs, metrics)"
+    "bare: the same plugin objects, VAD, turn detector, instructions, greeting and tools (their "
+    "bodies called directly) on a plain AgentSession; suite: the call as a live job builds it "
+    "(chains, tool runtime, turn guard, guardrail gate, records, watchdogs, metrics)"
 )
 
 
