@@ -279,6 +279,7 @@ def run_cascade(
     seconds: float | None = None,
     delays: ProviderDelays | None = None,
     log: Any = print,
+    keep: Path | None = None,
 ) -> CascadeRun:
     """`runs` calls of each variant, alternating (bare first on even runs, suite first on
     odd ones), with the doubles in a child process."""
@@ -288,7 +289,7 @@ def run_cascade(
         providers(transcripts_for(recording_path), delays or ProviderDelays()) as urls,
         tempfile.TemporaryDirectory() as tmp_s,
     ):
-        tmp = Path(tmp_s)
+        tmp = keep or Path(tmp_s)  # `keep`: the calls' audio stays (for `evals.calls`)
         settings = cascade_settings(urls, tmp)
         silero_vad(SILERO_SILENCE)  # loaded once, before anything is timed
         for i in range(runs):

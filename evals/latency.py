@@ -250,7 +250,7 @@ def main(argv: list[str] | None = None) -> int:
         "the number of calls (6 lines each)",
     )
     p.add_argument("--lines", type=int, help="--model-turns: small-talk lines per call")
-    p.add_argument("--keep", type=Path, help="--model-turns: keep the calls' audio here")
+    p.add_argument("--keep", type=Path, help="--model-turns, --cascade: keep the calls' audio here")
     p.add_argument(
         "--gate",
         choices=("words", "sentences"),
@@ -334,7 +334,11 @@ def cascade_main(args: argparse.Namespace) -> int:
     try:
         load_recording(recording)
         result = run_cascade(
-            recording, args.runs, seconds=args.seconds, log=lambda m: print(m, file=sys.stderr)
+            recording,
+            args.runs,
+            seconds=args.seconds,
+            log=lambda m: print(m, file=sys.stderr),
+            keep=args.keep,
         )
     except (RecordingError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
