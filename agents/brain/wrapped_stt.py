@@ -5,8 +5,13 @@ close, and recognises through it; a subclass overrides only what it changes."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, stt, utils
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
+
+if TYPE_CHECKING:
+    from livekit.agents.voice.events import ConversationItemAddedEvent
 
 
 class WrappedSTT(stt.STT):
@@ -33,6 +38,10 @@ class WrappedSTT(stt.STT):
 
     def prewarm(self) -> None:
         self._inner.prewarm()
+
+    def _push_conversation_item(self, ev: ConversationItemAddedEvent) -> None:
+        # the conversation reaches an engine that hears better knowing it (Whisper's prompt)
+        self._inner._push_conversation_item(ev)
 
     async def _recognize_impl(
         self,

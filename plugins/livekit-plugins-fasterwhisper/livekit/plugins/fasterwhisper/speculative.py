@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from livekit import rtc
 from livekit.agents import (
@@ -33,6 +33,9 @@ from livekit.agents.stt.stream_adapter import DEFAULT_STREAM_ADAPTER_API_CONNECT
 from livekit.agents.types import NOT_GIVEN, NotGivenOr
 
 from .log import logger
+
+if TYPE_CHECKING:
+    from livekit.agents.voice.events import ConversationItemAddedEvent
 
 
 @dataclass(frozen=True)
@@ -142,6 +145,9 @@ class SpeculativeSTT(stt.STT):
 
     def prewarm(self) -> None:
         self._stt.prewarm()
+
+    def _push_conversation_item(self, ev: ConversationItemAddedEvent) -> None:
+        self._stt._push_conversation_item(ev)  # the wrapped engine's prompt follows the call
 
     def _on_metrics_collected(self, *args: Any, **kwargs: Any) -> None:
         self.emit("metrics_collected", *args, **kwargs)
