@@ -3,7 +3,7 @@
 Replays a call (real time: the latency metrics are wall-clock) on the `local` brain through
 the whole suite twice per run, once with the local STT as before (`LOCAL_STT_SPECULATE=off`:
 LiveKit's `StreamAdapter`, Whisper after Silero's end of speech) and once with speculative
-early transcription (`on`: `fasterwhisper.SpeculativeSTT`), alternating which goes first.
+early transcription (`all`: `fasterwhisper.SpeculativeSTT`), alternating which goes first.
 `--telephony` replays it as a phone call (8 kHz G.711 mu-law, the telephony variant: Whisper
 base). Everything else is the same call: same brain, same engines, same process.
 
@@ -41,7 +41,7 @@ from evals.replay.telephony import from_args
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "order_call.wav"
 VARIANTS = ("old", "new")
-"""old = LOCAL_STT_SPECULATE=off, new = on."""
+"""old = LOCAL_STT_SPECULATE=off, new = all (speculation on whichever leg is replayed)."""
 POLICY_TTFT_S = 0.05
 """A turn whose LLM first token came this fast was answered by the ordering policy; a turn
 with no LLM step at all (the scripted goodbye) is a policy turn too."""
@@ -85,7 +85,7 @@ async def _one(
     s = dataclasses.replace(
         settings,
         brain="local",
-        local_stt_speculate="on" if variant == "new" else "off",
+        local_stt_speculate="all" if variant == "new" else "off",
         orders_db=str(out / "orders.sqlite"),
     )
     phone = from_args(telephony=telephony, loss=0.0, jitter=0.0, seed=0, brain="local")

@@ -123,17 +123,22 @@ def test_defaults_are_documented_and_valid() -> None:
 # --- where the local brains get it ---------------------------------------------------------
 
 
-def test_the_local_profiles_build_the_speculative_stt_and_off_restores_the_adapter() -> None:
+def test_wideband_callers_get_the_speculative_stt_the_phone_leg_when_asked() -> None:
     vad_model = _vad()
     wide = build_stt(("local",), Settings(), telephony=False, vad_model=vad_model)
     assert isinstance(wide, fasterwhisper.SpeculativeSTT)
     assert isinstance(wide.wrapped_stt, fasterwhisper.STT)
+    # the phone leg keeps the StreamAdapter by default (measured no faster with Whisper base)
     phone = build_stt(("local",), Settings(), telephony=True, vad_model=vad_model)
+    assert isinstance(phone, agents_stt.StreamAdapter)
+    everywhere = dataclasses.replace(Settings(), local_stt_speculate="all")
+    phone = build_stt(("local",), everywhere, telephony=True, vad_model=vad_model)
     assert isinstance(phone, fasterwhisper.SpeculativeSTT)
     assert isinstance(phone.wrapped_stt, PhoneDigitsSTT)  # digits normalised on every pass
     off = dataclasses.replace(Settings(), local_stt_speculate="off")
     plain = build_stt(("local",), off, telephony=False, vad_model=vad_model)
     assert isinstance(plain, agents_stt.StreamAdapter)
+    assert Settings.from_env({}).local_stt_speculate == "wideband"
     with pytest.raises(ConfigError, match="LOCAL_STT_SPECULATE"):
         Settings.from_env({"LOCAL_STT_SPECULATE": "maybe"})
 
@@ -207,7 +212,8 @@ async def test_phone_rate_audio_through_the_telephony_stt() -> None:
     speech = read_wav_frame(LIBRIVOX / f"{FIRST}.wav")
     resampler = rtc.AudioResampler(16000, 8000, num_channels=1)
     narrow = rtc.combine_audio_frames(resampler.push(speech) + resampler.flush())
-    stt = build_stt(("local",), Settings(), telephony=True, vad_model=_vad())
+    everywhere = dataclasses.replace(Settings(), local_stt_speculate="all")
+    stt = build_stt(("local",), everywhere, telephony=True, vad_model=_vad())
     assert isinstance(stt, fasterwhisper.SpeculativeSTT)
     frames = as_10ms_frames(_silence(0.5, 8000)) + as_10ms_frames(narrow)
     frames += as_10ms_frames(_silence(1.0, 8000))

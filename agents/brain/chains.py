@@ -101,7 +101,7 @@ def build_stt(
     if vad_model is not None:
         # the local Whisper: transcribed early when the caller pauses (speculative_stt)
         engines = [
-            speculative_stt(e, vad_model, settings) if n == "local" else e
+            speculative_stt(e, vad_model, settings, telephony=telephony) if n == "local" else e
             for n, e in zip(names, engines, strict=True)
         ]
     if len(engines) == 1:
@@ -125,14 +125,20 @@ def build_stt(
     )
 
 
-def speculative_stt(engine: stt.STT, vad_model: vad.VAD, settings: Settings) -> stt.STT:
-    """The local (non-streaming) Whisper as a streaming STT over the VAD: with
-    `LOCAL_STT_SPECULATE=on` a segment is transcribed in the background once the caller
-    pauses and used when only silence followed (`fasterwhisper.SpeculativeSTT`); `off` is
-    LiveKit's `StreamAdapter`, transcribing after the VAD's end of speech only."""
+def speculative_stt(
+    engine: stt.STT, vad_model: vad.VAD, settings: Settings, *, telephony: bool
+) -> stt.STT:
+    """The local (non-streaming) Whisper as a streaming STT over the VAD. Where
+    `LOCAL_STT_SPECULATE` asks for it (`wideband`: 16 kHz callers; `all`: the phone leg
+    too) a segment is transcribed in the background once the caller pauses and used when
+    only silence followed (`fasterwhisper.SpeculativeSTT`); elsewhere LiveKit's
+    `StreamAdapter`, transcribing after the VAD's end of speech only. Measured (README,
+    "Policy turns and model turns"): faster with tiny.en; with the phone leg's Whisper base
+    a pass outlasts the caller's pauses and the stale ones hold the cores."""
     if engine.capabilities.streaming:
         return engine
-    if settings.local_stt_speculate == "off":
+    mode = settings.local_stt_speculate
+    if mode == "off" or (telephony and mode != "all"):
         return stt.StreamAdapter(stt=engine, vad=vad_model)
     from livekit.plugins import fasterwhisper
 
