@@ -502,12 +502,16 @@ def _unclear_milk(span: str, offered: set[str], out: DrinkRequest) -> None:
         if confused_attr == attr and re.search(rf"\b{re.escape(phrase)}\b", span):
             out.unclear[attr] = list(options)
             return
-    m = re.search(r"\b([a-z']+) milk\b", span)
-    if m is None or m.group(1) in MILK_LEADS:
+    m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
+    if m is None or m.group(2) in MILK_LEADS:
         return
-    word = m.group(1)
+    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
     kinds = load_menu().attribute_options.get(attr, [])
-    near = [o for o in kinds if similarity(word, o.lower().split()[0]) >= MIN_SCORE]
+    near = [  # "almand milk" -> Almond Milk, "non fate milk" -> Non-fat Milk
+        o
+        for o in kinds
+        if max(similarity(h, normalise(o.removesuffix(" Milk"))) for h in heard) >= MIN_SCORE
+    ]
     out.unclear[attr] = near if len(near) == 1 else list(kinds)
 
 
