@@ -575,3 +575,11 @@ async def test_a_bare_bye_as_the_first_words_is_asked_about_not_hung_up_on(
         await call.say("Bye.")
         calls, _ = await call.say("Yes, bye.")
         assert names(calls) == ["end_call"]
+
+
+async def test_two_lines_of_the_same_drink_are_read_back_as_one_count(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get a latte?")
+        _, said = await call.say("And another latte, please.")
+        assert "two Lattes" in said and "one Latte and one Latte" not in said, said
+        assert sum(r[1] for r in await call.order()) == 2

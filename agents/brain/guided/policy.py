@@ -181,7 +181,11 @@ class OrderPolicy:
                 "correct" in acts
                 or turn.negated
                 or ((confirming or asked_change) and "no" in acts)
-                or (asked_change and self._targets(turn, turn.drinks[0].menu_item_id))
+                or (
+                    asked_change
+                    and "more" not in acts
+                    and self._targets(turn, turn.drinks[0].menu_item_id)
+                )
             )
         ):
             return self._plan_correct(turn)
@@ -613,7 +617,7 @@ class OrderPolicy:
     def _order_said(self, results: Results) -> str:
         out = results[0][1] if results and not results[0][2] else None
         items = out.get("menu_items", []) if isinstance(out, dict) else []
-        return _join([_describe_line(it) for it in items])
+        return _join([_describe_line(it) for it in _same_drinks_together(items)])
 
     def _plan_describe(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
@@ -980,6 +984,22 @@ def _options_said(attributes: dict[str, str], addon_names: list[str]) -> str:
 def _describe(d: DrinkRequest, menu: Menu) -> str:
     opts = _options_said(d.attributes, [menu.addon_names.get(a, a) for a in d.addons])
     return _phrase(d.quantity, d.name, opts)
+
+
+def _same_drinks_together(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Lines of the same drink made the same way, said as one: "two Lattes", not "one
+    Latte and one Latte" (the order keeps its lines)."""
+    merged: dict[str, dict[str, Any]] = {}
+    for it in items:
+        key = json.dumps([it.get("menu_item_name"), it.get("attributes"), it.get("addons")],
+                         sort_keys=True, default=str)  # fmt: skip
+        if key in merged:
+            merged[key]["quantity"] = int(merged[key].get("quantity") or 1) + int(
+                it.get("quantity") or 1
+            )
+        else:
+            merged[key] = dict(it)
+    return list(merged.values())
 
 
 def _describe_line(item: dict[str, Any]) -> str:
