@@ -85,6 +85,8 @@ async def _finals(
         (fasterwhisper.SpeculationOptions(after_silence=0), "after_silence must be > 0"),
         (fasterwhisper.SpeculationOptions(after_silence=-0.1), "after_silence must be > 0"),
         (fasterwhisper.SpeculationOptions(min_speech=-1), "min_speech must be >= 0"),
+        (fasterwhisper.SpeculationOptions(pad_silence=-0.1), "pad_silence must be between"),
+        (fasterwhisper.SpeculationOptions(pad_silence=60), "pad_silence must be between"),
         (
             fasterwhisper.SpeculationOptions(after_silence=0.3),
             r"after_silence \(0.3 s\) must be shorter than the VAD's end-of-speech silence",
@@ -113,7 +115,12 @@ def test_options_type_and_a_streaming_inner_stt_are_refused() -> None:
 
 def test_defaults_are_documented_and_valid() -> None:
     opts = fasterwhisper.SpeculationOptions()
-    assert (opts.enabled, opts.after_silence, opts.min_speech) == (True, 0.1, 0.25)
+    assert (opts.enabled, opts.after_silence, opts.min_speech, opts.pad_silence) == (
+        True,
+        0.1,
+        0.25,
+        0.2,
+    )
     opts.validate(vad_silence=VAD_SILENCE)
     stt = fasterwhisper.SpeculativeSTT(stt=fasterwhisper.STT(), vad=_vad())
     assert stt.capabilities.streaming and not stt.capabilities.interim_results

@@ -51,6 +51,10 @@ class SpeculationOptions:
     min_speech: float = 0.25
     """A segment with less speech than this (seconds) is not transcribed early (a cough, a
     one-syllable blip: the end-of-speech pass is cheap and usually not needed)."""
+    pad_silence: float = 0.2
+    """Seconds of silence appended to a background pass's audio, so Whisper hears the words
+    end as the end-of-speech pass would (the VAD's 0.3 s of silence, 0.1 s of it already in
+    the pass). Without it, measured: more errors on the same utterances (docs/latency.md)."""
 
     def validate(self, *, vad_silence: float | None = None) -> None:
         """Raise ``ValueError`` naming the option that is out of range. ``vad_silence``: the
@@ -63,6 +67,10 @@ class SpeculationOptions:
             )
         if self.min_speech < 0:
             raise ValueError(f"min_speech must be >= 0 seconds, got {self.min_speech!r}")
+        if not 0 <= self.pad_silence <= 5:
+            raise ValueError(
+                f"pad_silence must be between 0 and 5 seconds, got {self.pad_silence!r}"
+            )
         if vad_silence is not None and self.enabled and self.after_silence >= vad_silence:
             raise ValueError(
                 f"after_silence ({self.after_silence:g} s) must be shorter than the VAD's "
@@ -288,7 +296,7 @@ class SpeculativeRecognizeStream(stt.RecognizeStream):
             return
         if self._running is not None and not self._running.done():
             return  # one pass at a time: started when the running one ends (if still wanted)
-        audio = _take(self._frames, cand.samples)
+        audio = _take(self._frames, cand.samples, pad=self._owner._opts.pad_silence)
         cand.task = asyncio.create_task(self._transcribe(audio), name="speculative_pass")
         self._running = cand.task
         cand.task.add_done_callback(lambda _: self._start_candidate())
@@ -346,10 +354,12 @@ class SpeculativeRecognizeStream(stt.RecognizeStream):
         )
 
 
-def _take(frames: list[rtc.AudioFrame], samples: int) -> rtc.AudioFrame:
-    """The first `samples` samples of `frames` as one frame."""
+def _take(frames: list[rtc.AudioFrame], samples: int, *, pad: float = 0.0) -> rtc.AudioFrame:
+    """The first `samples` samples of `frames` as one frame, `pad` seconds of digital
+    silence after them."""
     merged = rtc.combine_audio_frames(frames)
     ch = merged.num_channels
     n = min(samples, merged.samples_per_channel)
-    data = bytes(memoryview(merged.data).cast("B")[: n * ch * 2])
-    return rtc.AudioFrame(data, merged.sample_rate, ch, n)
+    extra = int(pad * merged.sample_rate)
+    data = bytes(memoryview(merged.data).cast("B")[: n * ch * 2]) + bytes(extra * ch * 2)
+    return rtc.AudioFrame(data, merged.sample_rate, ch, n + extra)
