@@ -15,8 +15,9 @@ latency is split into
 
 - hearing: end of speech -> the turn is committed (`end_of_turn_delay`: Silero's silence,
   Whisper on the segment, the semantic end-of-turn check);
-- model first token: the fallback's own time to first token (its `metrics_collected`), with
-  the prompt tokens it found already evaluated (`prompt_cached_tokens`);
+- model first token: the fallback's own time to first token (its `metrics_collected`); per
+  variant, the prompt tokens its requests found already evaluated in llama.cpp's KV cache
+  and those they evaluated (the plugin's `LLM.prompt_cache` counters, over each call);
 - first audio: the rest, first token -> first audio frame (the first phrase written, the
   grounding check, the guardrail gate, Piper's first audio).
 
@@ -112,8 +113,6 @@ class ModelTurn:
     hearing: float | None
     model_ttft: float | None
     first_audio: float | None
-    cached_tokens: int | None
-    prompt_tokens: int | None
 
     def value(self, stage: str) -> float | None:
         v = getattr(self, stage)
@@ -122,8 +121,9 @@ class ModelTurn:
 
 async def one_call(
     settings: Settings, recording: Recording, out: Path, *, prefill: bool, index: int
-) -> tuple[list[ModelTurn], int, int]:
-    """One replayed call; returns its model turns, all answered turns and the policy's."""
+) -> tuple[list[ModelTurn], int, int, dict[str, int]]:
+    """One replayed call; returns its model turns, all answered turns, the policy's, and what
+    the fallback's prompt cache counted during it."""
     variant = VARIANTS[0] if prefill else VARIANTS[1]
     choice = choose_brain(settings)
     call = await open_call(settings, choice, caller_kind="replay")
@@ -139,14 +139,13 @@ async def one_call(
                 "start": m.timestamp - m.duration,
                 "end": m.timestamp,
                 "ttft": m.ttft,
-                "cached": getattr(m, "prompt_cached_tokens", None),
-                "prompt": m.prompt_tokens,
             }
         )
 
     models = fallback_models(call.brain.llm)
     for m in models:
         m.on("metrics_collected", on_metrics)
+    before = [_cache_counts(m) for m in models]
     try:
         t0 = await play_into_session(call.session, call.agent, recording, ogg_path=out)
     finally:
@@ -155,6 +154,10 @@ async def one_call(
         if call.record is not None:
             call.record.save_audio(out)
         await call.aclose()
+    cache: dict[str, int] = {}
+    for m, b in zip(models, before, strict=True):
+        for k, v in _cache_counts(m).items():
+            cache[k] = cache.get(k, 0) + v - b.get(k, 0)
     rows = turn_latencies(call.session.history, t0)
     windows = [(g["start"], g["end"]) for g in generations]
     split = split_latencies(rows, windows, t0)
@@ -178,12 +181,19 @@ async def one_call(
                 hearing=hearing,
                 model_ttft=ttft,
                 first_audio=first_audio,
-                cached_tokens=gen["cached"] if gen else None,
-                prompt_tokens=gen["prompt"] if gen else None,
             )
         )
     policy = sum(1 for s in split if not s.model and s.latency is not None)
-    return turns, len(rows), policy
+    return turns, len(rows), policy, cache
+
+
+def _cache_counts(model: object) -> dict[str, int]:
+    """The llamacpp plugin's prompt-cache counters (requests, prompt, reused and evaluated
+    tokens, prefills), or nothing for another model."""
+    stats = getattr(model, "prompt_cache", None)
+    if stats is None or not dataclasses.is_dataclass(stats) or isinstance(stats, type):
+        return {}
+    return {k: int(v) for k, v in dataclasses.asdict(stats).items()}
 
 
 @dataclasses.dataclass
@@ -191,6 +201,8 @@ class Run:
     turns: list[ModelTurn]
     answered: dict[str, int]
     policy_turns: dict[str, int]
+    cache: dict[str, dict[str, int]]
+    """Per variant: the fallback's prompt-cache counters summed over its calls."""
     load: list[tuple[float, float, float]]
     calls: list[Path]
 
@@ -199,7 +211,14 @@ def run_bench(
     settings: Settings, calls: int, lines_per_call: int, out_dir: Path, log: Any = print
 ) -> Run:
     prewarm_local_models(settings)  # as the worker's prewarm: loads happen before any call
-    run = Run([], dict.fromkeys(VARIANTS, 0), dict.fromkeys(VARIANTS, 0), [os.getloadavg()], [])
+    run = Run(
+        [],
+        dict.fromkeys(VARIANTS, 0),
+        dict.fromkeys(VARIANTS, 0),
+        {v: {} for v in VARIANTS},
+        [os.getloadavg()],
+        [],
+    )
     for i in range(calls):
         # pairs of calls with the same lines and voice; which goes first alternates
         pair, first_on = divmod(i, 2)
@@ -210,13 +229,15 @@ def run_bench(
         recording, _ends = call_recording(lines, voice, seed=pair)
         out = out_dir / f"call-{i:02d}-{'on' if prefill else 'off'}.ogg"
         log(f"call {i + 1}/{calls}: {voice}, prefill {'on' if prefill else 'off'}...")
-        turns, answered, policy = asyncio.run(
+        turns, answered, policy, cache = asyncio.run(
             one_call(settings, recording, out, prefill=prefill, index=i)
         )
         variant = VARIANTS[0] if prefill else VARIANTS[1]
         run.turns += turns
         run.answered[variant] += answered
         run.policy_turns[variant] += policy
+        for k, v in cache.items():
+            run.cache[variant][k] = run.cache[variant].get(k, 0) + v
         run.calls.append(out)
         run.load.append(os.getloadavg())
     return run
@@ -242,19 +263,23 @@ def render(run: Run, title: str) -> str:
     out.append("")
     for variant in VARIANTS:
         mine = [t for t in run.turns if t.variant == variant]
-        cached = [t.cached_tokens for t in mine if t.cached_tokens is not None]
-        prompt = [t.prompt_tokens for t in mine if t.prompt_tokens]
-        new = [
-            p - c
-            for t in mine
-            if (p := t.prompt_tokens) is not None and (c := t.cached_tokens) is not None
-        ]
         under = sum(1 for t in mine if t.latency <= 1.5)
+        c = run.cache[variant]
+        requests = c.get("requests", 0)
+        if requests:
+            prompt, reused = c.get("prompt_tokens", 0), c.get("reused_tokens", 0)
+            tokens = (
+                f"{requests} model requests: prompt {prompt / requests:.0f} tokens each, "
+                f"{reused / requests:.0f} found evaluated ({100 * reused / max(prompt, 1):.0f} "
+                f"%), {(prompt - reused) / requests:.0f} evaluated; {c.get('prefills', 0)} "
+                f"prefills ({c.get('preempted_prefills', 0)} stopped by a request)"
+            )
+        else:
+            tokens = "no prompt-cache counters"
         out.append(
             f"{variant}: {len(mine)} model turns of {run.answered[variant]} answered "
-            f"({run.policy_turns[variant]} by the policy); prompt tokens median "
-            f"{_median(prompt)}, reused {_median(cached)}, evaluated {_median(new)}; "
-            f"first audio <= 1.5 s on {under}/{len(mine)}"
+            f"({run.policy_turns[variant]} by the policy); {tokens}; first audio <= 1.5 s on "
+            f"{under}/{len(mine)}"
         )
     loads = ", ".join(f"{a:.2f}" for a, _, _ in run.load)
     out.append(f"load average (1 min) before the first call and after each: {loads}")
@@ -303,6 +328,7 @@ def main(args: Any) -> int:
                         "turns": [dataclasses.asdict(t) for t in run.turns],
                         "answered": run.answered,
                         "policy_turns": run.policy_turns,
+                        "prompt_cache": run.cache,
                         "load": run.load,
                         "calls": [str(c) for c in run.calls],
                     },
