@@ -90,6 +90,8 @@ class OrderPolicy:
     """Ordering turns in a row whose drink was not understood (the second names the menu)."""
     last_said: str = ""
     """The agent's previous reply: a question is never asked twice in the same words."""
+    _asked_change_before: bool = False
+    """This turn answers "what should I change?"."""
     caller_turns: int = 0
     """Caller turns so far this call."""
     asked_goodbye: bool = False
@@ -116,7 +118,9 @@ class OrderPolicy:
                 if isinstance(step, Say) and step.text:
                     if step.text.strip() == self.last_said.strip():
                         # the same question twice is a loop, not a conversation
-                        step = Say(f"Sorry, I'm having trouble hearing you. {step.text}")
+                        again = step.text.removeprefix("Sorry, ")
+                        again = again[:1].upper() + again[1:]
+                        step = Say(f"Sorry, I'm having trouble hearing you. {again}")
                     self.last_said = step.text
                 return step
         return Defer("plan finished without a reply")
@@ -138,6 +142,7 @@ class OrderPolicy:
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
         asked_change, self.asked_change = self.asked_change, False
+        self._asked_change_before = asked_change
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
         yes = "yes" in acts and "no" not in acts
@@ -669,6 +674,9 @@ class OrderPolicy:
         if not calls:
             names = _join(sorted({ln.drink.name for ln in lines}))
             if not change.dropped:  # what was said is what the order already has
+                if self._asked_change_before:
+                    # said again after "what should I change?": the caller is confirming it
+                    return self._plan_read_back()
                 self.asked_change = True
                 return [_reply(f"Sorry, what should I change about the {names}?")]
             wanted = _join([*change.attributes.values(), *change.dropped])
