@@ -513,6 +513,13 @@ async def test_a_kind_of_milk_not_understood_is_asked_for(tmp_path: Path) -> Non
         assert "which milk" in said.lower() and "almond" in said.lower(), said
         await call.say("Almond milk.")
         assert await call.order() == [("Cortado", 1, {"milk-options": "Almond Milk"}, "open")]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        calls, said = await call.say("Can I get a latte with soy milk?")
+        assert not set(names(calls)) & WRITES, calls
+        assert "don't have soy milk" in said and "which milk" in said.lower(), said
+        await call.say("Oat milk then.")
+        assert await call.order() == [("Latte", 1, {"milk-options": "Oat Milk"}, "open")]
     (tmp_path / "b").mkdir()
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         _, said = await call.say("Two lattes with almand milk, please.")

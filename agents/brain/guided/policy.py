@@ -291,7 +291,9 @@ class OrderPolicy:
             return [_reply(f"Sorry, was that {_describe(drink, self.menu)} with {said[0]}, "
                            f"or with {said[1]}?")]  # fmt: skip
         kind = self.menu.attribute_names.get(attr, attr).lower()
-        return [_reply(f"Which {kind} would you like in the {drink.name}: "
+        missing = f"Sorry, we don't have {_join(drink.dropped)}. " if drink.dropped else ""
+        drink.dropped = []
+        return [_reply(f"{missing}Which {kind} would you like in the {drink.name}: "
                        f"{_join_or(said)}?")]  # fmt: skip
 
     def _plan_choice_answer(

@@ -446,6 +446,10 @@ MILK_LEADS = frozenset(
 )  # fmt: skip
 """Words that may stand before "milk" without naming a kind of milk ("with milk", "extra
 milk"); any other word there ("with our milk") is a kind of milk not understood."""
+OTHER_MILKS = frozenset(
+    {"soy", "soya", "coconut", "rice", "hemp", "macadamia", "cashew", "pea", "goat", "skinny"}
+)
+"""Kinds of milk callers ask for that this menu does not have: said so, then asked which."""
 DRINK_MARK = "<drink>"
 """Stands for a drink named exactly, when the rest of the words are searched for near misses."""
 
@@ -505,8 +509,12 @@ def _unclear_milk(span: str, offered: set[str], out: DrinkRequest) -> None:
     m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
     if m is None or m.group(2) in MILK_LEADS:
         return
-    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
     kinds = load_menu().attribute_options.get(attr, [])
+    if m.group(2) in OTHER_MILKS:
+        out.dropped.append(f"{m.group(2)} milk")
+        out.unclear[attr] = list(kinds)
+        return
+    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
     near = [  # "almand milk" -> Almond Milk, "non fate milk" -> Non-fat Milk
         o
         for o in kinds
