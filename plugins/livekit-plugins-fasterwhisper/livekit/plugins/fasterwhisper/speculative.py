@@ -90,7 +90,8 @@ class SpeculationStats:
     used: int = 0
     """Segments whose final transcript came from a background pass."""
     stale: int = 0
-    """Background passes dropped because the caller spoke again after the audio they had."""
+    """Background passes (running, or waiting for the engine) dropped because the caller
+    spoke again after the audio they had."""
 
 
 def vad_end_silence(vad_model: vad.VAD) -> float | None:
@@ -299,9 +300,16 @@ class SpeculativeRecognizeStream(stt.RecognizeStream):
         audio = _take(self._frames, cand.samples, pad=self._owner._opts.pad_silence)
         cand.task = asyncio.create_task(self._transcribe(audio), name="speculative_pass")
         self._running = cand.task
-        cand.task.add_done_callback(lambda _: self._start_candidate())
+        cand.task.add_done_callback(self._on_pass_done)
         self.stats.passes += 1
         self._owner.stats.passes += 1
+
+    def _on_pass_done(self, task: asyncio.Task[stt.SpeechEvent]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            # a stale pass's failure is nobody's business; a used one's is handled at the
+            # end of speech (the segment is transcribed again)
+            logger.debug("speculative pass failed", exc_info=task.exception())
+        self._start_candidate()
 
     async def _transcribe(self, audio: rtc.AudioFrame) -> stt.SpeechEvent:
         return await self._owner._stt.recognize(
