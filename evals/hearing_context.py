@@ -1,5 +1,5 @@
 """Does Whisper hear a caller's answer better knowing the agent's question? The local STT
-with and without `agent_context` (the agent's last words after the menu prompt, fed by
+with and without `agent_context` (the agent's last words before the menu prompt, fed by
 LiveKit's `chat_context` forwarding), on short answers spoken by voices the agent never
 uses, at 16 kHz (tiny.en) and through the SIP hop (8 kHz G.711 mu-law, Whisper base).
 

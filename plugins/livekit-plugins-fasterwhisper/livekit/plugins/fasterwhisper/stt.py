@@ -35,7 +35,7 @@ WHISPER_SAMPLE_RATE = 16000
 """Whisper's input rate; audio at any other rate is resampled to it."""
 AGENT_CONTEXT_CHARS = 300
 """At most this much of the agent's last message goes into the prompt (its end): Whisper
-keeps only the last 223 prompt tokens, and the domain words come first."""
+keeps only the last 223 prompt tokens, and the domain words come after it."""
 
 _MODEL_CACHE: dict[tuple[str, str, str, int], WhisperModel] = {}
 _MODEL_LOCK = threading.Lock()
@@ -246,8 +246,8 @@ class STT(stt.STT):
 
     @property
     def prompt(self) -> str | None:
-        """The prompt the next recognition gets: the domain words, then the agent's last
-        words (when `agent_context` is on)."""
+        """The prompt the next recognition gets: the agent's last words (when `agent_context`
+        is on), then the domain words."""
         return build_prompt(
             self._opts.initial_prompt, self._agent_said if self._opts.agent_context else ""
         )
@@ -329,9 +329,10 @@ class STT(stt.STT):
 
 
 def build_prompt(initial_prompt: str | None, agent_said: str) -> str | None:
-    """Whisper's prompt: the domain words, then the agent's words as the turn before the
-    caller's."""
-    parts = [p.strip() for p in (initial_prompt or "", agent_said) if p and p.strip()]
+    """Whisper's prompt: the agent's words as the turn before the caller's, then the domain
+    words, nearest the audio (measured: the other way round, a greeting after the menu words
+    turned "a latte with oat milk" into "a lot hay with oat milk")."""
+    parts = [p.strip() for p in (agent_said, initial_prompt or "") if p and p.strip()]
     return " ".join(parts) or None
 
 
