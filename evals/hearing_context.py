@@ -77,6 +77,7 @@ async def run(
     for rate in rates:
         phone = rate == 8000
         engine = STT_FACTORIES["local"](Settings.from_env({}), phone)
+        whisper = whisper_inside(engine)
         refs: list[str] = []
         hyps: dict[str, list[str]] = {"menu prompt": [], "menu prompt + agent's words": []}
         for v in voices:
@@ -85,10 +86,9 @@ async def run(
                 if phone:
                     pcm = telephone_audio(pcm, 8000)
                 refs.append(answer)
+                engine._push_conversation_item(agent_said(question))
                 for variant, on in (("menu prompt", False), ("menu prompt + agent's words", True)):
-                    whisper = _whisper(engine)
                     whisper.update_options(agent_context=on)
-                    engine._push_conversation_item(agent_said(question))
                     hyps[variant].append(await hear(engine, pcm, rate))
         for variant, hs in hyps.items():
             exact = sum(words(r) == words(h) for r, h in zip(refs, hs, strict=True))
@@ -96,12 +96,17 @@ async def run(
     return rows
 
 
-def _whisper(engine: stt.STT) -> fasterwhisper.STT:
-    """The Whisper engine inside the telephony variant's digit normaliser."""
-    inner: object = engine
-    while not isinstance(inner, fasterwhisper.STT):
-        inner = inner.inner  # type: ignore[attr-defined]
-    return inner
+def whisper_inside(engine: stt.STT) -> fasterwhisper.STT:
+    """The Whisper engine at the bottom of a chain of wrappers (the digit normaliser, the
+    speculative stream, LiveKit's stream and fallback adapters)."""
+    seen: list[object] = [engine]
+    while seen:
+        e = seen.pop()
+        if isinstance(e, fasterwhisper.STT):
+            return e
+        seen += [getattr(e, a) for a in ("inner", "wrapped_stt") if hasattr(e, a)]
+        seen += list(getattr(e, "_stt_instances", []))
+    raise ValueError(f"no faster-whisper engine in {engine!r}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,6 @@ stream and the fallback chain) passes it down to Whisper's prompt, before the me
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from livekit.agents import Agent, AgentSession, llm, stt
@@ -17,21 +16,10 @@ from agents.brain.chains import build_stt
 from agents.brain.factories import local_stt_prompt
 from agents.brain.guided import GuidedLLM
 from agents.config import Settings
+from evals.hearing_context import whisper_inside
 from tests.test_guided_follows_caller import ScriptedFallback
 from tools import ToolRuntime, ToolRuntimeOptions
 from tools.coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, OrderStore, build_coffee_tools
-
-
-def whisper_inside(engine: Any) -> fasterwhisper.STT:
-    """The Whisper engine at the bottom of a chain of wrappers."""
-    seen: list[Any] = [engine]
-    while seen:
-        e = seen.pop()
-        if isinstance(e, fasterwhisper.STT):
-            return e
-        seen += [getattr(e, a) for a in ("inner", "wrapped_stt") if hasattr(e, a)]
-        seen += list(getattr(e, "_stt_instances", []))
-    raise AssertionError(f"no Whisper engine in {engine!r}")
 
 
 @pytest.mark.parametrize("telephony", [False, True], ids=["16k", "phone"])

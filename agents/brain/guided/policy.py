@@ -141,8 +141,7 @@ class OrderPolicy:
         choice, self.pending_choice = self.pending_choice, None
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
-        asked_change, self.asked_change = self.asked_change, False
-        self._asked_change_before = asked_change
+        self._asked_change_before, self.asked_change = self.asked_change, False
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
         yes = "yes" in acts and "no" not in acts
@@ -185,9 +184,9 @@ class OrderPolicy:
             and (
                 "correct" in acts
                 or turn.negated
-                or ((confirming or asked_change) and "no" in acts)
+                or ((confirming or self._asked_change_before) and "no" in acts)
                 or (
-                    asked_change
+                    self._asked_change_before
                     and "more" not in acts
                     and self._targets(turn, turn.drinks[0].menu_item_id)
                 )

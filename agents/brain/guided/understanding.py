@@ -485,7 +485,7 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 else:
                     out.dropped.append(option)
                 break
-    _unclear_milk(consumed, offered, out)
+    _unclear_milk(consumed, offered, menu, out)
     if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and item is not None:
         out.attributes.setdefault("hot-or-iced", "Hot")
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
@@ -497,7 +497,7 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 out.dropped.append(menu.addon_names.get(addon, addon))
 
 
-def _unclear_milk(span: str, offered: set[str], out: DrinkRequest) -> None:
+def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
     """A kind of milk said but not understood: the options it may be, to ask about."""
     attr = "milk-options"
     if attr not in offered or attr in out.attributes:
@@ -509,7 +509,7 @@ def _unclear_milk(span: str, offered: set[str], out: DrinkRequest) -> None:
     m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
     if m is None or m.group(2) in MILK_LEADS:
         return
-    kinds = load_menu().attribute_options.get(attr, [])
+    kinds = menu.attribute_options.get(attr, [])
     if m.group(2) in OTHER_MILKS:
         out.dropped.append(f"{m.group(2)} milk")
         out.unclear[attr] = list(kinds)
