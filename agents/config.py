@@ -56,6 +56,14 @@ def _auto_or_seconds(env: Mapping[str, str], name: str) -> str:
     return str(_float(env, name, 0.0))
 
 
+def _seconds_or_off(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    """A number of seconds (checked like any other number), or `off` (None)."""
+    raw = env.get(name, "").strip().lower()
+    if raw == "off":
+        return None
+    return _float(env, name, 0.0) if raw else default
+
+
 def _str(env: Mapping[str, str], name: str, default: str = "") -> str:
     return env.get(name, "").strip() or default
 
@@ -136,11 +144,15 @@ class Settings:
     local_llm_model: str = ""
     local_tts_voice: str = ""
     local_llm_threads: int = 1
+    """llama.cpp threads. 1 by default: on a small CPU shared with Whisper, Piper and VAD,
+    a second spinning thread measured ~6x slower under load."""
     local_llm_tool_bias: float = 0.0
     """Logit nudge towards a tool call when SmolLM2 answers the caller (0 = its own choice;
     measured on 6 held-out dialogs: 0 -> no calls, 5 -> 4/23 right calls but looping)."""
-    """llama.cpp threads. 1 by default: on a small CPU shared with Whisper, Piper and VAD,
-    a second spinning thread measured ~6x slower under load."""
+    local_model_ack_delay: float | None = 0.3
+    """`LOCAL_MODEL_ACK_DELAY`: seconds into a turn the offline brain's fallback model
+    answers after which, if it has written nothing speakable yet, the agent says "Hmm,"
+    and the answer follows; `off` = never (`agents.brain.guided.llm.ACK_DELAY`)."""
 
     # domain + tool runtime
     orders_db: str = ".data/orders.sqlite"
@@ -261,6 +273,9 @@ class Settings:
             local_tts_voice=_str(e, "LOCAL_TTS_VOICE"),
             local_llm_threads=int(threads_raw),
             local_llm_tool_bias=_float(e, "LOCAL_LLM_TOOL_BIAS", d.local_llm_tool_bias),
+            local_model_ack_delay=_seconds_or_off(
+                e, "LOCAL_MODEL_ACK_DELAY", d.local_model_ack_delay
+            ),
             orders_db=_str(e, "ORDERS_DB", d.orders_db),
             orders_days=_float(e, "ORDERS_DAYS", d.orders_days),
             transfer_to=_str(e, "TRANSFER_TO"),

@@ -246,8 +246,15 @@ def main(argv: list[str] | None = None) -> int:
         "--model-turns",
         action="store_true",
         help="the offline brain's model-answered turns end to end: small-talk callers "
-        "(flite/espeak-ng) replayed through the suite, prefill on/off alternating; --runs is "
-        "the number of calls (6 lines each)",
+        "(flite/espeak-ng) replayed through the suite, --compare's feature on/off "
+        "alternating; --runs is the number of calls (6 lines each)",
+    )
+    p.add_argument(
+        "--compare",
+        choices=("ack", "prefill"),
+        default="ack",
+        help="--model-turns: alternate the spoken acknowledgement of a slow model turn "
+        "(default) or the prompt prefill, on and off",
     )
     p.add_argument("--lines", type=int, help="--model-turns: small-talk lines per call")
     p.add_argument("--keep", type=Path, help="--model-turns, --cascade: keep the calls' audio here")

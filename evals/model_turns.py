@@ -19,10 +19,15 @@ latency is split into
   variant, the prompt tokens its requests found already evaluated in llama.cpp's KV cache
   and those they evaluated (the plugin's `LLM.prompt_cache` counters, over each call);
 - first audio: the rest, first token -> first audio frame (the first phrase written, the
-  grounding check, the guardrail gate, Piper's first audio).
+  grounding check, the guardrail gate, Piper's first audio);
+- words: end of speech -> the model's own first phrase passed to the TTS (with the
+  acknowledgement on, the caller has been hearing "Hmm," since `ack_delay`).
 
-Calls alternate between the fallback's prompt prefilled after every reply
-(`GuidedLLM.after_reply`, as deployed) and not, in one process, so both see the same load.
+Calls alternate, in one process so both see the same load, between (`--compare`)
+- `ack` (default): the reply acknowledged when the model has written nothing `ack_delay`
+  into its turn (`GuidedLLM.ack_delay`, as deployed) and not; the prompt prefilled in both;
+- `prefill`: the fallback's prompt prefilled after every reply (`GuidedLLM.after_reply`, as
+  deployed) and not; the acknowledgement as deployed in both.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from agents.brain import choose_brain
-from agents.brain.guided.llm import GuidedLLM
+from agents.brain.guided.llm import ACK_DELAY, GuidedLLM
 from agents.brain.local_models import prewarm_local_models
 from agents.call import open_call
 from agents.config import ConfigError, Settings, load_env
@@ -74,8 +79,12 @@ LEAD_S = 6.0
 """Silence before the first line: the greeting plays."""
 PAUSE_S = 9.0
 """Silence after each line: the answer (one short sentence) and its latency fit in it."""
-VARIANTS = ("prefill", "no prefill")
-STAGES = ("latency", "hearing", "model_ttft", "first_audio")
+COMPARISONS: dict[str, tuple[str, str]] = {
+    "ack": ("ack", "no ack"),
+    "prefill": ("prefill", "no prefill"),
+}
+"""What `--compare` alternates: the variant with the feature on, then off."""
+STAGES = ("latency", "hearing", "model_ttft", "first_audio", "words")
 
 
 def call_recording(lines: list[str], voice: Voice, *, seed: int) -> tuple[Recording, list[float]]:
@@ -113,6 +122,8 @@ class ModelTurn:
     hearing: float | None
     model_ttft: float | None
     first_audio: float | None
+    words: float | None = None
+    acked: bool = False
 
     def value(self, stage: str) -> float | None:
         v = getattr(self, stage)
@@ -120,17 +131,26 @@ class ModelTurn:
 
 
 async def one_call(
-    settings: Settings, recording: Recording, out: Path, *, prefill: bool, index: int
+    settings: Settings,
+    recording: Recording,
+    out: Path,
+    *,
+    on: bool,
+    index: int,
+    compare: str = "prefill",
 ) -> tuple[list[ModelTurn], int, int, dict[str, int]]:
-    """One replayed call; returns its model turns, all answered turns, the policy's, and what
-    the fallback's prompt cache counted during it."""
-    variant = VARIANTS[0] if prefill else VARIANTS[1]
+    """One replayed call with `compare`'s feature `on` or off; returns its model turns, all
+    answered turns, the policy's, and what the fallback's prompt cache counted during it."""
+    variant = COMPARISONS[compare][0 if on else 1]
     choice = choose_brain(settings)
     call = await open_call(settings, choice, caller_kind="replay")
     guided = guided_llm(call.brain.llm)
     if guided is None:
         raise RuntimeError("the local brain has no GuidedLLM: nothing answers with the model")
-    guided.prefill_after_reply = prefill
+    if compare == "prefill":
+        guided.prefill_after_reply = on
+    else:
+        guided.ack_delay = (settings.local_model_ack_delay or ACK_DELAY) if on else None
     generations: list[dict[str, Any]] = []
 
     def on_metrics(m: Any) -> None:
@@ -172,6 +192,10 @@ async def one_call(
         first_audio = None
         if hearing is not None and ttft is not None:
             first_audio = s.latency - hearing - ttft
+        timing = next((t for t in guided.model_timings if lo <= t.start <= hi), None)
+        words = None
+        if timing is not None and timing.words is not None:
+            words = timing.words - (t0 + row["user_end"])
         turns.append(
             ModelTurn(
                 variant=variant,
@@ -181,6 +205,8 @@ async def one_call(
                 hearing=hearing,
                 model_ttft=ttft,
                 first_audio=first_audio,
+                words=words,
+                acked=timing is not None and timing.ack is not None,
             )
         )
     policy = sum(1 for s in split if not s.model and s.latency is not None)
@@ -198,6 +224,8 @@ def _cache_counts(model: object) -> dict[str, int]:
 
 @dataclasses.dataclass
 class Run:
+    variants: tuple[str, str]
+    """The feature on, then off (`COMPARISONS`)."""
     turns: list[ModelTurn]
     answered: dict[str, int]
     policy_turns: dict[str, int]
@@ -208,31 +236,38 @@ class Run:
 
 
 def run_bench(
-    settings: Settings, calls: int, lines_per_call: int, out_dir: Path, log: Any = print
+    settings: Settings,
+    calls: int,
+    lines_per_call: int,
+    out_dir: Path,
+    log: Any = print,
+    compare: str = "ack",
 ) -> Run:
     prewarm_local_models(settings)  # as the worker's prewarm: loads happen before any call
+    variants = COMPARISONS[compare]
     run = Run(
+        variants,
         [],
-        dict.fromkeys(VARIANTS, 0),
-        dict.fromkeys(VARIANTS, 0),
-        {v: {} for v in VARIANTS},
+        dict.fromkeys(variants, 0),
+        dict.fromkeys(variants, 0),
+        {v: {} for v in variants},
         [os.getloadavg()],
         [],
     )
     for i in range(calls):
         # pairs of calls with the same lines and voice; which goes first alternates
         pair, first_on = divmod(i, 2)
-        prefill = (first_on == 0) == (pair % 2 == 0)
+        on = (first_on == 0) == (pair % 2 == 0)
         start = (pair * lines_per_call) % len(SMALL_TALK)
         lines = [SMALL_TALK[(start + k) % len(SMALL_TALK)] for k in range(lines_per_call)]
         voice = parse_voice(VOICES[pair % len(VOICES)])
         recording, _ends = call_recording(lines, voice, seed=pair)
-        out = out_dir / f"call-{i:02d}-{'on' if prefill else 'off'}.ogg"
-        log(f"call {i + 1}/{calls}: {voice}, prefill {'on' if prefill else 'off'}...")
+        out = out_dir / f"call-{i:02d}-{'on' if on else 'off'}.ogg"
+        log(f"call {i + 1}/{calls}: {voice}, {compare} {'on' if on else 'off'}...")
         turns, answered, policy, cache = asyncio.run(
-            one_call(settings, recording, out, prefill=prefill, index=i)
+            one_call(settings, recording, out, on=on, index=i, compare=compare)
         )
-        variant = VARIANTS[0] if prefill else VARIANTS[1]
+        variant = variants[0 if on else 1]
         run.turns += turns
         run.answered[variant] += answered
         run.policy_turns[variant] += policy
@@ -255,15 +290,16 @@ def _ms(values: list[float]) -> str:
 
 def render(run: Run, title: str) -> str:
     out = [title, "", "| variant | stage | n | median [IQR] ms | p95 ms |", "|---|---|---|---|---|"]
-    for variant in VARIANTS:
+    for variant in run.variants:
         mine = [t for t in run.turns if t.variant == variant]
         for stage in STAGES:
             vals = [v for t in mine if (v := t.value(stage)) is not None]
             out.append(f"| {variant} | {stage} {_ms(vals)}")
     out.append("")
-    for variant in VARIANTS:
+    for variant in run.variants:
         mine = [t for t in run.turns if t.variant == variant]
         under = sum(1 for t in mine if t.latency <= 1.5)
+        acked = sum(1 for t in mine if t.acked)
         c = run.cache[variant]
         requests = c.get("requests", 0)
         if requests:
@@ -278,8 +314,8 @@ def render(run: Run, title: str) -> str:
             tokens = "no prompt-cache counters"
         out.append(
             f"{variant}: {len(mine)} model turns of {run.answered[variant]} answered "
-            f"({run.policy_turns[variant]} by the policy); {tokens}; first audio <= 1.5 s on "
-            f"{under}/{len(mine)}"
+            f"({run.policy_turns[variant]} by the policy); {tokens}; acknowledged "
+            f"{acked}/{len(mine)}; first audio <= 1.5 s on {under}/{len(mine)}"
         )
     loads = ", ".join(f"{a:.2f}" for a, _, _ in run.load)
     out.append(f"load average (1 min) before the first call and after each: {loads}")
@@ -311,12 +347,19 @@ def main(args: Any) -> int:
             call_records_dir=str(out_dir / "records"),
         )
         started = time.time()
+        compare = getattr(args, "compare", None) or "ack"
         run = run_bench(
-            settings, args.runs, lines, out_dir, log=lambda m: print(m, file=sys.stderr)
+            settings,
+            args.runs,
+            lines,
+            out_dir,
+            log=lambda m: print(m, file=sys.stderr),
+            compare=compare,
         )
+        a, b = run.variants
         title = (
-            f"Model-answered turns, {args.runs} call(s) of {lines} small-talk lines, prefill on "
-            f"/ off alternating, guardrail gate: {args.gate}, "
+            f"Model-answered turns, {args.runs} call(s) of {lines} small-talk lines, {a} / {b} "
+            f"alternating, guardrail gate: {args.gate}, "
             f"LOCAL_LLM_THREADS={settings.local_llm_threads} "
             f"({time.time() - started:.0f} s; caller stops -> first agent audio)"
         )
@@ -325,6 +368,7 @@ def main(args: Any) -> int:
             args.json.write_text(
                 json.dumps(
                     {
+                        "variants": run.variants,
                         "turns": [dataclasses.asdict(t) for t in run.turns],
                         "answered": run.answered,
                         "policy_turns": run.policy_turns,

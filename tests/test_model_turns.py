@@ -9,11 +9,11 @@ import pytest
 from agents.brain.guided.policy import Defer, OrderPolicy
 from agents.brain.guided.understanding import understand
 from evals.model_turns import (
+    COMPARISONS,
     LEAD_S,
     PAUSE_S,
     RATE,
     SMALL_TALK,
-    VARIANTS,
     ModelTurn,
     Run,
     call_recording,
@@ -45,14 +45,18 @@ def test_a_call_is_its_lines_each_followed_by_a_pause() -> None:
     assert np.abs(rec.pcm[int(LEAD_S * RATE) : int(ends[0] * RATE)]).max() > 1000
 
 
+VARIANTS = COMPARISONS["prefill"]
+
+
 def test_the_table_reports_each_stage_with_its_spread_and_the_load() -> None:
     turns = [
-        ModelTurn(v, i, "hi", 1.0 + 0.1 * i, 0.6, 0.3, 0.1 + 0.1 * i)
+        ModelTurn(v, i, "hi", 1.0 + 0.1 * i, 0.6, 0.3, 0.1 + 0.1 * i, 0.9, acked=i < 2)
         for v in VARIANTS
         for i in range(5)
     ]
     cache = {"requests": 4, "prompt_tokens": 1200, "reused_tokens": 1100, "prefills": 5}
     run = Run(
+        VARIANTS,
         turns,
         dict.fromkeys(VARIANTS, 6),
         dict.fromkeys(VARIANTS, 1),
@@ -63,10 +67,11 @@ def test_the_table_reports_each_stage_with_its_spread_and_the_load() -> None:
     out = render(run, "title")
     assert "| prefill | latency | 5 | 1200 [1100-1300] | 1380 |" in out
     assert "| no prefill | model_ttft | 5 | 300 [300-300] | 300 |" in out
+    assert "| prefill | words | 5 | 900 [900-900] | 900 |" in out
     assert "prefill: 5 model turns of 6 answered (1 by the policy)" in out
     assert (
         "4 model requests: prompt 300 tokens each, 275 found evaluated (92 %), 25 evaluated; "
-        "5 prefills (0 stopped by a request); first audio <= 1.5 s on 5/5"
+        "5 prefills (0 stopped by a request); acknowledged 2/5; first audio <= 1.5 s on 5/5"
     ) in out
     assert "no prefill: 5 model turns of 6 answered (1 by the policy); no prompt-cache" in out
     assert "load average (1 min) before the first call and after each: 0.50" in out

@@ -51,6 +51,7 @@ def test_missing_voice_is_a_clear_value_error(tmp_path: Path) -> None:
         ({"noise_w_scale": -0.1}, "noise_w_scale"),
         ({"volume": 0}, "volume"),
         ({"speaker_id": 3}, "speaker_id"),  # joe has a single speaker
+        ({"phrase_cache": -1}, "phrase_cache"),
     ],
 )
 def test_bad_options_name_the_option(kwargs: dict, option: str) -> None:
@@ -221,3 +222,35 @@ async def test_first_audio_starts_before_the_first_sentence_is_complete() -> Non
     frames = [first.frame] + [ev.frame async for ev in stream]
     await stream.aclose()
     assert sum(f.duration for f in frames) > 1.5
+
+
+async def test_a_short_phrase_is_synthesized_once_then_replayed_from_the_cache() -> None:
+    piper.clear_phrase_cache()
+    voice = piper.TTS()
+    first, _, _ = await synthesize(voice, "Hmm.")
+    again, _, _ = await synthesize(piper.TTS(), " Hmm. ")  # another TTS of the same process
+    info = piper.phrase_cache_info()
+    assert (info.hits, info.misses, info.size) == (1, 1, 1)
+    assert bytes(again.data) == bytes(first.data) and first.duration > 0.1
+
+    # a long sentence, other options, or the cache off: synthesized each time
+    await synthesize(voice, SENTENCE)
+    await synthesize(voice, SENTENCE)
+    await synthesize(piper.TTS(length_scale=1.3), "Hmm.")
+    await synthesize(piper.TTS(phrase_cache=0), "Hmm.")
+    info = piper.phrase_cache_info()
+    assert info.hits == 1 and info.size == 2  # "Hmm." twice: default and slower voice
+
+
+def test_prewarm_puts_the_warm_phrases_in_the_cache() -> None:
+    piper.clear_phrase_cache()
+    piper.TTS(warm_phrases=("Hmm. ", "Got it,")).prewarm()  # outside a loop: blocking
+    assert piper.phrase_cache_info().size == 2
+
+
+def test_the_cache_keeps_the_most_recently_used_phrases() -> None:
+    piper.clear_phrase_cache()
+    piper.TTS(phrase_cache=2, warm_phrases=("One.", "Two.", "Three.")).prewarm()
+    assert piper.phrase_cache_info().size == 2
+    piper.TTS(phrase_cache=2, warm_phrases=("Three.",)).prewarm()  # still there: a hit
+    assert piper.phrase_cache_info().hits == 1

@@ -95,7 +95,8 @@ def _local_llm(s: Settings) -> llm.LLM:
             model_path=model or None,
             n_threads=s.local_llm_threads,
             tool_call_bias=s.local_llm_tool_bias,
-        )
+        ),
+        ack_delay=s.local_model_ack_delay,
     )
 
 
@@ -120,11 +121,15 @@ def _openai_tts(s: Settings) -> tts.TTS:
 def _local_tts(s: Settings) -> tts.TTS:
     """Piper, fed by a tokenizer that sends a reply's first short phrase ("Sure, ") on its
     own, then sentences: the first audio no longer waits for a whole first sentence to be
-    written and synthesized (LiveKit's own adapter would cut sentences only)."""
+    written and synthesized (LiveKit's own adapter would cut sentences only). The guided
+    brain's "Hmm," is synthesized in prewarm, so it plays at once even on a call's first
+    model-answered turn."""
     from livekit.plugins import piper
 
+    from .guided.llm import ACK_LINE
+
     return tts.StreamAdapter(
-        tts=piper.TTS(voice=s.local_tts_voice or None),
+        tts=piper.TTS(voice=s.local_tts_voice or None, warm_phrases=(ACK_LINE,)),
         sentence_tokenizer=piper.PhraseTokenizer(),
     )
 

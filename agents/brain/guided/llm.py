@@ -24,7 +24,9 @@ import asyncio
 import json
 import logging
 import re
-from typing import Any
+import time
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, llm, utils
 from livekit.agents.llm import ToolChoice
@@ -45,6 +47,17 @@ _ACKNOWLEDGEMENT = re.compile(
     r"^\s*(sure|okay|ok|alright|all right|great|got it|of course|certainly|absolutely)[,.!]?\s*$",
     re.IGNORECASE,
 )
+ACK_LINE = "Hmm, "
+"""Said when the fallback model has written nothing speakable `ack_delay` seconds into its
+turn: the caller hears the agent at once, and the answer follows it. A comma and a space:
+LiveKit's markdown filter passes text on up to its last space, and the phrase tokenizer
+cuts at a comma at once (a full stop waits for the next word: it may be "3." of "3.50")."""
+_CAPITALISED = re.compile(r"^(\s*)([A-Z])(?=[a-z])")
+"""A reply's first word after `ACK_LINE` ("We close ..."), which continues the sentence;
+not "I", "I'm"."""
+ACK_DELAY = 0.3
+"""Seconds a model-answered turn waits for the model's first phrase before `ACK_LINE`
+(`LOCAL_MODEL_ACK_DELAY`). Measured: `python -m evals.latency --model-turns --compare ack`."""
 FALLBACK_HISTORY = 6
 """Conversation items the fallback model sees (plus its prompt): short prompts keep its
 first token fast and a long call from ever overflowing its context."""
@@ -85,10 +98,34 @@ class Hearing:
         return min(parts) if parts else None
 
 
+@dataclass
+class ModelReplyTiming:
+    """One model-answered reply, in `time.time()` seconds."""
+
+    KEEP: ClassVar[int] = 64
+
+    start: float
+    ack: float | None = None
+    """When `ACK_LINE` was passed on (None: the model's words came first)."""
+    words: float | None = None
+    """When the model's first admitted phrase (or the line replacing it) was passed on."""
+
+
 class GuidedLLM(llm.LLM):
-    def __init__(self, fallback: llm.LLM, *, policy: OrderPolicy | None = None) -> None:
-        """`fallback`: the model for what the ordering policy does not understand."""
+    def __init__(
+        self,
+        fallback: llm.LLM,
+        *,
+        policy: OrderPolicy | None = None,
+        ack_delay: float | None = ACK_DELAY,
+    ) -> None:
+        """`fallback`: the model for what the ordering policy does not understand.
+        `ack_delay`: seconds into a model-answered turn after which, if the model has
+        written nothing speakable yet, the reply starts with `ACK_LINE`; `None` = never."""
         super().__init__()
+        if ack_delay is not None and ack_delay < 0:
+            raise ValueError(f"ack_delay must be >= 0 seconds or None, got {ack_delay!r}")
+        self.ack_delay = ack_delay
         self._fallback = fallback
         self.policy = policy or OrderPolicy()
         self._issued: dict[str, str] = {}
@@ -104,6 +141,9 @@ class GuidedLLM(llm.LLM):
         """Replies the fallback model wrote (the rest came from the ordering policy)."""
         self.replaced: list[tuple[str, str]] = []
         """(verdict, phrase) of each fallback phrase the grounding check kept from the TTS."""
+        self.model_timings: list[ModelReplyTiming] = []
+        """When each model-answered reply started, was acknowledged and first had words of
+        the model's own (wall clock; the last `ModelReplyTiming.KEEP`)."""
 
     def note_hearing(self, text: str, confidence: float) -> None:
         """A final transcript and the STT's confidence in it (0..1)."""
@@ -280,14 +320,36 @@ class _SpokenStream(llm.LLMStream):
         self._owner = owner
         self._inner = inner
         self._said = ""
+        self._rid = utils.shortuuid("guided_")
+        self._timing = ModelReplyTiming(start=time.time())
 
     async def _run(self) -> None:
+        timings = self._owner.model_timings
+        timings.append(self._timing)
+        del timings[: -ModelReplyTiming.KEEP]
+        delay = self._owner.ack_delay
+        ack = None
+        if delay is not None:
+            ack = asyncio.get_running_loop().call_later(delay, self._acknowledge)
         try:
             await self._speak()
         finally:
+            if ack is not None:
+                ack.cancel()
             self._owner.after_reply(self._chat_ctx, self._said)
 
-    def _send(self, rid: str, text: str) -> None:
+    def _acknowledge(self) -> None:
+        """The model has written nothing speakable yet: let the caller hear the agent."""
+        if self._said or self._event_ch.closed:
+            return
+        self._timing.ack = time.time()
+        self._send(self._rid, ACK_LINE)
+
+    def _send(self, rid: str, text: str, *, words: bool = False) -> None:
+        if words and self._timing.words is None:
+            self._timing.words = time.time()
+            if self._timing.ack is not None:  # "Hmm, we close ..."
+                text = _CAPITALISED.sub(lambda m: m[1] + m[2].lower(), text.lstrip(), count=1)
         self._said += text
         self._event_ch.send_nowait(
             llm.ChatChunk(id=rid, delta=llm.ChoiceDelta(role="assistant", content=text))
@@ -297,7 +359,7 @@ class _SpokenStream(llm.LLMStream):
         self._owner.model_replies += 1
         sentences = 0
         buffer = ""
-        rid = utils.shortuuid("guided_")
+        rid = self._rid
         said_any = False
 
         held = ""
@@ -313,14 +375,14 @@ class _SpokenStream(llm.LLMStream):
             if verdict in ("claim", "foreign"):
                 self._owner.note_replaced(verdict, phrase)
                 line = ASK_AGAIN if verdict == "claim" else OFF_TOPIC_LINE
-                self._send(rid, (" " if said_any else "") + line)
+                self._send(rid, (" " if said_any else "") + line, words=True)
                 held, said_any = "", True
                 return False
             if _ACKNOWLEDGEMENT.match(phrase) and not held and not said_any:
                 held = phrase
                 return True
             if phrase.strip():
-                self._send(rid, held + phrase)
+                self._send(rid, held + phrase, words=True)
                 held = ""
                 said_any = True
             if re.search(r"[.!?]\s*$", phrase):
@@ -344,4 +406,4 @@ class _SpokenStream(llm.LLMStream):
         if buffer.strip():
             admit(buffer)
         if held and not said_any:
-            self._send(rid, held)  # the reply was only "Sure."
+            self._send(rid, held, words=True)  # the reply was only "Sure."

