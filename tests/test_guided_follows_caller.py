@@ -586,6 +586,38 @@ async def test_a_bare_bye_as_the_first_words_is_asked_about_not_hung_up_on(
         assert names(calls) == ["end_call"]
 
 
+@pytest.mark.parametrize(
+    "heard",
+    [
+        "Bye there. The calf cup of chino.",  # "Hi there. A decaf cappuccino."
+        "Okay, bye, the mock a chiller thing.",
+    ],
+)
+async def test_a_bye_among_words_not_understood_is_asked_about_not_hung_up_on(
+    tmp_path: Path, heard: str
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Hi.")
+        calls, said = await call.say(heard)
+        assert "end_call" not in names(calls) and "hang up" in said, said
+        await call.say("No, a decaf cappuccino, please.")
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 1)]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("Hi.")
+        await call.say(heard)
+        calls, _ = await call.say("Yes, goodbye.")
+        assert names(calls) == ["end_call"]
+
+
+@pytest.mark.parametrize("farewell", ["Okay, thanks so much, bye!", "Alright then, goodbye."])
+async def test_a_farewell_and_nothing_else_ends_the_call(tmp_path: Path, farewell: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Hi.")
+        calls, _ = await call.say(farewell)
+        assert names(calls) == ["end_call"]
+
+
 async def test_two_lines_of_the_same_drink_are_read_back_as_one_count(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("Can I get a latte?")

@@ -228,11 +228,18 @@ class OrderPolicy:
             if (
                 "goodbye" in acts
                 and not self.placed
-                and bare
-                and (self.caller_turns == 1 or (turn.confidence or 1.0) < LOW_CONFIDENCE)
+                and (
+                    not _only_a_farewell(turn.text)
+                    or (
+                        bare
+                        and (self.caller_turns == 1 or (turn.confidence or 1.0) < LOW_CONFIDENCE)
+                    )
+                )
             ):
                 # a bare "bye" as the very first words, or one the STT doubts, is often a
-                # misheard "hi": ask before hanging up on a caller who has not ordered
+                # misheard "hi", and a "bye" among words not understood ("Bye there, the
+                # calf cup of chino") is no farewell either: ask before hanging up on a
+                # caller who has not ordered
                 self.asked_goodbye = True
                 return [_reply("Sorry, did you want to hang up? If you'd like to order, "
                                "just tell me what you'd like.")]  # fmt: skip
@@ -862,6 +869,20 @@ class OrderPolicy:
         wanted = [c for c in by_cat if c in low or c + "s" in low] or list(by_cat)
         parts = [f"{c} like {_join(by_cat[c][:4])}" for c in wanted]
         return f"We have {_join(parts)}."
+
+
+FAREWELL_WORDS = frozenset(
+    {"ok", "okay", "alright", "all", "right", "oh", "well", "so", "sorry", "thanks", "thank",
+     "you", "very", "much", "then", "bye", "goodbye", "good", "have", "a", "nice", "great",
+     "lovely", "day", "one", "see", "ya", "later", "cheers", "take", "care", "for", "now",
+     "that's", "it", "is", "no", "nope"}
+)  # fmt: skip
+"""Words a farewell is made of ("Okay, thanks so much, bye!")."""
+
+
+def _only_a_farewell(text: str) -> bool:
+    """Nothing but farewell words: a "bye" among other words may be a misheard "hi"."""
+    return all(w in FAREWELL_WORDS for w in normalise(text).split())
 
 
 def _reply(text: str) -> Callable[[Results], Step]:
