@@ -618,6 +618,32 @@ async def test_a_farewell_and_nothing_else_ends_the_call(tmp_path: Path, farewel
         assert names(calls) == ["end_call"]
 
 
+async def test_words_that_match_two_drinks_as_well_get_a_choice_not_a_guess(
+    tmp_path: Path,
+) -> None:
+    """ "Two mochas" heard as "to march us": Mochas and Matcha Lattes sound and spell alike."""
+    heard = "Can I get to march us with almond milk?"
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(heard)
+        assert calls == [] and said == "Sorry, was that two Matcha Lattes or two Mochas?", said
+        await call.say("Two mochas with almond milk, please.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Mocha", 2, {"milk-options": "Almond Milk"})
+        ]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say(heard)
+        calls, said = await call.say("The mocha.")  # the number is still a guess: checked
+        assert calls == [] and "two Mochas with almond milk, right?" in said, said
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == [("Mocha", 2)]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say(heard)
+        calls, said = await call.say("No.")
+        assert calls == [] and "Which drink would you like?" in said, said
+
+
 async def test_two_lines_of_the_same_drink_are_read_back_as_one_count(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("Can I get a latte?")

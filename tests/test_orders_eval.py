@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import json
 import os
 import time
@@ -207,6 +208,20 @@ def test_the_caller_names_its_option_when_offered_a_choice() -> None:
     # a choice that does not hold the caller's option is not answered with one
     d = mind.decide("Sorry, was that one Latte with almond milk, or with no milk?")
     assert d is not None and d.kind != "answer"
+
+
+def test_the_caller_names_its_drink_when_offered_two() -> None:
+    mind = CallerMind(dataclasses.replace(goal(), want=(WantedItem("mocha", 2),)))
+    mind.commit(mind.first_line())
+    d = mind.decide("Sorry, was that two Matcha Lattes or two Mochas?")
+    assert d is not None and (d.kind, d.text) == ("answer", "Two mochas, please.")
+    assert "Two mochas, please." in mind.possible_lines()  # synthesised before the call
+    # neither drink is the caller's, or a read-back naming two drinks: no drink choice
+    assert mind.choose_drink("Sorry, was that a Latte or a Cortado?") is None
+    assert (
+        mind.choose_drink("That's two Mochas and a Latte. Anything else, or shall I place it?")
+        is None
+    )
 
 
 def test_an_off_topic_caller_says_goodbye_after_the_answer() -> None:

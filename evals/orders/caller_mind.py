@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .goals import DEFAULT_GAP, Goal
+from .goals import DEFAULT_GAP, Goal, WantedItem
 from .menu_words import drinks_named, options_named, read_back_matches, say_order
 
 PLACED = re.compile(
@@ -35,6 +35,9 @@ agrees, its repair when not."""
 CHOICE = re.compile(r"\bor\b[^.?!]*\?\s*$|\bwhich \w+ would you like\b", re.I)
 """An either/or question ("with oat milk, or with no milk?", "which milk would you like:
 ...?"): a caller names the option it wants."""
+DRINK_CHOICE = re.compile(r"\bwas that\b[^?]*\bor\b[^?]*\?", re.I)
+"""The agent offers drinks the caller's words matched as well ("was that two Matcha Lattes or
+two Mochas?"): a caller names the one it wants, as it wants it."""
 MAX_SAME_ANSWER = 3
 """A rule answered this often in a row is not answered again (an agent stuck in a loop)."""
 MAX_CLOSING_TRIES = 3
@@ -88,6 +91,7 @@ class CallerMind:
         texts = [ln.say for ln in g.lines] + [a.say for a in g.answers] + repairs
         texts += [g.done, g.confirm, g.goodbye, "Yes."]
         texts += [choice_line(o) for w in g.want for o in w.options.values()]
+        texts += [drink_choice_line(g.want, w.item) for w in g.want]
         return list(dict.fromkeys(texts))
 
     @property
@@ -118,6 +122,8 @@ class CallerMind:
         g = self.goal
         if PLACED.search(text) and self.requests_done:
             return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        if (drink := self.choose_drink(text)) is not None:
+            return Decision(drink_choice_line(g.want, drink), DEFAULT_GAP, "answer")
         agrees = self.agrees(text)
         for i, rule in enumerate(g.answers):
             if not rule.when.search(text):
@@ -158,6 +164,14 @@ class CallerMind:
                     return option
         return None
 
+    def choose_drink(self, text: str) -> str | None:
+        """The goal's drink (menu_item_id), when `text` offers it among others."""
+        if not DRINK_CHOICE.search(text):
+            return None
+        offered = {d for d, _, _ in drinks_named(text)}
+        wanted = {w.item for w in self.goal.want} & offered
+        return next(iter(wanted)) if len(offered) > 1 and len(wanted) == 1 else None
+
     def on_silence(self) -> Decision:
         """The agent has not answered the last line: say it again once, then give up."""
         last = self.said[-1] if self.said else None
@@ -183,6 +197,13 @@ class CallerMind:
             self._same_rule = self._same_rule + 1 if self._last_rule == decision.rule else 1
         self._last_rule = decision.rule
         self.said.append(decision)
+
+
+def drink_choice_line(want: tuple[WantedItem, ...], item: str) -> str:
+    """How a caller answers "was that X or Y?": its wanted lines of that drink, in its words
+    ("Two mochas with almond milk, please.")."""
+    said = say_order(tuple(w for w in want if w.item == item))
+    return f"{said[:1].upper()}{said[1:]}, please."
 
 
 def choice_line(option: str) -> str:

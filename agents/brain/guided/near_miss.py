@@ -31,6 +31,9 @@ MIN_SPELLING_FOR_SOUND = 0.5
 SPLIT_OFF = frozenset({"for", "to", "too"})
 """Ordinary words Whisper splits off a drink's first syllable ("cortado" -> "for tato"): a
 span may start with one."""
+TIE_MARGIN = 0.05
+"""Other drinks scoring within this of the best on the same words are as likely: a barista
+asks which ("to march us": Mochas or Matcha Lattes, 0.75 each)."""
 SPAN_BONUS = 0.05
 """Added per extra word when ranking spans (not to the score)."""
 """Longest run of unknown words tried as one drink name ("mat cha lat eh")."""
@@ -43,6 +46,8 @@ class Guess:
     heard: str
     score: float
     """0..1: the better of spelling and sound similarity."""
+    alternatives: tuple[tuple[str, str], ...] = ()
+    """(menu_item_id, name) of other drinks the same words match as well (`TIE_MARGIN`)."""
 
 
 @cache
@@ -64,6 +69,15 @@ def similarity(heard: str, phrase: str) -> float:
     if min(len(sa), len(sb)) < 3:
         sound *= 0.85
     return max(spelling, sound)
+
+
+def _score(heard: str, phrase: str) -> float:
+    """`similarity`, against the plural too when the words end in "s" ("march us" and
+    "mochas")."""
+    score = similarity(heard, phrase)
+    if heard.endswith("s") and not phrase.endswith("s"):
+        score = max(score, similarity(heard, phrase + "s"))
+    return score
 
 
 def guess_drinks(
@@ -92,7 +106,7 @@ def guess_drinks(
                 continue
             heard = " ".join(span)
             for phrase, (item_id, name) in names.items():
-                score = similarity(heard, phrase)
+                score = _score(heard, phrase)
                 # a longer span that still matches explains more of what was heard
                 # ("mach e auto" -> macchiato beats "mach" -> matcha)
                 rank = score + SPAN_BONUS * (len(span) - 1)
@@ -103,8 +117,21 @@ def guess_drinks(
                         rank,
                     )
         if best is not None:
-            guesses.append(best)
+            guesses.append(_with_ties(best, names))
             i = best_end
         else:
             i += 1
     return guesses
+
+
+def _with_ties(best: Guess, names: dict[str, tuple[str, str]]) -> Guess:
+    """`best` with the other drinks its words match within `TIE_MARGIN`, best first."""
+    scores: dict[tuple[str, str], float] = {}
+    for phrase, (item_id, name) in names.items():
+        if item_id == best.menu_item_id:
+            continue
+        score = _score(best.heard, phrase)
+        if score >= MIN_SCORE and score >= best.score - TIE_MARGIN:
+            scores[(item_id, name)] = max(score, scores.get((item_id, name), 0.0))
+    ties = tuple(sorted(scores, key=lambda k: -scores[k]))
+    return Guess(best.menu_item_id, best.name, best.heard, best.score, ties)

@@ -84,6 +84,9 @@ class OrderPolicy:
     pending_choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]] | None = None
     """(the drinks of the request, the drink, attribute_id, its possible options): the agent
     asked "with oat milk, or with no milk?" before adding."""
+    pending_drink: tuple[list[DrinkRequest], DrinkRequest] | None = None
+    """(the drinks of the request, the near miss with `alternatives`): the agent asked "was
+    that two Matcha Lattes or two Mochas?" before adding."""
     asked_change: bool = False
     """The agent asked what to change: a drink already ordered, said again, is a correction."""
     misses: int = 0
@@ -139,6 +142,7 @@ class OrderPolicy:
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
+        which, self.pending_drink = self.pending_drink, None
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
         self._asked_change_before, self.asked_change = self.asked_change, False
@@ -157,6 +161,8 @@ class OrderPolicy:
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
         if choice is not None and (plan := self._plan_choice_answer(turn, choice)):
+            return plan
+        if which is not None and (plan := self._plan_drink_answer(turn, which)):
             return plan
         if asked_qty is not None and (qty := _said_number(turn.text)):
             asked_qty.quantity, asked_qty.quantity_said, asked_qty.quantity_unsure = (
@@ -197,6 +203,9 @@ class OrderPolicy:
             return self._ask_option([*turn.drinks, *turn.guesses], unclear[0])
         if turn.drinks and (plan := self._plan_change_named(turn)):
             return plan
+        asked = [*turn.drinks, *turn.guesses]
+        if len(asked) == 1 and asked[0].alternatives:
+            return self._ask_which_drink(asked, asked[0])
         doubtful = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
         if (
             turn.guesses
@@ -318,6 +327,38 @@ class OrderPolicy:
         if not picked:
             return None
         drink.attributes[attr] = picked[0]
+        if any(d.heard or d.quantity_unsure for d in drinks):
+            return self._ask_to_confirm(drinks)
+        return self._plan_add(drinks)
+
+    def _ask_which_drink(
+        self, drinks: list[DrinkRequest], guess: DrinkRequest
+    ) -> list[Callable[[Results], Step | None]]:
+        """Words that match two drinks as well ("to march us"): offer both, never pick one."""
+        self.pending_drink = (drinks, guess)
+        said = [_phrase(d.quantity, d.name, "") for d in [guess, *guess.alternatives]]
+        return [_reply(f"Sorry, was that {_join_or(said)}?")]
+
+    def _plan_drink_answer(
+        self, turn: CallerTurn, which: tuple[list[DrinkRequest], DrinkRequest]
+    ) -> list[Callable[[Results], Step | None]] | None:
+        """The caller's answer to "was that two Matcha Lattes or two Mochas?": the drink it
+        names, with any number and options said in the answer."""
+        drinks, guess = which
+        named = {d.menu_item_id: d for d in [*turn.drinks, *turn.guesses]}
+        picked = [o for o in [guess, *guess.alternatives] if o.menu_item_id in named]
+        if len(picked) != 1:
+            if not named and turn.acts & {"no", "correct"}:
+                return [_reply("Sorry about that. Which drink would you like?")]
+            return None
+        drink, answer = picked[0], named[picked[0].menu_item_id]
+        if answer.quantity_said:
+            drink.quantity, drink.quantity_said = answer.quantity, True
+            drink.quantity_unsure = answer.quantity_unsure
+        drink.attributes.update(answer.attributes)
+        drink.addons = list(dict.fromkeys([*drink.addons, *answer.addons]))
+        drink.heard, drink.alternatives = answer.heard, []
+        drinks = [drink if d is guess else d for d in drinks]
         if any(d.heard or d.quantity_unsure for d in drinks):
             return self._ask_to_confirm(drinks)
         return self._plan_add(drinks)

@@ -334,6 +334,9 @@ class DrinkRequest:
     """Options heard but not understood: attribute_id -> the options the words may be (one:
     a guess to confirm; several: a choice to offer). "with oat milk" heard as "without
     milk", or "with our milk"."""
+    alternatives: list[DrinkRequest] = field(default_factory=list)
+    """A near miss's other drinks, matched by the same words as well ("to march us":
+    Mochas or Matcha Lattes): a choice to offer, each with its own options."""
 
     def tool_arguments(self) -> dict[str, Any]:
         args: dict[str, Any] = {"menu_item_id": self.menu_item_id, "quantity": self.quantity}
@@ -553,15 +556,16 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
         at = _index_of(words, g.heard)
         if at <= 0 or words[at - 1] not in SLOT_BEFORE:
             continue
-        drink = DrinkRequest(menu_item_id=g.menu_item_id, name=g.name, heard=g.heard)
-        drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(
-            " ".join(words[:at]), g.heard.endswith("s")
-        )
-        after = " ".join(words[at + len(g.heard.split()) :])
-        _options(
-            re.split(r"\b(and|plus|also)\b", after)[0], menu.items[g.menu_item_id], menu, drink
-        )
-        out.append(drink)
+        quantity = _quantity(" ".join(words[:at]), g.heard.endswith("s"))
+        after = re.split(r"\b(and|plus|also)\b", " ".join(words[at + len(g.heard.split()) :]))[0]
+        drinks = []
+        for item_id, name in [(g.menu_item_id, g.name), *g.alternatives]:
+            drink = DrinkRequest(menu_item_id=item_id, name=name, heard=g.heard)
+            drink.quantity, drink.quantity_said, drink.quantity_unsure = quantity
+            _options(after, menu.items[item_id], menu, drink)
+            drinks.append(drink)
+        drinks[0].alternatives = drinks[1:]
+        out.append(drinks[0])
     return out
 
 
