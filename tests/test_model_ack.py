@@ -24,7 +24,7 @@ from livekit.agents.utils import shortuuid
 from agents.brain.factories import LLM_FACTORIES, TTS_FACTORIES
 from agents.brain.guided import GuidedLLM
 from agents.brain.guided.grounding import ASK_AGAIN
-from agents.brain.guided.llm import ACK_DELAY, ACK_LINE
+from agents.brain.guided.llm import ACK_DELAY, ACK_LINE, SAY_AGAIN
 from agents.brain.profiles import PROFILES
 from agents.coffee_agent import CoffeeAgent
 from agents.config import ConfigError, Settings
@@ -140,6 +140,14 @@ async def test_a_claim_after_the_acknowledgement_is_still_replaced() -> None:
     model = _ScriptedFallback(events, "Got it, I added a latte for you.", after_audio=True)
     reply = await _turn(GuidedLLM(model), events, "bare", "How is your day going?")
     assert reply == f"{ACK_LINE}{ASK_AGAIN[0].lower()}{ASK_AGAIN[1:]}", reply
+
+
+@pytest.mark.slow
+async def test_an_acknowledgement_is_never_left_without_an_answer() -> None:
+    events = _Events()
+    model = _ScriptedFallback(events, "\U0001f600 **", after_audio=True)  # nothing speakable
+    reply = await _turn(GuidedLLM(model), events, "bare", "How is your day going?")
+    assert reply == f"{ACK_LINE}{SAY_AGAIN[0].lower()}{SAY_AGAIN[1:]}", reply
 
 
 @pytest.mark.slow

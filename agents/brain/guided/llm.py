@@ -52,6 +52,8 @@ ACK_LINE = "Hmm, "
 turn: the caller hears the agent at once, and the answer follows it. A comma and a space:
 LiveKit's markdown filter passes text on up to its last space, and the phrase tokenizer
 cuts at a comma at once (a full stop waits for the next word: it may be "3." of "3.50")."""
+SAY_AGAIN = "Sorry, could you say that again?"
+"""Said after `ACK_LINE` when the model then wrote nothing speakable."""
 _CAPITALISED = re.compile(r"^(\s*)([A-Z])(?=[a-z])")
 """A reply's first word after `ACK_LINE` ("We close ..."), which continues the sentence;
 not "I", "I'm"."""
@@ -407,3 +409,6 @@ class _SpokenStream(llm.LLMStream):
             admit(buffer)
         if held and not said_any:
             self._send(rid, held, words=True)  # the reply was only "Sure."
+        elif not said_any and self._timing.ack is not None:
+            # "Hmm," and then nothing speakable: never leave the caller on a bare filler
+            self._send(rid, SAY_AGAIN, words=True)
