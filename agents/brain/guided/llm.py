@@ -21,6 +21,7 @@ Owns: the LLM wrapper and the fallback prompt. Imports: livekit, `policy`, `unde
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import logging
 import re
@@ -130,6 +131,8 @@ class GuidedLLM(llm.LLM):
         self.ack_delay = ack_delay
         self._fallback = fallback
         self.policy = policy or OrderPolicy()
+        self._turn_start: tuple[tuple[str, ...], OrderPolicy] | None = None
+        """The conversation before the current caller turn, and the policy as it was then."""
         self._issued: dict[str, str] = {}
         """call_id -> tool name of the calls the policy made in the current step."""
         self.grounding = Grounding.for_menu(it["name"] for it in self.policy.menu.items.values())
@@ -243,6 +246,7 @@ class GuidedLLM(llm.LLM):
             return Defer("empty context")
         if last.type == "message" and last.role == "user":
             self._issued.clear()
+            self._start_caller_turn(tuple(it.id for it in items[:-1]))
             turn = understand(last.text_content or "")
             turn.confidence = self.hearing.confidence_of(turn.text)
             step = self.policy.on_caller(turn, names)
@@ -262,6 +266,20 @@ class GuidedLLM(llm.LLM):
                 return Defer("tools unavailable for this step")
             return step
         return step
+
+    def _start_caller_turn(self, before: tuple[str, ...]) -> None:
+        """A caller turn after the conversation `before` (its items' ids). LiveKit asks
+        about one turn more than once: a preemptive generation (started on the STT's final
+        transcript, on by default) is discarded when the caller goes on, and the step runs
+        again with the longer transcript; a fallback chain retries a failed attempt. The
+        policy keeps state between turns (a drink waiting for its yes), so every attempt
+        starts from the state the turn's first attempt started from."""
+        keep = {id(self.policy.menu): self.policy.menu}  # the menu is read-only: shared
+        if self._turn_start is not None and self._turn_start[0] == before:
+            # in place: whoever holds the policy keeps holding the one that answers
+            vars(self.policy).update(vars(copy.deepcopy(self._turn_start[1], keep)))
+            return
+        self._turn_start = (before, copy.deepcopy(self.policy, keep))
 
     def issue(self, call: Call) -> list[llm.FunctionToolCall]:
         out = []
