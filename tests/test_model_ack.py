@@ -16,8 +16,7 @@ import re
 from typing import Any
 
 import pytest
-from livekit import rtc
-from livekit.agents import Agent, AgentSession, llm
+from livekit.agents import AgentSession, llm
 from livekit.agents.types import DEFAULT_API_CONNECT_OPTIONS, NOT_GIVEN, APIConnectOptions
 from livekit.agents.utils import shortuuid
 
@@ -25,20 +24,12 @@ from agents.brain.factories import LLM_FACTORIES, TTS_FACTORIES
 from agents.brain.guided import GuidedLLM
 from agents.brain.guided.grounding import ASK_AGAIN
 from agents.brain.guided.llm import ACK_DELAY, ACK_LINE, SAY_AGAIN
-from agents.brain.profiles import PROFILES
-from agents.coffee_agent import CoffeeAgent
 from agents.config import ConfigError, Settings
-from agents.side_channel import CallGuard, default_guardrails
-from evals.replay.io import RealtimeAudioOutput
+from tests.test_first_phrase import _agent, _FirstFrame
+from tests.test_first_phrase import _Ordered as _Events
 
 WAIT_S = 30.0
 """Only a bound on a wait that a working pipeline ends at once (a broken one would hang)."""
-
-
-class _Events:
-    def __init__(self) -> None:
-        self.events: list[str] = []
-        self.first_audio = asyncio.Event()
 
 
 class _ScriptedFallback(llm.LLM):
@@ -80,25 +71,6 @@ class _ScriptedStream(llm.LLMStream):
             self._event_ch.send_nowait(
                 llm.ChatChunk(id=rid, delta=llm.ChoiceDelta(role="assistant", content=piece))
             )
-
-
-class _FirstFrame(RealtimeAudioOutput):
-    def __init__(self, events: _Events, sample_rate: int) -> None:
-        super().__init__(sample_rate=sample_rate)
-        self.ev = events
-
-    async def capture_frame(self, frame: rtc.AudioFrame) -> None:
-        if not self.ev.first_audio.is_set():
-            self.ev.events.append("agent: first audio")
-            self.ev.first_audio.set()
-        await super().capture_frame(frame)
-
-
-def _agent(kind: str) -> Agent:
-    if kind == "bare":
-        return Agent(instructions="You answer the phone at a coffee bar.")
-    guard = CallGuard(default_guardrails())
-    return CoffeeAgent(profile=PROFILES["local"], tools=[], greet=False, guard=guard)
 
 
 async def _turn(guided: GuidedLLM, events: _Events, kind: str, said: str) -> str:
