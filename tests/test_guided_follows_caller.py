@@ -528,6 +528,28 @@ async def test_a_kind_of_milk_not_understood_is_asked_for(tmp_path: Path) -> Non
         assert await call.order() == [("Latte", 2, {"milk-options": "Almond Milk"}, "open")]
 
 
+async def test_a_number_of_shots_not_understood_is_asked_for(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Can I get an espresso or not all shot?")  # "a double"
+        assert not set(names(calls)) & WRITES, calls
+        assert said == (
+            "Which espresso shots would you like in the Espresso: a single shot, a double "
+            "shot, a triple shot or a quadruple shot?"
+        ), said
+        await call.say("Double, please.")
+        assert await call.order() == [("Espresso", 1, {"espresso-shots": "Double"}, "open")]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("A latte with a trouble shot.")  # near double and triple
+        assert said == "Sorry, was that one Latte with a double shot, or with a triple shot?"
+        await call.say("Triple.")
+        assert await call.order() == [("Latte", 1, {"espresso-shots": "Triple"}, "open")]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        calls, _ = await call.say("An espresso, just a normal shot.")  # the default: no question
+        assert "add_order_item" in names(calls)
+
+
 async def test_a_drink_said_again_after_what_should_i_change_is_not_added_twice(
     tmp_path: Path,
 ) -> None:

@@ -210,6 +210,17 @@ def test_the_caller_names_its_option_when_offered_a_choice() -> None:
     assert d is not None and d.kind != "answer"
 
 
+def test_the_caller_names_its_number_of_shots_when_asked_which() -> None:
+    want = (WantedItem("espresso", 1, {"espresso-shots": "Double"}),)
+    mind = CallerMind(dataclasses.replace(goal(), want=want))
+    mind.commit(mind.first_line())
+    d = mind.decide(
+        "Which espresso shots would you like in the Espresso: a single shot, a double shot, "
+        "a triple shot or a quadruple shot?"
+    )
+    assert d is not None and (d.kind, d.text) == ("answer", "Double, please.")
+
+
 def test_the_caller_names_its_drink_when_offered_two() -> None:
     mind = CallerMind(dataclasses.replace(goal(), want=(WantedItem("mocha", 2),)))
     mind.commit(mind.first_line())

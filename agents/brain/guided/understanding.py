@@ -449,6 +449,12 @@ MILK_LEADS = frozenset(
 )  # fmt: skip
 """Words that may stand before "milk" without naming a kind of milk ("with milk", "extra
 milk"); any other word there ("with our milk") is a kind of milk not understood."""
+SHOT_LEADS = frozenset(
+    {"a", "an", "the", "one", "1", "normal", "regular", "standard", "usual", "extra", "more",
+     "another", "espresso", "of", "with", "and", "in", "single", "per", "each", "that", "this"}
+)  # fmt: skip
+"""Words that may stand before "shot" without naming a number of shots; any other word
+there ("or not all shot") is a number of shots not understood."""
 OTHER_MILKS = frozenset(
     {"soy", "soya", "coconut", "rice", "hemp", "macadamia", "cashew", "pea", "goat", "skinny"}
 )
@@ -489,6 +495,7 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                     out.dropped.append(option)
                 break
     _unclear_milk(consumed, offered, menu, out)
+    _unclear_shots(consumed, offered, menu, out)
     if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and item is not None:
         out.attributes.setdefault("hot-or-iced", "Hot")
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
@@ -524,6 +531,22 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
         if max(similarity(h, normalise(o.removesuffix(" Milk"))) for h in heard) >= MIN_SCORE
     ]
     out.unclear[attr] = near if len(near) == 1 else list(kinds)
+
+
+def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
+    """A number of espresso shots said but not understood ("an espresso or not all shot"):
+    the options it may be, to ask about. Shot words the menu knows ("double shot", "two
+    shots") were taken from `span` before; "a shot", "a normal shot" are the default."""
+    attr = "espresso-shots"
+    if attr not in offered or attr in out.attributes:
+        return
+    m = re.search(r"\b(?:([a-z0-9']+) )?([a-z0-9']+) shots?\b", span)
+    if m is None or m.group(2) in SHOT_LEADS:
+        return
+    kinds = menu.attribute_options.get(attr, [])
+    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
+    near = [o for o in kinds if max(similarity(h, o.lower()) for h in heard) >= MIN_SCORE]
+    out.unclear[attr] = near or list(kinds)  # "a trouble shot": double or triple?
 
 
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
