@@ -25,6 +25,8 @@ SECRET_FIELDS = frozenset(
 
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+PHONE_STT_MODELS = ("base", "tiny.en")
+"""`LOCAL_PHONE_STT`'s values: the phone leg's Whisper."""
 
 
 class ConfigError(ValueError):
@@ -135,12 +137,22 @@ class Settings:
     models_dir: str = str(ROOT / ".cache" / "models")
     """Where `scripts/install_models.py` put the offline models (`VOICE_SUITE_MODELS`)."""
     local_stt_model: str = ""
+    """A CTranslate2 Whisper directory for both legs (overrides `local_phone_stt`)."""
+    local_phone_stt: str = "base"
+    """The phone leg's Whisper (8 kHz G.711 callers, the telephony variant): `base` (the one
+    `scripts/install_models.py` installs; tiny.en when it is not installed) or `tiny.en`
+    (the wideband leg's, in its wheel: a half to a third of base's time per pass, and
+    speculated as the wideband leg is). Measured (README, "Policy turns and model turns"):
+    tiny.en answers policy turns in 0.91 s instead of 1.73 s but hears spoken orders over
+    the phone worse (26 % WER against 17 %), so `base` is the default. The wideband leg
+    always gets tiny.en."""
     local_stt_speculate: str = "wideband"
     """Where the local STT transcribes a caller's segment in the background as soon as they
     pause (0.1 s) and uses it when only silence followed (fasterwhisper.SpeculativeSTT):
-    `wideband` (16 kHz callers, Whisper tiny.en; measured faster), `all` (the phone leg's
-    Whisper base too; measured no faster: its stale passes hold the cores), `off` (Whisper
-    only after the VAD's end of speech, LiveKit's StreamAdapter)."""
+    `wideband` (16 kHz callers, and the phone leg when its Whisper is tiny.en,
+    `LOCAL_PHONE_STT`; measured faster), `all` (the phone leg's Whisper base too;
+    measured no faster: its stale passes hold the cores), `off` (Whisper only after the
+    VAD's end of speech, LiveKit's StreamAdapter)."""
     local_llm_model: str = ""
     local_tts_voice: str = ""
     local_llm_threads: int = 1
@@ -266,6 +278,7 @@ class Settings:
             cartesia_voice=_str(e, "CARTESIA_VOICE", d.cartesia_voice),
             models_dir=_str(e, "VOICE_SUITE_MODELS", d.models_dir),
             local_stt_model=_str(e, "LOCAL_STT_MODEL"),
+            local_phone_stt=_choice(e, "LOCAL_PHONE_STT", d.local_phone_stt, PHONE_STT_MODELS),
             local_stt_speculate=_choice(
                 e, "LOCAL_STT_SPECULATE", d.local_stt_speculate, ("wideband", "all", "off")
             ),

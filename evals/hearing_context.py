@@ -1,9 +1,11 @@
 """Does Whisper hear a caller's answer better knowing the agent's question? The local STT
 with and without `agent_context` (the agent's last words before the menu prompt, fed by
 LiveKit's `chat_context` forwarding), on short answers spoken by voices the agent never
-uses, at 16 kHz (tiny.en) and through the SIP hop (8 kHz G.711 mu-law, Whisper base).
+uses, at 16 kHz (tiny.en) and through the SIP hop (8 kHz G.711 mu-law, the phone leg's
+Whisper: base, or tiny.en with `--phone-model tiny.en`, as `LOCAL_PHONE_STT`).
 
     python -m evals.hearing_context [--voices flite:kal,espeak:en+f3,...] [--rate 16k|8k|both]
+        [--phone-model base|tiny.en]
 
 Prints word error rate and exact utterances per rate and variant. The answers are the kind
 a caller gives mid-order (yes/no to a confirmation, a repair, an option, one more drink);
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import re
 import sys
 from collections.abc import Sequence
@@ -27,7 +30,7 @@ from livekit.plugins import fasterwhisper
 from rapidfuzz.distance import Levenshtein
 
 from agents.brain.factories import STT_FACTORIES
-from agents.config import Settings
+from agents.config import PHONE_STT_MODELS, Settings
 from evals.orders.voices import VoiceError, parse_voice, speech_for
 from evals.replay.telephony import telephone_audio
 
@@ -70,13 +73,14 @@ async def hear(engine: stt.STT, pcm: np.ndarray, rate: int) -> str:
 
 
 async def run(
-    voices: Sequence[str], rates: Sequence[int]
+    voices: Sequence[str], rates: Sequence[int], phone_model: str = "base"
 ) -> list[tuple[int, str, float, int, int]]:
     rows = []
     rng = np.random.default_rng(2)
+    settings = dataclasses.replace(Settings.from_env({}), local_phone_stt=phone_model)
     for rate in rates:
         phone = rate == 8000
-        engine = STT_FACTORIES["local"](Settings.from_env({}), phone)
+        engine = STT_FACTORIES["local"](settings, phone)
         whisper = whisper_inside(engine)
         refs: list[str] = []
         hyps: dict[str, list[str]] = {"menu prompt": [], "menu prompt + agent's words": []}
@@ -115,6 +119,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--voices", default=",".join(VOICES), help="comma-separated caller voices")
     ap.add_argument("--rate", choices=("16k", "8k", "both"), default="both")
+    ap.add_argument(
+        "--phone-model",
+        choices=PHONE_STT_MODELS,
+        default=Settings().local_phone_stt,
+        help="the phone leg's Whisper at 8 kHz (LOCAL_PHONE_STT; default %(default)s)",
+    )
     args = ap.parse_args(argv)
     try:
         voices = [str(parse_voice(v)) for v in args.voices.split(",") if v.strip()]
@@ -125,12 +135,12 @@ def main(argv: list[str] | None = None) -> int:
         print("error: --voices names no voice", file=sys.stderr)
         return 2
     rates = {"16k": [16000], "8k": [8000], "both": [16000, 8000]}[args.rate]
-    rows = asyncio.run(run(voices, rates))
+    rows = asyncio.run(run(voices, rates, args.phone_model))
     print(f"Hearing a caller's answer, {len(CASES)} answers x {len(voices)} voices per rate")
     print("| audio | Whisper prompt | WER | exact utterances |")
     print("|---|---|---|---|")
     for rate, variant, w, exact, n in rows:
-        audio = "8 kHz mu-law (base)" if rate == 8000 else "16 kHz (tiny.en)"
+        audio = f"8 kHz mu-law ({args.phone_model})" if rate == 8000 else "16 kHz (tiny.en)"
         print(f"| {audio} | {variant} | {w:.3f} | {exact}/{n} |")
     return 0
 

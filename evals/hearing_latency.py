@@ -7,10 +7,17 @@ early transcription (`all`: `fasterwhisper.SpeculativeSTT`), alternating which g
 `--telephony` replays it as a phone call (8 kHz G.711 mu-law, the telephony variant: Whisper
 base). Everything else is the same call: same brain, same engines, same process.
 
+`--compare phone-model` (over the phone leg) alternates the phone leg's Whisper instead:
+`base` against `tiny.en` (`LOCAL_PHONE_STT`), each with the speculation it gets under
+`LOCAL_STT_SPECULATE` as set (default `wideband`: base after the end of speech, tiny.en
+speculated), so each variant is the phone leg as it would ship.
+
 Printed per variant, over every answered turn and over **policy turns** (the ordering policy
 answered: LLM first token under 50 ms, or no LLM step) separately: caller stops -> first agent audio
 (`latency`), end-of-utterance delay and the STT's transcription delay (the hearing part),
-median [IQR] and p95; the new - old difference of medians with a 95 % bootstrap interval;
+median [IQR] and p95; the new - old difference of medians with a 95 % bootstrap interval,
+and the median of the paired differences (the same caller turn of the same run, matched by
+when the caller stopped) with its 95 % bootstrap interval;
 the background passes (started / used / dropped as stale); and, from each replay's
 `call.ogg` scored by `evals.calls` (timing only), how often the agent started while the
 caller was speaking. The machine's 1-minute load average is printed before the first replay
@@ -33,7 +40,7 @@ from agents.brain import Caller, choose_brain
 from agents.brain.local_models import prewarm_local_models
 from agents.config import ConfigError, Settings, load_env
 from agents.side_channel import turn_latencies
-from evals.latency import Spread, median_diff_ci
+from evals.latency import Spread, median_diff_ci, paired_median_ci
 from evals.replay import replay_call
 from evals.replay.recording import RecordingError, load_recording
 from evals.replay.telephony import from_args
@@ -42,6 +49,15 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples" / "order_call.wav"
 VARIANTS = ("old", "new")
 """old = LOCAL_STT_SPECULATE=off, new = all (speculation on whichever leg is replayed)."""
+COMPARISONS: dict[str, tuple[str, str]] = {
+    "speculation": VARIANTS,
+    "phone-model": ("base", "tiny.en"),
+}
+"""`--compare`: the two variants, the first as the baseline (`LOCAL_PHONE_STT` values for
+`phone-model`)."""
+PAIR_WITHIN_S = 1.0
+"""Two turns of the same run pair up when the caller stopped within this many seconds of
+each other in both replays (the same recording: the same turn)."""
 POLICY_TTFT_S = 0.05
 """A turn whose LLM first token came this fast was answered by the ordering policy; a turn
 with no LLM step at all (the scripted goodbye) is a policy turn too."""
@@ -55,6 +71,8 @@ class Replay:
     speculation: dict[str, int]
     agent_started_over_caller: int
     caller_turns: int
+    run: int = 0
+    """Which run (pair of replays) this replay belongs to."""
 
 
 def _stats_of(stt: Any) -> dict[str, int]:
@@ -79,14 +97,22 @@ def _talk_over(ogg: Path) -> tuple[int, int]:
     return int(metrics["agent_interruptions"]), int(metrics["caller_turns"])
 
 
+def variant_settings(settings: Settings, variant: str) -> Settings:
+    """The settings one variant's replay runs with (`VARIANTS` or `COMPARISONS`)."""
+    if variant in COMPARISONS["phone-model"]:
+        return dataclasses.replace(settings, brain="local", local_phone_stt=variant)
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}")
+    return dataclasses.replace(
+        settings, brain="local", local_stt_speculate="all" if variant == "new" else "off"
+    )
+
+
 async def _one(
-    settings: Settings, variant: str, recording_path: Path, out: Path, telephony: bool
+    settings: Settings, variant: str, recording_path: Path, out: Path, telephony: bool, run: int
 ) -> Replay:
     s = dataclasses.replace(
-        settings,
-        brain="local",
-        local_stt_speculate="all" if variant == "new" else "off",
-        orders_db=str(out / "orders.sqlite"),
+        variant_settings(settings, variant), orders_db=str(out / "orders.sqlite")
     )
     phone = from_args(telephony=telephony, loss=0.0, jitter=0.0, seed=0, brain="local")
     caller = Caller.from_participant(phone.caller.participant()) if phone else None
@@ -98,7 +124,7 @@ async def _one(
     turns = turn_latencies(call.session.history, t0)
     spec = _stats_of(call.session.stt)
     over, caller_turns = _talk_over(ogg)
-    return Replay(variant, turns, spec, over, caller_turns)
+    return Replay(variant, turns, spec, over, caller_turns, run)
 
 
 def _load() -> float:
@@ -122,6 +148,39 @@ def values(replays: list[Replay], variant: str, stage: str, policy_only: bool) -
     return out
 
 
+def paired(
+    replays: list[Replay], base: str, other: str, stage: str, policy_only: bool
+) -> list[tuple[float, float]]:
+    """(other, base) values of the same caller turn in the same run: turns matched by when
+    the caller stopped (within `PAIR_WITHIN_S`), each turn used once."""
+    pairs: list[tuple[float, float]] = []
+    runs = sorted({r.run for r in replays})
+    for run in runs:
+        a = [r for r in replays if r.run == run and r.variant == base]
+        b = [r for r in replays if r.run == run and r.variant == other]
+        if len(a) != 1 or len(b) != 1:
+            continue
+
+        def usable(r: Replay) -> list[dict[str, Any]]:
+            return [
+                t
+                for t in r.turns
+                if t.get(stage) is not None
+                and t.get("user_end") is not None
+                and not (policy_only and not is_policy(t))
+            ]
+
+        left = usable(b[0])
+        for t in usable(a[0]):
+            near = [u for u in left if abs(u["user_end"] - t["user_end"]) <= PAIR_WITHIN_S]
+            if not near:
+                continue
+            u = min(near, key=lambda u: abs(u["user_end"] - t["user_end"]))
+            left.remove(u)
+            pairs.append((float(u[stage]), float(t[stage])))
+    return pairs
+
+
 def _fmt(sp: Spread | None) -> str:
     if sp is None:
         return "n/a"
@@ -130,29 +189,45 @@ def _fmt(sp: Spread | None) -> str:
     )
 
 
-def table(replays: list[Replay], title: str) -> str:
+def _sep(low: float, high: float) -> str:
+    return "separated" if low > 0 or high < 0 else "not separated"
+
+
+def table(replays: list[Replay], title: str, variants: tuple[str, str] = VARIANTS) -> str:
+    a, b = variants
     rows = [
         title,
         "",
-        "| turns | stage | n old/new | old median [IQR] p95 | new median [IQR] p95 | "
-        "new-old 95% CI |",
-        "|---|---|---|---|---|---|",
+        f"| turns | stage | n {a}/{b} | {a} median [IQR] p95 | {b} median [IQR] p95 | "
+        f"{b}-{a} 95% CI | paired {b}-{a} median (95% CI, pairs) |",
+        "|---|---|---|---|---|---|---|",
     ]
     for label, policy_only in (("policy", True), ("all", False)):
         for stage in STAGES:
-            old = values(replays, "old", stage, policy_only)
-            new = values(replays, "new", stage, policy_only)
+            old = values(replays, a, stage, policy_only)
+            new = values(replays, b, stage, policy_only)
             so, sn = Spread.of(old), Spread.of(new)
             ci = median_diff_ci(new, old)
-            if ci is None:
-                ci_s = "n/a"
-            else:
-                sep = "separated" if ci[0] > 0 or ci[1] < 0 else "not separated"
-                ci_s = f"{ci[0] * 1000:+.0f} to {ci[1] * 1000:+.0f} ({sep})"
-            rows.append(
-                f"| {label} | {stage} | {len(old)}/{len(new)} | {_fmt(so)} | {_fmt(sn)} | {ci_s} |"
+            ci_s = (
+                "n/a"
+                if ci is None
+                else (f"{ci[0] * 1000:+.0f} to {ci[1] * 1000:+.0f} ({_sep(*ci)})")
             )
-    for variant in VARIANTS:
+            pairs = paired(replays, a, b, stage, policy_only)
+            pci = paired_median_ci(pairs)
+            pci_s = (
+                "n/a"
+                if pci is None
+                else (
+                    f"{pci[0] * 1000:+.0f} ({pci[1] * 1000:+.0f} to {pci[2] * 1000:+.0f}, "
+                    f"{len(pairs)}; {_sep(pci[1], pci[2])})"
+                )
+            )
+            rows.append(
+                f"| {label} | {stage} | {len(old)}/{len(new)} | {_fmt(so)} | {_fmt(sn)} | {ci_s} "
+                f"| {pci_s} |"
+            )
+    for variant in variants:
         mine = [r for r in replays if r.variant == variant]
         over = sum(r.agent_started_over_caller for r in mine)
         answered = sum(1 for r in mine for t in r.turns if t.get("latency") is not None)
@@ -178,6 +253,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", type=int, default=5, help="replays per variant (default 5)")
     p.add_argument("--recording", type=Path, default=SAMPLE, help=f"default {SAMPLE.name}")
     p.add_argument("--telephony", action="store_true", help="over the simulated phone leg")
+    p.add_argument(
+        "--compare",
+        choices=tuple(COMPARISONS),
+        default="speculation",
+        help="speculation: old (StreamAdapter) against new (SpeculativeSTT), default; "
+        "phone-model: the phone leg's Whisper, base against tiny.en (implies --telephony)",
+    )
     p.add_argument("--json", type=Path, help="also write every turn here")
     p.add_argument(
         "--from-json", type=Path, help="print the tables of an earlier run's --json; replay nothing"
@@ -185,10 +267,13 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.runs < 1:
         p.error("--runs must be >= 1")
+    variants = COMPARISONS[args.compare]
+    telephony = args.telephony or args.compare == "phone-model"
     if args.from_json:
         data = json.loads(args.from_json.read_text())
         earlier = [Replay(**r) for r in data["replays"]]
-        print(table(earlier, f"Hearing, from {args.from_json.name} (ms)"))
+        variants = COMPARISONS[data.get("compare", "speculation")]
+        print(table(earlier, f"Hearing, from {args.from_json.name} (ms)", variants))
         print(
             "load average (1 min) before the first replay and after each pair: "
             + ", ".join(f"{x:.2f}" for x in data["load"])
@@ -207,21 +292,27 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp_s:
         tmp = Path(tmp_s)
         for i in range(args.runs):
-            order = VARIANTS if i % 2 == 0 else VARIANTS[::-1]
+            order = variants if i % 2 == 0 else variants[::-1]
             for variant in order:
                 print(f"run {i + 1}/{args.runs}: {variant}...", file=sys.stderr)
                 out = tmp / f"{variant}-{i}"
                 out.mkdir()
                 replays.append(
-                    asyncio.run(_one(settings, variant, args.recording, out, args.telephony))
+                    asyncio.run(_one(settings, variant, args.recording, out, telephony, i))
                 )
             loads.append(_load())
-    leg = "phone leg (8 kHz mu-law, Whisper base)" if args.telephony else "16 kHz (tiny.en)"
-    title = (
-        f"Hearing, {args.recording.name}, {leg}, {args.runs} replay(s) per variant, "
-        "old = StreamAdapter, new = SpeculativeSTT (ms)"
-    )
-    print(table(replays, title))
+    if args.compare == "phone-model":
+        leg = "phone leg (8 kHz mu-law)"
+        what = (
+            "base = LOCAL_PHONE_STT=base, tiny.en = LOCAL_PHONE_STT=tiny.en, "
+            f"LOCAL_STT_SPECULATE={settings.local_stt_speculate}"
+        )
+    else:
+        model = settings.local_phone_stt if telephony else "tiny.en"
+        leg = f"phone leg (8 kHz mu-law, Whisper {model})" if telephony else "16 kHz (tiny.en)"
+        what = "old = StreamAdapter, new = SpeculativeSTT"
+    title = f"Hearing, {args.recording.name}, {leg}, {args.runs} replay(s) per variant, {what} (ms)"
+    print(table(replays, title, variants))
     print(
         "load average (1 min) before the first replay and after each pair: "
         + ", ".join(f"{x:.2f}" for x in loads)
@@ -229,7 +320,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(
             json.dumps(
-                {"replays": [dataclasses.asdict(r) for r in replays], "load": loads}, indent=2
+                {
+                    "compare": args.compare,
+                    "replays": [dataclasses.asdict(r) for r in replays],
+                    "load": loads,
+                },
+                indent=2,
             )
         )
     return 0

@@ -22,8 +22,9 @@ Scores:
 `--loss P` adds a column through a lossy line (20 ms packets lost at random, seeded: the
 same packets for every engine and run), for robustness.
 
-Engines: `telephony` is exactly the telephony variant's local STT (Whisper base, beam 5, the
-menu prompt); `wideband` the wideband one (tiny.en). Run under `nice` on a shared box.
+Engines: `telephony` is exactly the telephony variant's local STT (beam 5, the menu prompt;
+Whisper base, or tiny.en with `LOCAL_PHONE_STT=tiny.en`); `wideband` the wideband one
+(tiny.en). Run under `nice` on a shared box.
 """
 
 from __future__ import annotations

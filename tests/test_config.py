@@ -43,11 +43,17 @@ def test_env_example_lists_every_variable_with_its_default() -> None:
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL='loud' is not one of: DEBUG, INFO, WARNING, ERROR"),
         ({"LOG_LEVEL": "10"}, "LOG_LEVEL='10' is not one of"),
         ({"TOOL_TIMEOUT": "-0.5"}, "TOOL_TIMEOUT='-0.5' must not be negative"),
+        ({"LOCAL_PHONE_STT": "large"}, "LOCAL_PHONE_STT='large' is not one of: base, tiny.en"),
     ],
 )
 def test_bad_values_are_named(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         Settings.from_env(env)
+
+
+def test_the_phone_leg_s_whisper_defaults_to_base_and_takes_tiny_en() -> None:
+    assert Settings.from_env({}).local_phone_stt == "base"
+    assert Settings.from_env({"LOCAL_PHONE_STT": " Tiny.EN "}).local_phone_stt == "tiny.en"
 
 
 def test_log_level_is_case_insensitive() -> None:

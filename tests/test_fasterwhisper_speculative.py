@@ -5,6 +5,8 @@ real Silero; the assertions are on what was transcribed and counted, never on a 
 from __future__ import annotations
 
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from livekit.agents import stt as agents_stt
 from livekit.plugins import fasterwhisper
 
 from agents.brain.chains import build_stt
+from agents.brain.model_files import LOCAL_STT_DIR, STAMP_VERSION
 from agents.config import ConfigError, Settings
 from agents.phone_digits import PhoneDigitsSTT
 from tests.test_plugin_fasterwhisper import (
@@ -130,15 +133,30 @@ def test_defaults_are_documented_and_valid() -> None:
 # --- where the local brains get it ---------------------------------------------------------
 
 
-def test_wideband_callers_get_the_speculative_stt_the_phone_leg_when_asked() -> None:
+def _base_installed(tmp_path: Path) -> Settings:
+    """Settings whose models dir holds a Whisper base install the way
+    scripts/install_models.py leaves one (a model.bin and its stamp), on any machine."""
+    base = tmp_path / LOCAL_STT_DIR
+    base.mkdir(parents=True)
+    (base / "model.bin").write_bytes(b"not loaded: building an STT does not load it")
+    st = (base / "model.bin").stat()
+    stamp = {"version": STAMP_VERSION, "stats": {"model.bin": [st.st_size, st.st_mtime_ns]}}
+    (tmp_path / f"{LOCAL_STT_DIR}.sha256").write_text(json.dumps(stamp))
+    return dataclasses.replace(Settings(), models_dir=str(tmp_path))
+
+
+def test_wideband_callers_get_the_speculative_stt_the_phone_leg_when_asked(
+    tmp_path: Path,
+) -> None:
     vad_model = _vad()
-    wide = build_stt(("local",), Settings(), telephony=False, vad_model=vad_model)
+    settings = _base_installed(tmp_path)
+    wide = build_stt(("local",), settings, telephony=False, vad_model=vad_model)
     assert isinstance(wide, fasterwhisper.SpeculativeSTT)
     assert isinstance(wide.wrapped_stt, fasterwhisper.STT)
     # the phone leg keeps the StreamAdapter by default (measured no faster with Whisper base)
-    phone = build_stt(("local",), Settings(), telephony=True, vad_model=vad_model)
+    phone = build_stt(("local",), settings, telephony=True, vad_model=vad_model)
     assert isinstance(phone, agents_stt.StreamAdapter)
-    everywhere = dataclasses.replace(Settings(), local_stt_speculate="all")
+    everywhere = dataclasses.replace(settings, local_stt_speculate="all")
     phone = build_stt(("local",), everywhere, telephony=True, vad_model=vad_model)
     assert isinstance(phone, fasterwhisper.SpeculativeSTT)
     assert isinstance(phone.wrapped_stt, PhoneDigitsSTT)  # digits normalised on every pass
@@ -148,6 +166,53 @@ def test_wideband_callers_get_the_speculative_stt_the_phone_leg_when_asked() -> 
     assert Settings.from_env({}).local_stt_speculate == "wideband"
     with pytest.raises(ConfigError, match="LOCAL_STT_SPECULATE"):
         Settings.from_env({"LOCAL_STT_SPECULATE": "maybe"})
+
+
+def _whisper(engine: agents_stt.STT) -> fasterwhisper.STT:
+    inner = getattr(engine, "wrapped_stt", engine)
+    inner = getattr(inner, "inner", inner)  # the phone-digit normaliser
+    assert isinstance(inner, fasterwhisper.STT)
+    return inner
+
+
+def test_the_phone_leg_s_whisper_is_chosen_apart_and_speculated_when_it_is_tiny_en(
+    tmp_path: Path,
+) -> None:
+    vad_model = _vad()
+    base = _base_installed(tmp_path / "models")
+    tiny = dataclasses.replace(base, local_phone_stt="tiny.en")
+
+    def phone(s: Settings) -> agents_stt.STT:
+        return build_stt(("local",), s, telephony=True, vad_model=vad_model)
+
+    def wide(s: Settings) -> agents_stt.STT:
+        return build_stt(("local",), s, telephony=False, vad_model=vad_model)
+
+    assert _whisper(phone(base)).model == LOCAL_STT_DIR  # LOCAL_PHONE_STT=base, the default
+    assert isinstance(phone(base), agents_stt.StreamAdapter)
+    # tiny.en on the phone leg: speculated under the default `wideband`, digits normalised
+    on_tiny = phone(tiny)
+    assert isinstance(on_tiny, fasterwhisper.SpeculativeSTT)
+    assert isinstance(on_tiny.wrapped_stt, PhoneDigitsSTT)
+    assert _whisper(on_tiny).model == "whisper-tiny.en"
+    assert isinstance(phone(dataclasses.replace(tiny, local_stt_speculate="off")),
+                      agents_stt.StreamAdapter)  # fmt: skip
+    assert isinstance(phone(dataclasses.replace(tiny, local_stt_speculate="all")),
+                      fasterwhisper.SpeculativeSTT)  # fmt: skip
+    # the wideband leg is the same whichever the phone leg gets
+    for s in (base, tiny):
+        assert isinstance(wide(s), fasterwhisper.SpeculativeSTT)
+        assert _whisper(wide(s)).model == "whisper-tiny.en"
+    # base asked for but not installed: the phone leg falls back to tiny.en, speculated
+    missing = dataclasses.replace(base, models_dir=str(tmp_path / "empty"))
+    assert _whisper(phone(missing)).model == "whisper-tiny.en"
+    assert isinstance(phone(missing), fasterwhisper.SpeculativeSTT)
+    # LOCAL_STT_MODEL is both legs' Whisper, whatever LOCAL_PHONE_STT says; not tiny.en, so
+    # the phone leg is not speculated under `wideband`
+    own = dataclasses.replace(tiny, local_stt_model=str(tmp_path / "models" / LOCAL_STT_DIR))
+    assert _whisper(phone(own)).model == LOCAL_STT_DIR
+    assert _whisper(wide(own)).model == LOCAL_STT_DIR
+    assert isinstance(phone(own), agents_stt.StreamAdapter)
 
 
 # --- behaviour on real speech --------------------------------------------------------------

@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from evals.hearing_latency import Replay, is_policy, table, values
+from agents.config import Settings
+from evals.hearing_latency import (
+    COMPARISONS,
+    Replay,
+    is_policy,
+    paired,
+    table,
+    values,
+    variant_settings,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -37,11 +46,44 @@ def test_policy_turns_are_those_the_ordering_policy_answered() -> None:
     assert "background passes 3, used 2, dropped stale 1" in text
 
 
+def _at(user_end: float, latency: float) -> dict[str, float | None]:
+    return {**_turn(latency, 0.001), "user_end": user_end}
+
+
+def test_the_phone_model_comparison_pairs_the_same_turn_of_the_same_run() -> None:
+    base, tiny = COMPARISONS["phone-model"]
+    s = variant_settings(Settings(), tiny)
+    assert (s.brain, s.local_phone_stt, s.local_stt_speculate) == ("local", "tiny.en", "wideband")
+    assert variant_settings(Settings(), base).local_phone_stt == "base"
+    assert variant_settings(Settings(), "new").local_stt_speculate == "all"
+    replays = [
+        Replay(base, [_at(3.0, 2.0), _at(9.0, 2.2), _at(15.0, 1.9)], {}, 0, 3, run=0),
+        # run 0: the first turn unanswered; the others a little late (VAD), still paired
+        Replay(tiny, [_at(9.3, 1.0), _at(15.2, 1.1)], {"segments": 2, "passes": 4,
+               "used": 2, "stale": 2}, 0, 3, run=0),
+        Replay(tiny, [_at(3.0, 0.9)], {}, 0, 1, run=1),
+        Replay(base, [_at(3.1, 2.1), _at(20.0, 2.0)], {}, 0, 2, run=1),
+    ]  # fmt: skip
+    pairs = paired(replays, base, tiny, "latency", policy_only=True)
+    assert sorted(pairs) == [(0.9, 2.1), (1.0, 2.2), (1.1, 1.9)]  # (tiny.en, base)
+    text = table(replays, "t", (base, tiny))
+    assert "| turns | stage | n base/tiny.en | base median [IQR] p95 |" in text
+    # paired tiny.en - base: -1200, -1200, -800 ms; median -1200
+    assert (
+        "| policy | latency | 5/3 |" in text and "| -1200 (" in text and ", 3; separated) |" in text
+    )
+    assert "tiny.en: 2 replays, 3 turns answered" in text
+    with pytest.raises(ValueError, match="unknown variant"):
+        variant_settings(Settings(), "large")
+
+
 @pytest.mark.parametrize(
     ("module", "args", "message"),
     [
         ("evals.hearing_latency", ["--runs", "0"], "--runs must be >= 1"),
         ("evals.hearing_latency", ["--recording", "/nonexistent/call.wav"], "no such file"),
+        ("evals.hearing_latency", ["--compare", "large"], "invalid choice: 'large'"),
+        ("evals.hearing_context", ["--phone-model", "large"], "invalid choice: 'large'"),
     ],
 )
 def test_bad_arguments_exit_2(module: str, args: list[str], message: str) -> None:

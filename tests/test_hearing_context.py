@@ -67,6 +67,19 @@ def test_the_hearing_context_bench_prints_its_table(capsys: pytest.CaptureFixtur
     assert "| 16 kHz (tiny.en) | menu prompt + agent's words | " in out
 
 
+@pytest.mark.slow
+def test_the_hearing_context_bench_hears_the_phone_leg_with_the_model_asked_for(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from evals import hearing_context
+
+    args = ["--voices", "flite:kal", "--rate", "8k", "--phone-model", "tiny.en"]
+    assert hearing_context.main(args) == 0
+    out = capsys.readouterr().out
+    assert "| 8 kHz mu-law (tiny.en) | menu prompt | " in out
+    assert "(base)" not in out and "16 kHz" not in out
+
+
 def test_the_hearing_context_bench_refuses_a_bad_voice(capsys: pytest.CaptureFixture[str]) -> None:
     from evals import hearing_context
 

@@ -22,7 +22,7 @@ from livekit.agents import llm, stt, tts, vad
 
 from ..config import Settings
 from .credentials import missing_keys
-from .factories import LLM_FACTORIES, STT_FACTORIES, TTS_FACTORIES
+from .factories import LLM_FACTORIES, STT_FACTORIES, TTS_FACTORIES, local_whisper_model
 from .profiles import PROFILES, BrainProfile
 from .stt_watchdog import AudioBacklog, WatchedSTT
 
@@ -129,16 +129,19 @@ def speculative_stt(
     engine: stt.STT, vad_model: vad.VAD, settings: Settings, *, telephony: bool
 ) -> stt.STT:
     """The local (non-streaming) Whisper as a streaming STT over the VAD. Where
-    `LOCAL_STT_SPECULATE` asks for it (`wideband`: 16 kHz callers; `all`: the phone leg
-    too) a segment is transcribed in the background once the caller pauses and used when
-    only silence followed (`fasterwhisper.SpeculativeSTT`); elsewhere LiveKit's
-    `StreamAdapter`, transcribing after the VAD's end of speech only. Measured (README,
-    "Policy turns and model turns"): faster with tiny.en; with the phone leg's Whisper base
-    a pass outlasts the caller's pauses and the stale ones hold the cores."""
+    `LOCAL_STT_SPECULATE` asks for it (`wideband`: 16 kHz callers, and the phone leg when
+    its Whisper is tiny.en, `LOCAL_PHONE_STT`; `all`: the phone leg's Whisper base too) a
+    segment is transcribed in the background once the caller pauses and used when only
+    silence followed (`fasterwhisper.SpeculativeSTT`); elsewhere (and with `off`)
+    LiveKit's `StreamAdapter`, transcribing after the VAD's end of speech only. Measured
+    (README, "Policy turns and model turns"): faster with tiny.en; with Whisper base a pass
+    outlasts the caller's pauses and the stale ones hold the cores."""
     if engine.capabilities.streaming:
         return engine
     mode = settings.local_stt_speculate
-    if mode == "off" or (telephony and mode != "all"):
+    # None = tiny.en: a pass short enough to fit in the caller's pauses
+    phone_not_tiny = telephony and local_whisper_model(settings, telephony=True) is not None
+    if mode == "off" or (mode == "wideband" and phone_not_tiny):
         return stt.StreamAdapter(stt=engine, vad=vad_model)
     from livekit.plugins import fasterwhisper
 

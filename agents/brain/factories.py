@@ -52,17 +52,32 @@ def local_stt_prompt() -> str:
     return f"A phone order at a coffee bar: {names}, oat milk, almond milk, decaf, iced."
 
 
+def local_whisper_model(s: Settings, telephony: bool) -> str | None:
+    """The leg's Whisper directory, or None for tiny.en (in the faster-whisper plugin's
+    wheel): `LOCAL_STT_MODEL` on both legs when set; else tiny.en for wideband callers, and
+    for the phone leg `LOCAL_PHONE_STT`: Whisper base as installed by
+    scripts/install_models.py (tiny.en when it is not installed), or tiny.en."""
+    if s.local_stt_model:
+        return s.local_stt_model
+    if not telephony or s.local_phone_stt == "tiny.en":
+        return None
+    base = installed_model(s.models_dir, LOCAL_STT_DIR)
+    return str(base) if base else None
+
+
 def _local_stt(s: Settings, telephony: bool) -> stt.STT:
-    """Whisper tiny.en (in its wheel) for wideband callers, Whisper base (installed by
-    scripts/install_models.py) for phone audio; both with beam search and the menu prompt.
-    Chosen by measurement (README, "The offline brain"): tiny.en is twice as fast, base
-    holds up better on narrowband speech."""
+    """Whisper tiny.en (in its wheel) for wideband callers; for phone audio Whisper base
+    (installed by scripts/install_models.py) or tiny.en (`LOCAL_PHONE_STT`); both with beam
+    search and the menu prompt. Measured (README, "The offline brain" and "Policy turns and
+    model turns"): tiny.en is two to three times as fast a pass, base more accurate on
+    spoken orders over the phone."""
     from livekit.plugins import fasterwhisper
 
-    model = s.local_stt_model or (
-        installed_model(s.models_dir, LOCAL_STT_DIR) if telephony else None
+    whisper = fasterwhisper.STT(
+        model=local_whisper_model(s, telephony),
+        beam_size=5,
+        initial_prompt=local_stt_prompt(),
     )
-    whisper = fasterwhisper.STT(model=model or None, beam_size=5, initial_prompt=local_stt_prompt())
     if not telephony:
         return whisper
     # phone callers read order and phone numbers digit by digit: one number for the tools
