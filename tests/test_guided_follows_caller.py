@@ -528,6 +528,37 @@ async def test_a_kind_of_milk_not_understood_is_asked_for(tmp_path: Path) -> Non
         assert await call.order() == [("Latte", 2, {"milk-options": "Almond Milk"}, "open")]
 
 
+async def test_a_restated_order_fixes_the_order_it_does_not_add_to_it(tmp_path: Path) -> None:
+    """After "one Americano and one Latte", "No, that's not right, I'd like one Americano
+    with hazelnut": the Latte comes off and the Americano ordered gets the hazelnut."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get a new Americano?")  # "a new" is a misheard "an"
+        await call.say("And a latte.")
+        calls, said = await call.say(
+            "No, that's not right, I'd like one Americano with Hazel Nut sweetener."
+        )
+        assert "add_order_item" not in names(calls), calls
+        assert [r[:2] for r in await call.order()] == [("Americano", 1)]
+        assert "one Americano with hazelnut sweetener" in said, said
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("A latte and a mocha, please.")
+        await call.say("No, I said two lattes.")
+        assert [r[:2] for r in await call.order()] == [("Latte", 2)]
+
+
+async def test_an_add_on_heard_but_not_understood_is_confirmed(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Hello, I am a Cappuccino with Manila, please.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Cappuccino with vanilla sweetener, right?", said
+        await call.say("Yes.")
+        rows = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in rows] == [
+            ("Cappuccino", ["vanilla-sweetener"])
+        ], rows
+
+
 async def test_a_number_of_shots_not_understood_is_asked_for(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         calls, said = await call.say("Can I get an espresso or not all shot?")  # "a double"

@@ -22,7 +22,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .understanding import NUMBERS, CallerTurn, DrinkRequest, Menu, load_menu, normalise
+from .understanding import (
+    ADDONS,
+    NUMBERS,
+    CallerTurn,
+    DrinkRequest,
+    Menu,
+    load_menu,
+    normalise,
+)
 
 LOW_CONFIDENCE = 0.45
 """Below this STT confidence (faster-whisper: exp of the mean token log-probability) the
@@ -297,6 +305,9 @@ class OrderPolicy:
         no milk?", "which milk: ...?"), and the answer completes the request."""
         attr, options = next(iter(drink.unclear.items()))
         drink.unclear = {}
+        if attr == ADDONS:  # "with Manila": "one Cappuccino with vanilla sweetener, right?"
+            drink.addons = [*drink.addons, *options[:1]]
+            return self._ask_to_confirm(drinks)
         if len(options) == 1:
             drink.attributes[attr] = options[0]
             return self._ask_to_confirm(drinks)
@@ -531,6 +542,12 @@ class OrderPolicy:
             return self._plan_update(
                 turn.drinks[0], self._targets(turn, turn.drinks[0].menu_item_id)
             )
+        # "No, that's not right, I'd like one Americano with hazelnut" with an Americano and a
+        # Latte ordered: the Latte comes off, and the Americano named is the one ordered
+        # (changed if the words say how), not a second one
+        kept = {ln.drink.menu_item_id for ln in self.lines if ln not in wrong}
+        restated = [d for d in new if d.menu_item_id in kept]
+        new = [d for d in new if d.menu_item_id not in kept]
         for d in new:
             if not d.quantity_said:
                 d.quantity = wrong[0].drink.quantity
@@ -545,7 +562,17 @@ class OrderPolicy:
             self.lines = [ln for ln in self.lines if ln not in gone]
             return None
 
-        return [lambda _: Call(calls), removed, *self._plan_add(new)]
+        if new:
+            then = self._plan_add(new)
+        elif restated and (
+            restated[0].attributes or restated[0].addons or restated[0].quantity_said
+        ):
+            same = [ln for ln in self.lines if ln not in wrong
+                    and ln.drink.menu_item_id == restated[0].menu_item_id]  # fmt: skip
+            then = self._plan_update(restated[0], same[-1:])
+        else:
+            then = self._plan_read_back()
+        return [lambda _: Call(calls), removed, *then]
 
     def _plan_split(
         self, change: DrinkRequest, line: Line, other: DrinkRequest | None = None

@@ -56,6 +56,7 @@ ADDON_WORDS = {
     "sugar free vanilla": "sugar-free-vanilla-sweetener",
     "sugar-free vanilla": "sugar-free-vanilla-sweetener",
     "vanilla": "vanilla-sweetener", "hazelnut": "hazelnut-sweetener",
+    "hazel nut": "hazelnut-sweetener",
     "caramel": "caramel-sauce", "chocolate sauce": "chocolate-sauce",
     "chocolate syrup": "chocolate-sauce", "mocha sauce": "chocolate-sauce",
     "honey": "honey", "sugar": "sugar",
@@ -75,6 +76,15 @@ FILLER = set(
         "as",
         "well",
         "please",
+        # words a caller puts before a drink that do not make it another drink ("a new
+        # americano" is a misheard "an americano"; "a regular latte" is a latte)
+        "new",
+        "nice",
+        "usual",
+        "regular",
+        "normal",
+        "quick",
+        "fresh",
         "can",
         "could",
         "would",
@@ -505,6 +515,7 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 out.addons.append(addon)
             elif addon not in addons_offered:
                 out.dropped.append(menu.addon_names.get(addon, addon))
+    _unclear_addon(consumed, addons_offered, menu, out)
 
 
 def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
@@ -531,6 +542,26 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
         if max(similarity(h, normalise(o.removesuffix(" Milk"))) for h in heard) >= MIN_SCORE
     ]
     out.unclear[attr] = near if len(near) == 1 else list(kinds)
+
+
+ADDONS = "addons"
+"""`DrinkRequest.unclear`'s key for an add-on heard but not understood."""
+
+
+def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
+    """An add-on said but not understood ("a cappuccino with Manila"): the one it comes near,
+    to confirm. One unknown word right after "with", near one add-on's word, only."""
+    if out.addons:
+        return
+    m = re.search(r"\bwith (?:some |a little |extra )?([a-z']+)\b", span)
+    if m is None or m.group(1) in menu.known_words:
+        return
+    near = sorted(
+        {a for w, a in ADDON_WORDS.items()
+         if " " not in w and a in offered and similarity(m.group(1), w) >= MIN_SCORE}
+    )  # fmt: skip
+    if len(near) == 1:
+        out.unclear[ADDONS] = near
 
 
 def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
