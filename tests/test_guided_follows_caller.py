@@ -579,6 +579,10 @@ async def test_a_number_of_shots_not_understood_is_asked_for(tmp_path: Path) -> 
     async with Caller(tmp_path / "c", ScriptedFallback()) as call:
         calls, _ = await call.say("An espresso, just a normal shot.")  # the default: no question
         assert "add_order_item" in names(calls)
+    (tmp_path / "d").mkdir()
+    async with Caller(tmp_path / "d", ScriptedFallback()) as call:
+        await call.say("A latte with another shot.")  # an extra shot: a double
+        assert await call.order() == [("Latte", 1, {"espresso-shots": "Double"}, "open")]
 
 
 async def test_a_drink_said_again_after_what_should_i_change_is_not_added_twice(

@@ -47,7 +47,8 @@ OPTION_WORDS: dict[str, dict[str, str]] = {
     "hot-or-iced": {"iced": "Iced", "ice": "Iced", "cold": "Iced"},
     "caffeine": {"decaf": "Decaf", "decaffeinated": "Decaf"},
     "espresso-shots": {
-        "extra shot": "Double", "double shot": "Double", "double": "Double", "two shots": "Double",
+        "extra shot": "Double", "another shot": "Double", "double shot": "Double",
+        "double": "Double", "two shots": "Double",
         "triple": "Triple", "three shots": "Triple", "quad": "Quadruple", "quadruple": "Quadruple",
         "single shot": "Single",
     },
