@@ -66,6 +66,31 @@ async def test_threshold_override() -> None:
     assert await d.unlikely_threshold("en-US") == pytest.approx(0.3)
 
 
+READ_BACK = "Got it. That's two Mochas with almond milk. Anything else, or shall I place the order?"
+
+
+async def test_an_application_s_closing_answers_end_the_turn(det: SemanticTurnDetector) -> None:
+    """The shipped model holds "Yes, please place it." after the read-back (it was trained
+    on other dialogs): the session would wait max_delay (3 s) on the turn that places the
+    order. The worker's detector (the factory's) ends it; a bare "Yes." stays the model's
+    call, since "anything else, or ...?" may be answered "Yes, and a latte"."""
+    from agents.brain.factories import make_turn_detection
+    from agents.brain.profiles import PROFILES
+
+    worker = make_turn_detection(PROFILES["local"])
+    assert isinstance(worker, SemanticTurnDetector)
+    threshold = await det.unlikely_threshold("en")
+    assert threshold is not None
+    closing = _ctx(("assistant", READ_BACK), ("user", "Yes, please place it."))
+    assert await det.predict_end_of_turn(closing) < threshold  # the model alone holds it
+    assert await worker.predict_end_of_turn(closing) == 1.0
+    for open_text in ("Yes.", "Yes, and a latte too.", "Yes, please place it and add"):
+        ctx = _ctx(("assistant", READ_BACK), ("user", open_text))
+        assert await worker.predict_end_of_turn(ctx) == await det.predict_end_of_turn(ctx)
+    custom = SemanticTurnDetector(complete=lambda text: text.startswith("Over"))
+    assert custom.predict_text("Over and out", [READ_BACK]) == 1.0
+
+
 async def test_fused_protocol_conformance() -> None:
     f = FusedTurnDetector(audio_eot=None)
     assert not hasattr(f, "stream")

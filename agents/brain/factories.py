@@ -201,7 +201,10 @@ def make_turn_detection(profile: BrainProfile) -> Any:
     if profile.turn_detector == "semantic":
         from livekit.plugins import semantic_turn
 
-        return semantic_turn.SemanticTurnDetector()
+        from .guided.understanding import is_closing_answer
+
+        # the ordering domain's closing answers end a turn whatever the model predicts
+        return semantic_turn.SemanticTurnDetector(complete=is_closing_answer)
     if profile.turn_detector == "fusion":
         from livekit.plugins import semantic_turn
 

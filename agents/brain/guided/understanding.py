@@ -434,6 +434,23 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
     )
 
 
+CLOSING_ANSWER = re.compile(
+    r"^(?:(?:yes|yeah|yep|yup|ok|okay|sure|great|perfect|no|nope|thanks|thank you|please)\s*)*"
+    r"(?:place (?:it|the order|my order|the whole order)|go ahead(?: and place it)?|send it"
+    r"|that'?s (?:all|it|everything)|that is (?:all|it|everything)|nothing else"
+    r"|i'?m (?:done|all set)|that'?ll be (?:all|it))"
+    r"(?:\s*(?:please|thanks|thank you|then|for now))*$"
+)
+"""A whole caller turn that closes the order ("Yes, please place it.", "No, that's all,
+thanks."): nothing can follow it in the same turn."""
+
+
+def is_closing_answer(text: str) -> bool:
+    """The caller's words close the order and nothing else: the turn is over (the semantic
+    turn detector, trained on other dialogs, holds "Yes, please place it." for 3 s)."""
+    return bool(CLOSING_ANSWER.match(normalise(text)))
+
+
 def normalise(text: str) -> str:
     """Lower case, words and digits only; a hyphen joins nothing ("four-toddle" is two
     words, as Whisper's hyphenated guesses are; "non-fat" matches "non fat")."""

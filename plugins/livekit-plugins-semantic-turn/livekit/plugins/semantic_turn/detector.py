@@ -12,7 +12,7 @@ detector.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from livekit.agents import llm
@@ -74,11 +74,19 @@ class SemanticTurnDetector:
             Default: the threshold stored with the weights (chosen on held-out dev dialogs for
             <= 5 % false cut-offs, see the README).
         model_path: ``.npz`` weights; default: the ones shipped in the package.
+        complete: a predicate on the user's text marking answers that end the turn whatever
+            the model predicts (an application's closing answers, "Yes, please place it.",
+            which a model trained on other dialogs may hold); they get 1.0. Default: none.
     """
 
     def __init__(
-        self, *, unlikely_threshold: float | None = None, model_path: str | None = None
+        self,
+        *,
+        unlikely_threshold: float | None = None,
+        model_path: str | None = None,
+        complete: Callable[[str], bool] | None = None,
     ) -> None:
+        self._complete = complete
         self._model = TurnModel.load(model_path)
         self._threshold = (
             float(unlikely_threshold)
@@ -116,6 +124,8 @@ class SemanticTurnDetector:
         """P(end of turn) for ``text`` (the user's transcript so far) after ``context`` (previous
         assistant turns, most recent last). An empty text returns 1.0 (no evidence to hold)."""
         if not text or not text.strip():
+            return 1.0
+        if self._complete is not None and self._complete(text):
             return 1.0
         return self._model.predict(text, list(context)[-MAX_CONTEXT_TURNS:])
 
