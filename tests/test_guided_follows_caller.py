@@ -641,6 +641,14 @@ async def test_a_bare_bye_as_the_first_words_is_asked_about_not_hung_up_on(
         await call.say("Bye.")
         calls, _ = await call.say("Yes, bye.")
         assert names(calls) == ["end_call"]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("Bye.")
+        # a yes among words not understood is a misheard order, not a yes to hanging up
+        calls, said = await call.say("Yes, the calf cup of chino please.")
+        assert "end_call" not in names(calls), said
+        await call.say("A decaf cappuccino, please.")
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 1)]
 
 
 @pytest.mark.parametrize(

@@ -236,7 +236,13 @@ class OrderPolicy:
         if confirming and acts & {"no", "change"}:
             self.asked_change = True
             return [lambda _: Say("No problem. What would you like to change?")]
-        if asked_goodbye and (yes or acts & {"goodbye", "done"}):
+        if (
+            asked_goodbye
+            and (yes or acts & {"goodbye", "done"})
+            and all(w in HANG_UP_ANSWER_WORDS for w in normalise(turn.text).split())
+        ):
+            # hanging up cannot be undone: only a plain "yes" or farewell answers "did you
+            # want to hang up?" ("Yes, the calf cup of chino" is a misheard order)
             return [lambda _: Call([ToolCall("end_call", {})]), lambda _: Say("")]
         if "goodbye" in acts or ("done" in acts and self.placed and not self.lines):
             if self.lines:
@@ -946,6 +952,13 @@ FAREWELL_WORDS = frozenset(
      "that's", "it", "is", "no", "nope"}
 )  # fmt: skip
 """Words a farewell is made of ("Okay, thanks so much, bye!")."""
+
+
+HANG_UP_ANSWER_WORDS = FAREWELL_WORDS | {
+    "yes", "yeah", "yep", "yup", "sure", "correct", "please", "hang", "up", "i", "do", "did",
+    "want", "to", "just",
+}  # fmt: skip
+"""Words a plain answer to "did you want to hang up?" is made of."""
 
 
 def _only_a_farewell(text: str) -> bool:
