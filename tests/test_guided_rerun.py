@@ -42,14 +42,20 @@ async def _step(guided: GuidedLLM, ctx: llm.ChatContext) -> tuple[str, list[dict
     return text, calls
 
 
+async def _asked_about_a_cortado(guided: GuidedLLM) -> llm.ChatContext:
+    """A call whose agent has just asked "one Cortado, right?" (a drink waits for its yes)."""
+    ctx = llm.ChatContext.empty()
+    ctx.add_message(role="user", content="A cortato, please.")
+    asked, _ = await _step(guided, ctx)
+    assert asked == "Just to check: one Cortado, right?", asked
+    ctx.add_message(role="assistant", content=asked)
+    return ctx
+
+
 def test_a_discarded_attempt_does_not_spend_the_pending_confirmation() -> None:
     async def run() -> None:
         guided = GuidedLLM(ScriptedFallback())
-        ctx = llm.ChatContext.empty()
-        ctx.add_message(role="user", content="A cortato, please.")
-        asked, _ = await _step(guided, ctx)
-        assert asked == "Just to check: one Cortado, right?", asked
-        ctx.add_message(role="assistant", content=asked)
+        ctx = await _asked_about_a_cortado(guided)
 
         early = ctx.copy()
         early.add_message(role="user", content="Yes.")  # the attempt LiveKit then discards
@@ -67,10 +73,7 @@ def test_a_discarded_attempt_does_not_spend_the_pending_confirmation() -> None:
 def test_the_next_turn_starts_from_what_the_committed_turn_left() -> None:
     async def run() -> None:
         guided = GuidedLLM(ScriptedFallback())
-        ctx = llm.ChatContext.empty()
-        ctx.add_message(role="user", content="A cortato, please.")
-        asked, _ = await _step(guided, ctx)
-        ctx.add_message(role="assistant", content=asked)
+        ctx = await _asked_about_a_cortado(guided)
         ctx.add_message(role="user", content="Yes.")
         _, calls = await _step(guided, ctx)
         assert calls == [{"name": "get_menu_items", "query": "Cortado"}], calls

@@ -55,7 +55,7 @@ LiveKit's markdown filter passes text on up to its last space, and the phrase to
 cuts at a comma at once (a full stop waits for the next word: it may be "3." of "3.50")."""
 SAY_AGAIN = "Sorry, could you say that again?"
 """Said after `ACK_LINE` when the model then wrote nothing speakable."""
-_CAPITALISED = re.compile(r"^(\s*)([A-Z])(?=[a-z])")
+_CAPITALISED = re.compile(r"^[A-Z](?=[a-z])")
 """A reply's first word after `ACK_LINE` ("We close ..."), which continues the sentence;
 not "I", "I'm"."""
 ACK_DELAY = 0.3
@@ -369,7 +369,7 @@ class _SpokenStream(llm.LLMStream):
         if words and self._timing.words is None:
             self._timing.words = time.time()
             if self._timing.ack is not None:  # "Hmm, we close ..."
-                text = _CAPITALISED.sub(lambda m: m[1] + m[2].lower(), text.lstrip(), count=1)
+                text = _CAPITALISED.sub(lambda m: m[0].lower(), text.lstrip(), count=1)
         self._said += text
         self._event_ch.send_nowait(
             llm.ChatChunk(id=rid, delta=llm.ChoiceDelta(role="assistant", content=text))

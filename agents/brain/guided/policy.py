@@ -239,7 +239,7 @@ class OrderPolicy:
         if (
             asked_goodbye
             and (yes or acts & {"goodbye", "done"})
-            and all(w in HANG_UP_ANSWER_WORDS for w in normalise(turn.text).split())
+            and _only_words(turn.text, HANG_UP_ANSWER_WORDS)
         ):
             # hanging up cannot be undone: only a plain "yes" or farewell answers "did you
             # want to hang up?" ("Yes, the calf cup of chino" is a misheard order)
@@ -252,7 +252,7 @@ class OrderPolicy:
                 "goodbye" in acts
                 and not self.placed
                 and (
-                    not _only_a_farewell(turn.text)
+                    not _only_words(turn.text, FAREWELL_WORDS)
                     or (
                         bare
                         and (self.caller_turns == 1 or (turn.confidence or 1.0) < LOW_CONFIDENCE)
@@ -344,9 +344,7 @@ class OrderPolicy:
         if not picked:
             return None
         drink.attributes[attr] = picked[0]
-        if any(d.heard or d.quantity_unsure for d in drinks):
-            return self._ask_to_confirm(drinks)
-        return self._plan_add(drinks)
+        return self._confirm_or_add(drinks)
 
     def _ask_which_drink(
         self, drinks: list[DrinkRequest], guess: DrinkRequest
@@ -376,6 +374,11 @@ class OrderPolicy:
         drink.addons = list(dict.fromkeys([*drink.addons, *answer.addons]))
         drink.heard, drink.alternatives = answer.heard, []
         drinks = [drink if d is guess else d for d in drinks]
+        return self._confirm_or_add(drinks)
+
+    def _confirm_or_add(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+        """A request the caller's answer completed: added, unless a drink is still a near
+        miss or its number a guess."""
         if any(d.heard or d.quantity_unsure for d in drinks):
             return self._ask_to_confirm(drinks)
         return self._plan_add(drinks)
@@ -961,9 +964,10 @@ HANG_UP_ANSWER_WORDS = FAREWELL_WORDS | {
 """Words a plain answer to "did you want to hang up?" is made of."""
 
 
-def _only_a_farewell(text: str) -> bool:
-    """Nothing but farewell words: a "bye" among other words may be a misheard "hi"."""
-    return all(w in FAREWELL_WORDS for w in normalise(text).split())
+def _only_words(text: str, words: frozenset[str]) -> bool:
+    """`text` is made of `words` only: a "bye" among other words may be a misheard "hi", a
+    "yes" among them a misheard order."""
+    return all(w in words for w in normalise(text).split())
 
 
 def _reply(text: str) -> Callable[[Results], Step]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -553,13 +554,16 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
         out.dropped.append(f"{m.group(2)} milk")
         out.unclear[attr] = list(kinds)
         return
-    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
-    near = [  # "almand milk" -> Almond Milk, "non fate milk" -> Non-fat Milk
-        o
-        for o in kinds
-        if max(similarity(h, normalise(o.removesuffix(" Milk"))) for h in heard) >= MIN_SCORE
-    ]
+    # "almand milk" -> Almond Milk, "non fate milk" -> Non-fat Milk
+    near = _options_near(m, kinds, lambda o: normalise(o.removesuffix(" Milk")))
     out.unclear[attr] = near if len(near) == 1 else list(kinds)
+
+
+def _options_near(m: re.Match[str], kinds: list[str], spoken: Callable[[str], str]) -> list[str]:
+    """The options (`spoken` as a caller says them) that the word before an option's noun
+    (`m` group 2), or the two words before it (groups 1 and 2), come near."""
+    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
+    return [o for o in kinds if max(similarity(h, spoken(o)) for h in heard) >= MIN_SCORE]
 
 
 ADDONS = "addons"
@@ -593,9 +597,8 @@ def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     if m is None or m.group(2) in SHOT_LEADS:
         return
     kinds = menu.attribute_options.get(attr, [])
-    heard = [m.group(2)] + ([f"{m.group(1)} {m.group(2)}"] if m.group(1) else [])
-    near = [o for o in kinds if max(similarity(h, o.lower()) for h in heard) >= MIN_SCORE]
-    out.unclear[attr] = near or list(kinds)  # "a trouble shot": double or triple?
+    # "a trouble shot": double or triple?
+    out.unclear[attr] = _options_near(m, kinds, str.lower) or list(kinds)
 
 
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
