@@ -150,7 +150,8 @@ async def one_call(
     if compare == "prefill":
         guided.prefill_after_reply = on
     else:
-        guided.ack_delay = (settings.local_model_ack_delay or ACK_DELAY) if on else None
+        deployed = settings.local_model_ack_delay
+        guided.ack_delay = (ACK_DELAY if deployed is None else deployed) if on else None
     generations: list[dict[str, Any]] = []
 
     def on_metrics(m: Any) -> None:
