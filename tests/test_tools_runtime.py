@@ -439,3 +439,47 @@ async def test_spoken_barge_in_while_a_slow_tool_runs_silently() -> None:
     replies = [i for i in history if i.type == "message" and i.role == "assistant"]
     assert replies[-1].text_content == ANSWER and not replies[-1].interrupted
     assert playback.segments[-1].interrupted is False
+
+
+@pytest.mark.slow
+async def test_a_caller_who_speaks_over_the_goodbye_is_not_hung_up_on() -> None:
+    """`end_call`'s goodbye plays; the caller talks over it ("Bye. Oh, and a hot chocolate"):
+    LiveKit's barge-in stops the goodbye, the hang-up is called off, and the caller's words
+    are heard and answered. Real Silero, Whisper and Piper; the production `end_call`."""
+    from tools import CallControlOptions, build_call_control_tools
+
+    hung_up: list[bool] = []
+    closed = asyncio.Event()
+    goodbye = (
+        "Thanks so much for calling the coffee shop today. We hope to see you again very "
+        "soon, and have a lovely rest of your day. Goodbye!"
+    )  # long enough for a barge-in to land on it
+    tools = build_call_control_tools(
+        ToolRuntime(ToolRuntimeOptions(filler_phrases=())),
+        options=CallControlOptions(goodbye=goodbye),
+        on_hangup=lambda: hung_up.append(True),
+    )
+    fake = FakeLLM([[Call("end_call")]], default_reply="Okay.")
+    fake.push(*[_answer_the_last_caller_line] * 4)
+    async with _spoken_session(fake, Agent(instructions="t", tools=tools)) as (
+        session,
+        mic,
+        playback,
+    ):
+        session.on("close", lambda _ev: closed.set())
+        greeted = len(playback.segments)
+        session.generate_reply(user_input="That's all, bye.")
+        await playback.until(lambda: len(playback.segments) > greeted)  # the goodbye plays
+        mic.say(_caller_line(BARGE_IN_LINE))  # "And a hot chocolate too, please."
+        await playback.until(lambda: playback.segments[greeted].interrupted is not None)
+        await _until_answered(session)
+        history = list(session.history.items)
+        assert not closed.is_set() and not hung_up  # the call goes on
+    cut = playback.segments[greeted]
+    assert cut.interrupted is True  # the goodbye stopped where the caller spoke
+    said = next(i for i in history if i.type == "message" and i.text_content == goodbye)
+    assert said.interrupted
+    users = [i for i in history if i.type == "message" and i.role == "user"]
+    assert "chocolate" in (users[-1].text_content or "").lower(), users[-1].text_content
+    replies = [i for i in history if i.type == "message" and i.role == "assistant"]
+    assert replies[-1].text_content == ANSWER

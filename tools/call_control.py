@@ -1,7 +1,8 @@
 """Call control tools: end_call, transfer_to_human, get_dtmf_digits (+ the DTMF buffer).
 
 * `end_call` returns at once (no reply is requested), and when the turn that called it has
-  finished playing, `finish_call` speaks `goodbye`, waits for that playout, shuts the session
+  finished playing, `finish_call` speaks `goodbye`, waits for that playout (a caller who
+  speaks before or over it calls the hang-up off: the call goes on), shuts the session
   down and, inside a job, hangs the call up through the LiveKit server API (`hang_up`: delete
   the call's room, or remove just the SIP participant) and shuts the job down. Without a job
   (console, tests) it only ends the session. The call limits (`agents.call_limits`) end a
@@ -245,19 +246,30 @@ async def finish_call(
     reason: str = "end_call",
     audio: AsyncIterable[rtc.AudioFrame] | None = None,
     playout_timeout: float = GOODBYE_PLAYOUT_TIMEOUT,
+    caller_can_stop: bool = False,
 ) -> bool:
-    """Speak `goodbye` (not interruptible), wait for its playout (at most `playout_timeout`
-    seconds: then it is cut off), end the session and, inside a LiveKit job, hang up
-    (`hang_up`) and shut the job down. Used by `end_call` and by the call limits (maximum
-    duration, silence). False if the call was already being finished."""
+    """Speak `goodbye`, wait for its playout (at most `playout_timeout` seconds: then it is
+    cut off), end the session and, inside a LiveKit job, hang up (`hang_up`) and shut the job
+    down. Used by `end_call` and by the call limits (maximum duration, silence). False if the
+    call was already being finished, or if the caller called the hang-up off.
+
+    `caller_can_stop` (`end_call`): a caller who is speaking when the goodbye would start, or
+    who speaks over it (LiveKit's own barge-in interrupts it), is not hung up on: the goodbye
+    stops where it was heard, the call goes on and their words are answered as any turn is.
+    A barista does not hang up on a caller who is still talking ("Bye. Oh, and a latte"). The
+    call limits and the error goodbye keep it uninterruptible: those calls end regardless."""
     if session in _finishing:
         return False
     _finishing.add(session)
+    if caller_can_stop and session.user_state == "speaking":
+        _finishing.discard(session)
+        logger.info("hang-up called off: the caller is speaking", extra={"reason": reason})
+        return False
     try:
         if audio is not None:  # pre-rendered: plays when no TTS can (agents/resilience)
-            handle = session.say(goodbye, audio=audio, allow_interruptions=False)
+            handle = session.say(goodbye, audio=audio, allow_interruptions=caller_can_stop)
         else:
-            handle = say_line(session, goodbye, allow_interruptions=False)
+            handle = say_line(session, goodbye, allow_interruptions=caller_can_stop)
         try:
             await asyncio.wait_for(handle.wait_for_playout(), playout_timeout)
         except asyncio.TimeoutError:
@@ -266,6 +278,14 @@ async def finish_call(
             )
             # a speech that never ends would also hold the session's drain below
             handle.interrupt(force=True)
+        else:
+            if caller_can_stop and handle.interrupted:
+                _finishing.discard(session)
+                logger.info(
+                    "hang-up called off: the caller spoke over the goodbye",
+                    extra={"reason": reason},
+                )
+                return False
     except Exception:
         logger.warning("goodbye could not be spoken", exc_info=True)
     job, _ = job_and_room()
@@ -297,8 +317,10 @@ def build_call_control_tools(
     hangup_tasks: set[asyncio.Task[None]] = set()
 
     async def _hangup(ctx: RunContext) -> None:
-        await finish_call(ctx.session, goodbye=opts.goodbye, delete_room=opts.delete_room)
-        if on_hangup is not None:
+        hung_up = await finish_call(
+            ctx.session, goodbye=opts.goodbye, delete_room=opts.delete_room, caller_can_stop=True
+        )
+        if hung_up and on_hangup is not None:
             on_hangup()
 
     async def end_call(ctx: RunContext) -> ToolResult:
