@@ -715,3 +715,37 @@ async def test_two_lines_of_the_same_drink_are_read_back_as_one_count(tmp_path: 
         _, said = await call.say("And another latte, please.")
         assert "two Lattes" in said and "one Latte and one Latte" not in said, said
         assert sum(r[1] for r in await call.order()) == 2
+
+
+async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_path: Path) -> None:
+    """A change to a drink already ordered, heard near an add-on ("with Hazel not
+    sweetener"), is asked about; the drink changes on a yes and stays as it was on a no."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get a new Americano?")
+        await call.say("And a latte.")
+        calls, said = await call.say(
+            "No, that's not right, I'd like one Americano with Hazel not sweetener."
+        )
+        assert said == "Just to check: hazelnut sweetener in the Americano, right?", said
+        assert "add_order_item" not in names(calls), calls
+        assert [r[:2] for r in await call.order()] == [("Americano", 1)]  # the Latte is off
+        assert json.loads((await _orders(call.store))[0]["addons"] or "[]") == []
+        calls, said = await call.say("Yes.")
+        assert names(calls).count("update_order_item") == 1, calls
+        assert "one Americano with hazelnut sweetener" in said, said
+        rows = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in rows] == [
+            ("Americano", ["hazelnut-sweetener"])
+        ], rows
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("A latte, please.")
+        calls, said = await call.say("Can you make the latte with carmel sauce?")
+        assert said == "Just to check: caramel sauce in the Latte, right?", said
+        assert not set(names(calls)) & WRITES, calls
+        _, said = await call.say("No.")
+        assert said == "Sorry about that. What would you like to change?", said
+        rows = await _orders(call.store)
+        assert [(r["name"], r["quantity"], json.loads(r["addons"] or "[]")) for r in rows] == [
+            ("Latte", 1, [])
+        ], rows

@@ -95,6 +95,9 @@ class OrderPolicy:
     pending_drink: tuple[list[DrinkRequest], DrinkRequest] | None = None
     """(the drinks of the request, the near miss with `alternatives`): the agent asked "was
     that two Matcha Lattes or two Mochas?" before adding."""
+    pending_change: tuple[DrinkRequest, list[Line]] | None = None
+    """(the change, the lines it is for): the agent asked "hazelnut sweetener in the
+    Americano, right?" about a change heard near an add-on, made on a yes."""
     asked_change: bool = False
     """The agent asked what to change: a drink already ordered, said again, is a correction."""
     misses: int = 0
@@ -151,6 +154,7 @@ class OrderPolicy:
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
         which, self.pending_drink = self.pending_drink, None
+        change, self.pending_change = self.pending_change, None
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
         self._asked_change_before, self.asked_change = self.asked_change, False
@@ -159,6 +163,12 @@ class OrderPolicy:
         yes = "yes" in acts and "no" not in acts
         if pending and yes and not turn.drinks and not turn.guesses:
             return self._plan_add(pending)
+        if change is not None and not turn.drinks and not turn.guesses:
+            if yes:
+                return self._plan_update(*change)
+            if acts & {"no", "correct"}:
+                self.asked_change = True
+                return [_reply("Sorry about that. What would you like to change?")]
         if (
             pending
             and turn.drinks
@@ -207,7 +217,9 @@ class OrderPolicy:
             )
         ):
             return self._plan_correct(turn)
-        if unclear := [d for d in [*turn.drinks, *turn.guesses] if d.unclear]:
+        unclear = [d for d in [*turn.drinks, *turn.guesses] if d.unclear]
+        if unclear and not (set(unclear[0].unclear) == {ADDONS} and self._changes_named(turn)):
+            # (an add-on near miss in a change is asked about by the change: _plan_update)
             return self._ask_option([*turn.drinks, *turn.guesses], unclear[0])
         if turn.drinks and (plan := self._plan_change_named(turn)):
             return plan
@@ -519,13 +531,20 @@ class OrderPolicy:
     def _plan_change_named(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
         """ "Make the latte decaf", "actually just one latte", "one of the lattes iced":
         a drink already ordered, changed, not added again."""
-        acts = turn.acts
-        drink = turn.drinks[0]
-        if len(turn.drinks) > 1 or "more" in acts or not self._targets(turn, drink.menu_item_id):
+        if not self._changes_named(turn):
             return None
-        if "change" in acts or ("only" in acts and drink.quantity_said):
-            return self._plan_modify(drink, turn, drink.menu_item_id)
-        return None
+        drink = turn.drinks[0]
+        return self._plan_modify(drink, turn, drink.menu_item_id)
+
+    def _changes_named(self, turn: CallerTurn) -> bool:
+        """The turn changes the one drink it names, which is already ordered."""
+        acts = turn.acts
+        if len(turn.drinks) != 1 or "more" in acts:
+            return False
+        drink = turn.drinks[0]
+        if not self._targets(turn, drink.menu_item_id):
+            return False
+        return "change" in acts or ("only" in acts and drink.quantity_said)
 
     def _plan_modify(
         self, change: DrinkRequest, turn: CallerTurn, item_id: str | None
@@ -574,7 +593,10 @@ class OrderPolicy:
         if new:
             then = self._plan_add(new)
         elif restated and (
-            restated[0].attributes or restated[0].addons or restated[0].quantity_said
+            restated[0].attributes
+            or restated[0].addons
+            or restated[0].quantity_said
+            or restated[0].unclear
         ):
             same = [ln for ln in self.lines if ln not in wrong
                     and ln.drink.menu_item_id == restated[0].menu_item_id]  # fmt: skip
@@ -738,6 +760,13 @@ class OrderPolicy:
         order back: a change is confirmed like an addition."""
         if not lines:
             return []
+        if near := change.unclear.pop(ADDONS, None):
+            # "with Hazel not sweetener": a near miss is asked about, never silently made
+            change.addons = [*change.addons, *near[:1]]
+            self.pending_change = (change, lines)
+            said = self.menu.addon_names.get(near[0], near[0]).lower()
+            names = _join(sorted({ln.drink.name for ln in lines}))
+            return [_reply(f"Just to check: {said} in the {names}, right?")]
         calls: list[ToolCall] = []
         applied: list[tuple[Line, dict[str, str]]] = []
         for line in lines:

@@ -571,16 +571,23 @@ ADDONS = "addons"
 
 
 def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
-    """An add-on said but not understood ("a cappuccino with Manila"): the one it comes near,
-    to confirm. One unknown word right after "with", near one add-on's word, only."""
+    """An add-on said but not understood: the one it comes near, to confirm. Heard as one
+    unknown word right after "with" ("a cappuccino with Manila"), or as the one or two words
+    before an add-on's noun ("with Hazel not sweetener"); near one add-on only."""
     if out.addons:
         return
+    heard: list[str] = []
     m = re.search(r"\bwith (?:some |a little |extra )?([a-z']+)\b", span)
-    if m is None or m.group(1) in menu.known_words:
-        return
+    if m is not None and m.group(1) not in menu.known_words:
+        heard.append(m.group(1))
+    m = re.search(r"\b(?:([a-z']+) )?([a-z']+) (?:sweetener|syrup|sauce)s?\b", span)
+    if m is not None and m.group(2) not in FILLER:
+        heard.append(m.group(2))
+        if m.group(1) and m.group(1) not in FILLER:
+            heard.append(f"{m.group(1)} {m.group(2)}")
     near = sorted(
-        {a for w, a in ADDON_WORDS.items()
-         if " " not in w and a in offered and similarity(m.group(1), w) >= MIN_SCORE}
+        {a for w, a in ADDON_WORDS.items() for h in heard
+         if a in offered and similarity(h, w) >= MIN_SCORE}
     )  # fmt: skip
     if len(near) == 1:
         out.unclear[ADDONS] = near
