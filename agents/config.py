@@ -79,6 +79,13 @@ def _count(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0)
     return int(raw)
 
 
+def _beam(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _count(env, name, default, minimum=1)
+    if value > 10:
+        raise ConfigError(f"{name}={value} must be between 1 and 10 (a Whisper beam width)")
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = _str(env, name, default).lower()
     if value not in allowed:
@@ -146,6 +153,11 @@ class Settings:
     tiny.en answers policy turns in 0.91 s instead of 1.73 s but hears spoken orders over
     the phone worse (26 % WER against 17 %), so `base` is the default. The wideband leg
     always gets tiny.en."""
+    local_phone_stt_beam: int = 5
+    """The phone leg's Whisper beam width (`LOCAL_PHONE_STT_BEAM`, 1-10): 1 is greedy
+    decoding, a shorter pass; 5 searches more hypotheses. The wideband leg keeps 5.
+    Measured (docs/latency.md, "The phone leg's beam"): `python -m evals.hearing_latency
+    --compare phone-beam` and `python -m evals.hearing_wer --compare phone-beam`."""
     local_stt_speculate: str = "wideband"
     """Where the local STT transcribes a caller's segment in the background as soon as they
     pause (0.1 s) and uses it when only silence followed (fasterwhisper.SpeculativeSTT):
@@ -279,6 +291,7 @@ class Settings:
             models_dir=_str(e, "VOICE_SUITE_MODELS", d.models_dir),
             local_stt_model=_str(e, "LOCAL_STT_MODEL"),
             local_phone_stt=_choice(e, "LOCAL_PHONE_STT", d.local_phone_stt, PHONE_STT_MODELS),
+            local_phone_stt_beam=_beam(e, "LOCAL_PHONE_STT_BEAM", d.local_phone_stt_beam),
             local_stt_speculate=_choice(
                 e, "LOCAL_STT_SPECULATE", d.local_stt_speculate, ("wideband", "all", "off")
             ),

@@ -10,7 +10,8 @@ base). Everything else is the same call: same brain, same engines, same process.
 `--compare phone-model` (over the phone leg) alternates the phone leg's Whisper instead:
 `base` against `tiny.en` (`LOCAL_PHONE_STT`), each with the speculation it gets under
 `LOCAL_STT_SPECULATE` as set (default `wideband`: base after the end of speech, tiny.en
-speculated), so each variant is the phone leg as it would ship.
+speculated), so each variant is the phone leg as it would ship. `--compare phone-beam`
+alternates the phone leg's beam width (`LOCAL_PHONE_STT_BEAM`): 5 against 1 (greedy).
 
 Printed per variant, over every answered turn and over **policy turns** (the ordering policy
 answered: LLM first token under 50 ms, or no LLM step) separately: caller stops -> first agent audio
@@ -52,9 +53,11 @@ VARIANTS = ("old", "new")
 COMPARISONS: dict[str, tuple[str, str]] = {
     "speculation": VARIANTS,
     "phone-model": ("base", "tiny.en"),
+    "phone-beam": ("beam5", "beam1"),
 }
 """`--compare`: the two variants, the first as the baseline (`LOCAL_PHONE_STT` values for
-`phone-model`)."""
+`phone-model`; `LOCAL_PHONE_STT_BEAM` 5 and 1 for `phone-beam`)."""
+PHONE_LEG_COMPARISONS = ("phone-model", "phone-beam")
 PAIR_WITHIN_S = 1.0
 """Two turns of the same run pair up when the caller stopped within this many seconds of
 each other in both replays (the same recording: the same turn)."""
@@ -101,6 +104,9 @@ def variant_settings(settings: Settings, variant: str) -> Settings:
     """The settings one variant's replay runs with (`VARIANTS` or `COMPARISONS`)."""
     if variant in COMPARISONS["phone-model"]:
         return dataclasses.replace(settings, brain="local", local_phone_stt=variant)
+    if variant in COMPARISONS["phone-beam"]:
+        beam = int(variant.removeprefix("beam"))
+        return dataclasses.replace(settings, brain="local", local_phone_stt_beam=beam)
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     return dataclasses.replace(
@@ -258,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=tuple(COMPARISONS),
         default="speculation",
         help="speculation: old (StreamAdapter) against new (SpeculativeSTT), default; "
-        "phone-model: the phone leg's Whisper, base against tiny.en (implies --telephony)",
+        "phone-model: the phone leg's Whisper, base against tiny.en; phone-beam: the phone "
+        "leg's beam width, 5 against 1 (both imply --telephony)",
     )
     p.add_argument("--json", type=Path, help="also write every turn here")
     p.add_argument(
@@ -268,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs < 1:
         p.error("--runs must be >= 1")
     variants = COMPARISONS[args.compare]
-    telephony = args.telephony or args.compare == "phone-model"
+    telephony = args.telephony or args.compare in PHONE_LEG_COMPARISONS
     if args.from_json:
         data = json.loads(args.from_json.read_text())
         earlier = [Replay(**r) for r in data["replays"]]
@@ -307,6 +314,9 @@ def main(argv: list[str] | None = None) -> int:
             "base = LOCAL_PHONE_STT=base, tiny.en = LOCAL_PHONE_STT=tiny.en, "
             f"LOCAL_STT_SPECULATE={settings.local_stt_speculate}"
         )
+    elif args.compare == "phone-beam":
+        leg = f"phone leg (8 kHz mu-law, Whisper {settings.local_phone_stt})"
+        what = "beam5 / beam1 = LOCAL_PHONE_STT_BEAM=5 / 1"
     else:
         model = settings.local_phone_stt if telephony else "tiny.en"
         leg = f"phone leg (8 kHz mu-law, Whisper {model})" if telephony else "16 kHz (tiny.en)"

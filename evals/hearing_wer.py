@@ -21,6 +21,10 @@ the agent's own Piper voice). Audio: what each engine gets in a call, 16 kHz for
 wideband tiny.en and the phone leg (8 kHz G.711 mu-law) for the telephony variant's Whisper
 base (`--all-audio`: both for each). Scores
 use `stt_phone_bench.score_words` (numerals spelled as read).
+
+`--compare phone-beam` compares the phone leg's beam width instead (`LOCAL_PHONE_STT_BEAM`):
+old = beam 5, new = beam 1 (greedy), both through LiveKit's `StreamAdapter` as the phone leg's
+Whisper base is, on the phone leg's audio only.
 """
 
 from __future__ import annotations
@@ -120,11 +124,36 @@ AUDIO_OF = {"wideband": ("16 kHz",), "telephony": ("8 kHz mu-law",)}
 """The audio each engine gets in a call (`--all-audio`: both, as stt_phone_bench)."""
 
 
-async def run(
-    engines: Sequence[str], voices: Sequence[str], verbose: bool, all_audio: bool = False
-) -> list[str]:
+def _variants(engine: str, settings: Settings, vad_model: Any, compare: str) -> dict[str, Any]:
+    """old and new: the STT each variant streams through."""
+    import dataclasses
+
     from livekit.agents import stt as agents_stt
-    from livekit.plugins import fasterwhisper, silero
+    from livekit.plugins import fasterwhisper
+
+    if compare == "phone-beam":
+        return {
+            name: agents_stt.StreamAdapter(
+                stt=make_stt(engine, dataclasses.replace(settings, local_phone_stt_beam=beam)),
+                vad=vad_model,
+            )
+            for name, beam in (("old", 5), ("new", 1))
+        }
+    whisper = make_stt(engine, settings)
+    return {
+        "old": agents_stt.StreamAdapter(stt=whisper, vad=vad_model),
+        "new": fasterwhisper.SpeculativeSTT(stt=whisper, vad=vad_model),
+    }
+
+
+async def run(
+    engines: Sequence[str],
+    voices: Sequence[str],
+    verbose: bool,
+    all_audio: bool = False,
+    compare: str = "speculation",
+) -> list[str]:
+    from livekit.plugins import silero
 
     vad_model = silero.VAD.load(min_silence_duration=VAD_SILENCE)
     settings = Settings()
@@ -135,11 +164,8 @@ async def run(
         "|---|---|---|---|---|---|---|---|",
     ]
     for engine in engines:
+        variants = _variants(engine, settings, vad_model, compare)
         whisper = make_stt(engine, settings)
-        variants = {
-            "old": agents_stt.StreamAdapter(stt=whisper, vad=vad_model),
-            "new": fasterwhisper.SpeculativeSTT(stt=whisper, vad=vad_model),
-        }
         await whisper.recognize(rtc.AudioFrame(bytes(RATE * 2), RATE, 1, RATE))  # load
         for audio_name in ("16 kHz", "8 kHz mu-law") if all_audio else AUDIO_OF[engine]:
             tallies: dict[tuple[str, str], Tally] = {}
@@ -184,11 +210,22 @@ def main(argv: list[str] | None = None) -> int:
         "--voices", default=",".join(VOICES), help="flite/espeak voices, comma-separated"
     )
     p.add_argument("--all-audio", action="store_true", help="each engine on both audios")
+    p.add_argument(
+        "--compare",
+        choices=("speculation", "phone-beam"),
+        default="speculation",
+        help="speculation: StreamAdapter (old) against SpeculativeSTT (new); phone-beam: the "
+        "phone leg's beam 5 (old) against 1 (new), telephony only",
+    )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     engines = ("wideband", "telephony") if args.engine == "both" else (args.engine,)
+    if args.compare == "phone-beam":
+        if args.all_audio:
+            p.error("--compare phone-beam scores the phone leg's audio only")
+        engines = ("telephony",)
     voices = [v for v in args.voices.split(",") if v.strip()]
-    lines = asyncio.run(run(engines, voices, args.verbose, args.all_audio))
+    lines = asyncio.run(run(engines, voices, args.verbose, args.all_audio, args.compare))
     print("\n".join(lines))
     return 0
 

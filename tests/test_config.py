@@ -56,6 +56,18 @@ def test_the_phone_leg_s_whisper_defaults_to_base_and_takes_tiny_en() -> None:
     assert Settings.from_env({"LOCAL_PHONE_STT": " Tiny.EN "}).local_phone_stt == "tiny.en"
 
 
+def test_the_phone_leg_s_beam_width_is_a_setting_the_wideband_leg_keeps_five() -> None:
+    from agents.brain.factories import _local_stt
+
+    assert Settings.from_env({}).local_phone_stt_beam == 5
+    s = Settings.from_env({"LOCAL_PHONE_STT_BEAM": "1", "LOCAL_PHONE_STT": "tiny.en"})
+    assert _local_stt(s, telephony=True).inner.options.beam_size == 1  # type: ignore[attr-defined]
+    assert _local_stt(s, telephony=False).options.beam_size == 5  # type: ignore[attr-defined]
+    for bad, why in (("0", ">= 1"), ("11", "between 1 and 10"), ("two", ">= 1")):
+        with pytest.raises(ConfigError, match=f"LOCAL_PHONE_STT_BEAM=.*{why}"):
+            Settings.from_env({"LOCAL_PHONE_STT_BEAM": bad})
+
+
 def test_log_level_is_case_insensitive() -> None:
     assert Settings.from_env({"LOG_LEVEL": " debug "}).log_level == "DEBUG"
     assert Settings.from_env({}).log_level == "INFO"

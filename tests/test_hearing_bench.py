@@ -77,6 +77,14 @@ def test_the_phone_model_comparison_pairs_the_same_turn_of_the_same_run() -> Non
         variant_settings(Settings(), "large")
 
 
+def test_the_phone_beam_comparison_changes_only_the_phone_leg_s_beam() -> None:
+    five, one = COMPARISONS["phone-beam"]
+    for variant, beam in ((five, 5), (one, 1)):
+        s = variant_settings(Settings(), variant)
+        assert (s.brain, s.local_phone_stt_beam, s.local_phone_stt) == ("local", beam, "base")
+        assert s.local_stt_speculate == Settings().local_stt_speculate
+
+
 @pytest.mark.parametrize(
     ("module", "args", "message"),
     [
@@ -84,6 +92,7 @@ def test_the_phone_model_comparison_pairs_the_same_turn_of_the_same_run() -> Non
         ("evals.hearing_latency", ["--recording", "/nonexistent/call.wav"], "no such file"),
         ("evals.hearing_latency", ["--compare", "large"], "invalid choice: 'large'"),
         ("evals.hearing_context", ["--phone-model", "large"], "invalid choice: 'large'"),
+        ("evals.hearing_wer", ["--compare", "phone-beam", "--all-audio"], "phone leg's audio only"),
     ],
 )
 def test_bad_arguments_exit_2(module: str, args: list[str], message: str) -> None:

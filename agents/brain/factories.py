@@ -75,7 +75,7 @@ def _local_stt(s: Settings, telephony: bool) -> stt.STT:
 
     whisper = fasterwhisper.STT(
         model=local_whisper_model(s, telephony),
-        beam_size=5,
+        beam_size=s.local_phone_stt_beam if telephony else 5,
         initial_prompt=local_stt_prompt(),
     )
     if not telephony:
