@@ -749,3 +749,36 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
         assert [(r["name"], r["quantity"], json.loads(r["addons"] or "[]")) for r in rows] == [
             ("Latte", 1, [])
         ], rows
+
+
+async def test_a_nice_latte_is_asked_about_as_an_iced_one(tmp_path: Path) -> None:
+    """"an iced latte" and "a nice latte" are the same sounds: a barista asks."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Can I get a nice latte?")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one iced Latte, right?", said
+        await call.say("Yes.")
+        assert await call.order() == [("Latte", 1, {"hot-or-iced": "Iced"}, "open")]
+
+
+async def test_a_correction_that_names_a_missing_drink_adds_it(tmp_path: Path) -> None:
+    """With a Cappuccino ordered, "No, that's not right, I'd like one Earl Grey and one
+    Cappuccino" adds the Earl Grey; heard as "one real grey", it is asked about first."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A cappuccino with honey, please.")
+        calls, said = await call.say(
+            "No, that's not right. I'd like one Earl Grey and one Cappuccino with honey."
+        )
+        assert names(calls).count("add_order_item") == 1, calls
+        assert "one Earl Grey" in said and "one Cappuccino with honey" in said, said
+        assert sorted(r[0] for r in await call.order()) == ["Cappuccino", "Earl Grey"]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("A cappuccino with honey, please.")
+        calls, said = await call.say(
+            "Nope, that's not right. I'd like one real grey and one Cappuccino with honey."
+        )
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Earl Grey, right?", said
+        await call.say("Yes.")
+        assert sorted(r[0] for r in await call.order()) == ["Cappuccino", "Earl Grey"]

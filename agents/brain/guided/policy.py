@@ -566,7 +566,16 @@ class OrderPolicy:
         if not wrong:
             mentioned = {d.menu_item_id for d in turn.drinks}
             wrong = [ln for ln in self.lines[-1:] if ln.drink.menu_item_id not in mentioned]
-        if not wrong:  # the drink named is already there: a change to it
+        if not wrong:
+            # "No, that's not right, I'd like one Earl Grey and one Cappuccino" with the
+            # Cappuccino ordered: what is missing goes on (a near miss asked about first)
+            ordered = {ln.drink.menu_item_id for ln in self.lines}
+            missing = [d for d in turn.drinks if d.menu_item_id not in ordered]
+            if turn.guesses:
+                return self._ask_to_confirm([*missing, *turn.guesses])
+            if missing:
+                return self._plan_add(missing)
+            # the drink named is already there: a change to it
             return self._plan_update(
                 turn.drinks[0], self._targets(turn, turn.drinks[0].menu_item_id)
             )

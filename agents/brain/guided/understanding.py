@@ -412,6 +412,9 @@ class Menu:
     known_words: frozenset[str]
     """Words that may stand next to a drink's name: fillers, numbers, menu, option and
     add-on words."""
+    name_words: frozenset[str] = frozenset()
+    """Words found only inside drink names ("earl", "grey", "cultivar"): outside a whole
+    name ("one real grey") they are part of a name not heard right."""
 
 
 @cache
@@ -425,6 +428,9 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
     known = FILLER | set(NUMBERS) | {w for p in ordered for w in p.split()}
     known |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
     known |= {w for p in ADDON_WORDS for w in p.split()}
+    in_names = {w for p in ordered for w in p.split()}
+    others = FILLER | set(NUMBERS) | {w for p in ADDON_WORDS for w in p.split()}
+    others |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
     return Menu(
         items=items,
         names=ordered,
@@ -432,6 +438,7 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
         attribute_options={a["attribute_id"]: a["options"] for a in raw["attributes"]},
         attribute_names={a["attribute_id"]: a["attribute_name"] for a in raw["attributes"]},
         known_words=frozenset(known),
+        name_words=frozenset(in_names - others),
     )
 
 
@@ -469,9 +476,11 @@ SLOT_BEFORE = frozenset(
 """Words after which the caller is naming a drink: where a near miss is looked for."""
 CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "without milk": ("milk-options", ("Oat Milk", "No Milk")),
+    "a nice": ("hot-or-iced", ("Iced",)),
 }
 """Phrases that sound like another option: "with oat milk" and "without milk" differ by one
-consonant, and Whisper writes either for either. A barista asks which."""
+consonant, and "an iced latte" and "a nice latte" are the same sounds; Whisper writes either
+for either. A barista asks which (one option: "one iced Latte, right?")."""
 MILK_LEADS = frozenset(
     {"with", "no", "some", "of", "the", "a", "and", "more", "extra", "less", "little", "any",
      "steamed", "hot", "cold", "iced", "warm", "in", "plus", "regular", "normal", "dairy"}
@@ -523,6 +532,9 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
                 else:
                     out.dropped.append(option)
                 break
+    for phrase, (attr, options) in CONFUSABLE_OPTIONS.items():
+        if attr in offered and attr not in out.attributes and re.search(rf"\b{phrase}\b", span):
+            out.unclear.setdefault(attr, list(options))
     _unclear_milk(consumed, offered, menu, out)
     _unclear_shots(consumed, offered, menu, out)
     if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and item is not None:
@@ -540,12 +552,8 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
 def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
     """A kind of milk said but not understood: the options it may be, to ask about."""
     attr = "milk-options"
-    if attr not in offered or attr in out.attributes:
+    if attr not in offered or attr in out.attributes or attr in out.unclear:
         return
-    for phrase, (confused_attr, options) in CONFUSABLE_OPTIONS.items():
-        if confused_attr == attr and re.search(rf"\b{re.escape(phrase)}\b", span):
-            out.unclear[attr] = list(options)
-            return
     m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
     if m is None or m.group(2) in MILK_LEADS:
         return
@@ -634,7 +642,9 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
     words = rest.split()
     names = {p: (i, menu.items[i]["name"]) for p, i in menu.names.items()}
     out: list[DrinkRequest] = []
-    for g in guess_drinks(words, names, menu.known_words | {DRINK_MARK}):
+    # a name's word outside a whole name ("one real grey") may start or join a near miss
+    known = (menu.known_words - menu.name_words) | {DRINK_MARK}
+    for g in guess_drinks(words, names, known):
         at = _index_of(words, g.heard)
         if at <= 0 or words[at - 1] not in SLOT_BEFORE:
             continue
