@@ -752,7 +752,7 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
 
 
 async def test_a_nice_latte_is_asked_about_as_an_iced_one(tmp_path: Path) -> None:
-    """"an iced latte" and "a nice latte" are the same sounds: a barista asks."""
+    """ "an iced latte" and "a nice latte" are the same sounds: a barista asks."""
     async with Caller(tmp_path, ScriptedFallback()) as call:
         calls, said = await call.say("Can I get a nice latte?")
         assert not set(names(calls)) & WRITES, calls
