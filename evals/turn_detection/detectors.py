@@ -8,6 +8,8 @@ that builds one, so no adapter can peek past ``t``.
 Adapters (``DETECTORS``):
 
 - ``ours-text``     ``livekit.plugins.semantic_turn.SemanticTurnDetector.predict_text``
+- ``ours-text-closing`` the same, built as the worker builds it: with the ordering domain's
+                    closing answers ("Yes, please place it.") as complete turns
 - ``ours-v2-text``  the same with the second release's weights (no n-gram features), for reference
 - ``ours-fusion``   ``TurnFusion.combine(ours-text, livekit-v1-mini, silence)``, default weights
 - ``ours-fusion-prior``  the same with the first release's unfitted prior weights
@@ -111,8 +113,10 @@ class OursText(Detector):
     kind = "text"
 
     def __init__(self, model_path: str | None = None, name: str | None = None,
-                 label: str | None = None) -> None:  # fmt: skip
+                 label: str | None = None,
+                 complete: Callable[[str], bool] | None = None) -> None:  # fmt: skip
         self.model_path = model_path
+        self.complete = complete
         if name:
             self.name = name
         if label:
@@ -121,7 +125,7 @@ class OursText(Detector):
     def load(self) -> None:
         st = _import_semantic_turn()
         try:
-            self._det = st.SemanticTurnDetector(model_path=self.model_path)
+            self._det = st.SemanticTurnDetector(model_path=self.model_path, complete=self.complete)
             self._det.predict_text("hello", ())
         except Exception as e:
             raise Unavailable(f"SemanticTurnDetector failed to load: {e}") from e
@@ -397,6 +401,7 @@ class VADBaseline(Detector):
 
 DETECTORS = (
     "ours-text",
+    "ours-text-closing",
     "ours-v2-text",
     "ours-fusion",
     "ours-fusion-prior",
@@ -407,6 +412,13 @@ DETECTORS = (
 )
 
 
+def _closing_answer(text: str) -> bool:
+    """The predicate the worker gives its detector (agents/brain/factories.py)."""
+    from agents.brain.guided.understanding import is_closing_answer
+
+    return is_closing_answer(text)
+
+
 def build_detectors(
     names: Sequence[str], *, cache_dir: str, memo: Callable | None = None
 ) -> dict[str, Detector]:
@@ -414,6 +426,10 @@ def build_detectors(
     text, mini = OursText(), LiveKitV1Mini()
     table: dict[str, Detector] = {
         "ours-text": text,
+        # as the worker builds it: the ordering domain's closing answers end the turn
+        "ours-text-closing": OursText(
+            None, "ours-text-closing", "ours (text) + closing answers", _closing_answer
+        ),
         "ours-v2-text": OursText(str(BASELINE_V2), "ours-v2-text", "ours v2 (text, no n-gram)"),
         "ours-fusion": OursFusion(text, mini, memo),
         "ours-fusion-prior": OursFusion(text, mini, memo, prior=True),
