@@ -311,3 +311,19 @@ def test_smollm2_zeroshot_scores_depend_on_text():
         )
 
     assert p("i would like a large latte please") > 100 * p("i would like a")
+
+
+def test_the_bench_scores_the_detector_as_the_worker_builds_it() -> None:
+    """`ours-text-closing` is the semantic detector with the ordering domain's closing
+    answers as complete turns, as `agents.brain.factories.make_turn_detection` builds it."""
+    from evals.turn_detection.detectors import build_detectors, load_all
+
+    dets = build_detectors(["ours-text", "ours-text-closing"], cache_dir="unused")
+    assert load_all(dets) == {}
+    plain, closing = dets["ours-text"], dets["ours-text-closing"]
+    view = View(t=0.01, audio=np.zeros(160, np.float32), text="yes please place it",
+                n_words=4, context=(), silence_s=0.2)  # fmt: skip
+    assert closing.predict(view) == 1.0 > plain.predict(view)
+    mid = View(t=0.01, audio=np.zeros(160, np.float32), text="can i get a", n_words=4,
+               context=(), silence_s=0.2)  # fmt: skip
+    assert closing.predict(mid) == plain.predict(mid) < 0.5

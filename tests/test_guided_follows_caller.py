@@ -436,6 +436,10 @@ async def test_an_acknowledgement_before_a_replaced_claim_is_not_spoken(tmp_path
     async with Caller(tmp_path / "b", ScriptedFallback("Sure, it is sunny.")) as call:
         _, said = await call.say("tell me a story please")
         assert said == "Sure, it is sunny."
+    # nor "Sorry," before it as "Sorry, Sorry, I didn't..." (seen after the "Hmm," of a slow model)
+    async with Caller(tmp_path / "c", ScriptedFallback("Sorry, I added two mochas.")) as call:
+        _, said = await call.say("tell me a story please")
+        assert said == ASK_AGAIN
 
 
 async def test_moving_on_to_another_drink_confirms_the_one_asked_about(tmp_path: Path) -> None:

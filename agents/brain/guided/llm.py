@@ -45,7 +45,8 @@ MAX_SENTENCES = 2
 _NOT_SPOKEN = re.compile(r"[^\w\s.,!?'\-:;%$&()]+")
 """Characters a voice cannot say (emoji, markdown, symbols): dropped from the model's text."""
 _ACKNOWLEDGEMENT = re.compile(
-    r"^\s*(sure|okay|ok|alright|all right|great|got it|of course|certainly|absolutely)[,.!]?\s*$",
+    r"^\s*(sure|okay|ok|alright|all right|great|got it|of course|certainly|absolutely|sorry"
+    r"|oh)[,.!]?\s*$",
     re.IGNORECASE,
 )
 ACK_LINE = "Hmm, "
