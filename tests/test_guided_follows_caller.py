@@ -107,6 +107,13 @@ def names(calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
 WRITES = {"add_order_item", "update_order_item", "finish_order", "update_order"}
 
 
+async def asked_first(call: Caller, line: str, question: str) -> None:
+    """`line` changes nothing in the order and is answered with exactly `question`."""
+    calls, said = await call.say(line)
+    assert not set(names(calls)) & WRITES, calls
+    assert said == question, said
+
+
 # ---------------------------------------------------------------------------- questions
 
 
@@ -553,9 +560,11 @@ async def test_a_restated_order_fixes_the_order_it_does_not_add_to_it(tmp_path: 
 
 async def test_an_add_on_heard_but_not_understood_is_confirmed(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
-        calls, said = await call.say("Hello, I am a Cappuccino with Manila, please.")
-        assert not set(names(calls)) & WRITES, calls
-        assert said == "Just to check: one Cappuccino with vanilla sweetener, right?", said
+        await asked_first(
+            call,
+            "Hello, I am a Cappuccino with Manila, please.",
+            "Just to check: one Cappuccino with vanilla sweetener, right?",
+        )
         await call.say("Yes.")
         rows = await _orders(call.store)
         assert [(r["name"], json.loads(r["addons"] or "[]")) for r in rows] == [
@@ -744,9 +753,11 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
     (tmp_path / "b").mkdir()
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         await call.say("A latte, please.")
-        calls, said = await call.say("Can you make the latte with carmel sauce?")
-        assert said == "Just to check: caramel sauce in the Latte, right?", said
-        assert not set(names(calls)) & WRITES, calls
+        await asked_first(
+            call,
+            "Can you make the latte with carmel sauce?",
+            "Just to check: caramel sauce in the Latte, right?",
+        )
         _, said = await call.say("No.")
         assert said == "Sorry about that. What would you like to change?", said
         rows = await _orders(call.store)
@@ -758,9 +769,7 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
 async def test_a_nice_latte_is_asked_about_as_an_iced_one(tmp_path: Path) -> None:
     """ "an iced latte" and "a nice latte" are the same sounds: a barista asks."""
     async with Caller(tmp_path, ScriptedFallback()) as call:
-        calls, said = await call.say("Can I get a nice latte?")
-        assert not set(names(calls)) & WRITES, calls
-        assert said == "Just to check: one iced Latte, right?", said
+        await asked_first(call, "Can I get a nice latte?", "Just to check: one iced Latte, right?")
         await call.say("Yes.")
         assert await call.order() == [("Latte", 1, {"hot-or-iced": "Iced"}, "open")]
 
@@ -779,10 +788,10 @@ async def test_a_correction_that_names_a_missing_drink_adds_it(tmp_path: Path) -
     (tmp_path / "b").mkdir()
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         await call.say("A cappuccino with honey, please.")
-        calls, said = await call.say(
-            "Nope, that's not right. I'd like one real grey and one Cappuccino with honey."
+        await asked_first(
+            call,
+            "Nope, that's not right. I'd like one real grey and one Cappuccino with honey.",
+            "Just to check: one Earl Grey, right?",
         )
-        assert not set(names(calls)) & WRITES, calls
-        assert said == "Just to check: one Earl Grey, right?", said
         await call.say("Yes.")
         assert sorted(r[0] for r in await call.order()) == ["Cappuccino", "Earl Grey"]
