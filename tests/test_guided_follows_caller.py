@@ -795,3 +795,25 @@ async def test_a_correction_that_names_a_missing_drink_adds_it(tmp_path: Path) -
         )
         await call.say("Yes.")
         assert sorted(r[0] for r in await call.order()) == ["Cappuccino", "Earl Grey"]
+
+
+async def test_a_correction_that_restates_the_order_offers_the_option_it_speaks_of(
+    tmp_path: Path,
+) -> None:
+    """ "a double shot" heard as "a normal shot": the Espresso goes on with the default, and
+    "No, that's not right, one Espresso with a normal shot" disputes the shots, so the agent
+    offers them (not "what should I change?"), and the answer changes the drink ordered."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get an espresso for normal shot?")
+        await asked_first(
+            call,
+            "No, that's not right. I'd like one Espresso with a normal shot.",
+            "Which espresso shots would you like in the Espresso: a single shot, a double "
+            "shot, a triple shot or a quadruple shot?",
+        )
+        calls, said = await call.say("A double shot, please.")
+        assert names(calls).count("update_order_item") == 1 and "add_order_item" not in names(
+            calls
+        ), calls
+        assert "one Espresso with a double shot" in said, said
+        assert await call.order() == [("Espresso", 1, {"espresso-shots": "Double"}, "open")]

@@ -92,6 +92,8 @@ class OrderPolicy:
     pending_choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]] | None = None
     """(the drinks of the request, the drink, attribute_id, its possible options): the agent
     asked "with oat milk, or with no milk?" before adding."""
+    choice_for: list[Line] = field(default_factory=list)
+    """The lines `pending_choice` changes when answered (empty: it is a new drink's)."""
     pending_drink: tuple[list[DrinkRequest], DrinkRequest] | None = None
     """(the drinks of the request, the near miss with `alternatives`): the agent asked "was
     that two Matcha Lattes or two Mochas?" before adding."""
@@ -153,6 +155,7 @@ class OrderPolicy:
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
+        choice_for, self.choice_for = self.choice_for, []
         which, self.pending_drink = self.pending_drink, None
         change, self.pending_change = self.pending_change, None
         self.caller_turns += 1
@@ -178,7 +181,7 @@ class OrderPolicy:
             return self._plan_add([*pending, *turn.drinks])
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
-        if choice is not None and (plan := self._plan_choice_answer(turn, choice)):
+        if choice is not None and (plan := self._plan_choice_answer(turn, choice, choice_for)):
             return plan
         if which is not None and (plan := self._plan_drink_answer(turn, which)):
             return plan
@@ -315,6 +318,18 @@ class OrderPolicy:
         said = _join([_describe(d, self.menu) for d in drinks])
         return [lambda _: Say(f"Just to check: {said}, right?")]
 
+    def _offer_options(
+        self, change: DrinkRequest, attr: str, lines: list[Line]
+    ) -> list[Callable[[Results], Step | None]]:
+        """Which option, for drinks already ordered ("Which espresso shots would you like in
+        the Espresso: ...?"); the answer changes those lines."""
+        options = list(self.menu.attribute_options.get(attr, []))
+        self.pending_choice = ([change], change, attr, options)
+        self.choice_for = lines
+        said = [_options_said({attr: o}, []).lstrip("|") for o in options]
+        kind = self.menu.attribute_names.get(attr, attr).lower()
+        return [_reply(f"Which {kind} would you like in the {change.name}: {_join_or(said)}?")]
+
     def _ask_option(
         self, drinks: list[DrinkRequest], drink: DrinkRequest
     ) -> list[Callable[[Results], Step | None]]:
@@ -344,8 +359,10 @@ class OrderPolicy:
         self,
         turn: CallerTurn,
         choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]],
+        lines: list[Line],
     ) -> list[Callable[[Results], Step | None]] | None:
-        """The caller's answer to "with oat milk, or with no milk?": the option it names."""
+        """The caller's answer to "with oat milk, or with no milk?": the option it names,
+        for the drink asked about (`lines`: the drinks already ordered it changes)."""
         drinks, drink, attr, options = choice
         named = [d.attributes.get(attr) for d in turn.drinks]
         if turn.modifiers is not None:
@@ -356,6 +373,8 @@ class OrderPolicy:
         if not picked:
             return None
         drink.attributes[attr] = picked[0]
+        if lines:
+            return self._plan_update(drink, lines)
         return self._confirm_or_add(drinks)
 
     def _ask_which_drink(
@@ -797,6 +816,12 @@ class OrderPolicy:
         if not calls:
             names = _join(sorted({ln.drink.name for ln in lines}))
             if not change.dropped:  # what was said is what the order already has
+                if disputed := [a for a in sorted(change.mentioned)
+                                if all(a in self.menu.items[ln.drink.menu_item_id]["attributes"]
+                                       for ln in lines)]:  # fmt: skip
+                    # "No, that's not right, one Espresso with a normal shot": the shots are
+                    # what the caller disputes, so offer them rather than ask what to change
+                    return self._offer_options(change, disputed[0], lines)
                 if self._asked_change_before:
                     # said again after "what should I change?": the caller is confirming it
                     return self._plan_read_back()

@@ -346,6 +346,9 @@ class DrinkRequest:
     """Options heard but not understood: attribute_id -> the options the words may be (one:
     a guess to confirm; several: a choice to offer). "with oat milk" heard as "without
     milk", or "with our milk"."""
+    mentioned: set[str] = field(default_factory=set)
+    """Options the caller spoke of without naming one the menu has ("a normal shot", "with
+    milk"): attribute_ids. Said to correct a drink, they say what the caller disputes."""
     alternatives: list[DrinkRequest] = field(default_factory=list)
     """A near miss's other drinks, matched by the same words as well ("to march us":
     Mochas or Matcha Lattes): a choice to offer, each with its own options."""
@@ -555,6 +558,8 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
     if attr not in offered or attr in out.attributes or attr in out.unclear:
         return
     m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
+    if m is not None and m.group(2) in MILK_LEADS:
+        out.mentioned.add(attr)
     if m is None or m.group(2) in MILK_LEADS:
         return
     kinds = menu.attribute_options.get(attr, [])
@@ -609,6 +614,8 @@ def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     if attr not in offered or attr in out.attributes:
         return
     m = re.search(r"\b(?:([a-z0-9']+) )?([a-z0-9']+) shots?\b", span)
+    if m is not None and m.group(2) in SHOT_LEADS:
+        out.mentioned.add(attr)
     if m is None or m.group(2) in SHOT_LEADS:
         return
     kinds = menu.attribute_options.get(attr, [])
