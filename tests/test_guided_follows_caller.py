@@ -739,7 +739,7 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
         calls, said = await call.say(
             "No, that's not right, I'd like one Americano with Hazel not sweetener."
         )
-        assert said == "Just to check: hazelnut sweetener in the Americano, right?", said
+        assert said == "Just to check: one Americano with hazelnut sweetener, right?", said
         assert "add_order_item" not in names(calls), calls
         assert [r[:2] for r in await call.order()] == [("Americano", 1)]  # the Latte is off
         assert json.loads((await _orders(call.store))[0]["addons"] or "[]") == []
@@ -756,13 +756,24 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
         await asked_first(
             call,
             "Can you make the latte with carmel sauce?",
-            "Just to check: caramel sauce in the Latte, right?",
+            "Just to check: one Latte with caramel sauce, right?",
         )
         _, said = await call.say("No.")
         assert said == "Sorry about that. What would you like to change?", said
         rows = await _orders(call.store)
         assert [(r["name"], r["quantity"], json.loads(r["addons"] or "[]")) for r in rows] == [
             ("Latte", 1, [])
+        ], rows
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        # the drink asked about, said again in full: the change, never a second drink
+        await call.say("A latte, please.")
+        await call.say("Can you make the latte with carmel sauce?")
+        calls, said = await call.say("No, I'd like one latte with caramel sauce.")
+        assert "add_order_item" not in names(calls), calls
+        rows = await _orders(call.store)
+        assert [(r["name"], r["quantity"], json.loads(r["addons"] or "[]")) for r in rows] == [
+            ("Latte", 1, ["caramel-sauce"])
         ], rows
 
 

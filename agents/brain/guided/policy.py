@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .understanding import (
@@ -98,8 +98,8 @@ class OrderPolicy:
     """(the drinks of the request, the near miss with `alternatives`): the agent asked "was
     that two Matcha Lattes or two Mochas?" before adding."""
     pending_change: tuple[DrinkRequest, list[Line]] | None = None
-    """(the change, the lines it is for): the agent asked "hazelnut sweetener in the
-    Americano, right?" about a change heard near an add-on, made on a yes."""
+    """(the change, the lines it is for): the agent asked "one Americano with hazelnut
+    sweetener, right?" about a change heard near an add-on, made on a yes."""
     asked_change: bool = False
     """The agent asked what to change: a drink already ordered, said again, is a correction."""
     misses: int = 0
@@ -172,6 +172,10 @@ class OrderPolicy:
             if acts & {"no", "correct"}:
                 self.asked_change = True
                 return [_reply("Sorry about that. What would you like to change?")]
+        if change is not None and [d.menu_item_id for d in turn.drinks] == [change[0].menu_item_id]:
+            # the drink asked about, said again ("No, I'd like one Americano with hazelnut
+            # sweetener"): the change is what these words say, never a second drink
+            return self._plan_update(turn.drinks[0], change[1])
         if (
             pending
             and turn.drinks
@@ -792,9 +796,9 @@ class OrderPolicy:
             # "with Hazel not sweetener": a near miss is asked about, never silently made
             change.addons = [*change.addons, *near[:1]]
             self.pending_change = (change, lines)
-            said = self.menu.addon_names.get(near[0], near[0]).lower()
-            names = _join(sorted({ln.drink.name for ln in lines}))
-            return [_reply(f"Just to check: {said} in the {names}, right?")]
+            after = [replace(ln.drink, addons=[*ln.drink.addons, near[0]]) for ln in lines]
+            said = _join([_describe(d, self.menu) for d in after])
+            return [_reply(f"Just to check: {said}, right?")]
         calls: list[ToolCall] = []
         applied: list[tuple[Line, dict[str, str]]] = []
         for line in lines:
