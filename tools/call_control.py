@@ -260,11 +260,10 @@ async def finish_call(
     call limits and the error goodbye keep it uninterruptible: those calls end regardless."""
     if session in _finishing:
         return False
-    _finishing.add(session)
     if caller_can_stop and session.user_state == "speaking":
-        _finishing.discard(session)
         logger.info("hang-up called off: the caller is speaking", extra={"reason": reason})
         return False
+    _finishing.add(session)
     try:
         if audio is not None:  # pre-rendered: plays when no TTS can (agents/resilience)
             handle = session.say(goodbye, audio=audio, allow_interruptions=caller_can_stop)

@@ -330,9 +330,13 @@ class OrderPolicy:
         options = list(self.menu.attribute_options.get(attr, []))
         self.pending_choice = ([change], change, attr, options)
         self.choice_for = lines
+        return [_reply(self._which_option(change.name, attr, options))]
+
+    def _which_option(self, name: str, attr: str, options: list[str]) -> str:
+        """ "Which milk would you like in the Latte: whole milk, ... or no milk?" """
         said = [_options_said({attr: o}, []).lstrip("|") for o in options]
         kind = self.menu.attribute_names.get(attr, attr).lower()
-        return [_reply(f"Which {kind} would you like in the {change.name}: {_join_or(said)}?")]
+        return f"Which {kind} would you like in the {name}: {_join_or(said)}?"
 
     def _ask_option(
         self, drinks: list[DrinkRequest], drink: DrinkRequest
@@ -349,15 +353,13 @@ class OrderPolicy:
             drink.attributes[attr] = options[0]
             return self._ask_to_confirm(drinks)
         self.pending_choice = (drinks, drink, attr, options)
-        said = [_options_said({attr: o}, []).lstrip("|") for o in options]
         if len(options) == 2:
+            said = [_options_said({attr: o}, []).lstrip("|") for o in options]
             return [_reply(f"Sorry, was that {_describe(drink, self.menu)} with {said[0]}, "
                            f"or with {said[1]}?")]  # fmt: skip
-        kind = self.menu.attribute_names.get(attr, attr).lower()
         missing = f"Sorry, we don't have {_join(drink.dropped)}. " if drink.dropped else ""
         drink.dropped = []
-        return [_reply(f"{missing}Which {kind} would you like in the {drink.name}: "
-                       f"{_join_or(said)}?")]  # fmt: skip
+        return [_reply(missing + self._which_option(drink.name, attr, options))]
 
     def _plan_choice_answer(
         self,

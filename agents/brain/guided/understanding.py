@@ -428,12 +428,10 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
     names = {it["name"].lower(): it["menu_item_id"] for it in raw["menu_items"]}
     names.update({k: by_name[v] for k, v in ITEM_SYNONYMS.items() if v in by_name})
     ordered = dict(sorted(names.items(), key=lambda kv: -len(kv[0])))
-    known = FILLER | set(NUMBERS) | {w for p in ordered for w in p.split()}
-    known |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
-    known |= {w for p in ADDON_WORDS for w in p.split()}
     in_names = {w for p in ordered for w in p.split()}
     others = FILLER | set(NUMBERS) | {w for p in ADDON_WORDS for w in p.split()}
     others |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
+    known = others | in_names
     return Menu(
         items=items,
         names=ordered,
@@ -558,9 +556,10 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
     if attr not in offered or attr in out.attributes or attr in out.unclear:
         return
     m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
-    if m is not None and m.group(2) in MILK_LEADS:
+    if m is None:
+        return
+    if m.group(2) in MILK_LEADS:  # "with milk": milk spoken of, no kind named
         out.mentioned.add(attr)
-    if m is None or m.group(2) in MILK_LEADS:
         return
     kinds = menu.attribute_options.get(attr, [])
     if m.group(2) in OTHER_MILKS:
@@ -614,9 +613,10 @@ def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     if attr not in offered or attr in out.attributes:
         return
     m = re.search(r"\b(?:([a-z0-9']+) )?([a-z0-9']+) shots?\b", span)
-    if m is not None and m.group(2) in SHOT_LEADS:
+    if m is None:
+        return
+    if m.group(2) in SHOT_LEADS:  # "a normal shot": shots spoken of, no number named
         out.mentioned.add(attr)
-    if m is None or m.group(2) in SHOT_LEADS:
         return
     kinds = menu.attribute_options.get(attr, [])
     # "a trouble shot": double or triple?
