@@ -128,6 +128,12 @@ QUESTIONS = [
     ("Is there anything sweet you'd recommend?", "mocha"),
     ("Do you guys have a matcha latte?", "matcha"),
     ("What can I get in a mocha?", "milk"),
+    # shaped as questions, naming a drink: the drink is described and offered, not added
+    ("Is the mocha sweet?", "chocolate"),
+    ("Does the americano have milk in it?", "hot water"),
+    ("How big is a cappuccino?", "foam"),
+    ("Which is stronger, a latte or a cappuccino?", "the latte is"),
+    ("Is the hot chocolate made with real chocolate?", "would you like one"),
 ]
 
 
@@ -255,6 +261,109 @@ async def test_a_quantity_change_and_a_correction(tmp_path: Path) -> None:
         assert said.endswith("shall I place the order?")
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Actually I don't want the mocha anymore.",
+        "Never mind the mocha.",
+        "Leave out the mocha.",
+        "No mocha after all.",
+        "I changed my mind about the mocha.",
+    ],
+)
+async def test_a_drink_the_caller_no_longer_wants_comes_off(tmp_path: Path, text: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a mocha please.")
+        calls, said = await call.say(text)
+        assert calls[0][0] == "update_order_item" and calls[0][1].get("remove") is True
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+        assert said.endswith("shall I place the order?")
+
+
+async def test_not_wanting_one_drink_but_another_is_a_correction(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a mocha please.")
+        await call.say("I don't want the mocha, I'd like a cortado instead.")
+        assert [r[:2] for r in await call.order()] == [("Latte", 1), ("Cortado", 1)]
+
+
+async def test_not_wanting_an_option_never_takes_the_drink_off(tmp_path: Path) -> None:
+    fallback = ScriptedFallback("Sure.")
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("A latte please.")
+        calls, _ = await call.say("Actually I don't want the latte iced.")
+        assert not set(names(calls)) & WRITES, calls
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {})]
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "quantity"),
+    [
+        ("Three lattes.", "Just one please.", 1),
+        ("Three lattes.", "Only one of those.", 1),
+        ("Two cold brews please.", "Oh wait, I only need one.", 1),
+        ("Two lattes.", "Actually one less.", 1),
+        ("A latte.", "Another one of those please.", 2),
+        ("Two lattes.", "One more, please.", 3),
+    ],
+)
+async def test_a_number_said_without_the_drink_changes_the_drink_ordered(
+    tmp_path: Path, first: str, then: str, quantity: int
+) -> None:
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        await call.say(first)
+        calls, said = await call.say(then)
+        assert names(calls) == ["update_order_item", "get_order_details"], calls
+        assert sum(r[1] for r in await call.order()) == quantity
+        assert said.endswith("shall I place the order?") and fallback.asked == []
+
+
+@pytest.mark.parametrize(
+    ("first", "then", "lines"),
+    [
+        ("Two lattes.", "One hot and one iced.",
+         [("Latte", 1, {"hot-or-iced": "Iced"}), ("Latte", 1, {"hot-or-iced": "Hot"})]),
+        ("Two lattes.", "One with oat milk and one with whole milk.",
+         [("Latte", 1, {"milk-options": "Whole Milk"}), ("Latte", 1, {"milk-options": "Oat Milk"})]),
+        ("Two mochas.", "Make one oat milk and the other almond milk.",
+         [("Mocha", 1, {"milk-options": "Almond Milk"}), ("Mocha", 1, {"milk-options": "Oat Milk"})]),
+    ],
+)  # fmt: skip
+async def test_one_this_way_and_one_that_way_splits_the_line(
+    tmp_path: Path, first: str, then: str, lines: list[tuple[str, int, dict[str, str]]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(first)
+        _, said = await call.say(then)
+        assert [r[:3] for r in await call.order()] == lines
+        assert said.endswith("shall I place the order?")
+
+
+async def test_a_question_about_the_order_offers_the_change_and_a_yes_makes_it(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte please.")
+        calls, said = await call.say("Is that with whole milk?")
+        assert names(calls) == ["get_order_details"]
+        assert said == "You have one Latte. Would you like it with whole milk?"
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {})]
+        await call.say("Yes please.")
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {"milk-options": "Whole Milk"})]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Is it possible to get a latte?", "Is there any chance I could get a latte?",
+     "Do you think I could get a latte?", "How about a latte?"],
+)  # fmt: skip
+async def test_a_request_shaped_as_a_question_orders(tmp_path: Path, text: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(text)
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+
+
 async def test_an_ambiguous_removal_asks_which(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("an iced oat latte")
@@ -351,6 +460,9 @@ async def test_someone_in_a_question_is_not_a_transfer(tmp_path: Path) -> None:
         "Is this the pharmacy? I need a refill",
         "Sorry, I think I have the wrong number",
         "I'd like to book a table for four tonight, I have a reservation question",
+        "Hello, is this the bakery?",
+        "Hi, is this Joe's auto repair?",
+        "I'd like to order a large pepperoni.",
     ],
 )
 async def test_a_caller_who_wants_another_business_hears_what_this_line_does(

@@ -434,7 +434,9 @@ class OrderPolicy:
         if drinks and kind == "options":
             return self._plan_options(drinks[0])
         if drinks:
-            return self._plan_describe(drinks)
+            return self._plan_describe(drinks, what_it_is=kind == "about")
+        if kind == "about" and turn.modifiers is not None and self.lines:
+            return self._plan_order_question(turn)
         if turn.modifiers is not None:
             return self._plan_option_question(turn.modifiers)
         if kind == "price":
@@ -765,7 +767,12 @@ class OrderPolicy:
         items = out.get("menu_items", []) if isinstance(out, dict) else []
         return _join([_describe_line(it) for it in _same_drinks_together(items)])
 
-    def _plan_describe(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+    def _plan_describe(
+        self, drinks: list[DrinkRequest], *, what_it_is: bool = False
+    ) -> list[Callable[[Results], Step | None]]:
+        """ "Do you have a latte?" -> "Yes, we have Latte, that's ..."; `what_it_is` (a
+        question about the drink, "is the mocha sweet?") -> "The Mocha is ..."; either way
+        the drinks are offered, never added."""
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
 
         def say(results: Results) -> Step:
@@ -773,11 +780,16 @@ class OrderPolicy:
                      for it in out.get("menu_items", [])]  # fmt: skip
             if not items:
                 return Say(f"Sorry, we don't have that. {self._menu_line()}")
-            parts = [f"{it['name']}" + (f", that's {_spoken(it['description'])}" if it.get("description")
-                     else "") for it in items[: len(drinks)]]  # fmt: skip
             self.offered = [
                 d for d in drinks if d.menu_item_id in {it["menu_item_id"] for it in items}
             ]
+            if what_it_is:
+                parts = [f"the {it['name']} is " + (_spoken(it["description"]) if it.get("description")
+                         else "on our menu") for it in items[: len(drinks)]]  # fmt: skip
+                said = "; ".join(parts)
+                return Say(f"{said[0].upper()}{said[1:]}. Would you like one?")
+            parts = [f"{it['name']}" + (f", that's {_spoken(it['description'])}" if it.get("description")
+                     else "") for it in items[: len(drinks)]]  # fmt: skip
             return Say(f"Yes, we have {_join(parts)}. Would you like one?")
 
         return [
@@ -786,6 +798,27 @@ class OrderPolicy:
             ),
             say,
         ]
+
+    def _plan_order_question(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
+        """ "Is that with whole milk?": the order as it stands, and the change offered (a
+        yes makes it); a question never changes the order."""
+        assert turn.modifiers is not None
+        lines = self._targets(turn, None)
+        self.pending_change = (turn.modifiers, lines)
+        asked = _options_said(
+            turn.modifiers.attributes,
+            [self.menu.addon_names.get(a, a) for a in turn.modifiers.addons],
+        )
+        prefix, _, rest = asked.partition("|")
+        want = " ".join(w for w in (prefix, f"with {rest}" if rest else "") if w)
+
+        def say(results: Results) -> Step:
+            order = self._order_said(results)
+            if not order:
+                return Say("Sorry, I couldn't look that up. What would you like?")
+            return Say(f"You have {order}. Would you like it {want}?")
+
+        return [lambda _: self._details(), say]
 
     def _plan_update(
         self, change: DrinkRequest, lines: list[Line]
@@ -807,6 +840,8 @@ class OrderPolicy:
             args: dict[str, Any] = {"order_item_id": line.order_item_id}
             if change.quantity_said and change.quantity != line.drink.quantity:
                 args["quantity"] = change.quantity
+            elif change.quantity_delta and line.drink.quantity + change.quantity_delta >= 1:
+                args["quantity"] = line.drink.quantity + change.quantity_delta
             allowed = set(self.menu.items[line.drink.menu_item_id]["attributes"])
             attrs = {k: v for k, v in change.attributes.items()
                      if k in allowed and line.drink.attributes.get(k) != v}  # fmt: skip
@@ -847,6 +882,8 @@ class OrderPolicy:
                 line.drink.addons += [a for a in change.addons if a not in line.drink.addons]
                 if change.quantity_said:
                     line.drink.quantity = change.quantity
+                elif change.quantity_delta:
+                    line.drink.quantity += change.quantity_delta
             return self._details()
 
         return [lambda _: Call(calls), done, self._confirm_after("Okay.")]

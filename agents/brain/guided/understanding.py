@@ -269,7 +269,11 @@ ACTS: dict[str, tuple[str, ...]] = {
                 r"\bnot (a|an|the) [a-z]+,? (a|an|the|i)\b", r"\bthat'?s not what i\b",
                 r"^no,? (a|an|the|i said|i meant)\b", r"\bthat'?s wrong\b"),
     "all_of": (r"\b(them|both|all of them|both of them|all|each|every one|those)\b",),
-    "one_of": (r"\b(just |only )?one of (them|those|the [a-z]+|my [a-z]+)\b",),
+    "one_of": (r"\b(just |only )?one of (them|those|the [a-z]+|my [a-z]+)\b",
+               # "one hot and one iced", "make one oat milk and the other almond milk"
+               r"^(?:(?:actually|so|and|okay|ok|um|oh)\s+)*(?:(?:can|could) you )?(?:make )?one"
+               r" (?:with|hot|iced|cold|decaf|regular|oat|almond|whole|skim|non|no|as)\b"
+               r".* and (?:make )?(?:one|the others?)\b"),
     "only": (r"\b(actually|just|only)\b",),
     "more": (r"\b(also|another|more|too|as well|plus|add)\b",),
     # the caller is asking for a drink, whatever the grammar ("can I get a latte?")
@@ -321,9 +325,46 @@ OFF_TOPIC = re.compile(
     r"|package|haircut|salon|barber|vet|veterinarian|lawyer|attorney|tickets?|movie|cinema"
     r"|library|school|dmv|license renewal|passport|tax|taxes|electricity|power outage"
     r"|internet|wifi provider|phone bill|cable|landlord|rent|lease|car rental|rental car"
-    r"|gym|membership|sushi|burger|burrito|sandwich shop|restaurant|florist|flowers)\b"
+    r"|gym|membership|sushi|burger|burrito|sandwich shop|restaurant|florist|flowers|bakery"
+    r"|auto repair|car repair|repair shop|garage|bike shop|bicycle|laundry|dry cleaners?"
+    r"|pepperoni|book a table|table for (?:one|two|three|four|five|six|\d+))\b"
 )
 """Another business's words: the caller rang the wrong line (said once, politely)."""
+WRONG_PLACE = re.compile(
+    r"^(?:(?:hi|hello|hey|yes|yeah|um|uh|oh|good morning|good afternoon|good evening)\s+)*"
+    r"(?:is this|am i (?:speaking|talking) (?:to|with)|have i reached|i'?m (?:calling|looking) for)\b"
+    r"(?!.*\b(?:coffee|cafe|espresso|tea|drinks?|order|ordering)\b)"
+)
+"""Asking whether this is another place ("Hello, is this the bakery?"): not us."""
+QUESTION_FORM = re.compile(
+    r"^(?:(?:hi|hello|hey|oh|um|uh|so|and|okay|ok|yeah|well|sorry|also|actually|quick question)\s+)*"
+    r"(?:is|are|does|do|did|was|were|which|how|why|what|what's|whats|where|has)\b"
+)
+"""A sentence shaped as a question: what it names is asked about, not ordered."""
+ASKING_FOR = re.compile(
+    r"\b(?:how|what) about\b|\bis (?:it|there any way|there any chance) (?:possible )?(?:to|i|we)\b"
+    r"|\bdo you think (?:i|we|you) (?:can|could)\b|\b(?:do|does) (?:it|that|they) come in\b"
+)
+"""Question-shaped requests: "how about a latte?", "is it possible to get a mocha?"."""
+NEGATING_LEAD = re.compile(
+    r"\b(?:(?:do ?n'?t|do not|no longer) (?:want|need)|never ?mind(?: about)?|leave out|skip"
+    r"|changed? my mind (?:about|on))(?: the| a| an| that| my| any)?\s*$"
+)
+"""Words before a drink that take it off ("I don't want the mocha anymore")."""
+_LEAD = r"^(?:(?:actually|oh|wait|sorry|no|um|uh|so|okay|ok|and|hmm)\s+)*"
+ONLY_NUMBER = (
+    re.compile(r"\bmake (?:that|it|them) (?:just |only )?(\w+)\b"),
+    re.compile(r"\b(?:i|we) (?:only|just) (?:need|want) (\w+)\b"),
+    re.compile(
+        _LEAD + r"(?:just|only) (\w+)(?: of (?:those|them|these))?(?: please| thanks| then)*$"
+    ),
+)
+"""A new number for the drink ordered, said without its name ("just one, please")."""
+ONE_MORE = re.compile(
+    _LEAD + r"(?:(?:can|could) i (?:get|have) |i'?ll (?:have|take) |add |let'?s do |make it )?"
+    r"(?:one more|another(?: one)?)(?: of (?:those|them|these|that))?(?: please| thanks| too)*$"
+)
+ONE_LESS = re.compile(_LEAD + r"(?:make it )?one (?:less|fewer)(?: please| thanks| then)*$")
 
 
 @dataclass
@@ -335,6 +376,8 @@ class DrinkRequest:
     attributes: dict[str, str] = field(default_factory=dict)
     """attribute_id -> option, only options this drink offers."""
     addons: list[str] = field(default_factory=list)
+    quantity_delta: int = 0
+    """Said without a drink, "one more" (+1) or "one less" (-1): for the drink ordered."""
     dropped: list[str] = field(default_factory=list)
     """Options the caller asked for that this drink does not offer (to say so)."""
     quantity_unsure: bool = False
@@ -520,7 +563,12 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
-def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkRequest) -> None:
+def _options(
+    span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkRequest, *, hot: bool = False
+) -> None:
+    """The options and add-ons `span` names for `item` (None: said without a drink). "hot"
+    counts beside a drink, or where `hot` says so ("one hot and one iced"); alone, "anything
+    hot?" is a question about the menu."""
     offered = set(item["attributes"]) if item else set(menu.attribute_options)
     addons_offered = set(item["addons"]) if item else set(menu.addon_names)
     consumed = span
@@ -538,7 +586,7 @@ def _options(span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkReque
             out.unclear.setdefault(attr, list(options))
     _unclear_milk(consumed, offered, menu, out)
     _unclear_shots(consumed, offered, menu, out)
-    if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and item is not None:
+    if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and (item or hot):
         out.attributes.setdefault("hot-or-iced", "Hot")
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{re.escape(word)}\b", consumed):
@@ -687,16 +735,27 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if any(p.search(t) for p in pats):
             turn.question = kind
             break
+    if ASKING_FOR.search(t):
+        # "is there any chance I could get an iced latte?" asks for one
+        turn.question = ""
+        turn.acts.discard("ask")
+        turn.acts.add("request")
+    elif not turn.question and QUESTION_FORM.match(t):
+        # "Is the mocha sweet?", "How big is a cappuccino?": asked, never ordered
+        turn.question = "about"
     whole = t
     other = (
-        re.search(r"\b(and )?(make )?the others?( ones?)?\b", t) if "one_of" in turn.acts else None
+        re.search(r"\b(and )?(make )?the others?( ones?)?\b|\band (make )?one\b", t)
+        if "one_of" in turn.acts
+        else None
     )
     if other is not None:
         # "one of them with oat milk and the other with almond milk": two changes
         turn.other = DrinkRequest(menu_item_id="", name="")
-        _options(t[other.end() :], None, menu, turn.other)
+        _options(t[other.end() :], None, menu, turn.other, hot=True)
         t = t[: other.start()]
     found = _find_items(t, menu)
+    unwanted: list[DrinkRequest] = []
     # each drink owns the words from the end of the previous drink to the start of the next
     bounds = [0] + [end for _, end, _ in found]
     for i, (start, end, item_id) in enumerate(found):
@@ -712,6 +771,20 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if re.search(r"\bnot( a| an| the)?\s*$", t[:start]):
             turn.negated.append(item_id)  # "not a mocha, a macchiato"
             continue
+        if NEGATING_LEAD.search(t[:start]) or (
+            re.search(r"\bno( more)?\s*$", t[:start])
+            and re.match(r"\s*(after all|any ?more)\b", after)
+        ):
+            # "I don't want the mocha anymore", "never mind the mocha", "no mocha after all":
+            # a removal, or, beside another drink, a correction ("... I'd like a latte");
+            # "I don't want the latte iced" is neither (left to the model)
+            turn.negated.append(item_id)
+            said = DrinkRequest(menu_item_id=item_id, name=drink.name)
+            own = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
+            _options(own, menu.items[item_id], menu, said)
+            if not (said.attributes or said.addons or said.unclear):
+                unwanted.append(drink)
+            continue
         if _strange(before.split()[-1:], menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
@@ -719,14 +792,23 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         own_after = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
         turn.drinks.append(drink)
-    if not turn.drinks and not turn.unknown_drink:
+    if unwanted and not turn.drinks:
+        # only drinks the caller no longer wants: they come off
+        turn.drinks, turn.negated = unwanted, []
+        turn.acts.add("remove")
+    if not turn.drinks and not turn.unknown_drink and not turn.negated:
         mods = DrinkRequest(menu_item_id="", name="")
-        _options(t, None, menu, mods)
-        qty = re.search(r"\bmake (?:that|it|them) (\w+)\b", t)
+        _options(t, None, menu, mods, hot=turn.other is not None)
+        qty = next((m for p in ONLY_NUMBER if (m := p.search(t))), None)
         if qty and (qty.group(1) in NUMBERS or qty.group(1).isdigit()):
             mods.quantity = int(qty.group(1)) if qty.group(1).isdigit() else NUMBERS[qty.group(1)]
             mods.quantity_said = True
-        if mods.attributes or mods.addons or mods.quantity_said:
+        elif not mods.attributes and not mods.addons:
+            if ONE_MORE.search(t):
+                mods.quantity_delta = 1
+            elif ONE_LESS.search(t):
+                mods.quantity_delta = -1
+        if mods.attributes or mods.addons or mods.quantity_said or mods.quantity_delta:
             turn.modifiers = mods
         m = re.search(r"\b(latte|coffee|tea|frappuccino|smoothie|juice|soda|espresso drink)s?\b", t)
         if m and "menu" not in turn.acts and not found and not turn.question:
@@ -736,8 +818,12 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # not "a steamer")
         turn.guesses = _near_misses(t, found, menu)
     t = whole
+    if turn.question == "about" and (
+        not (turn.drinks or turn.modifiers) or turn.acts & {"order_status", "menu", "human"}
+    ):
+        turn.question = ""  # "what do I have so far?", "how are you?": not about a drink
     ours = turn.drinks or turn.guesses or turn.modifiers or found
-    if OFF_TOPIC.search(t) and not ours:
+    if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t)) and not ours:
         turn.off_topic = True
     if ours or "request" in turn.acts and not turn.acts & {"done", "place"}:
         # "Bye, can I get a latte": a farewell word inside an order is not a goodbye
