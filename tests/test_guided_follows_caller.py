@@ -155,14 +155,16 @@ async def test_a_question_is_answered_and_never_changes_the_order(
 # ---------------------------------------------------------------------------- uncertainty
 
 
+@pytest.mark.parametrize("yes", ["Yes.", "Nice.", "Sounds good.", "Alright, thanks."])
 async def test_a_near_miss_drink_name_gets_a_question_then_is_added_on_yes(
-    tmp_path: Path,
+    tmp_path: Path, yes: str
 ) -> None:
+    """Any plain yes confirms, "Nice." too (Whisper's hearing of a short "Yes.")."""
     async with Caller(tmp_path, ScriptedFallback()) as call:
         calls, said = await call.say("Hi, could I get a cortato with almond milk?")
         assert not set(names(calls)) & WRITES and said.endswith("right?"), said
         assert "cortado" in said.lower()
-        calls, said = await call.say("Yes.")
+        calls, said = await call.say(yes)
         assert "add_order_item" in names(calls)
         assert await call.order() == [("Cortado", 1, {"milk-options": "Almond Milk"}, "open")]
 

@@ -241,6 +241,10 @@ ACTS: dict[str, tuple[str, ...]] = {
     ),
     "yes": (
         r"^(yes|yeah|yep|yup|sure|correct|right|exactly|perfect|great|ok(ay)?|sounds good)\b",
+        # other ways to say yes, and what Whisper makes of a short "yes" ("Nice.")
+        r"^(nice|cool|good|fine|lovely|awesome|alright|all right|absolutely|definitely"
+        r"|of course|uh huh|mhm|mm hmm|please do|do it|go for it|that works|works for me)"
+        r"( please| thanks| thank you)*$",
         r"\b(that'?s|that is|it'?s) (right|correct|perfect)\b", r"\b(yes|yea|yeah)\b",
         r"\blooks? (good|great|right|correct|fine|perfect)\b", r"\ball good\b",
         r"^(it|this|that|everything|the order|the details|details) (is|are|does|looks)\b",
