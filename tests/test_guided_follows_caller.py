@@ -942,3 +942,29 @@ async def test_a_correction_that_restates_the_order_offers_the_option_it_speaks_
         ), calls
         assert "one Espresso with a double shot" in said, said
         assert await call.order() == [("Espresso", 1, {"espresso-shots": "Double"}, "open")]
+
+
+async def test_a_drink_named_inside_a_change_to_the_order_is_asked_about(tmp_path: Path) -> None:
+    """ "Could you add hazelnut to it?" heard as "could you latte or not to it?": a new
+    drink where a change was being said is confirmed, never added at once."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get an Americano?")
+        await asked_first(
+            call, "Oh, and could you latte or not to it?", "Just to check: one Latte, right?"
+        )
+        await call.say("No.")
+        assert [r[:2] for r in await call.order()] == [("Americano", 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "answer"),
+    [("A tea please.", "Earl Grey"), ("Just a black coffee.", "Americano")],
+)
+async def test_a_kind_of_drink_asked_for_hears_the_drinks_of_that_kind(
+    tmp_path: Path, text: str, answer: str
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(text)
+        assert names(calls) == ["get_menu_items"] and answer in said, said
+        assert said.startswith("We have") and said.endswith("Which would you like?")
+        assert await call.order() == []

@@ -236,7 +236,7 @@ class OrderPolicy:
         doubtful = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
         if (
             turn.guesses
-            or any(d.quantity_unsure for d in turn.drinks)
+            or any(d.quantity_unsure or d.doubtful for d in turn.drinks)
             or (turn.drinks and doubtful)
         ):
             return self._ask_to_confirm([*turn.drinks, *turn.guesses])
@@ -246,6 +246,9 @@ class OrderPolicy:
             return self._plan_add(turn.drinks)
         if turn.modifiers is not None and self.lines and not acts & {"yes", "place", "done"}:
             return self._plan_modify(turn.modifiers, turn, None)
+        if turn.unknown_drink in ("coffee", "tea", "teas", "coffees"):
+            # "a black coffee", "a tea please": a kind we have, not one drink of it
+            return self._plan_kind(turn.unknown_drink.rstrip("s"), lead="We have")
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
@@ -451,14 +454,18 @@ class OrderPolicy:
         # something we do not sell ("gluten-free food?"): said from the menu file, no tool
         return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
 
-    def _plan_kind(self, query: str) -> list[Callable[[Results], Step | None]]:
-        """ "Do you have black tea?", "any chocolate drinks?": the drinks of that kind."""
+    def _plan_kind(
+        self, query: str, *, lead: str = "Yes, we have"
+    ) -> list[Callable[[Results], Step | None]]:
+        """ "Do you have black tea?", "any chocolate drinks?": the drinks of that kind
+        ("a tea, please" hears them too, `lead` "We have")."""
 
         def say(results: Results) -> Step:
             names = [it["name"] for it in _menu_items(results)]
             if not names:
                 return Say(f"Sorry, we don't have that. {self._menu_line()}")
-            return Say(f"Yes, we have {_join(names[:5])}. Would you like one?")
+            ask = "Would you like one?" if lead.startswith("Yes") else "Which would you like?"
+            return Say(f"{lead} {_join(names[:5])}. {ask}")
 
         return [lambda _: Call([ToolCall("get_menu_items", {"query": query})]), say]
 

@@ -61,6 +61,7 @@ ADDON_WORDS = {
     "hazel nut": "hazelnut-sweetener",
     "caramel": "caramel-sauce", "chocolate sauce": "chocolate-sauce",
     "chocolate syrup": "chocolate-sauce", "mocha sauce": "chocolate-sauce",
+    "extra chocolate": "chocolate-sauce",
     "honey": "honey", "sugar": "sugar",
 }  # fmt: skip
 FILLER = set(
@@ -380,6 +381,9 @@ class DrinkRequest:
     attributes: dict[str, str] = field(default_factory=dict)
     """attribute_id -> option, only options this drink offers."""
     addons: list[str] = field(default_factory=list)
+    doubtful: bool = False
+    """Named where a change to a drink ordered was being said ("could you latte or not to
+    it?", for "add hazelnut to it"): confirmed before it is added."""
     quantity_delta: int = 0
     """Said without a drink, "one more" (+1) or "one less" (-1): for the drink ordered."""
     dropped: list[str] = field(default_factory=list)
@@ -795,6 +799,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             continue
         own_after = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
+        drink.doubtful = not (
+            drink.attributes or drink.addons or drink.dropped or drink.unclear
+        ) and bool(re.match(r"\s*(?:\w+ ){0,3}(?:to|in|on|into) (?:it|that|them)\b", own_after))
         turn.drinks.append(drink)
     if unwanted and not turn.drinks:
         # only drinks the caller no longer wants: they come off
