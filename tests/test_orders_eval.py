@@ -235,6 +235,41 @@ def test_the_caller_names_its_drink_when_offered_two() -> None:
     )
 
 
+def test_an_answer_rule_for_the_whole_order_waits_for_the_caller_s_last_request() -> None:
+    """`order: match` is the whole order: "No, that's it." is not said to a read-back of
+    half of it while a request is still to come (the caller says that request)."""
+    mind = CallerMind(
+        goal(
+            want=[{"item": "cappuccino", "options": {"caffeine": "Decaf"}}],
+            lines=[
+                "I'd like a cappuccino.",
+                {"say": "Oh, and make that decaf please.", "gap": 0.4},
+            ],
+            answers=[{"when": "anything else", "order": "match", "say": "No, that's it."}],
+        )
+    )
+    mind.commit(mind.first_line())
+    text = "Got it. That's one Cappuccino. Anything else, or shall I place the order?"
+    d = mind.decide(text)
+    assert d is not None and (d.kind, d.text) == ("request", "Oh, and make that decaf please.")
+    mind.commit(d)
+    d = mind.decide("Okay. That's one decaf Cappuccino. Anything else, or shall I place the order?")
+    assert d is not None and (d.kind, d.text) == ("answer", "No, that's it.")
+
+
+def test_a_drink_described_is_offered_not_read_back_to_the_caller_s_ear() -> None:
+    """ "The Cortado is espresso and milk": the Espresso is what it is made of."""
+    mind = CallerMind(
+        goal(
+            want=[{"item": "cortado"}],
+            lines=["Is the cortado strong?", {"say": "Okay, one cortado please.", "gap": 0.7}],
+        )
+    )
+    mind.commit(mind.first_line())
+    d = mind.decide("The Cortado is espresso and milk and extra foam. Would you like one?")
+    assert d is not None and (d.kind, d.text) == ("request", "Okay, one cortado please.")
+
+
 def test_an_off_topic_caller_says_goodbye_after_the_answer() -> None:
     mind = CallerMind(goal(want=[], lines=["Is this the pharmacy?"], answers=[]))
     mind.commit(mind.first_line())

@@ -1,8 +1,8 @@
 """The simulated caller's decisions: given what the agent just said, what it says next.
 
 It follows its goal, not a script: the agent's questions are answered by the goal's `answers`
-(first matching rule; `order: match|mismatch` asks the ear whether the agent's words agree
-with the goal), a drink the caller never asked for gets the `misunderstood` line, requests
+(first matching rule; `order: match|mismatch` asks the ear whether the agent's words state
+the goal's whole order), a drink the caller never asked for gets the `misunderstood` line, requests
 are said in order, then the caller says it is `done`, says `confirm` to a read-back that
 matches its `want` (and `misunderstood` to one that does not), and `goodbye` once the agent
 says the order is placed. It gives up (goodbye) after `max_repairs` failed repairs or when the
@@ -115,6 +115,16 @@ class CallerMind:
         }
         return named <= mentioned | {w.item for w in self.goal.want}
 
+    def states_the_goal(self, text: str) -> bool:
+        """For `answers` rules (`order: match|mismatch`): the agent's words state exactly the
+        goal's order, or name no drink once every request has been made. A caller answers
+        "anything else?" with "no, that's it" only when its whole order is there, never
+        while a request is still to be said (the cappuccino read back before "make that
+        decaf")."""
+        if drinks_named(text):
+            return read_back_matches(text, self.goal.want)
+        return self.requests_done
+
     def decide(self, text: str) -> Decision | None:
         """The next line after the agent said `text` (None: say nothing)."""
         if self.finished:
@@ -125,10 +135,11 @@ class CallerMind:
         if (drink := self.choose_drink(text)) is not None:
             return Decision(drink_choice_line(g.want, drink), DEFAULT_GAP, "answer")
         agrees = self.agrees(text)
+        whole = self.states_the_goal(text)
         for i, rule in enumerate(g.answers):
             if not rule.when.search(text):
                 continue
-            if rule.order == "match" and not agrees or rule.order == "mismatch" and agrees:
+            if rule.order == "match" and not whole or rule.order == "mismatch" and whole:
                 continue
             if self._last_rule == i and self._same_rule >= MAX_SAME_ANSWER:
                 continue

@@ -78,7 +78,9 @@ class HeardItem:
 
 
 def drinks_named(text: str) -> list[tuple[str, int, int]]:
-    """(menu_item_id, start, end) of each drink named in `normalize(text)`, in order."""
+    """(menu_item_id, start, end) of each drink named in `normalize(text)`, in order. A
+    drink's name right after "is" or "that's" is what another drink is made of ("The
+    Cortado is espresso and milk"), as a listener hears it, not a drink named."""
     t = normalize(text)
     taken = [False] * len(t)
     found: list[tuple[str, int, int]] = []
@@ -87,6 +89,8 @@ def drinks_named(text: str) -> list[tuple[str, int, int]]:
             if any(taken[m.start() : m.end()]):
                 continue
             taken[m.start() : m.end()] = [True] * (m.end() - m.start())
+            if re.search(r"\b(is|that'?s|that is)\s+$", t[: m.start()]):
+                continue
             found.append((item_id, m.start(), m.end()))
     return sorted(found, key=lambda f: f[1])
 
