@@ -968,3 +968,52 @@ async def test_a_kind_of_drink_asked_for_hears_the_drinks_of_that_kind(
         assert names(calls) == ["get_menu_items"] and answer in said, said
         assert said.startswith("We have") and said.endswith("Which would you like?")
         assert await call.order() == []
+
+
+async def test_words_after_with_that_are_no_option_ask_which_add_on(tmp_path: Path) -> None:
+    """ "a latte with hazelnut" heard as "a latte with tea, no, not": the add-ons are
+    offered, never dropped in silence; the answer completes the drink."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Hello, can I order a latte with tea? No, not.")
+        assert not set(names(calls)) & WRITES
+        assert said.startswith("Sorry, what would you like with the Latte: caramel sauce,")
+        assert said.endswith("vanilla sweetener, or nothing?")
+        await call.say("Hazelnut Sweetener, please.")
+        order = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
+            ("Latte", ["hazelnut-sweetener"])
+        ]
+
+
+async def test_nothing_answers_the_add_on_question(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte with tea no not.")
+        await call.say("Nothing, thanks.")
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {})]
+
+
+async def test_the_order_said_again_takes_off_what_it_leaves_out(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get a cortado and a mocha, please?")
+        await call.say("And a mocha.")  # "Never mind the mocha", heard wrong
+        _, said = await call.say("No, that's not right. I'd like one Cortado.")
+        assert [r[:2] for r in await call.order()] == [("Cortado", 1)]
+        assert said == "That's one Cortado. Shall I place the order?"
+
+
+async def test_a_correction_about_the_drink_ordered_changes_only_it(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a mocha.")
+        await call.say("No, I wanted the latte iced.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {"hot-or-iced": "Iced"}),
+            ("Mocha", 1, {}),
+        ]
+
+
+async def test_a_question_after_a_no_is_still_a_question(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Is the cortado strong?")
+        calls, said = await call.say("No, that's not right, is the Cortado strong?")
+        assert not set(names(calls)) & WRITES and "Cortado is espresso" in said
+        assert await call.order() == []

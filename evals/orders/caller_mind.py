@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from .goals import DEFAULT_GAP, Goal, WantedItem
-from .menu_words import drinks_named, options_named, read_back_matches, say_order
+from .menu_words import addon_name, drinks_named, options_named, read_back_matches, say_order
 
 PLACED = re.compile(
     r"\b(order (is|was|has been|'s) placed|placed (your|the) order|order's placed)\b", re.I
@@ -91,6 +91,7 @@ class CallerMind:
         texts = [ln.say for ln in g.lines] + [a.say for a in g.answers] + repairs
         texts += [g.done, g.confirm, g.goodbye, "Yes."]
         texts += [choice_line(o) for w in g.want for o in w.options.values()]
+        texts += [choice_line(addon_name(a)) for w in g.want for a in w.addons]
         texts += [drink_choice_line(g.want, w.item) for w in g.want]
         return list(dict.fromkeys(texts))
 
@@ -173,6 +174,11 @@ class CallerMind:
             for attr, option in want.options.items():
                 if option in offered.get(attr, set()) and len(offered[attr]) > 1:
                     return option
+            # "what would you like with the Latte: caramel sauce, ..., or nothing?"
+            addons = offered.get("addons", set())
+            for addon in want.addons:
+                if addon in addons and len(addons) > 1:
+                    return addon_name(addon)
         return None
 
     def choose_drink(self, text: str) -> str | None:

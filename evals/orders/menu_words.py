@@ -182,3 +182,8 @@ def say_order(want: tuple[WantedItem, ...]) -> str:
     if len(phrases) > 1:
         return ", ".join(phrases[:-1]) + " and " + phrases[-1]
     return phrases[0] if phrases else "nothing"
+
+
+def addon_name(addon_id: str) -> str:
+    """The menu's name of an add-on ("Hazelnut Sweetener")."""
+    return next(a["name"] for a in menu_catalogue()["addons"] if a["addon_id"] == addon_id)

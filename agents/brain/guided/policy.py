@@ -349,9 +349,15 @@ class OrderPolicy:
         no milk?", "which milk: ...?"), and the answer completes the request."""
         attr, options = next(iter(drink.unclear.items()))
         drink.unclear = {}
-        if attr == ADDONS:  # "with Manila": "one Cappuccino with vanilla sweetener, right?"
+        if attr == ADDONS and len(options) == 1:
+            # "with Manila": "one Cappuccino with vanilla sweetener, right?"
             drink.addons = [*drink.addons, *options[:1]]
             return self._ask_to_confirm(drinks)
+        if attr == ADDONS:  # "with tea, no, not": which one, or nothing
+            self.pending_choice = (drinks, drink, attr, options)
+            said = [self.menu.addon_names.get(a, a).lower() for a in options]
+            return [_reply(f"Sorry, what would you like with the {drink.name}: "
+                           f"{', '.join(said)}, or nothing?")]  # fmt: skip
         if len(options) == 1:
             drink.attributes[attr] = options[0]
             return self._ask_to_confirm(drinks)
@@ -373,6 +379,14 @@ class OrderPolicy:
         """The caller's answer to "with oat milk, or with no milk?": the option it names,
         for the drink asked about (`lines`: the drinks already ordered it changes)."""
         drinks, drink, attr, options = choice
+        if attr == ADDONS:
+            said = [a for d in [*turn.drinks, *([turn.modifiers] if turn.modifiers else [])]
+                    for a in d.addons if a in options]  # fmt: skip
+            if said:
+                drink.addons = [*drink.addons, said[0]]
+            elif not re.search(r"\b(nothing|none|no|nope|just|plain)\b", normalise(turn.text)):
+                return None
+            return self._plan_update(drink, lines) if lines else self._confirm_or_add(drinks)
         named = [d.attributes.get(attr) for d in turn.drinks]
         if turn.modifiers is not None:
             named.append(turn.modifiers.attributes.get(attr))
@@ -594,12 +608,27 @@ class OrderPolicy:
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         """ "No, I said a macchiato": the drink heard wrong comes off, the right one goes on."""
         wrong = [ln for ln in self.lines if ln.drink.menu_item_id in turn.negated]
+        named = turn.drinks[0]
+        if (
+            not wrong
+            and len(turn.drinks) == 1
+            and named.definite
+            and (targets := self._targets(turn, named.menu_item_id))
+        ):
+            # "No, I wanted the latte iced": a change to the latte, nothing else comes off
+            return self._plan_update(named, targets)
         new = [
             d for d in turn.drinks if d.menu_item_id not in {ln.drink.menu_item_id for ln in wrong}
         ]
         if not wrong:
             mentioned = {d.menu_item_id for d in turn.drinks}
-            wrong = [ln for ln in self.lines[-1:] if ln.drink.menu_item_id not in mentioned]
+            ordered = {ln.drink.menu_item_id for ln in self.lines}
+            # the order said again ("No, that's not right. I'd like one Cortado." after "one
+            # Cortado and two Mochas"): whatever it leaves out comes off; otherwise the drink
+            # heard last is the one heard wrong
+            said_again = mentioned <= ordered
+            wrong = [ln for ln in (self.lines if said_again else self.lines[-1:])
+                     if ln.drink.menu_item_id not in mentioned]  # fmt: skip
         if not wrong:
             # "No, that's not right, I'd like one Earl Grey and one Cappuccino" with the
             # Cappuccino ordered: what is missing goes on (a near miss asked about first)
@@ -635,18 +664,33 @@ class OrderPolicy:
 
         if new:
             then = self._plan_add(new)
-        elif restated and (
-            restated[0].attributes
-            or restated[0].addons
-            or restated[0].quantity_said
-            or restated[0].unclear
+        elif (
+            restated
+            and (
+                same := [
+                    ln
+                    for ln in self.lines
+                    if ln not in wrong and ln.drink.menu_item_id == restated[0].menu_item_id
+                ][-1:]  # fmt: skip
+            )
+            and self._would_change(restated[0], same[0])
         ):
-            same = [ln for ln in self.lines if ln not in wrong
-                    and ln.drink.menu_item_id == restated[0].menu_item_id]  # fmt: skip
-            then = self._plan_update(restated[0], same[-1:])
+            then = self._plan_update(restated[0], same)
         else:
             then = self._plan_read_back()
         return [lambda _: Call(calls), removed, *then]
+
+    def _would_change(self, said: DrinkRequest, line: Line) -> bool:
+        """`said` (the drink named again) asks for something `line` does not have yet."""
+        item = self.menu.items[line.drink.menu_item_id]
+        return bool(
+            said.unclear
+            or said.mentioned
+            or (said.quantity_said and said.quantity != line.drink.quantity)
+            or any(k in item["attributes"] and line.drink.attributes.get(k) != v
+                   for k, v in said.attributes.items())
+            or any(a in item["addons"] and a not in line.drink.addons for a in said.addons)
+        )  # fmt: skip
 
     def _plan_split(
         self, change: DrinkRequest, line: Line, other: DrinkRequest | None = None

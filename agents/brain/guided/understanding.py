@@ -397,6 +397,8 @@ class DrinkRequest:
     """Options heard but not understood: attribute_id -> the options the words may be (one:
     a guess to confirm; several: a choice to offer). "with oat milk" heard as "without
     milk", or "with our milk"."""
+    definite: bool = False
+    """Said as "the latte": a drink the caller already has, not a new one."""
     mentioned: set[str] = field(default_factory=set)
     """Options the caller spoke of without naming one the menu has ("a normal shot", "with
     milk"): attribute_ids. Said to correct a drink, they say what the caller disputes."""
@@ -553,6 +555,12 @@ DRINK_MARK = "<drink>"
 """Stands for a drink named exactly, when the rest of the words are searched for near misses."""
 
 
+def _clauses(text: str) -> list[str]:
+    """The normalised clauses of `text`, as its punctuation splits it, and the whole."""
+    parts = [normalise(c) for c in re.split(r"[,.;:!?]+", text)]
+    return [normalise(text), *(c for c in parts if c)]
+
+
 def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     """(start, end, menu_item_id) of each drink named in `text`, longest names first, plurals
     ("lattes", "mochas") included, no overlaps."""
@@ -635,6 +643,8 @@ def _options_near(m: re.Match[str], kinds: list[str], spoken: Callable[[str], st
 
 
 ADDONS = "addons"
+NOT_ASKED_WITH = frozenset({"nothing", "none", "no", "it", "that", "them", "me", "us", "room"})
+"""Words after "with" that ask for no add-on ("with nothing in it", "with room")."""
 """`DrinkRequest.unclear`'s key for an add-on heard but not understood."""
 
 
@@ -659,6 +669,20 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     )  # fmt: skip
     if len(near) == 1:
         out.unclear[ADDONS] = near
+        return
+    # "a latte with tea, no, not", "with a little bit sweeter": something asked for with the
+    # drink that is no option we know: which add-on is asked, never silently dropped
+    m = re.search(r"\bwith\b((?: [a-z']+)+)", span)
+    said = [w for w in (m.group(1).split() if m else []) if w not in FILLER | NOT_ASKED_WITH]
+    if not said or out.attributes or out.unclear or out.dropped:
+        return
+    kinds = [a for a in menu.addon_names if a in offered]
+    if any(w.startswith("sweet") for w in said):
+        kinds = [a for a in kinds if "sweetener" in a or a in ("sugar", "honey")]
+    elif any(w in ("sauce", "syrup") for w in said):
+        kinds = [a for a in kinds if "sauce" in a]
+    if kinds:
+        out.unclear[ADDONS] = kinds
 
 
 def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -> None:
@@ -748,8 +772,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         turn.question = ""
         turn.acts.discard("ask")
         turn.acts.add("request")
-    elif not turn.question and QUESTION_FORM.match(t):
-        # "Is the mocha sweet?", "How big is a cappuccino?": asked, never ordered
+    elif not turn.question and any(
+        QUESTION_FORM.match(c) and (c == t or _find_items(c, menu)) for c in _clauses(text)
+    ):
+        # "Is the mocha sweet?", "How big is a cappuccino?", "No, that's not right, is the
+        # cortado strong?": asked, never ordered
         turn.question = "about"
     whole = t
     other = (
@@ -776,6 +803,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             "s"
         )
         drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(before, plural)
+        drink.definite = bool(re.search(r"\b(the|my|that)\s*$", t[:start]))
         if re.search(r"\bnot( a| an| the)?\s*$", t[:start]):
             turn.negated.append(item_id)  # "not a mocha, a macchiato"
             continue
@@ -801,7 +829,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
         drink.doubtful = not (
             drink.attributes or drink.addons or drink.dropped or drink.unclear
-        ) and bool(re.match(r"\s*(?:\w+ ){0,3}(?:to|in|on|into) (?:it|that|them)\b", own_after))
+        ) and bool(
+            re.match(r"\s*(?!with\b)(?:\w+ ){0,3}(?:to|in|on|into) (?:it|that|them)\b", own_after)
+        )
         turn.drinks.append(drink)
     if unwanted and not turn.drinks:
         # only drinks the caller no longer wants: they come off
