@@ -1017,3 +1017,61 @@ async def test_a_question_after_a_no_is_still_a_question(tmp_path: Path) -> None
         calls, said = await call.say("No, that's not right, is the Cortado strong?")
         assert not set(names(calls)) & WRITES and "Cortado is espresso" in said
         assert await call.order() == []
+
+
+async def test_a_no_to_a_check_that_names_a_drink_ordered_changes_that_drink(
+    tmp_path: Path,
+) -> None:
+    """ "Just to check: one Latte, right?" - "No, that's not right, I'd like one Americano
+    with hazelnut sweetener", an Americano ordered: the Americano changes, none is added."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get an Americano?")
+        await call.say("Oh, and could you latte or not to it?")
+        await call.say("No, that's not right, I'd like one Americano with Hazel Nut sweetener.")
+        order = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
+            ("Americano", ["hazelnut-sweetener"])
+        ]
+
+
+async def test_a_drink_said_again_with_its_options_keeps_only_the_line_it_describes(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An americano.")
+        await call.say("And an americano with hazelnut.")
+        _, said = await call.say(
+            "No, that's not right, I'd like one Americano with hazelnut sweetener."
+        )
+        order = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
+            ("Americano", ["hazelnut-sweetener"])
+        ]
+        assert said.endswith("Shall I place the order?")
+
+
+async def test_an_add_on_answer_heard_wrong_is_matched_to_the_list_and_confirmed(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Hello, can I order a latte with tea? No, but...")
+        await asked_first(
+            call,
+            "Camel nut sweetener, please.",
+            "Just to check: one Latte with hazelnut sweetener, right?",
+        )
+        await call.say("Yes.")
+        order = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
+            ("Latte", ["hazelnut-sweetener"])
+        ]
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [("Hey, do Americanos, please.", "How many Americanos would you like?"),
+     ("I'd like to Americano's.", "Just to check: two Americanos, right?")],
+)  # fmt: skip
+async def test_two_heard_as_do_or_to_is_asked_about(tmp_path: Path, text: str, said: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await asked_first(call, text, said)

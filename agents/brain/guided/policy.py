@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from .near_miss import MIN_SCORE, TIE_MARGIN, similarity
 from .understanding import (
     ADDONS,
     NUMBERS,
@@ -185,6 +186,15 @@ class OrderPolicy:
             return self._plan_add([*pending, *turn.drinks])
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
+        if (
+            pending
+            and acts & {"no", "correct"}
+            and turn.drinks
+            and all(self._targets(turn, d.menu_item_id) for d in turn.drinks)
+        ):
+            # "Just to check: one Latte, right?" - "No, that's not right, I'd like one
+            # Americano with hazelnut sweetener", the Americano ordered: it is a change to it
+            return self._plan_correct(turn)
         if choice is not None and (plan := self._plan_choice_answer(turn, choice, choice_for)):
             return plan
         if which is not None and (plan := self._plan_drink_answer(turn, which)):
@@ -384,6 +394,14 @@ class OrderPolicy:
                     for a in d.addons if a in options]  # fmt: skip
             if said:
                 drink.addons = [*drink.addons, said[0]]
+            elif near := self._addon_heard(turn.text, options):
+                # "Camel nut sweetener, please." from that list: the one it comes near,
+                # confirmed before it is made
+                if lines:
+                    drink.unclear[ADDONS] = [near]
+                    return self._plan_update(drink, lines)
+                drink.addons = [*drink.addons, near]
+                return self._ask_to_confirm(drinks)
             elif not re.search(r"\b(nothing|none|no|nope|just|plain)\b", normalise(turn.text)):
                 return None
             return self._plan_update(drink, lines) if lines else self._confirm_or_add(drinks)
@@ -399,6 +417,24 @@ class OrderPolicy:
         if lines:
             return self._plan_update(drink, lines)
         return self._confirm_or_add(drinks)
+
+    def _addon_heard(self, text: str, options: list[str]) -> str | None:
+        """The add-on of `options` an answer comes near by sound or spelling, when one
+        stands out (`near_miss.TIE_MARGIN`)."""
+        words = [
+            w for w in normalise(text).split() if w not in ("please", "thanks", "thank", "you")
+        ]
+        scored = sorted(
+            ((max(similarity(" ".join(words[i:j]), self.menu.addon_names[a].lower())
+                  for i in range(len(words)) for j in range(i + 1, min(len(words), i + 4) + 1)),
+              a) for a in options),
+            reverse=True,
+        )  # fmt: skip
+        if not scored or scored[0][0] < MIN_SCORE:
+            return None
+        if len(scored) > 1 and scored[0][0] - scored[1][0] < TIE_MARGIN:
+            return None
+        return scored[0][1]
 
     def _ask_which_drink(
         self, drinks: list[DrinkRequest], guess: DrinkRequest
@@ -629,6 +665,10 @@ class OrderPolicy:
             said_again = mentioned <= ordered
             wrong = [ln for ln in (self.lines if said_again else self.lines[-1:])
                      if ln.drink.menu_item_id not in mentioned]  # fmt: skip
+            if said_again:
+                # "one Americano with hazelnut sweetener" said again over a plain one and
+                # one with hazelnut: the line it does not describe comes off
+                wrong += self._lines_not_said(turn.drinks)
         if not wrong:
             # "No, that's not right, I'd like one Earl Grey and one Cappuccino" with the
             # Cappuccino ordered: what is missing goes on (a near miss asked about first)
@@ -679,6 +719,20 @@ class OrderPolicy:
         else:
             then = self._plan_read_back()
         return [lambda _: Call(calls), removed, *then]
+
+    def _lines_not_said(self, drinks: list[DrinkRequest]) -> list[Line]:
+        """Of several lines of a drink said once again with its options, those the words do
+        not describe (when one of them is described)."""
+        out: list[Line] = []
+        for d in drinks:
+            same = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id]
+            if len(same) < 2 or d.quantity_unsure or not (d.attributes or d.addons):
+                continue
+            fits = [ln for ln in same if set(d.attributes.items()) <= set(ln.drink.attributes.items())
+                    and set(d.addons) <= set(ln.drink.addons)]  # fmt: skip
+            if fits and sum(ln.drink.quantity for ln in fits[:1]) >= d.quantity:
+                out += [ln for ln in same if ln is not fits[0]]
+        return out
 
     def _would_change(self, said: DrinkRequest, line: Line) -> bool:
         """`said` (the drink named again) asks for something `line` does not have yet."""

@@ -329,7 +329,7 @@ OFF_TOPIC = re.compile(
     r"|pizza|taxi|cab|plumber|plumbing|mechanic|oil change|tire|tyre|tracking number|parcel"
     r"|package|haircut|salon|barber|vet|veterinarian|lawyer|attorney|tickets?|movie|cinema"
     r"|library|school|dmv|license renewal|passport|tax|taxes|electricity|power outage"
-    r"|internet|wifi provider|phone bill|cable|landlord|rent|lease|car rental|rental car"
+    r"|internet|wifi provider|phone bill|cable (?:bill|company|tv|provider)|landlord|rent|lease|car rental|rental car"
     r"|gym|membership|sushi|burger|burrito|sandwich shop|restaurant|florist|flowers|bakery"
     r"|auto repair|car repair|repair shop|garage|bike shop|bicycle|laundry|dry cleaners?"
     r"|pepperoni|book a table|table for (?:one|two|three|four|five|six|\d+))\b"
@@ -343,9 +343,12 @@ WRONG_PLACE = re.compile(
 """Asking whether this is another place ("Hello, is this the bakery?"): not us."""
 QUESTION_FORM = re.compile(
     r"^(?:(?:hi|hello|hey|oh|um|uh|so|and|okay|ok|yeah|well|sorry|also|actually|quick question)\s+)*"
-    r"(?:is|are|does|do|did|was|were|which|how|why|what|what's|whats|where|has)\b"
+    r"(?:(?:is|are|was|were|does|do|did|has)"
+    r" (?:you|the|it|that|this|they|a|an|there|your|my|any|we|i|those|these)"
+    r"|which|how|why|what|what's|whats|where)\b"
 )
-"""A sentence shaped as a question: what it names is asked about, not ordered."""
+"""A sentence shaped as a question: what it names is asked about, not ordered. "do" and
+"is" need a subject after them ("Hey, do Americanos, please" is "two Americanos")."""
 ASKING_FOR = re.compile(
     r"\b(?:how|what) about\b|\bis (?:it|there any way|there any chance) (?:possible )?(?:to|i|we)\b"
     r"|\bdo you think (?:i|we|you) (?:can|could)\b|\b(?:do|does) (?:it|that|they) come in\b"
@@ -567,7 +570,7 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     taken = [False] * len(text)
     found: list[tuple[int, int, str]] = []
     for phrase, item_id in menu.names.items():
-        for m in re.finditer(rf"\b{re.escape(phrase)}(e?s)?\b", text):
+        for m in re.finditer(rf"\b{re.escape(phrase)}(e?s|'s)?\b", text):
             if any(taken[m.start() : m.end()]):
                 continue
             if phrase == "chocolate" or (
