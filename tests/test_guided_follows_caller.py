@@ -1075,3 +1075,18 @@ async def test_an_add_on_answer_heard_wrong_is_matched_to_the_list_and_confirmed
 async def test_two_heard_as_do_or_to_is_asked_about(tmp_path: Path, text: str, said: str) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await asked_first(call, text, said)
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [("I would like to order a chai latte with no foam please", ("Chai Latte", [])),
+     ("Hi, I'd like an Americano with Chocolate, please.", ("Americano", ["chocolate-sauce"])),
+     ("A cappuccino with extra foam.", ("Cappuccino", []))],
+)  # fmt: skip
+async def test_with_words_we_understand_or_cannot_make_ask_no_add_on_question(
+    tmp_path: Path, text: str, line: tuple[str, list[str]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(text)
+        order = await _orders(call.store)
+        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [line]

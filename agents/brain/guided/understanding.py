@@ -61,7 +61,7 @@ ADDON_WORDS = {
     "hazel nut": "hazelnut-sweetener",
     "caramel": "caramel-sauce", "chocolate sauce": "chocolate-sauce",
     "chocolate syrup": "chocolate-sauce", "mocha sauce": "chocolate-sauce",
-    "extra chocolate": "chocolate-sauce",
+    "extra chocolate": "chocolate-sauce", "chocolate": "chocolate-sauce",
     "honey": "honey", "sugar": "sugar",
 }  # fmt: skip
 FILLER = set(
@@ -260,6 +260,8 @@ ACTS: dict[str, tuple[str, ...]] = {
     "menu": (
         r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
         r"\bwhat (kind|kinds|sort) of\b", r"\bwhat (teas|coffees|drinks)\b",
+        r"\b(types?|kinds?|sorts?) of (coffees?|teas?|drinks?|beverages?)\b",
+        r"\bwhat'?s available\b",
         r"\b(options|choices)\b", r"\b(have|got) any (teas?|coffees?|drinks)\b",
     ),
     "order_status": (
@@ -646,8 +648,12 @@ def _options_near(m: re.Match[str], kinds: list[str], spoken: Callable[[str], st
 
 
 ADDONS = "addons"
-NOT_ASKED_WITH = frozenset({"nothing", "none", "no", "it", "that", "them", "me", "us", "room"})
-"""Words after "with" that ask for no add-on ("with nothing in it", "with room")."""
+NOT_ASKED_WITH = frozenset(
+    {"nothing", "none", "no", "it", "that", "them", "me", "us", "room", "foam", "whip",
+     "whipped", "cream", "ice", "extra", "light", "less"}
+)  # fmt: skip
+"""Words after "with" that ask for no add-on the menu has ("with nothing in it", "with room",
+"with extra foam"): not worth a question about add-ons."""
 """`DrinkRequest.unclear`'s key for an add-on heard but not understood."""
 
 
@@ -675,7 +681,7 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
         return
     # "a latte with tea, no, not", "with a little bit sweeter": something asked for with the
     # drink that is no option we know: which add-on is asked, never silently dropped
-    m = re.search(r"\bwith\b((?: [a-z']+)+)", span)
+    m = re.search(r"\bwith\b(?! no\b| out\b)((?: [a-z']+)+)", span)
     said = [w for w in (m.group(1).split() if m else []) if w not in FILLER | NOT_ASKED_WITH]
     if not said or out.attributes or out.unclear or out.dropped:
         return
