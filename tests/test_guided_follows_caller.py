@@ -93,6 +93,10 @@ class Caller:
         self.spoken += said
         return calls, " ".join(said)
 
+    async def addons(self) -> list[tuple[str, list[str]]]:
+        """Each order line's drink and add-on ids."""
+        return [(r["name"], json.loads(r["addons"] or "[]")) for r in await _orders(self.store)]
+
     async def order(self) -> list[tuple[str, int, dict[str, str], str]]:
         return [
             (r["name"], r["quantity"], json.loads(r["attributes"] or "{}"), r["status"])
@@ -680,10 +684,7 @@ async def test_an_add_on_heard_but_not_understood_is_confirmed(tmp_path: Path) -
             "Just to check: one Cappuccino with vanilla sweetener, right?",
         )
         await call.say("Yes.")
-        rows = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in rows] == [
-            ("Cappuccino", ["vanilla-sweetener"])
-        ], rows
+        assert await call.addons() == [("Cappuccino", ["vanilla-sweetener"])]
 
 
 async def test_a_number_of_shots_not_understood_is_asked_for(tmp_path: Path) -> None:
@@ -860,10 +861,7 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
         calls, said = await call.say("Yes.")
         assert names(calls).count("update_order_item") == 1, calls
         assert "one Americano with hazelnut sweetener" in said, said
-        rows = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in rows] == [
-            ("Americano", ["hazelnut-sweetener"])
-        ], rows
+        assert await call.addons() == [("Americano", ["hazelnut-sweetener"])]
     (tmp_path / "b").mkdir()
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         await call.say("A latte, please.")
@@ -874,10 +872,8 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
         )
         _, said = await call.say("No.")
         assert said == "Sorry about that. What would you like to change?", said
-        rows = await _orders(call.store)
-        assert [(r["name"], r["quantity"], json.loads(r["addons"] or "[]")) for r in rows] == [
-            ("Latte", 1, [])
-        ], rows
+        assert await call.addons() == [("Latte", [])]
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
     (tmp_path / "c").mkdir()
     async with Caller(tmp_path / "c", ScriptedFallback()) as call:
         # the drink asked about, said again in full: the change, never a second drink
@@ -885,10 +881,8 @@ async def test_an_add_on_near_miss_in_a_change_is_asked_before_the_change(tmp_pa
         await call.say("Can you make the latte with carmel sauce?")
         calls, said = await call.say("No, I'd like one latte with caramel sauce.")
         assert "add_order_item" not in names(calls), calls
-        rows = await _orders(call.store)
-        assert [(r["name"], r["quantity"], json.loads(r["addons"] or "[]")) for r in rows] == [
-            ("Latte", 1, ["caramel-sauce"])
-        ], rows
+        assert await call.addons() == [("Latte", ["caramel-sauce"])]
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
 
 
 async def test_a_nice_latte_is_asked_about_as_an_iced_one(tmp_path: Path) -> None:
@@ -979,10 +973,7 @@ async def test_words_after_with_that_are_no_option_ask_which_add_on(tmp_path: Pa
         assert said.startswith("Sorry, what would you like with the Latte: caramel sauce,")
         assert said.endswith("vanilla sweetener, or nothing?")
         await call.say("Hazelnut Sweetener, please.")
-        order = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
-            ("Latte", ["hazelnut-sweetener"])
-        ]
+        assert await call.addons() == [("Latte", ["hazelnut-sweetener"])]
 
 
 async def test_nothing_answers_the_add_on_question(tmp_path: Path) -> None:
@@ -1028,10 +1019,7 @@ async def test_a_no_to_a_check_that_names_a_drink_ordered_changes_that_drink(
         await call.say("Can I get an Americano?")
         await call.say("Oh, and could you latte or not to it?")
         await call.say("No, that's not right, I'd like one Americano with Hazel Nut sweetener.")
-        order = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
-            ("Americano", ["hazelnut-sweetener"])
-        ]
+        assert await call.addons() == [("Americano", ["hazelnut-sweetener"])]
 
 
 async def test_a_drink_said_again_with_its_options_keeps_only_the_line_it_describes(
@@ -1043,10 +1031,7 @@ async def test_a_drink_said_again_with_its_options_keeps_only_the_line_it_descri
         _, said = await call.say(
             "No, that's not right, I'd like one Americano with hazelnut sweetener."
         )
-        order = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
-            ("Americano", ["hazelnut-sweetener"])
-        ]
+        assert await call.addons() == [("Americano", ["hazelnut-sweetener"])]
         assert said.endswith("Shall I place the order?")
 
 
@@ -1061,10 +1046,7 @@ async def test_an_add_on_answer_heard_wrong_is_matched_to_the_list_and_confirmed
             "Just to check: one Latte with hazelnut sweetener, right?",
         )
         await call.say("Yes.")
-        order = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [
-            ("Latte", ["hazelnut-sweetener"])
-        ]
+        assert await call.addons() == [("Latte", ["hazelnut-sweetener"])]
 
 
 @pytest.mark.parametrize(
@@ -1088,5 +1070,4 @@ async def test_with_words_we_understand_or_cannot_make_ask_no_add_on_question(
 ) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say(text)
-        order = await _orders(call.store)
-        assert [(r["name"], json.loads(r["addons"] or "[]")) for r in order] == [line]
+        assert await call.addons() == [line]
