@@ -728,9 +728,8 @@ class OrderPolicy:
             same = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id]
             if len(same) < 2 or d.quantity_unsure or not (d.attributes or d.addons):
                 continue
-            fits = [ln for ln in same if set(d.attributes.items()) <= set(ln.drink.attributes.items())
-                    and set(d.addons) <= set(ln.drink.addons)]  # fmt: skip
-            if fits and sum(ln.drink.quantity for ln in fits[:1]) >= d.quantity:
+            fits = [ln for ln in same if _describes(d, ln)]
+            if fits and fits[0].drink.quantity >= d.quantity:
                 out += [ln for ln in same if ln is not fits[0]]
         return out
 
@@ -1198,12 +1197,16 @@ def _said_number(text: str) -> int:
 
 def _matches_options(d: DrinkRequest, lines: list[Line]) -> bool:
     """Whether the options the caller said pick out exactly one of `lines`."""
-    said = set(d.attributes.items())
-    if not said and not d.addons:
+    if not d.attributes and not d.addons:
         return False
-    hits = [ln for ln in lines if said <= set(ln.drink.attributes.items())
-            and set(d.addons) <= set(ln.drink.addons)]  # fmt: skip
-    return len(hits) == 1
+    return sum(_describes(d, ln) for ln in lines) == 1
+
+
+def _describes(d: DrinkRequest, line: Line) -> bool:
+    """Every option and add-on the caller said for `d` is on `line`."""
+    return set(d.attributes.items()) <= set(line.drink.attributes.items()) and set(d.addons) <= set(
+        line.drink.addons
+    )
 
 
 def _menu_items(results: Results) -> list[dict[str, Any]]:

@@ -807,6 +807,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         before = re.split(r"\b(?:and|plus|also)\b", t[bounds[i] : start])[-1] if i else t[:start]
         after = t[end : found[i + 1][0] if i + 1 < len(found) else len(t)]
         # words after a drink up to a separator belong to it ("a latte with oat milk and ...")
+        own_after = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
         drink = DrinkRequest(menu_item_id=item_id, name=menu.items[item_id]["name"])
         plural = t[start:end].endswith("s") and not menu.items[item_id]["name"].lower().endswith(
             "s"
@@ -825,8 +826,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "I don't want the latte iced" is neither (left to the model)
             turn.negated.append(item_id)
             said = DrinkRequest(menu_item_id=item_id, name=drink.name)
-            own = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
-            _options(own, menu.items[item_id], menu, said)
+            _options(own_after, menu.items[item_id], menu, said)
             if not (said.attributes or said.addons or said.unclear):
                 unwanted.append(drink)
             continue
@@ -834,7 +834,6 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
             continue
-        own_after = after if i + 1 == len(found) else re.split(r"\b(and|plus|also)\b", after)[0]
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
         drink.doubtful = not (
             drink.attributes or drink.addons or drink.dropped or drink.unclear
