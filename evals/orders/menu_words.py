@@ -164,7 +164,6 @@ def say_order(want: tuple[WantedItem, ...]) -> str:
     """The wanted order in a caller's words: "one iced latte with oat milk and a mocha"."""
     menu = menu_catalogue()
     names = {it["menu_item_id"]: it["name"].lower() for it in menu["menu_items"]}
-    addon_names = {a["addon_id"]: a["name"].lower() for a in menu["addons"]}
     counts = {v: k for k, v in NUMBER_WORDS.items() if k not in ("a", "an")}
     phrases = []
     for w in want:
@@ -176,7 +175,7 @@ def say_order(want: tuple[WantedItem, ...]) -> str:
             extras.append(w.options["milk-options"].lower())
         if "espresso-shots" in w.options:
             extras.append(f"a {w.options['espresso-shots'].lower()} shot")
-        extras += [addon_names[a] for a in w.addons]
+        extras += [addon_name(a).lower() for a in w.addons]
         tail = f" with {' and '.join(extras)}" if extras else ""
         phrases.append(" ".join([*head, name]) + tail)
     if len(phrases) > 1:
