@@ -311,6 +311,11 @@ async def test_not_wanting_an_option_never_takes_the_drink_off(tmp_path: Path) -
         ("Two lattes.", "Actually one less.", 1),
         ("A latte.", "Another one of those please.", 2),
         ("Two lattes.", "One more, please.", 3),
+        ("Three hot chocolates.", "Change that to two.", 2),
+        ("Three hot chocolates.", "Can we do two instead?", 2),
+        ("Three lattes.", "Two instead of three.", 2),
+        # "two" as Whisper writes it at the end of a sentence
+        ("Four cappuccinos.", "I only need to.", 2),
     ],
 )
 async def test_a_number_said_without_the_drink_changes_the_drink_ordered(
@@ -1071,3 +1076,139 @@ async def test_with_words_we_understand_or_cannot_make_ask_no_add_on_question(
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say(text)
         assert await call.addons() == [line]
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [
+        ("Two lattes, one of them with oat milk.",
+         [("Latte", 1, {}), ("Latte", 1, {"milk-options": "Oat Milk"})]),
+        ("Can I get two lattes, and make one of those oat milk?",
+         [("Latte", 1, {}), ("Latte", 1, {"milk-options": "Oat Milk"})]),
+        ("Two mochas, one hot and one iced.",
+         [("Mocha", 1, {"hot-or-iced": "Hot"}), ("Mocha", 1, {"hot-or-iced": "Iced"})]),
+        ("Three lattes, one with almond milk and the others with oat milk.",
+         [("Latte", 1, {"milk-options": "Almond Milk"}), ("Latte", 2, {"milk-options": "Oat Milk"})]),
+        ("Two lattes, one with oat milk and the other with almond milk.",
+         [("Latte", 1, {"milk-options": "Oat Milk"}), ("Latte", 1, {"milk-options": "Almond Milk"})]),
+        ("Two iced lattes, one of them decaf.",
+         [("Latte", 1, {"hot-or-iced": "Iced"}),
+          ("Latte", 1, {"caffeine": "Decaf", "hot-or-iced": "Iced"})]),
+        # "one" that says nothing of its own splits nothing
+        ("Two lattes, one for me and one for my friend.", [("Latte", 2, {})]),
+    ],
+)  # fmt: skip
+async def test_drinks_of_an_order_said_apart_become_lines_of_their_own(
+    tmp_path: Path, text: str, lines: list[tuple[str, int, dict[str, str]]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say(text)
+        assert [r[:3] for r in await call.order()] == lines
+        assert said.endswith("shall I place the order?")
+
+
+@pytest.mark.parametrize(
+    "restated",
+    ["No, one hot mocha and one iced mocha.", "Actually I want one hot Mocha and one iced Mocha.",
+     "Sorry, two mochas, one hot and one iced."],
+)  # fmt: skip
+async def test_a_line_said_again_as_drinks_apart_is_replaced_not_added_to(
+    tmp_path: Path, restated: str
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two mochas please.")
+        _, said = await call.say(restated)
+        assert [r[:3] for r in await call.order()] == [
+            ("Mocha", 1, {"hot-or-iced": "Hot"}),
+            ("Mocha", 1, {"hot-or-iced": "Iced"}),
+        ]
+        assert (
+            said
+            == "Got it. That's one hot Mocha and one iced Mocha. Anything else, or shall I place the order?"
+        )
+
+
+async def test_a_correction_with_a_new_number_and_a_new_drink_does_both(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("I want three double espressos.")
+        await call.say("Wait, no, two espressos and a cortado.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Espresso", 2, {"espresso-shots": "Double"}),
+            ("Cortado", 1, {}),
+        ]
+        calls, _ = await call.say("Actually, no, I also want a mocha.")
+        assert "mocha" in [a.get("menu_item_id") for n, a in calls if n == "add_order_item"]
+        assert [r[:2] for r in await call.order()] == [
+            ("Espresso", 2),
+            ("Cortado", 1),
+            ("Mocha", 1),
+        ]
+
+
+async def test_scratch_that_before_a_new_drink_replaces_the_last_one(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An espresso please.")
+        await call.say("Scratch that, I'll have a cortado instead.")
+        assert [r[:2] for r in await call.order()] == [("Cortado", 1)]
+        await call.say("And a mocha.")
+        await call.say("Cancel that mocha.")
+        assert [r[:2] for r in await call.order()] == [("Cortado", 1)]
+
+
+async def test_a_change_asked_after_a_question_changes_the_drink_and_adds_none(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Could I have a mocha?")
+        _, said = await call.say("Is the mocha very sweet?")
+        assert said.endswith("Would you like one?")
+        await call.say("Okay, can you make it decaf?")
+        assert [r[:3] for r in await call.order()] == [("Mocha", 1, {"caffeine": "Decaf"})]
+
+
+@pytest.mark.parametrize(
+    ("first", "change", "line"),
+    [("An iced latte.", "Oh wait, make it hot.", ("Latte", 1, {"hot-or-iced": "Hot"})),
+     ("I'd like a latte, please.", "Yeah, with whole milk.",
+      ("Latte", 1, {"milk-options": "Whole Milk"})),
+     ("Two americanos.", "Take one of the americanos off.", ("Americano", 1, {}))],
+)  # fmt: skip
+async def test_a_change_after_the_read_back_is_made_not_taken_as_a_yes(
+    tmp_path: Path, first: str, change: str, line: tuple[str, int, dict[str, str]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(first)
+        calls, _ = await call.say(change)
+        assert "finish_order" not in names(calls)
+        assert [r[:3] for r in await call.order()] == [line]
+        assert (await call.order())[0][3] != "finished"
+
+
+async def test_asking_the_price_of_the_drink_ordered_adds_no_second_one(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I get a cappuccino?")
+        _, said = await call.say("How much is that?")
+        assert "Cappuccino" in said and said.endswith("Anything else?")
+        await call.say("Okay, that's it.")
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 1)]
+
+
+async def test_what_is_not_coffee_lists_the_rest_of_the_menu(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("What do you have that's not coffee?")
+        assert "Steamer" in said and "Cappuccino" not in said
+
+
+async def test_a_drink_we_do_not_have_is_said_so_not_left_to_the_model(tmp_path: Path) -> None:
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        _, said = await call.say("Hi, um, I was wondering if I could get a flat white?")
+        assert said.startswith("Sorry, we don't have that.") and fallback.asked == []
+
+
+async def test_a_wrong_number_that_says_goodbye_is_let_go(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("Do you fix bikes?")
+        assert said.startswith("Sorry, this is the coffee shop's ordering line")
+        calls, _ = await call.say("Oh, sorry, wrong number. Bye.")
+        assert names(calls) == ["end_call"]

@@ -208,8 +208,16 @@ class OrderPolicy:
             return self._plan_add([asked_qty])
         if removing and (plan := self._plan_remove_answer(turn, removing)):
             return plan
-        if offered and yes and not turn.drinks:
+        if offered and yes and not turn.drinks and not acts & {"done", "place"}:
+            ordered = [d.menu_item_id for d in offered if self._targets(turn, d.menu_item_id)]
+            if turn.modifiers is not None and "change" in acts and ordered:
+                # "Would you like one?" after "Is the mocha sweet?" with a mocha ordered -
+                # "Okay, can you make it decaf?": a change to that mocha, not a second one
+                return self._plan_modify(turn.modifiers, turn, ordered[0])
             return self._plan_add(offered)
+        if turn.off_topic and "goodbye" in acts and not self.lines:
+            # "Oh, sorry, wrong number. Bye.": let them go
+            return [lambda _: Call([ToolCall("end_call", {})]), lambda _: Say("")]
         if turn.off_topic:
             return [lambda _: Say(OFF_TOPIC_LINE)]
         if "human" in acts:
@@ -217,6 +225,8 @@ class OrderPolicy:
                     self._after_transfer]  # fmt: skip
         if turn.asking and "remove" not in acts and not (turn.drinks and "change" in acts):
             return self._plan_question(turn)
+        if plan := self._plan_restate(turn):
+            return plan
         if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
             return self._plan_remove(turn.drinks or turn.guesses, turn)
         if (
@@ -225,7 +235,11 @@ class OrderPolicy:
             and (
                 "correct" in acts
                 or turn.negated
-                or ((confirming or self._asked_change_before) and "no" in acts)
+                or (
+                    (confirming or self._asked_change_before)
+                    and "no" in acts
+                    and "more" not in acts
+                )
                 or (
                     self._asked_change_before
                     and "more" not in acts
@@ -254,7 +268,15 @@ class OrderPolicy:
             return self._plan_describe(turn.drinks)
         if turn.drinks:
             return self._plan_add(turn.drinks)
-        if turn.modifiers is not None and self.lines and not acts & {"yes", "place", "done"}:
+        if (
+            turn.modifiers is not None
+            and self.lines
+            and (
+                not acts & {"yes", "place", "done"}
+                or (confirming and (turn.modifiers.attributes or turn.modifiers.addons))
+            )
+        ):
+            # "Yeah, with whole milk" to "anything else, or shall I place it?" is a change
             return self._plan_modify(turn.modifiers, turn, None)
         if turn.unknown_drink in ("coffee", "tea", "teas", "coffees"):
             # "a black coffee", "a tea please": a kind we have, not one drink of it
@@ -300,6 +322,8 @@ class OrderPolicy:
                                "just tell me what you'd like.")]  # fmt: skip
             return [lambda _: Call([ToolCall("end_call", {})]), lambda _: Say("")]
         if acts & {"done", "place"} or (acts & {"yes"} and self.lines and not acts & {"menu"}):
+            if not self.lines and self.placed:
+                return [_reply("Your order is placed already. Is there anything else?")]
             if not self.lines:
                 return [lambda _: Say("You haven't ordered anything yet. What can I get you?")]
             return self._plan_read_back()
@@ -492,6 +516,16 @@ class OrderPolicy:
             return self._plan_order_question(turn)
         if turn.modifiers is not None:
             return self._plan_option_question(turn.modifiers)
+        if (
+            kind == "price"
+            and self.lines
+            and re.search(r"\b(that|it|this|one)\b", turn.text.lower())
+        ):
+            # "How much is that?" just after ordering: the drink ordered last
+            last = self.lines[-1].drink
+            return self._plan_price(
+                [DrinkRequest(menu_item_id=last.menu_item_id, name=last.name)], ordered=True
+            )
         if kind == "price":
             return [lambda _: Say("Which drink would you like the price of?")]
         if kind == "options":
@@ -519,8 +553,13 @@ class OrderPolicy:
 
         return [lambda _: Call([ToolCall("get_menu_items", {"query": query})]), say]
 
-    def _plan_price(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+    def _plan_price(
+        self, drinks: list[DrinkRequest], *, ordered: bool = False
+    ) -> list[Callable[[Results], Step | None]]:
+        """The price of `drinks`, offering one (`ordered`: they are in the order already,
+        so nothing is offered)."""
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
+        then = "Anything else?" if ordered else "Would you like one?"
 
         def say(results: Results) -> Step:
             items = _menu_items(results)
@@ -528,12 +567,12 @@ class OrderPolicy:
                 return Say(f"Sorry, we don't have that. {self._menu_line()}")
             priced = [f"{it['name']} is {_money(it['price'])}" for it in items if it.get("price")]
             if priced:
-                return Say(f"{_join(priced)}. Would you like one?")
+                return Say(f"{_join(priced)}. {then}")
             names = _join([it["name"] for it in items])
             return Say(f"Sorry, I don't have prices on this line; the {names} is rung up when "
-                       "you pick it up. Would you like one?")  # fmt: skip
+                       f"you pick it up. {then}")  # fmt: skip
 
-        self.offered = list(drinks)
+        self.offered = [] if ordered else list(drinks)
         return [lambda _: Call([ToolCall("get_menu_items", {"query": query, "fields": ["price"]})]),
                 say]  # fmt: skip
 
@@ -676,6 +715,10 @@ class OrderPolicy:
             missing = [d for d in turn.drinks if d.menu_item_id not in ordered]
             if turn.guesses:
                 return self._ask_to_confirm([*missing, *turn.guesses])
+            if missing and (changed := self._said_otherwise(turn)):
+                # "Wait, no, two espressos and a cortado" over three espressos: the
+                # espressos become two (their other options kept), the cortado goes on
+                return [*self._take_off(changed), *self._plan_add([*turn.drinks])]
             if missing:
                 return self._plan_add(missing)
             # the drink named is already there: a change to it
@@ -694,14 +737,6 @@ class OrderPolicy:
             for k, v in wrong[0].drink.attributes.items():
                 if k in self.menu.items[d.menu_item_id]["attributes"]:
                     d.attributes.setdefault(k, v)
-        calls = [ToolCall("update_order_item", {"order_item_id": ln.order_item_id, "remove": True})
-                 for ln in wrong]  # fmt: skip
-
-        def removed(results: Results) -> Step | None:
-            gone = [ln for ln, (_, _, err) in zip(wrong, results, strict=False) if not err]
-            self.lines = [ln for ln in self.lines if ln not in gone]
-            return None
-
         if new:
             then = self._plan_add(new)
         elif (
@@ -718,7 +753,48 @@ class OrderPolicy:
             then = self._plan_update(restated[0], same)
         else:
             then = self._plan_read_back()
-        return [lambda _: Call(calls), removed, *then]
+        return [*self._take_off(wrong), *then]
+
+    def _take_off(self, lines: list[Line]) -> list[Callable[[Results], Step | None]]:
+        """The steps that remove `lines` from the order (and from what the policy holds)."""
+        calls = [ToolCall("update_order_item", {"order_item_id": ln.order_item_id, "remove": True})
+                 for ln in lines]  # fmt: skip
+
+        def removed(results: Results) -> Step | None:
+            gone = [ln for ln, (_, _, err) in zip(lines, results, strict=False) if not err]
+            self.lines = [ln for ln in self.lines if ln not in gone]
+            return None
+
+        return [lambda _: Call(calls), removed]
+
+    def _plan_restate(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
+        """ "One hot Mocha and one iced Mocha" (or "two Mochas, one hot and one iced") said
+        over the Mochas ordered: those lines become the ones said, not more Mochas."""
+        if "more" in turn.acts or turn.asking or not self.lines:
+            return None
+        ids = [d.menu_item_id for d in turn.drinks]
+        ordered = {ln.drink.menu_item_id for ln in self.lines}
+        again = {i for i in ids if ids.count(i) > 1 and i in ordered}
+        if not again:
+            return None
+        said = [d for d in turn.drinks if d.menu_item_id in again or d.menu_item_id not in ordered]
+        return [
+            *self._take_off([ln for ln in self.lines if ln.drink.menu_item_id in again]),
+            *self._plan_add(said),
+        ]
+
+    def _said_otherwise(self, turn: CallerTurn) -> list[Line]:
+        """The lines of drinks said again that the words change (filling in, on what was
+        said, the options of the line they replace)."""
+        out: list[Line] = []
+        for d in turn.drinks:
+            line = self._targets(turn, d.menu_item_id)[-1:]
+            if line and self._would_change(d, line[0]):
+                for k, v in line[0].drink.attributes.items():
+                    d.attributes.setdefault(k, v)
+                d.addons += [a for a in line[0].drink.addons if a not in d.addons]
+                out += line
+        return out
 
     def _lines_not_said(self, drinks: list[DrinkRequest]) -> list[Line]:
         """Of several lines of a drink said once again with its options, those the words do
@@ -1154,6 +1230,13 @@ class OrderPolicy:
             by_cat.setdefault(it["category"], []).append(it["name"])
         low = text.lower()
         wanted = [c for c in by_cat if c in low or c + "s" in low] or list(by_cat)
+        if not_this := re.findall(
+            r"\b(?:not|no|non|isn'?t|aren'?t|except|besides|other than|apart from)\W+(?:a |an )?(\w+)",
+            low,
+        ):
+            # "what do you have that's not coffee?": every part of the menu but that one
+            wanted = [c for c in by_cat if c not in not_this and c + "s" not in not_this]
+            wanted = wanted or list(by_cat)
         parts = [f"{c} like {_join(by_cat[c][:4])}" for c in wanted]
         return f"We have {_join(parts)}."
 

@@ -233,8 +233,8 @@ ACTS: dict[str, tuple[str, ...]] = {
     "done": (
         r"\bthat'?s (all|it|everything)\b", r"\bthat is (all|it|everything)\b",
         r"\bnothing (else|more)\b", r"\b(i'?m|i am|we'?re) (done|good|all set)\b",
-        r"\bthat'?ll be (all|it)\b", r"\bno(pe)?,? (thanks|thank you)\b", r"^no\.?$",
-        r"\bready to (order|pay|check ?out)\b",
+        r"\bthat'?ll be (all|it)\b", r"\bno(pe)?,? (thanks|thank you)\b", r"^(no|nope|nah)$",
+        r"\bready to (order|pay|check ?out)\b", r"^(all |i'?m |we'?re )?done$",
     ),
     "place": (
         r"\b(place|put|send|submit|finish|finalize|complete) (in )?(the|my|this|our) order\b",
@@ -252,7 +252,8 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\b(is|are) (all )?(correct|right)\b", r"\b(that will|that'?ll) (work|do)\b",
         r"\byou got it\b", r"\bjust what i (ordered|wanted)\b",
     ),
-    "no": (r"^(no|nope|nah|not quite|wrong)\b", r"\bthat'?s (not|wrong)\b"),
+    "no": (r"^((wait|oh|um|uh|sorry|actually|hmm|hold on) )*(no|nope|nah|not quite|wrong)\b",
+           r"\bthat'?s (not|wrong)\b"),
     "ask": (
         r"\b(do|does) you( guys| all)? (have|make|do|sell|serve)\b", r"\bwhat'?s in\b", r"\bwhat is in\b",
         r"\bis there\b", r"\bwhat (is|are) (a|an|the)\b", r"\btell me about\b",
@@ -268,7 +269,7 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\bwhat (do|did) i (have|order|get)\b", r"\b(read|repeat) (it|that|the order|my order)",
         r"\b(my|the) order so far\b", r"\bwhat'?s (in )?my order\b",
     ),
-    "remove": (r"\b(remove|cancel|take off|take (that|it|them|the \w+) off|drop|delete|scratch|forget|get rid of)\b",),
+    "remove": (r"\b(remove|cancel|take off|take (\w+ ){1,4}off|drop|delete|scratch|forget|get rid of)\b",),
     "change": (r"\b(make (that|it|them|those|the|both|all|one)|change|switch|swap|instead)\b",
                r"\b(can|could) (i|you|we) (get|have|make) (it|that|them|those|both)\b"),
     # "no, I said a macchiato", "not a mocha, a macchiato", "I meant the cortado"
@@ -285,6 +286,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "more": (r"\b(also|another|more|too|as well|plus|add)\b",),
     # the caller is asking for a drink, whatever the grammar ("can I get a latte?")
     "request": (r"\b(can|could|may|might) (i|we) (get|have|grab|order|do|try)\b",
+                r"\b(i|we) (could|can|might) (get|have|grab|order|try)\b",
                 r"\b(i'?d|i would|we'?d|we would) (like|love|want|take|have|go with)\b",
                 r"\b(i|we) (want|need|will have|'ll have|ll have|will take|'ll take)\b",
                 r"\b(i'?ll|we'?ll|ill) (have|take|get|do|go with)\b",
@@ -333,7 +335,7 @@ OFF_TOPIC = re.compile(
     r"|library|school|dmv|license renewal|passport|tax|taxes|electricity|power outage"
     r"|internet|wifi provider|phone bill|cable (?:bill|company|tv|provider)|landlord|rent|lease|car rental|rental car"
     r"|gym|membership|sushi|burger|burrito|sandwich shop|restaurant|florist|flowers|bakery"
-    r"|auto repair|car repair|repair shop|garage|bike shop|bicycle|laundry|dry cleaners?"
+    r"|auto repair|car repair|repair shop|garage|bike shop|bikes?|bicycles?|laundry|dry cleaners?"
     r"|pepperoni|book a table|table for (?:one|two|three|four|five|six|\d+))\b"
 )
 """Another business's words: the caller rang the wrong line (said once, politely)."""
@@ -343,6 +345,12 @@ WRONG_PLACE = re.compile(
     r"(?!.*\b(?:coffee|cafe|espresso|tea|drinks?|order|ordering)\b)"
 )
 """Asking whether this is another place ("Hello, is this the bakery?"): not us."""
+SCRATCH_THAT = re.compile(
+    r"\b(?:scratch|forget|cancel|remove|delete|drop) (?:that|it|this)(?:\s*[,.;!-]|"
+    r" (?:i|i'd|i'll|can|could|let|let's|give|make|just|actually|and)\b)"
+)
+"""A change of mind before a new drink ("scratch that, I'll have a cortado"), not the drink
+named after it coming off (`understand` reads it on the raw, punctuated words)."""
 QUESTION_FORM = re.compile(
     r"^(?:(?:hi|hello|hey|oh|um|uh|so|and|okay|ok|yeah|well|sorry|also|actually|quick question)\s+)*"
     r"(?:(?:is|are|was|were|does|do|did|has)"
@@ -365,6 +373,10 @@ _LEAD = r"^(?:(?:actually|oh|wait|sorry|no|um|uh|so|okay|ok|and|hmm)\s+)*"
 ONLY_NUMBER = (
     re.compile(r"\bmake (?:that|it|them) (?:just |only )?(\w+)\b"),
     re.compile(r"\b(?:i|we) (?:only|just) (?:need|want) (\w+)\b"),
+    re.compile(r"\b(?:change|switch) (?:that|it|them|those|the order) (?:to|into) (\w+)\b"),
+    # "can we do two instead?", "two instead of three"
+    re.compile(r"\b(?:do|get|have|take|want|need) (?:just |only )?(\w+) instead\b"),
+    re.compile(r"(?:^|\b(?:just|only|make it|actually) )(\w+) instead(?: of \w+)?\b"),
     re.compile(
         _LEAD + r"(?:just|only) (\w+)(?: of (?:those|them|these))?(?: please| thanks| then)*$"
     ),
@@ -712,6 +724,53 @@ def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     out.unclear[attr] = _options_near(m, kinds, str.lower) or list(kinds)
 
 
+EACH_ONE = re.compile(
+    r"\b(?:and |but )?(?:make |have )?(?:just |only )?(?:(?:the )?others?|one)"
+    r"(?: of (?:them|those|these|the \w+))?\b"
+)
+"""Where a drink of several is said apart: "two lattes, one of them with oat milk"."""
+
+
+def _one_by_one(
+    drink: DrinkRequest, before: str, own_after: str, menu: Menu, other: DrinkRequest | None
+) -> list[DrinkRequest]:
+    """The lines of "two lattes, one of them with oat milk" (one plain, one with oat milk),
+    "two mochas, one hot and one iced" or "three lattes, one with almond milk and the others
+    with oat milk": the options said before the first "one" go to every drink, each "one"'s
+    own to one drink, "the other(s)" (or `other`, the words after "the other" that were cut
+    off the sentence) to what is left. Empty when the words split nothing."""
+    marks = list(EACH_ONE.finditer(own_after))
+    if drink.quantity < 2 or not marks or len(marks) > drink.quantity:
+        return []
+    item = menu.items[drink.menu_item_id]
+    base = DrinkRequest(menu_item_id=drink.menu_item_id, name=drink.name)
+    _options(f"{before} {own_after[: marks[0].start()]}", item, menu, base)
+    ones: list[DrinkRequest] = []
+    for i, m in enumerate(marks):
+        words = own_after[m.end() : marks[i + 1].start() if i + 1 < len(marks) else None]
+        one = DrinkRequest(
+            menu_item_id=drink.menu_item_id, name=drink.name, quantity=1, quantity_said=True,
+            attributes=dict(base.attributes), addons=list(base.addons),
+        )  # fmt: skip
+        _options(words, item, menu, one, hot=True)
+        if (one.attributes, one.addons) == (base.attributes, base.addons) or one.unclear:
+            return []  # "two lattes, one ..." that says nothing of its own: no split
+        ones.append(one)
+    rest = drink.quantity - len(ones)
+    if "other" in marks[-1].group(0):
+        ones[-1].quantity += rest  # "... and the others with oat milk": all that is left
+        rest = 0
+    if not rest:
+        return ones
+    base.quantity, base.quantity_said = rest, True
+    if other is not None:
+        base.attributes.update(
+            {k: v for k, v in other.attributes.items() if k in item["attributes"]}
+        )
+        base.addons += [a for a in other.addons if a in item["addons"] and a not in base.addons]
+    return [base, *ones]
+
+
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
     """(quantity, said, unsure) from the words before a drink, never across an "and" ("two
     quartadles and the cold brew" is not two cold brews)."""
@@ -724,6 +783,17 @@ def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
         if w in NUMBERS:
             return NUMBERS[w], w not in ("a", "an"), False
     return 1, False, plural
+
+
+def _count_said(m: re.Match[str], text: str) -> int | None:
+    """The number in `m`'s first group: a digit or number word ("make it a double" names
+    none), or "to"/"for" as Whisper writes a last spoken "two"/"four" ("I only need to")."""
+    word = m.group(1)
+    if word.isdigit():
+        return int(word) if 0 < int(word) < 100 else None
+    if word in PLURAL_UNSURE:
+        return PLURAL_UNSURE[word] if not text[m.end() :].strip(" .,!?") else None
+    return NUMBERS.get(word) if word not in ("a", "an", "single") else None
 
 
 def _strange(words: list[str], menu: Menu) -> bool:
@@ -793,6 +863,12 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if "one_of" in turn.acts
         else None
     )
+    if (
+        other is not None
+        and "other" not in other.group(0)
+        and " one " not in f" {t[: other.start()]} "
+    ):
+        other = None  # "two lattes, and make one of those oat milk": the first "one" said
     if other is not None:
         # "one of them with oat milk and the other with almond milk": two changes
         turn.other = DrinkRequest(menu_item_id="", name="")
@@ -834,6 +910,10 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
             continue
+        if lines := _one_by_one(drink, before, own_after, menu, turn.other):
+            # "two lattes, one of them with oat milk": a line for each drink said apart
+            turn.drinks += lines
+            continue
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
         drink.doubtful = not (
             drink.attributes or drink.addons or drink.dropped or drink.unclear
@@ -847,11 +927,12 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         turn.acts.add("remove")
     if not turn.drinks and not turn.unknown_drink and not turn.negated:
         mods = DrinkRequest(menu_item_id="", name="")
-        _options(t, None, menu, mods, hot=turn.other is not None)
-        qty = next((m for p in ONLY_NUMBER if (m := p.search(t))), None)
-        if qty and (qty.group(1) in NUMBERS or qty.group(1).isdigit()):
-            mods.quantity = int(qty.group(1)) if qty.group(1).isdigit() else NUMBERS[qty.group(1)]
-            mods.quantity_said = True
+        _options(t, None, menu, mods, hot=turn.other is not None or "change" in turn.acts)
+        qty = next(
+            (n for p in ONLY_NUMBER if (m := p.search(t)) and (n := _count_said(m, t))), None
+        )
+        if qty:
+            mods.quantity, mods.quantity_said = qty, True
         elif not mods.attributes and not mods.addons:
             if ONE_MORE.search(t):
                 mods.quantity_delta = 1
@@ -859,7 +940,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
                 mods.quantity_delta = -1
         if mods.attributes or mods.addons or mods.quantity_said or mods.quantity_delta:
             turn.modifiers = mods
-        m = re.search(r"\b(latte|coffee|tea|frappuccino|smoothie|juice|soda|espresso drink)s?\b", t)
+        m = re.search(
+            r"\b(latte|coffee|tea|flat white|frappe|frappuccino|smoothie|juice|soda|lemonade"
+            r"|milkshake|espresso drink)s?\b",
+            t,
+        )
         if m and "menu" not in turn.acts and not found and not turn.question:
             turn.unknown_drink = m.group(0)
     if not turn.unknown_drink and turn.acts & {"request", "correct", "change", "remove"}:
@@ -874,6 +959,15 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     ours = turn.drinks or turn.guesses or turn.modifiers or found
     if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t)) and not ours:
         turn.off_topic = True
+    if (
+        "remove" in turn.acts
+        and turn.drinks
+        and not turn.negated
+        and SCRATCH_THAT.search(text.lower())
+    ):
+        # "Scratch that, I'll have a cortado instead": the drink heard last is replaced
+        turn.acts.discard("remove")
+        turn.acts.add("correct")
     if ours or "request" in turn.acts and not turn.acts & {"done", "place"}:
         # "Bye, can I get a latte": a farewell word inside an order is not a goodbye
         turn.acts.discard("goodbye")
