@@ -158,13 +158,14 @@ class Settings:
     decoding, a shorter pass; 5 searches more hypotheses. The wideband leg keeps 5.
     Measured (docs/latency.md, "The phone leg's beam"): `python -m evals.hearing_latency
     --compare phone-beam` and `python -m evals.hearing_wer --compare phone-beam`."""
-    local_stt_speculate: str = "wideband"
+    local_stt_speculate: str = "all"
     """Where the local STT transcribes a caller's segment in the background as soon as they
     pause (0.1 s) and uses it when only silence followed (fasterwhisper.SpeculativeSTT):
-    `wideband` (16 kHz callers, and the phone leg when its Whisper is tiny.en,
-    `LOCAL_PHONE_STT`; measured faster), `all` (the phone leg's Whisper base too;
-    measured no faster: its stale passes hold the cores), `off` (Whisper only after the
-    VAD's end of speech, LiveKit's StreamAdapter)."""
+    `all` (both legs, the default: measured 85 ms sooner on the phone leg's Whisper base at
+    load 0.4-0.8, same word accuracy; docs/latency.md), `wideband` (16 kHz callers, and the
+    phone leg only when its Whisper is tiny.en, `LOCAL_PHONE_STT`: for a busy box, where
+    base's stale passes measured holding the cores), `off` (Whisper only after the VAD's
+    end of speech, LiveKit's StreamAdapter)."""
     local_llm_model: str = ""
     local_tts_voice: str = ""
     local_llm_threads: int = 1

@@ -9,8 +9,8 @@ base). Everything else is the same call: same brain, same engines, same process.
 
 `--compare phone-model` (over the phone leg) alternates the phone leg's Whisper instead:
 `base` against `tiny.en` (`LOCAL_PHONE_STT`), each with the speculation it gets under
-`LOCAL_STT_SPECULATE` as set (default `wideband`: base after the end of speech, tiny.en
-speculated), so each variant is the phone leg as it would ship. `--compare phone-beam`
+`LOCAL_STT_SPECULATE` as set (default `all`: both speculated; `wideband`: base after the
+end of speech, tiny.en speculated), so each variant is the phone leg as it would ship. `--compare phone-beam`
 alternates the phone leg's beam width (`LOCAL_PHONE_STT_BEAM`): 5 against 1 (greedy).
 
 Printed per variant, over every answered turn and over **policy turns** (the ordering policy

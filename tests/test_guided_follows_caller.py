@@ -1212,3 +1212,72 @@ async def test_a_wrong_number_that_says_goodbye_is_let_go(tmp_path: Path) -> Non
         assert said.startswith("Sorry, this is the coffee shop's ordering line")
         calls, _ = await call.say("Oh, sorry, wrong number. Bye.")
         assert names(calls) == ["end_call"]
+
+
+@pytest.mark.parametrize(
+    ("first", "fix", "order"),
+    [("Two cappuccinos.", "No, I said four cap a chinos.", [("Cappuccino", 4)]),
+     ("A latte and two cappuccinos.", "No, that's not right. Four cap of chinos.",
+      [("Latte", 1), ("Cappuccino", 4)])],
+)  # fmt: skip
+async def test_a_near_miss_in_a_correction_confirmed_fixes_the_line_not_adds_to_it(
+    tmp_path: Path, first: str, fix: str, order: list[tuple[str, int]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(first)
+        await asked_first(call, fix, "Just to check: four Cappuccinos, right?")
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == order
+
+
+async def test_and_a_near_miss_after_an_order_is_asked_about(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two cappuccinos.")
+        await asked_first(call, "And a cortato.", "Just to check: one Cortado, right?")
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 2), ("Cortado", 1)]
+
+
+async def test_a_yes_to_anything_else_after_placing_asks_what_else(tmp_path: Path) -> None:
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("A cold brew please.")
+        calls, _ = await call.say("That's all.")
+        assert "finish_order" in names(calls)
+        _, said = await call.say("Yes.")
+        assert said == "Sure. What else can I get you?" and fallback.asked == []
+
+
+@pytest.mark.parametrize(
+    ("text", "lines"),
+    [("One latte and one mocha, both with oat milk.",
+      [("Latte", 1, {"milk-options": "Oat Milk"}), ("Mocha", 1, {"milk-options": "Oat Milk"})]),
+     ("A latte, and, um, actually, make that a mocha.", [("Mocha", 1, {})])],
+)  # fmt: skip
+async def test_words_for_every_drink_and_a_change_of_mind_in_one_sentence(
+    tmp_path: Path, text: str, lines: list[tuple[str, int, dict[str, str]]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(text)
+        assert [r[:3] for r in await call.order()] == lines
+
+
+async def test_an_add_on_said_with_no_is_not_added(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("A cappuccino, no sugar.")
+        assert await call.addons() == [("Cappuccino", [])] and "sugar" not in said
+
+
+@pytest.mark.parametrize(
+    ("then", "lines"),
+    [("Actually, remove the latte and make the cappuccino a double.",
+      [("Cappuccino", 1, {"espresso-shots": "Double"})]),
+     ("Cancel the latte and add a cortado.", [("Cappuccino", 1, {}), ("Cortado", 1, {})])],
+)  # fmt: skip
+async def test_a_removal_and_another_change_in_one_sentence_does_both(
+    tmp_path: Path, then: str, lines: list[tuple[str, int, dict[str, str]]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a cappuccino.")
+        await call.say(then)
+        assert [r[:3] for r in await call.order()] == lines

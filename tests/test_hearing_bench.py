@@ -53,7 +53,7 @@ def _at(user_end: float, latency: float) -> dict[str, float | None]:
 def test_the_phone_model_comparison_pairs_the_same_turn_of_the_same_run() -> None:
     base, tiny = COMPARISONS["phone-model"]
     s = variant_settings(Settings(), tiny)
-    assert (s.brain, s.local_phone_stt, s.local_stt_speculate) == ("local", "tiny.en", "wideband")
+    assert (s.brain, s.local_phone_stt, s.local_stt_speculate) == ("local", "tiny.en", "all")
     assert variant_settings(Settings(), base).local_phone_stt == "base"
     assert variant_settings(Settings(), "new").local_stt_speculate == "all"
     replays = [

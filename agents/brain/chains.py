@@ -129,13 +129,13 @@ def speculative_stt(
     engine: stt.STT, vad_model: vad.VAD, settings: Settings, *, telephony: bool
 ) -> stt.STT:
     """The local (non-streaming) Whisper as a streaming STT over the VAD. Where
-    `LOCAL_STT_SPECULATE` asks for it (`wideband`: 16 kHz callers, and the phone leg when
-    its Whisper is tiny.en, `LOCAL_PHONE_STT`; `all`: the phone leg's Whisper base too) a
+    `LOCAL_STT_SPECULATE` asks for it (`all`, the default: both legs; `wideband`: 16 kHz
+    callers, and the phone leg only when its Whisper is tiny.en, `LOCAL_PHONE_STT`) a
     segment is transcribed in the background once the caller pauses and used when only
     silence followed (`fasterwhisper.SpeculativeSTT`); elsewhere (and with `off`)
     LiveKit's `StreamAdapter`, transcribing after the VAD's end of speech only. Measured
-    (README, "Policy turns and model turns"): faster with tiny.en; with Whisper base a pass
-    outlasts the caller's pauses and the stale ones hold the cores."""
+    (docs/latency.md): faster with tiny.en; with the phone leg's Whisper base 85 ms sooner
+    at low load (its stale passes held the cores on a busy box, hence `wideband`)."""
     if engine.capabilities.streaming:
         return engine
     mode = settings.local_stt_speculate

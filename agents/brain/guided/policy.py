@@ -101,6 +101,11 @@ class OrderPolicy:
     pending_change: tuple[DrinkRequest, list[Line]] | None = None
     """(the change, the lines it is for): the agent asked "one Americano with hazelnut
     sweetener, right?" about a change heard near an add-on, made on a yes."""
+    pending_fixes: bool = False
+    """The drinks `pending` asks about were said to correct the order: a yes fixes the
+    lines of drinks already ordered rather than adding them again."""
+    _correcting: bool = False
+    """This turn corrects the order ("no, ...", "I said ...", or answers "what to change?")."""
     asked_change: bool = False
     """The agent asked what to change: a drink already ordered, said again, is a correction."""
     misses: int = 0
@@ -153,6 +158,7 @@ class OrderPolicy:
             self.misses = 0
         offered, self.offered = self.offered, []
         pending, self.pending = self.pending, []
+        fixes, self.pending_fixes = self.pending_fixes, False
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
@@ -162,10 +168,13 @@ class OrderPolicy:
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
         self._asked_change_before, self.asked_change = self.asked_change, False
+        self._correcting = bool(acts & {"no", "correct"}) or self._asked_change_before
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
         yes = "yes" in acts and "no" not in acts
         if pending and yes and not turn.drinks and not turn.guesses:
+            if fixes and (plan := self._plan_fix(pending)):
+                return plan
             return self._plan_add(pending)
         if change is not None and not turn.drinks and not turn.guesses:
             if yes:
@@ -226,6 +235,8 @@ class OrderPolicy:
         if turn.asking and "remove" not in acts and not (turn.drinks and "change" in acts):
             return self._plan_question(turn)
         if plan := self._plan_restate(turn):
+            return plan
+        if turn.leaving and turn.drinks and (plan := self._plan_leave_and(turn)):
             return plan
         if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
             return self._plan_remove(turn.drinks or turn.guesses, turn)
@@ -327,6 +338,9 @@ class OrderPolicy:
             if not self.lines:
                 return [lambda _: Say("You haven't ordered anything yet. What can I get you?")]
             return self._plan_read_back()
+        if yes and self.placed and not self.lines and _only_words(turn.text, HANG_UP_ANSWER_WORDS):
+            # "Anything else?" after the order was placed - "Yes.": a new order begins
+            return [_reply("Sure. What else can I get you?")]
         if "order_status" in acts:
             if not self.lines:
                 return [lambda _: Say("Your order is empty so far. What can I get you?")]
@@ -355,7 +369,7 @@ class OrderPolicy:
             return [
                 lambda _: Say(f"How many {name}{'' if name.endswith('s') else 's'} would you like?")
             ]
-        self.pending = drinks
+        self.pending, self.pending_fixes = drinks, self._correcting
         said = _join([_describe(d, self.menu) for d in drinks])
         return [lambda _: Say(f"Just to check: {said}, right?")]
 
@@ -715,7 +729,7 @@ class OrderPolicy:
             missing = [d for d in turn.drinks if d.menu_item_id not in ordered]
             if turn.guesses:
                 return self._ask_to_confirm([*missing, *turn.guesses])
-            if missing and (changed := self._said_otherwise(turn)):
+            if missing and (changed := self._said_otherwise(turn.drinks)):
                 # "Wait, no, two espressos and a cortado" over three espressos: the
                 # espressos become two (their other options kept), the cortado goes on
                 return [*self._take_off(changed), *self._plan_add([*turn.drinks])]
@@ -767,6 +781,16 @@ class OrderPolicy:
 
         return [lambda _: Call(calls), removed]
 
+    def _plan_leave_and(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
+        """ "Remove the latte and make the cappuccino a double", "cancel the latte and add a
+        cortado": the drinks `turn.leaving` come off, then the rest is done."""
+        new = [d for d in turn.drinks if not self._targets(turn, d.menu_item_id)]
+        rest = self._plan_change_named(turn) or (self._plan_add(new) if new else None)
+        if not rest:
+            return None
+        gone = {d.menu_item_id for d in turn.leaving}
+        return [*self._take_off([ln for ln in self.lines if ln.drink.menu_item_id in gone]), *rest]
+
     def _plan_restate(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
         """ "One hot Mocha and one iced Mocha" (or "two Mochas, one hot and one iced") said
         over the Mochas ordered: those lines become the ones said, not more Mochas."""
@@ -783,12 +807,28 @@ class OrderPolicy:
             *self._plan_add(said),
         ]
 
-    def _said_otherwise(self, turn: CallerTurn) -> list[Line]:
+    def _plan_fix(
+        self, drinks: list[DrinkRequest]
+    ) -> list[Callable[[Results], Step | None]] | None:
+        """A correction confirmed on a yes ("No, I said four cap a chinos" - "Just to check:
+        four Cappuccinos, right?" - "Yes"): the drinks ordered become what was said, and only
+        the drinks not ordered yet are added (never four more Cappuccinos)."""
+        ordered = {ln.drink.menu_item_id for ln in self.lines}
+        if not any(d.menu_item_id in ordered for d in drinks):
+            return None
+        gone = self._said_otherwise(drinks)
+        redo = {ln.drink.menu_item_id for ln in gone}
+        add = [d for d in drinks if d.menu_item_id not in ordered or d.menu_item_id in redo]
+        if not add:
+            return self._plan_read_back()
+        return [*self._take_off(gone), *self._plan_add(add)]
+
+    def _said_otherwise(self, drinks: list[DrinkRequest]) -> list[Line]:
         """The lines of drinks said again that the words change (filling in, on what was
         said, the options of the line they replace)."""
         out: list[Line] = []
-        for d in turn.drinks:
-            line = self._targets(turn, d.menu_item_id)[-1:]
+        for d in drinks:
+            line = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id][-1:]
             if line and self._would_change(d, line[0]):
                 for k, v in line[0].drink.attributes.items():
                     d.attributes.setdefault(k, v)

@@ -292,7 +292,7 @@ ACTS: dict[str, tuple[str, ...]] = {
                 r"\b(i'?ll|we'?ll|ill) (have|take|get|do|go with)\b",
                 r"\b(give|get|make|bring) (me|us)\b", r"\blet me (get|have|order)\b",
                 r"\b(i|we) like (a|an|one|two|three|four)\b",  # "I'd like" heard without the d
-                r"^(a|an|one|two|three|four|five|\d+) [a-z]"),
+                r"^(and |also |plus |oh and )?(a|an|one|two|three|four|five|\d+) [a-z]"),
 }  # fmt: skip
 _ACTS = {act: [re.compile(p) for p in pats] for act, pats in ACTS.items()}
 
@@ -453,6 +453,9 @@ class CallerTurn:
     """Another business's words with nothing of ours: the caller wants something else."""
     confidence: float | None = None
     """The STT's confidence in these words (0..1), when it gives one."""
+    leaving: list[DrinkRequest] = field(default_factory=list)
+    """Drinks a removal word stands right before, beside drinks the turn does something else
+    with ("remove the latte and make the cappuccino a double")."""
     other: DrinkRequest | None = None
     """Options said for "the other" in "one of them with oat milk and the other with almond
     milk": for what is left of the line after one drink is split off."""
@@ -624,6 +627,10 @@ def _options(
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{re.escape(word)}\b", consumed):
             consumed = re.sub(rf"\b{re.escape(word)}\b", " ", consumed)
+            if re.search(
+                rf"\b(?:no|without|not|hold the|skip the)(?: any| the)? {re.escape(word)}\b", span
+            ):
+                continue  # "a cappuccino, no sugar": not wanted, not added
             if addon in addons_offered and addon not in out.addons:
                 out.addons.append(addon)
             elif addon not in addons_offered:
@@ -724,6 +731,14 @@ def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     out.unclear[attr] = _options_near(m, kinds, str.lower) or list(kinds)
 
 
+CHANGE_OF_MIND = re.compile(
+    r"\b(?:make (?:that|it)|i mean|i meant|change (?:that|it) to|or rather)(?: a| an| one)?\s*$"
+)
+"""Words before a drink that take back the one said just before it, in one sentence."""
+REMOVE_LEAD = re.compile(
+    r"\b(?:remove|cancel|take off|drop|delete|scratch|forget|get rid of|no more)(?: the| that| my)?\s*$"
+)
+"""Words just before a drink that take it off ("remove the latte and ...")."""
 EACH_ONE = re.compile(
     r"\b(?:and |but )?(?:make |have )?(?:just |only )?(?:(?:the )?others?|one)"
     r"(?: of (?:them|those|these|the \w+))?\b"
@@ -910,6 +925,16 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
             continue
+        if i and turn.drinks and CHANGE_OF_MIND.search(before):
+            # "a latte, and, um, actually, make that a mocha": the drink before is replaced
+            turn.drinks.pop()
+        if (
+            "remove" in turn.acts
+            and REMOVE_LEAD.search(before)
+            and not NEGATING_LEAD.search(t[:start])
+        ):
+            turn.leaving.append(drink)  # "remove the latte and make the cappuccino a double"
+            continue
         if lines := _one_by_one(drink, before, own_after, menu, turn.other):
             # "two lattes, one of them with oat milk": a line for each drink said apart
             turn.drinks += lines
@@ -921,6 +946,22 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             re.match(r"\s*(?!with\b)(?:\w+ ){0,3}(?:to|in|on|into) (?:it|that|them)\b", own_after)
         )
         turn.drinks.append(drink)
+    if turn.leaving and not turn.drinks:
+        turn.drinks, turn.leaving = turn.leaving, []  # "remove the latte": a removal
+    elif turn.leaving:
+        turn.acts.discard("remove")  # the rest of the sentence says what to do with the others
+    if (
+        len(turn.drinks) > 1
+        and found
+        and (
+            both := re.search(
+                r"\b(?:both|all|each)(?: of (?:them|those|these))?\b(.+)$", t[found[-1][1] :]
+            )
+        )
+    ):
+        # "one latte and one mocha, both with oat milk": what follows "both" is for each
+        for d in turn.drinks:
+            _options(both.group(1), menu.items[d.menu_item_id], menu, d)
     if unwanted and not turn.drinks:
         # only drinks the caller no longer wants: they come off
         turn.drinks, turn.negated = unwanted, []
@@ -947,7 +988,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         )
         if m and "menu" not in turn.acts and not found and not turn.question:
             turn.unknown_drink = m.group(0)
-    if not turn.unknown_drink and turn.acts & {"request", "correct", "change", "remove"}:
+    if not turn.unknown_drink and turn.acts & {"request", "correct", "change", "remove", "no"}:
         # near misses only where the caller is asking for a drink ("tell me a story" is
         # not "a steamer")
         turn.guesses = _near_misses(t, found, menu)
