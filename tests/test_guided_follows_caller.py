@@ -1161,7 +1161,7 @@ async def test_a_change_asked_after_a_question_changes_the_drink_and_adds_none(
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("Could I have a mocha?")
         _, said = await call.say("Is the mocha very sweet?")
-        assert said.endswith("Would you like one?")
+        assert said.endswith("Anything else?")  # ordered already: not offered again
         await call.say("Okay, can you make it decaf?")
         assert [r[:3] for r in await call.order()] == [("Mocha", 1, {"caffeine": "Decaf"})]
 
@@ -1281,3 +1281,62 @@ async def test_a_removal_and_another_change_in_one_sentence_does_both(
         await call.say("A latte and a cappuccino.")
         await call.say(then)
         assert [r[:3] for r in await call.order()] == lines
+
+
+async def test_a_question_about_the_drink_ordered_answers_and_offers_no_second_one(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A mocha please.")
+        _, said = await call.say("Does it have caffeine?")
+        assert (
+            said.startswith("The Mocha is") and "decaf" in said and said.endswith("Anything else?")
+        )
+        await call.say("Okay, decaf please.")
+        assert [r[:3] for r in await call.order()] == [("Mocha", 1, {"caffeine": "Decaf"})]
+        _, said = await call.say("Is the mocha very sweet?")
+        assert said.endswith("Anything else?")
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == [("Mocha", 1)]
+
+
+async def test_an_option_said_in_answer_to_a_check_is_a_yes_with_that_option(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await asked_first(
+            call, "A latte with allman milk.", "Just to check: one Latte with almond milk, right?"
+        )
+        await call.say("Almond.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {"milk-options": "Almond Milk"})
+        ]
+
+
+@pytest.mark.parametrize(
+    ("text", "check"),
+    [("Two lattes, the cafe please.", "Just to check: two decaf Lattes, right?"),
+     ("Can I get a matter latte with almond milk?",
+      "Just to check: one Matcha Latte with almond milk, right?"),
+     ("Two matter lattes.", "Just to check: two Matcha Lattes, right?")],
+)  # fmt: skip
+async def test_words_heard_near_an_option_or_a_longer_name_are_asked_about(
+    tmp_path: Path, text: str, check: str
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await asked_first(call, text, check)
+
+
+async def test_a_number_said_with_i_need_changes_the_drink_ordered(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Three hot chocolates.")
+        await call.say("No sorry, I need two, not three.")
+        assert [r[:2] for r in await call.order()] == [("Hot Chocolate", 2)]
+
+
+async def test_yes_with_an_option_after_the_read_back_changes_the_drink(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte.")
+        calls, _ = await call.say("Yes, that's right, with whole milk.")
+        assert "finish_order" not in names(calls)
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {"milk-options": "Whole Milk"})]

@@ -172,6 +172,25 @@ class OrderPolicy:
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
         yes = "yes" in acts and "no" not in acts
+        if (
+            pending
+            and not yes
+            and not acts & {"no", "correct"}
+            and not turn.drinks
+            and not turn.guesses
+            and turn.modifiers is not None
+            and (turn.modifiers.attributes or turn.modifiers.addons)
+        ):
+            # "Just to check: one Latte with almond milk, right?" - "Almond.": the drink
+            # asked about, with the option the answer names
+            last = pending[-1]
+            allowed = self.menu.items[last.menu_item_id]
+            last.attributes.update(
+                {k: v for k, v in turn.modifiers.attributes.items() if k in allowed["attributes"]}
+            )
+            last.addons += [a for a in turn.modifiers.addons
+                            if a in allowed["addons"] and a not in last.addons]  # fmt: skip
+            return self._plan_add(pending)
         if pending and yes and not turn.drinks and not turn.guesses:
             if fixes and (plan := self._plan_fix(pending)):
                 return plan
@@ -284,7 +303,10 @@ class OrderPolicy:
             and self.lines
             and (
                 not acts & {"yes", "place", "done"}
-                or (confirming and (turn.modifiers.attributes or turn.modifiers.addons))
+                or (
+                    (turn.modifiers.attributes or turn.modifiers.addons)
+                    and any(self._would_change(turn.modifiers, ln) for ln in self.lines[-1:])
+                )
             )
         ):
             # "Yeah, with whole milk" to "anything else, or shall I place it?" is a change
@@ -518,6 +540,14 @@ class OrderPolicy:
         kind = turn.question
         drinks = turn.drinks or turn.guesses
         by_kind = _kind_query(turn.text)
+        if kind == "about" and not drinks and turn.modifiers is None and self.lines and turn.refers:
+            # "Does it have caffeine?" just after ordering a mocha: about the drink ordered last
+            last = self.lines[-1].drink
+            return self._plan_describe(
+                [DrinkRequest(menu_item_id=last.menu_item_id, name=last.name)],
+                what_it_is=True,
+                asked=turn.text,
+            )
         if kind == "recommend" or (not drinks and turn.modifiers is None and by_kind == "taste"):
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_recommendation(turn)]
         if drinks and kind == "price":
@@ -525,7 +555,7 @@ class OrderPolicy:
         if drinks and kind == "options":
             return self._plan_options(drinks[0])
         if drinks:
-            return self._plan_describe(drinks, what_it_is=kind == "about")
+            return self._plan_describe(drinks, what_it_is=kind == "about", asked=turn.text)
         if kind == "about" and turn.modifiers is not None and self.lines:
             return self._plan_order_question(turn)
         if turn.modifiers is not None:
@@ -988,29 +1018,37 @@ class OrderPolicy:
         return _join([_describe_line(it) for it in _same_drinks_together(items)])
 
     def _plan_describe(
-        self, drinks: list[DrinkRequest], *, what_it_is: bool = False
+        self, drinks: list[DrinkRequest], *, what_it_is: bool = False, asked: str = ""
     ) -> list[Callable[[Results], Step | None]]:
         """ "Do you have a latte?" -> "Yes, we have Latte, that's ..."; `what_it_is` (a
         question about the drink, "is the mocha sweet?") -> "The Mocha is ..."; either way
-        the drinks are offered, never added."""
+        the drinks are offered, never added, unless they are ordered already ("anything
+        else?": a yes must not add a second one). `asked`: the question's words (one about
+        caffeine hears that the drink can be made decaf)."""
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
+        ordered = all(self._targets(CallerTurn(text=""), d.menu_item_id) for d in drinks)
+        then = "Anything else?" if ordered else "Would you like one?"
+        decaf = re.search(r"\b(caffeine|caffeinated|decaf|decaffeinated)\b", asked.lower())
 
         def say(results: Results) -> Step:
             items = [it for _, out, err in results if not err and isinstance(out, dict)
                      for it in out.get("menu_items", [])]  # fmt: skip
             if not items:
                 return Say(f"Sorry, we don't have that. {self._menu_line()}")
-            self.offered = [
+            self.offered = [] if ordered else [
                 d for d in drinks if d.menu_item_id in {it["menu_item_id"] for it in items}
-            ]
+            ]  # fmt: skip
             if what_it_is:
                 parts = [f"the {it['name']} is " + (_spoken(it["description"]) if it.get("description")
                          else "on our menu") for it in items[: len(drinks)]]  # fmt: skip
+                if decaf and all("caffeine" in self.menu.items[d.menu_item_id]["attributes"]
+                                 for d in drinks):  # fmt: skip
+                    parts.append("it has caffeine, and we can make it decaf")
                 said = "; ".join(parts)
-                return Say(f"{said[0].upper()}{said[1:]}. Would you like one?")
+                return Say(f"{said[0].upper()}{said[1:]}. {then}")
             parts = [f"{it['name']}" + (f", that's {_spoken(it['description'])}" if it.get("description")
                      else "") for it in items[: len(drinks)]]  # fmt: skip
-            return Say(f"Yes, we have {_join(parts)}. Would you like one?")
+            return Say(f"Yes, we have {_join(parts)}. {then}")
 
         return [
             lambda _: Call(

@@ -373,6 +373,7 @@ _LEAD = r"^(?:(?:actually|oh|wait|sorry|no|um|uh|so|okay|ok|and|hmm)\s+)*"
 ONLY_NUMBER = (
     re.compile(r"\bmake (?:that|it|them) (?:just |only )?(\w+)\b"),
     re.compile(r"\b(?:i|we) (?:only|just) (?:need|want) (\w+)\b"),
+    re.compile(r"\b(?:i|we) (?:need|want|wanted|said) (?:just |only )?(\w+)\b"),
     re.compile(r"\b(?:change|switch) (?:that|it|them|those|the order) (?:to|into) (\w+)\b"),
     # "can we do two instead?", "two instead of three"
     re.compile(r"\b(?:do|get|have|take|want|need) (?:just |only )?(\w+) instead\b"),
@@ -456,6 +457,8 @@ class CallerTurn:
     leaving: list[DrinkRequest] = field(default_factory=list)
     """Drinks a removal word stands right before, beside drinks the turn does something else
     with ("remove the latte and make the cappuccino a double")."""
+    refers: bool = False
+    """The words point at something said before ("it", "that", "this one")."""
     other: DrinkRequest | None = None
     """Options said for "the other" in "one of them with oat milk and the other with almond
     milk": for what is left of the line after one drink is split off."""
@@ -551,6 +554,8 @@ SLOT_BEFORE = frozenset(
 CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "without milk": ("milk-options", ("Oat Milk", "No Milk")),
     "a nice": ("hot-or-iced", ("Iced",)),
+    "the cafe": ("caffeine", ("Decaf",)),
+    "de cafe": ("caffeine", ("Decaf",)),
 }
 """Phrases that sound like another option: "with oat milk" and "without milk" differ by one
 consonant, and "an iced latte" and "a nice latte" are the same sounds; Whisper writes either
@@ -800,6 +805,27 @@ def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
     return 1, False, plural
 
 
+def _near_longer_name(before: str, name: str, own_after: str, menu: Menu) -> DrinkRequest | None:
+    """The menu drink whose longer name the word before a name and the name come near
+    ("matter latte": Matcha Latte; "chi latte": Chai Latte), to ask about; None when none
+    does ("pumpkin spice latte")."""
+    plural = name.endswith("s") and name[:-1] in menu.names
+    heard = f"{before.split()[-1]} {name[:-1] if plural else name}"
+    score, item_id = max(
+        (similarity(heard, it["name"].lower()), i)
+        for i, it in menu.items.items()
+        if " " in it["name"]
+    )
+    if score < MIN_SCORE:
+        return None
+    drink = DrinkRequest(menu_item_id=item_id, name=menu.items[item_id]["name"], heard=heard)
+    drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(
+        " ".join(before.split()[:-1]), plural
+    )
+    _options(own_after, menu.items[item_id], menu, drink)
+    return drink
+
+
 def _count_said(m: re.Match[str], text: str) -> int | None:
     """The number in `m`'s first group: a digit or number word ("make it a double" names
     none), or "to"/"for" as Whisper writes a last spoken "two"/"four" ("I only need to")."""
@@ -873,6 +899,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # cortado strong?": asked, never ordered
         turn.question = "about"
     whole = t
+    turn.refers = bool(re.search(r"\b(?:it|that|this|this one|that one|they|them)\b", t))
     other = (
         re.search(r"\b(and )?(make )?the others?( ones?)?\b|\band (make )?one\b", t)
         if "one_of" in turn.acts
@@ -891,6 +918,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         t = t[: other.start()]
     found = _find_items(t, menu)
     unwanted: list[DrinkRequest] = []
+    strange: list[DrinkRequest] = []
     # each drink owns the words from the end of the previous drink to the start of the next
     bounds = [0] + [end for _, end, _ in found]
     for i, (start, end, item_id) in enumerate(found):
@@ -920,6 +948,12 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             _options(own_after, menu.items[item_id], menu, said)
             if not (said.attributes or said.addons or said.unclear):
                 unwanted.append(drink)
+            continue
+        if _strange(before.split()[-1:], menu) and (
+            near := _near_longer_name(before, t[start:end], own_after, menu)
+        ):
+            # "a matter latte": a word heard wrong in a longer name (Matcha Latte), asked about
+            strange.append(near)
             continue
         if _strange(before.split()[-1:], menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
@@ -992,9 +1026,17 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # near misses only where the caller is asking for a drink ("tell me a story" is
         # not "a steamer")
         turn.guesses = _near_misses(t, found, menu)
+    if strange:  # a word of "matter latte" is no near miss of its own
+        heard = " ".join(d.heard for d in strange).split()
+        turn.guesses = [*strange, *(g for g in turn.guesses if g.heard not in heard)]
     t = whole
+    about_it = re.match(
+        r"^(?:\w+ )*?(?:is|does|do|are|has) (?:it|that|this|they)\b(?! (?:all|it|everything|right|correct)\b)",
+        t,
+    )
     if turn.question == "about" and (
-        not (turn.drinks or turn.modifiers) or turn.acts & {"order_status", "menu", "human"}
+        not (turn.drinks or turn.modifiers or about_it)
+        or turn.acts & {"order_status", "menu", "human"}
     ):
         turn.question = ""  # "what do I have so far?", "how are you?": not about a drink
     ours = turn.drinks or turn.guesses or turn.modifiers or found
