@@ -1340,3 +1340,23 @@ async def test_yes_with_an_option_after_the_read_back_changes_the_drink(tmp_path
         calls, _ = await call.say("Yes, that's right, with whole milk.")
         assert "finish_order" not in names(calls)
         assert [r[:3] for r in await call.order()] == [("Latte", 1, {"milk-options": "Whole Milk"})]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["What are your hours?", "Where are you located?", "Do you deliver?", "Do you have wifi?",
+     "Can I pay with a credit card?", "Hello, I'm calling about a job opening."],
+)  # fmt: skip
+async def test_a_question_this_line_cannot_answer_gets_the_one_line_not_a_guess(
+    tmp_path: Path, text: str
+) -> None:
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        await asked_first(call, text, OFF_TOPIC_LINE)
+        assert fallback.asked == []
+
+
+async def test_food_we_do_not_sell_is_said_so(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("Can I get a croissant?")
+        assert said.startswith("Sorry, we don't have that.")

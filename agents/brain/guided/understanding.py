@@ -336,7 +336,12 @@ OFF_TOPIC = re.compile(
     r"|internet|wifi provider|phone bill|cable (?:bill|company|tv|provider)|landlord|rent|lease|car rental|rental car"
     r"|gym|membership|sushi|burger|burrito|sandwich shop|restaurant|florist|flowers|bakery"
     r"|auto repair|car repair|repair shop|garage|bike shop|bikes?|bicycles?|laundry|dry cleaners?"
-    r"|pepperoni|book a table|table for (?:one|two|three|four|five|six|\d+))\b"
+    r"|pepperoni|book a table|table for (?:one|two|three|four|five|six|\d+)"
+    # questions this line cannot answer: it takes drink orders (never guesses shop facts)
+    r"|(?:your|opening|store|shop) hours|are you open|(?:when|what time) do you (?:open|close)"
+    r"|where are you|located|location|address|directions|deliver|delivery|wi-?fi|parking"
+    r"|pay (?:with|by)|credit card|debit card|apple pay|cash|job|jobs|hiring|complain|complaint"
+    r"|refund|restroom|bathroom)\b"
 )
 """Another business's words: the caller rang the wrong line (said once, politely)."""
 WRONG_PLACE = re.compile(
@@ -1017,7 +1022,8 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             turn.modifiers = mods
         m = re.search(
             r"\b(latte|coffee|tea|flat white|frappe|frappuccino|smoothie|juice|soda|lemonade"
-            r"|milkshake|espresso drink)s?\b",
+            r"|milkshake|espresso drink|croissant|muffin|bagel|cookie|scone|cake|donut|doughnut"
+            r"|pastry|pastrie|sandwich|toast)s?\b",
             t,
         )
         if m and "menu" not in turn.acts and not found and not turn.question:
