@@ -484,6 +484,17 @@ def test_the_blind_callers_are_their_own_set_in_voices_none_of_the_others_use() 
     assert sum(g.voice not in other_voices for g in blind) >= 5
 
 
+def test_the_second_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """`goals/blind2/`: written in stop 29 and committed before any call ran on them; every
+    voice setting in it is new, and it is never tuned on."""
+    blind2 = load_goals([str(GOALS / "blind2")])
+    others = load_goals([str(GOALS / d) for d in ("tuned", "heldout", "added", "blind")])
+    assert len(blind2) >= 8 and not {g.id for g in blind2} & {g.id for g in others}
+    assert any(g.telephony for g in blind2) and any(not g.want for g in blind2)
+    assert any(g.over_greeting is not None for g in blind2)
+    assert not {g.voice for g in blind2} & {g.voice for g in others}
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
