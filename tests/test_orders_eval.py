@@ -210,6 +210,17 @@ def test_the_caller_names_its_option_when_offered_a_choice() -> None:
     assert d is not None and d.kind != "answer"
 
 
+def test_a_read_back_ending_anything_else_or_place_it_is_no_choice_of_options() -> None:
+    want = (WantedItem("mocha", 1, {"hot-or-iced": "Hot"}),
+            WantedItem("mocha", 1, {"hot-or-iced": "Iced"}))  # fmt: skip
+    mind = CallerMind(dataclasses.replace(goal(), want=want))
+    mind.commit(mind.first_line())
+    d = mind.decide(
+        "Got it. That's one iced Mocha and one hot Mocha. Anything else, or shall I place the order?"
+    )
+    assert d is not None and d.text != "Hot, please."
+
+
 def test_the_caller_names_its_number_of_shots_when_asked_which() -> None:
     want = (WantedItem("espresso", 1, {"espresso-shots": "Double"}),)
     mind = CallerMind(dataclasses.replace(goal(), want=want))

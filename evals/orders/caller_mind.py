@@ -167,9 +167,12 @@ class CallerMind:
 
     def choose(self, text: str) -> str | None:
         """The goal's option, when `text` offers a choice of options that includes it."""
-        if not CHOICE.search(text):
+        # the options of the sentence that asks ("... one iced Mocha and one hot Mocha.
+        # Anything else, or shall I place the order?" offers no choice of milk or ice)
+        asking = [c for c in re.split(r"(?<=[.!?])\s+", text) if CHOICE.search(c)]
+        if not asking:
             return None
-        offered = options_named(text)
+        offered = options_named(asking[-1])
         for want in self.goal.want:
             for attr, option in want.options.items():
                 if option in offered.get(attr, set()) and len(offered[attr]) > 1:

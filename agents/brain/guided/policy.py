@@ -266,9 +266,15 @@ class OrderPolicy:
                 "correct" in acts
                 or turn.negated
                 or (
-                    (confirming or self._asked_change_before)
-                    and "no" in acts
+                    # "No, that's not right, I'd like one Cappuccino": said over a read-back,
+                    # or naming only drinks already ordered, it corrects the order
+                    "no" in acts
                     and "more" not in acts
+                    and (
+                        confirming
+                        or self._asked_change_before
+                        or all(self._targets(turn, d.menu_item_id) for d in turn.drinks)
+                    )
                 )
                 or (
                     self._asked_change_before
@@ -452,9 +458,14 @@ class OrderPolicy:
         if attr == ADDONS:
             said = [a for d in [*turn.drinks, *([turn.modifiers] if turn.modifiers else [])]
                     for a in d.addons if a in options]  # fmt: skip
+            near = self._addon_heard(turn.text, options)
+            if said and near not in (None, said[0]):
+                # "caramel nut sweetener": the whole words come nearer hazelnut sweetener
+                # than the one word "caramel" names caramel sauce: asked, as a near miss
+                said = []
             if said:
                 drink.addons = [*drink.addons, said[0]]
-            elif near := self._addon_heard(turn.text, options):
+            elif near:
                 # "Camel nut sweetener, please." from that list: the one it comes near,
                 # confirmed before it is made
                 if lines:
@@ -1092,6 +1103,25 @@ class OrderPolicy:
             after = [replace(ln.drink, addons=[*ln.drink.addons, near[0]]) for ln in lines]
             said = _join([_describe(d, self.menu) for d in after])
             return [_reply(f"Just to check: {said}, right?")]
+        if unclear := [(k, v) for k, v in change.unclear.items() if k != ADDONS]:
+            # "one Chai Latte remote milk": which milk, asked before anything is changed
+            attr, options = unclear[0]
+            change.unclear.pop(attr)
+            if len(options) == 1:
+                change.attributes[attr] = options[0]
+                self.pending_change = (change, lines)
+                after = [replace(ln.drink, attributes={**ln.drink.attributes, attr: options[0]})
+                         for ln in lines]  # fmt: skip
+                said = _join([_describe(d, self.menu) for d in after])
+                return [_reply(f"Just to check: {said}, right?")]
+            asked = replace(
+                change,
+                menu_item_id=change.menu_item_id or lines[0].drink.menu_item_id,
+                name=change.name or lines[0].drink.name,
+                unclear={attr: options},
+            )
+            self.choice_for = lines
+            return self._ask_option([asked], asked)
         calls: list[ToolCall] = []
         applied: list[tuple[Line, dict[str, str]]] = []
         for line in lines:

@@ -277,7 +277,7 @@ ACTS: dict[str, tuple[str, ...]] = {
                 r"\bnot (a|an|the) [a-z]+,? (a|an|the|i)\b", r"\bthat'?s not what i\b",
                 r"^no,? (a|an|the|i said|i meant)\b", r"\bthat'?s wrong\b"),
     "all_of": (r"\b(them|both|all of them|both of them|all|each|every one|those)\b",),
-    "one_of": (r"\b(just |only )?one of (them|those|the [a-z]+|my [a-z]+)\b",
+    "one_of": (r"\b(just |only )?one (of|on|o) (them|those|em|the [a-z]+|my [a-z]+)\b",
                # "one hot and one iced", "make one oat milk and the other almond milk"
                r"^(?:(?:actually|so|and|okay|ok|um|oh)\s+)*(?:(?:can|could) you )?(?:make )?one"
                r" (?:with|hot|iced|cold|decaf|regular|oat|almond|whole|skim|non|no|as)\b"
@@ -546,7 +546,9 @@ def normalise(text: str) -> str:
     words, as Whisper's hyphenated guesses are; "non-fat" matches "non fat")."""
     t = text.lower().replace("’", "'")
     t = re.sub(r"[^a-z0-9%']+", " ", t)
-    return " ".join(t.split())
+    t = " ".join(t.split())
+    # words Whisper runs together: "scratchy espresso" is "scratch the espresso"
+    return re.sub(r"\bscratchy\b", "scratch the", t)
 
 
 PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
@@ -559,6 +561,8 @@ SLOT_BEFORE = frozenset(
 CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "without milk": ("milk-options", ("Oat Milk", "No Milk")),
     "a nice": ("hot-or-iced", ("Iced",)),
+    "one nice": ("hot-or-iced", ("Iced",)),
+    "with no milk": ("milk-options", ("Oat Milk", "No Milk")),
     "the cafe": ("caffeine", ("Decaf",)),
     "de cafe": ("caffeine", ("Decaf",)),
 }
@@ -628,7 +632,12 @@ def _options(
                     out.dropped.append(option)
                 break
     for phrase, (attr, options) in CONFUSABLE_OPTIONS.items():
-        if attr in offered and attr not in out.attributes and re.search(rf"\b{phrase}\b", span):
+        if (
+            attr in offered
+            and out.attributes.get(attr, options[-1]) in options
+            and re.search(rf"\b{phrase}\b", span)
+        ):
+            out.attributes.pop(attr, None)  # "with no milk" may be "with oat milk": asked
             out.unclear.setdefault(attr, list(options))
     _unclear_milk(consumed, offered, menu, out)
     _unclear_shots(consumed, offered, menu, out)
@@ -796,12 +805,19 @@ def _one_by_one(
     return [base, *ones]
 
 
+CHANGE_TO = frozenset({"change", "changed", "switch", "swap", "go", "going", "move", "back"})
+"""Words after which "to" before a drink is the drink changed to, not the number two."""
+
+
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
     """(quantity, said, unsure) from the words before a drink, never across an "and" ("two
     quartadles and the cold brew" is not two cold brews)."""
     words = re.split(r"\b(?:and|plus|also|then)\b", before)[-1].split()
     if words and words[-1] in PLURAL_UNSURE and plural:
         return PLURAL_UNSURE[words[-1]], True, True
+    if words[-1:] in (["to"], ["too"]) and not set(words[-3:-1]) & CHANGE_TO:
+        # "make that to hot chocolate", "I'd like to hot chocolate": "two", to confirm
+        return 2, True, True
     for w in reversed(words[-4:]):
         if w.isdigit() and 0 < int(w) < 100:
             return int(w), True, False
@@ -910,12 +926,13 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if "one_of" in turn.acts
         else None
     )
-    if (
-        other is not None
-        and "other" not in other.group(0)
-        and " one " not in f" {t[: other.start()]} "
+    if other is not None and (
+        ("other" not in other.group(0) and " one " not in f" {t[: other.start()]} ")
+        or _find_items(t[other.end() :], menu)
     ):
-        other = None  # "two lattes, and make one of those oat milk": the first "one" said
+        # "two lattes, and make one of those oat milk": the first "one" said; "one hot mocha
+        # and one iced mocha": each half names its drink
+        other = None
     if other is not None:
         # "one of them with oat milk and the other with almond milk": two changes
         turn.other = DrinkRequest(menu_item_id="", name="")
@@ -1018,7 +1035,15 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
                 mods.quantity_delta = 1
             elif ONE_LESS.search(t):
                 mods.quantity_delta = -1
-        if mods.attributes or mods.addons or mods.quantity_said or mods.quantity_delta:
+        if (
+            mods.attributes
+            or mods.addons
+            or mods.quantity_said
+            or mods.quantity_delta
+            # "make one on them remote milk": a milk or shots not understood is still a change
+            # (words after "with" that name no add-on are not: "pay with a credit card")
+            or any(k != ADDONS for k in mods.unclear)
+        ):
             turn.modifiers = mods
         m = re.search(
             r"\b(latte|coffee|tea|flat white|frappe|frappuccino|smoothie|juice|soda|lemonade"
@@ -1048,6 +1073,16 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     ours = turn.drinks or turn.guesses or turn.modifiers or found
     if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t)) and not ours:
         turn.off_topic = True
+    if (
+        len(found) == 1
+        and turn.drinks
+        and re.search(
+            r"\b(?:switch|change|swap)(?: it| that| this| mine)? (?:to|for)(?: an?| the)?\s*$",
+            t[: found[0][0]],
+        )
+    ):
+        # "switch to latte", "change it to a mocha": the drink ordered last is replaced
+        turn.acts.add("correct")
     if (
         "remove" in turn.acts
         and turn.drinks
