@@ -1402,3 +1402,45 @@ async def test_a_milk_not_understood_in_a_change_or_heard_as_no_milk_is_asked(
             await asked_first(call, change, question)
         await call.say("Oat milk, please.")
         assert [r[2].get("milk-options") for r in await call.order()] == ["Oat Milk"]
+
+
+async def test_a_bare_other_drink_in_answer_to_a_check_asks_the_check_again(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await asked_first(
+            call,
+            "Two court tables and a cold brew, please.",
+            "Just to check: one Cold Brew and two Cortados, right?",
+        )
+        await asked_first(
+            call, "Mocha.", "Sorry, I didn't catch that. Was that one Cold Brew and two Cortados?"
+        )
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == [("Cold Brew", 1), ("Cortado", 2)]
+
+
+@pytest.mark.parametrize(
+    ("answer", "addon", "asked"),
+    [("caramel nut sweetener, clean.", "hazelnut-sweetener", True),
+     ("Caramel sauce, please.", "caramel-sauce", False)],
+)  # fmt: skip
+async def test_an_add_on_answer_is_matched_on_its_whole_words(
+    tmp_path: Path, answer: str, addon: str, asked: bool
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Hello, can I order a latte with a little bit?")
+        _, said = await call.say(answer)
+        assert said.startswith("Just to check:") is asked
+        if asked:
+            await call.say("Yes.")
+        assert await call.addons() == [("Latte", [addon])]
+
+
+async def test_an_option_the_drink_has_said_again_is_read_back_not_asked_about(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A chai latte with oat milk.")
+        _, said = await call.say("Oat milk.")
+        assert said == "That's one Chai Latte with oat milk. Shall I place the order?"

@@ -191,6 +191,18 @@ class OrderPolicy:
             last.addons += [a for a in turn.modifiers.addons
                             if a in allowed["addons"] and a not in last.addons]  # fmt: skip
             return self._plan_add(pending)
+        if (
+            pending
+            and turn.drinks
+            and not acts
+            and len(normalise(turn.text).split()) <= 2
+            and not {d.menu_item_id for d in turn.drinks} & {d.menu_item_id for d in pending}
+        ):
+            # "one Cold Brew and two Cortados, right?" - "Mocha.": a bare drink name in
+            # answer to a check is as likely a misheard "Yes." as a new drink: ask again
+            self.pending, self.pending_fixes = pending, fixes
+            said = _join([_describe(d, self.menu) for d in pending])
+            return [_reply(f"Sorry, I didn't catch that. Was that {said}?")]
         if pending and yes and not turn.drinks and not turn.guesses:
             if fixes and (plan := self._plan_fix(pending)):
                 return plan
@@ -458,7 +470,7 @@ class OrderPolicy:
         if attr == ADDONS:
             said = [a for d in [*turn.drinks, *([turn.modifiers] if turn.modifiers else [])]
                     for a in d.addons if a in options]  # fmt: skip
-            near = self._addon_heard(turn.text, options)
+            near = self._addon_heard(turn.text, options, against=said[0] if said else None)
             if said and near not in (None, said[0]):
                 # "caramel nut sweetener": the whole words come nearer hazelnut sweetener
                 # than the one word "caramel" names caramel sauce: asked, as a near miss
@@ -489,20 +501,32 @@ class OrderPolicy:
             return self._plan_update(drink, lines)
         return self._confirm_or_add(drinks)
 
-    def _addon_heard(self, text: str, options: list[str]) -> str | None:
+    def _addon_heard(
+        self, text: str, options: list[str], *, against: str | None = None
+    ) -> str | None:
         """The add-on of `options` an answer comes near by sound or spelling, when one
-        stands out (`near_miss.TIE_MARGIN`)."""
+        stands out (`near_miss.TIE_MARGIN`). `against`: the add-on one word of the answer
+        names; another is returned only when a phrase of two words or more comes nearer it
+        by that margin ("caramel nut sweetener" is hazelnut sweetener, not caramel sauce)."""
+        min_words = 2 if against else 1
         words = [
             w for w in normalise(text).split() if w not in ("please", "thanks", "thank", "you")
         ]
+        spans = [(i, j) for i in range(len(words))
+                 for j in range(i + min_words, min(len(words), i + 4) + 1)]  # fmt: skip
+        if not spans:
+            return None
         scored = sorted(
             ((max(similarity(" ".join(words[i:j]), self.menu.addon_names[a].lower())
-                  for i in range(len(words)) for j in range(i + 1, min(len(words), i + 4) + 1)),
-              a) for a in options),
+                  for i, j in spans), a) for a in options),
             reverse=True,
         )  # fmt: skip
         if not scored or scored[0][0] < MIN_SCORE:
             return None
+        if against is not None:
+            named = next((score for score, a in scored if a == against), 0.0)
+            best = scored[0]
+            return best[1] if best[1] != against and best[0] - named >= TIE_MARGIN else None
         if len(scored) > 1 and scored[0][0] - scored[1][0] < TIE_MARGIN:
             return None
         return scored[0][1]
@@ -1151,8 +1175,9 @@ class OrderPolicy:
                     # "No, that's not right, one Espresso with a normal shot": the shots are
                     # what the caller disputes, so offer them rather than ask what to change
                     return self._offer_options(change, disputed[0], lines)
-                if self._asked_change_before:
-                    # said again after "what should I change?": the caller is confirming it
+                if self._asked_change_before or not self._correcting:
+                    # said again after "what should I change?", or "Oat milk." said of the
+                    # drink that has it: the caller is confirming it
                     return self._plan_read_back()
                 self.asked_change = True
                 return [_reply(f"Sorry, what should I change about the {names}?")]
