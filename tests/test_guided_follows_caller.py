@@ -1444,3 +1444,25 @@ async def test_an_option_the_drink_has_said_again_is_read_back_not_asked_about(
         await call.say("A chai latte with oat milk.")
         _, said = await call.say("Oat milk.")
         assert said == "That's one Chai Latte with oat milk. Shall I place the order?"
+
+
+async def test_the_order_said_back_after_the_read_back_places_it_not_a_second_drink(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I please have a latte with hazelnut sweetener.")
+        _, said = await call.say("Can I please have hazelnut?")
+        assert said.endswith("Shall I place the order?")
+        calls, _ = await call.say("Can I please have a latte with hazelnut sweetener.")
+        assert names(calls) == ["finish_order"]
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+
+
+async def test_two_lines_of_one_drink_have_their_options_checked_in_one_call(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, _ = await call.say("A latte with oat milk and a latte with almond milk.")
+        checks = [a for n, a in calls if n == "get_addons"]
+        assert checks == [{"query": "Oat Milk OR Almond Milk", "menu_item_id": "latte"}]
+        assert names(calls).count("add_order_item") == 2

@@ -267,6 +267,25 @@ class OrderPolicy:
             return self._plan_question(turn)
         if plan := self._plan_restate(turn):
             return plan
+        if (
+            confirming
+            and turn.drinks
+            and not acts & {"more", "no", "correct", "change", "remove"}
+            and not turn.text.lower().lstrip().startswith("and")
+            and sorted(d.menu_item_id for d in turn.drinks)
+            == sorted(ln.drink.menu_item_id for ln in self.lines)
+            and all(
+                not self._would_change(d, ln) and d.quantity == ln.drink.quantity
+                for d, ln in zip(
+                    sorted(turn.drinks, key=lambda d: d.menu_item_id),
+                    sorted(self.lines, key=lambda ln: ln.drink.menu_item_id),
+                    strict=True,
+                )
+            )
+        ):
+            # "That's one Latte with hazelnut. Shall I place the order?" - "Can I please
+            # have a latte with hazelnut sweetener.": the order said back is a yes to it
+            return self._plan_finish()
         if turn.leaving and turn.drinks and (plan := self._plan_leave_and(turn)):
             return plan
         if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
@@ -980,12 +999,16 @@ class OrderPolicy:
                 return Say(f"Sorry, I couldn't find {_join(missing)} on the menu right now.")
             return None
 
-        def options(drink: DrinkRequest) -> Callable[[Results], Step | None]:
+        def options(same: list[DrinkRequest]) -> Callable[[Results], Step | None]:
+            """One options check per drink, for every line of it ("one latte with oat
+            milk and one with almond milk": "Oat Milk OR Almond Milk")."""
+
             def step(_: Results) -> Step:
-                words = [*drink.attributes.values(), *(self.menu.addon_names.get(a, a)
-                         for a in drink.addons)]  # fmt: skip
+                words = [w for d in same for w in [*d.attributes.values(),
+                         *(self.menu.addon_names.get(a, a) for a in d.addons)]]  # fmt: skip
                 return Call([ToolCall("get_addons", {
-                    "query": " OR ".join(words), "menu_item_id": drink.menu_item_id})])  # fmt: skip
+                    "query": " OR ".join(dict.fromkeys(words)),
+                    "menu_item_id": same[0].menu_item_id})])  # fmt: skip
 
             return step
 
@@ -1028,7 +1051,11 @@ class OrderPolicy:
         if look_up:
             steps.append(find)
             steps.append(check)
-            steps += [options(d) for d in drinks if d.attributes or d.addons]
+            with_options: dict[str, list[DrinkRequest]] = {}
+            for d in drinks:
+                if d.attributes or d.addons:
+                    with_options.setdefault(d.menu_item_id, []).append(d)
+            steps += [options(same) for same in with_options.values()]
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, confirm]
 

@@ -831,11 +831,15 @@ def _near_longer_name(before: str, name: str, own_after: str, menu: Menu) -> Dri
     ("matter latte": Matcha Latte; "chi latte": Chai Latte), to ask about; None when none
     does ("pumpkin spice latte")."""
     plural = name.endswith("s") and name[:-1] in menu.names
-    heard = f"{before.split()[-1]} {name[:-1] if plural else name}"
+    said = name[:-1] if plural else name
+    heard = f"{before.split()[-1]} {said}"
     score, item_id = max(
-        (similarity(heard, it["name"].lower()), i)
-        for i, it in menu.items.items()
-        if " " in it["name"]
+        [
+            (similarity(heard, it["name"].lower()), i)
+            for i, it in menu.items.items()
+            if it["name"].lower().endswith(f" {said}")  # longer names ending in the one said
+        ],
+        default=(0.0, ""),
     )
     if score < MIN_SCORE:
         return None
