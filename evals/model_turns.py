@@ -65,7 +65,7 @@ SMALL_TALK = (
     "How long have you been working there?",
     "Do you like working there?",
     "My cat knocked my mug off the table this morning.",
-    "What time do you close tonight?",
+    "Do you get many calls like this?",
     "Can I bring my dog inside?",
     "Is the shop easy to find?",
     "My friend told me about this place.",
@@ -73,7 +73,9 @@ SMALL_TALK = (
     "How do you pronounce the name of the shop?",
 )
 """Lines the ordering policy does not understand (checked by
-`tests/test_model_turns.py::test_every_small_talk_line_goes_to_the_model`)."""
+`tests/test_model_turns.py::test_every_small_talk_line_goes_to_the_model`). "What time do you
+close tonight?" was one until 2026-12-05, when hours questions got the policy's off-topic line;
+the README's model-turn figures were measured with it."""
 VOICES = ("flite:slt", "espeak:en-us+m3", "flite:awb", "espeak:en+f2", "flite:rms", "flite:kal16")
 LEAD_S = 6.0
 """Silence before the first line: the greeting plays."""

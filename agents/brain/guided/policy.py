@@ -602,6 +602,8 @@ class OrderPolicy:
                 what_it_is=True,
                 asked=turn.text,
             )
+        if kind == "about" and not drinks and turn.modifiers is None and not self.lines:
+            return []  # "Is it busy in the shop today?": small talk, the model's to answer
         if kind == "recommend" or (not drinks and turn.modifiers is None and by_kind == "taste"):
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_recommendation(turn)]
         if drinks and kind == "price":
