@@ -29,6 +29,7 @@ from .understanding import (
     CallerTurn,
     DrinkRequest,
     Menu,
+    add_options,
     load_menu,
     normalise,
 )
@@ -183,13 +184,7 @@ class OrderPolicy:
         ):
             # "Just to check: one Latte with almond milk, right?" - "Almond.": the drink
             # asked about, with the option the answer names
-            last = pending[-1]
-            allowed = self.menu.items[last.menu_item_id]
-            last.attributes.update(
-                {k: v for k, v in turn.modifiers.attributes.items() if k in allowed["attributes"]}
-            )
-            last.addons += [a for a in turn.modifiers.addons
-                            if a in allowed["addons"] and a not in last.addons]  # fmt: skip
+            add_options(pending[-1], turn.modifiers, self.menu.items[pending[-1].menu_item_id])
             return self._plan_add(pending)
         if (
             pending
@@ -596,12 +591,7 @@ class OrderPolicy:
         by_kind = _kind_query(turn.text)
         if kind == "about" and not drinks and turn.modifiers is None and self.lines and turn.refers:
             # "Does it have caffeine?" just after ordering a mocha: about the drink ordered last
-            last = self.lines[-1].drink
-            return self._plan_describe(
-                [DrinkRequest(menu_item_id=last.menu_item_id, name=last.name)],
-                what_it_is=True,
-                asked=turn.text,
-            )
+            return self._plan_describe([self._last_ordered()], what_it_is=True, asked=turn.text)
         if kind == "about" and not drinks and turn.modifiers is None and not self.lines:
             return []  # "Is it busy in the shop today?": small talk, the model's to answer
         if kind == "recommend" or (not drinks and turn.modifiers is None and by_kind == "taste"):
@@ -622,10 +612,7 @@ class OrderPolicy:
             and re.search(r"\b(that|it|this|one)\b", turn.text.lower())
         ):
             # "How much is that?" just after ordering: the drink ordered last
-            last = self.lines[-1].drink
-            return self._plan_price(
-                [DrinkRequest(menu_item_id=last.menu_item_id, name=last.name)], ordered=True
-            )
+            return self._plan_price([self._last_ordered()], ordered=True)
         if kind == "price":
             return [lambda _: Say("Which drink would you like the price of?")]
         if kind == "options":
@@ -741,10 +728,19 @@ class OrderPolicy:
 
     # ------------------------------------------------------------------ changes
 
+    def _lines_of(self, item_id: str) -> list[Line]:
+        """The order's lines of one drink."""
+        return [ln for ln in self.lines if ln.drink.menu_item_id == item_id]
+
+    def _last_ordered(self) -> DrinkRequest:
+        """The drink ordered last, as a request for it (what "that" or "it" points at)."""
+        last = self.lines[-1].drink
+        return DrinkRequest(menu_item_id=last.menu_item_id, name=last.name)
+
     def _targets(self, turn: CallerTurn, item_id: str | None) -> list[Line]:
         """The lines a change is about: the named drink's, all of them ("make them..."),
         or the last one."""
-        lines = [ln for ln in self.lines if item_id is None or ln.drink.menu_item_id == item_id]
+        lines = self.lines if item_id is None else self._lines_of(item_id)
         if not lines:
             return []
         if "all_of" in turn.acts and "one_of" not in turn.acts:
@@ -914,7 +910,7 @@ class OrderPolicy:
         said, the options of the line they replace)."""
         out: list[Line] = []
         for d in drinks:
-            line = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id][-1:]
+            line = self._lines_of(d.menu_item_id)[-1:]
             if line and self._would_change(d, line[0]):
                 for k, v in line[0].drink.attributes.items():
                     d.attributes.setdefault(k, v)
@@ -927,7 +923,7 @@ class OrderPolicy:
         not describe (when one of them is described)."""
         out: list[Line] = []
         for d in drinks:
-            same = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id]
+            same = self._lines_of(d.menu_item_id)
             if len(same) < 2 or d.quantity_unsure or not (d.attributes or d.addons):
                 continue
             fits = [ln for ln in same if _describes(d, ln)]
@@ -1090,7 +1086,7 @@ class OrderPolicy:
         else?": a yes must not add a second one). `asked`: the question's words (one about
         caffeine hears that the drink can be made decaf)."""
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
-        ordered = all(self._targets(CallerTurn(text=""), d.menu_item_id) for d in drinks)
+        ordered = all(self._lines_of(d.menu_item_id) for d in drinks)
         then = "Anything else?" if ordered else "Would you like one?"
         decaf = re.search(r"\b(caffeine|caffeinated|decaf|decaffeinated)\b", asked.lower())
 
@@ -1142,6 +1138,14 @@ class OrderPolicy:
 
         return [lambda _: self._details(), say]
 
+    def _check_change(
+        self, change: DrinkRequest, lines: list[Line], after: list[DrinkRequest]
+    ) -> list[Callable[[Results], Step | None]]:
+        """A change heard near an option: "Just to check: <the lines as they would be>,
+        right?", made on a yes (`pending_change`)."""
+        self.pending_change = (change, lines)
+        return [_reply(f"Just to check: {_join([_describe(d, self.menu) for d in after])}, right?")]
+
     def _plan_update(
         self, change: DrinkRequest, lines: list[Line]
     ) -> list[Callable[[Results], Step | None]]:
@@ -1152,21 +1156,20 @@ class OrderPolicy:
         if near := change.unclear.pop(ADDONS, None):
             # "with Hazel not sweetener": a near miss is asked about, never silently made
             change.addons = [*change.addons, *near[:1]]
-            self.pending_change = (change, lines)
-            after = [replace(ln.drink, addons=[*ln.drink.addons, near[0]]) for ln in lines]
-            said = _join([_describe(d, self.menu) for d in after])
-            return [_reply(f"Just to check: {said}, right?")]
+            return self._check_change(
+                change,
+                lines,
+                [replace(ln.drink, addons=[*ln.drink.addons, near[0]]) for ln in lines],
+            )
         if unclear := [(k, v) for k, v in change.unclear.items() if k != ADDONS]:
             # "one Chai Latte remote milk": which milk, asked before anything is changed
             attr, options = unclear[0]
             change.unclear.pop(attr)
             if len(options) == 1:
                 change.attributes[attr] = options[0]
-                self.pending_change = (change, lines)
                 after = [replace(ln.drink, attributes={**ln.drink.attributes, attr: options[0]})
                          for ln in lines]  # fmt: skip
-                said = _join([_describe(d, self.menu) for d in after])
-                return [_reply(f"Just to check: {said}, right?")]
+                return self._check_change(change, lines, after)
             asked = replace(
                 change,
                 menu_item_id=change.menu_item_id or lines[0].drink.menu_item_id,
@@ -1237,7 +1240,7 @@ class OrderPolicy:
         lines, or two lattes on one line and no number said), ask which first."""
         plan: list[tuple[Line, int | None]] = []  # (line, new quantity or None = remove)
         for d in drinks:
-            lines = [ln for ln in self.lines if ln.drink.menu_item_id == d.menu_item_id]
+            lines = self._lines_of(d.menu_item_id)
             if not lines:
                 continue
             everything = "all_of" in turn.acts and "one_of" not in turn.acts

@@ -798,11 +798,15 @@ def _one_by_one(
         return ones
     base.quantity, base.quantity_said = rest, True
     if other is not None:
-        base.attributes.update(
-            {k: v for k, v in other.attributes.items() if k in item["attributes"]}
-        )
-        base.addons += [a for a in other.addons if a in item["addons"] and a not in base.addons]
+        add_options(base, other, item)
     return [base, *ones]
+
+
+def add_options(drink: DrinkRequest, said: DrinkRequest, item: dict[str, Any]) -> None:
+    """Put on `drink` the options and add-ons `said` names that `item` (its menu entry)
+    offers."""
+    drink.attributes.update({k: v for k, v in said.attributes.items() if k in item["attributes"]})
+    drink.addons += [a for a in said.addons if a in item["addons"] and a not in drink.addons]
 
 
 CHANGE_TO = frozenset({"change", "changed", "switch", "swap", "go", "going", "move", "back"})
