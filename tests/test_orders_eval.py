@@ -506,6 +506,17 @@ def test_the_second_blind_set_is_new_callers_in_voices_no_other_set_uses() -> No
     assert not {g.voice for g in blind2} & {g.voice for g in others}
 
 
+def test_the_third_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """`goals/blind3/`: written in stop 30 and committed before any call ran on them, before
+    blind2's failed calls were read; every voice setting in it is new, and it is never tuned on."""
+    blind3 = load_goals([str(GOALS / "blind3")])
+    others = load_goals([str(GOALS / d) for d in ("tuned", "heldout", "added", "blind", "blind2")])
+    assert len(blind3) >= 10 and not {g.id for g in blind3} & {g.id for g in others}
+    assert sum(g.telephony for g in blind3) >= 2 and any(not g.want for g in blind3)
+    assert any(g.over_greeting is not None for g in blind3)
+    assert not {g.voice for g in blind3} & {g.voice for g in others}
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
