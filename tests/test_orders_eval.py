@@ -281,6 +281,29 @@ def test_a_drink_described_is_offered_not_read_back_to_the_caller_s_ear() -> Non
     assert d is not None and (d.kind, d.text) == ("request", "Okay, one cortado please.")
 
 
+def test_a_menu_listing_is_not_an_order_to_the_caller_s_ear() -> None:
+    """ "We have tea like English Breakfast, Wild Strawberry, ..." answers "what teas do you
+    have?": the caller says its next request, it does not repair an order never claimed."""
+    mind = CallerMind(
+        goal(
+            want=[{"item": "english-breakfast"}],
+            lines=["What kind of teas do you have?", "I'll take the English Breakfast, please."],
+        )
+    )
+    mind.commit(mind.first_line())
+    d = mind.decide(
+        "We have tea like English Breakfast, Wild Strawberry, Jin Xuan and Peppermint Rose. "
+        "What would you like?"
+    )
+    assert d is not None and (d.kind, d.text) == (
+        "request",
+        "I'll take the English Breakfast, please.",
+    )
+    # a read-back of a drink never asked for is still repaired
+    d = mind.decide("Got it. That's one Jin Xuan. Anything else?")
+    assert d is not None and d.kind == "repair"
+
+
 def test_an_off_topic_caller_says_goodbye_after_the_answer() -> None:
     mind = CallerMind(goal(want=[], lines=["Is this the pharmacy?"], answers=[]))
     mind.commit(mind.first_line())

@@ -106,7 +106,7 @@ class CallerMind:
     def agrees(self, text: str) -> bool:
         """The caller's ear: before every request is made, the agent names no drink the
         caller never mentioned; after, what it reads back is exactly the goal's order."""
-        named = {d for d, _, _ in drinks_named(text)}
+        named = {d for d, _, _ in drinks_named(_claims(text))}
         if not named:
             return True
         if self.requests_done:
@@ -217,6 +217,17 @@ class CallerMind:
             self._same_rule = self._same_rule + 1 if self._last_rule == decision.rule else 1
         self._last_rule = decision.rule
         self.said.append(decision)
+
+
+LISTING = re.compile(r"^(we have|we've got|we also have)\b", re.I)
+"""A sentence that lists the menu ("We have tea like English Breakfast, Wild Strawberry and
+Jin Xuan."): it offers drinks, it says nothing about the caller's order."""
+
+
+def _claims(text: str) -> str:
+    """`text` without its menu listings: what the agent says about the order."""
+    sentences = re.split(r"(?<=[.!?])\s+", text.strip())
+    return " ".join(s for s in sentences if not LISTING.search(s))
 
 
 def drink_choice_line(want: tuple[WantedItem, ...], item: str) -> str:
