@@ -1466,3 +1466,68 @@ async def test_two_lines_of_one_drink_have_their_options_checked_in_one_call(
         checks = [a for n, a in calls if n == "get_addons"]
         assert checks == [{"query": "Oat Milk OR Almond Milk", "menu_item_id": "latte"}]
         assert names(calls).count("add_order_item") == 2
+
+
+async def test_a_drink_not_caught_beside_one_heard_is_asked_for_never_dropped(
+    tmp_path: Path,
+) -> None:
+    """ "an old drink and a steam" (an Earl Grey and a Steamer over a noisy line): the Steamer
+    is checked and added, then the agent asks for the drink it did not catch."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await asked_first(
+            call,
+            "Good afternoon, I'll take an old drink and a steam.",
+            "Just to check: one Steamer, right?",
+        )
+        _, said = await call.say("Yes.")
+        assert said.endswith("Sorry, I didn't catch the other drink. What was it?")
+        _, said = await call.say("An Earl Grey.")
+        assert said.endswith("Anything else, or shall I place the order?")
+        assert [r[:2] for r in await call.order()] == [("Steamer", 1), ("Earl Grey", 1)]
+
+
+@pytest.mark.parametrize(
+    ("line", "then"),
+    [("Hi, I'd like a cappuccino and a grunky please.", "I didn't catch the other drink"),
+     ("A cappuccino and a blueberry muffin.", "we don't have blueberry muffin"),
+     ("A cappuccino and a flat white, please.", "we don't have flat white. Anything else?"),
+     ("A cappuccino and a quick question.", "Anything else, or shall I place the order?"),
+     ("A cappuccino with oat milk and a little sugar.", "Anything else, or shall I place")],
+)  # fmt: skip
+async def test_what_is_left_of_a_list_of_drinks_is_asked_about_or_answered(
+    tmp_path: Path, line: str, then: str
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say(line)
+        assert then in said
+        assert [r[0] for r in await call.order()] == ["Cappuccino"]
+
+
+async def test_the_drinks_ordered_said_in_answer_to_what_was_the_other_is_all(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A cappuccino and a grunky, please.")
+        calls, said = await call.say("Just the cappuccino.")
+        assert "add_order_item" not in names(calls)
+        assert said.endswith("Shall I place the order?")
+        calls, _ = await call.say("Yes.")
+        assert names(calls) == ["finish_order"]
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 1)]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["Good morning, I'd like an already end of Cappuccino with honey.",
+     "Hi, I'm Chai Latte and we're Mocha milk please.",
+     "Good morning, I'd like to celebrate the end of Cappuccino with a knee.",
+     "Two lattes, one of them with oat milk."],
+)  # fmt: skip
+async def test_words_heard_wrong_inside_one_drink_are_no_other_drink(
+    tmp_path: Path, line: str
+) -> None:
+    """Whisper's hearings from earlier calls: the strange words belong to the drink they
+    stand by (its options), so the agent never asks for "the other drink"."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say(line)
+        assert "other drink" not in said and "we don't have" not in said

@@ -304,6 +304,21 @@ def test_a_menu_listing_is_not_an_order_to_the_caller_s_ear() -> None:
     assert d is not None and d.kind == "repair"
 
 
+def test_the_caller_names_the_drink_the_agent_did_not_catch() -> None:
+    mind = CallerMind(
+        goal(
+            want=[{"item": "earl-grey"}, {"item": "steamer"}],
+            lines=["I'll take an Earl Grey and a steamer."],
+        )
+    )
+    mind.commit(mind.first_line())
+    d = mind.decide(
+        "Got it. That's one Steamer. Sorry, I didn't catch the other drink. What was it?"
+    )
+    assert d is not None and (d.kind, d.text) == ("answer", "One earl grey, please.")
+    assert d.text in mind.possible_lines()  # synthesised before the call
+
+
 def test_an_off_topic_caller_says_goodbye_after_the_answer() -> None:
     mind = CallerMind(goal(want=[], lines=["Is this the pharmacy?"], answers=[]))
     mind.commit(mind.first_line())

@@ -38,6 +38,8 @@ CHOICE = re.compile(r"\bor\b[^.?!]*\?\s*$|\bwhich \w+ would you like\b", re.I)
 DRINK_CHOICE = re.compile(r"\bwas that\b[^?]*\bor\b[^?]*\?", re.I)
 """The agent offers drinks the caller's words matched as well ("was that two Matcha Lattes or
 two Mochas?"): a caller names the one it wants, as it wants it."""
+OTHER_DRINK = re.compile(r"\b(?:didn't catch|what was) the other (?:drink|one)\b", re.I)
+"""The agent caught some of the drinks and asks for the rest: a caller names the one missing."""
 MAX_SAME_ANSWER = 3
 """A rule answered this often in a row is not answered again (an agent stuck in a loop)."""
 MAX_CLOSING_TRIES = 3
@@ -133,6 +135,8 @@ class CallerMind:
         g = self.goal
         if PLACED.search(text) and self.requests_done:
             return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
+        if OTHER_DRINK.search(text) and (missing := self.missing_drink(text)) is not None:
+            return Decision(drink_choice_line(g.want, missing), DEFAULT_GAP, "answer")
         if (drink := self.choose_drink(text)) is not None:
             return Decision(drink_choice_line(g.want, drink), DEFAULT_GAP, "answer")
         agrees = self.agrees(text)
@@ -191,6 +195,11 @@ class CallerMind:
         offered = {d for d, _, _ in drinks_named(text)}
         wanted = {w.item for w in self.goal.want} & offered
         return next(iter(wanted)) if len(offered) > 1 and len(wanted) == 1 else None
+
+    def missing_drink(self, text: str) -> str | None:
+        """The first drink of the goal (menu_item_id) that `text` does not name."""
+        named = {d for d, _, _ in drinks_named(text)}
+        return next((w.item for w in self.goal.want if w.item not in named), None)
 
     def on_silence(self) -> Decision:
         """The agent has not answered the last line: say it again once, then give up."""

@@ -26,6 +26,7 @@ from .near_miss import MIN_SCORE, TIE_MARGIN, similarity
 from .understanding import (
     ADDONS,
     NUMBERS,
+    NOT_OURS,
     CallerTurn,
     DrinkRequest,
     Menu,
@@ -119,6 +120,11 @@ class OrderPolicy:
     """Caller turns so far this call."""
     asked_goodbye: bool = False
     """The agent asked whether a doubtful goodbye meant one."""
+    asked_missed: bool = False
+    """The agent asked for the drink it did not catch."""
+    missed: str = ""
+    """Words of a drink the caller named beside others that were heard ("an old drink and a
+    steam"): after the others are added, the agent asks for it rather than dropping it."""
     _plan: list[Callable[[Results], Step | None]] = field(default_factory=list)
 
     # ------------------------------------------------------------------ the agent loop
@@ -159,6 +165,9 @@ class OrderPolicy:
             self.misses = 0
         offered, self.offered = self.offered, []
         pending, self.pending = self.pending, []
+        # a drink not caught is asked for once the drinks heard are in (after a check too)
+        self.missed = turn.missed or (self.missed if pending else "")
+        asked_missed, self.asked_missed = self.asked_missed, False
         fixes, self.pending_fixes = self.pending_fixes, False
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
@@ -262,25 +271,14 @@ class OrderPolicy:
             return self._plan_question(turn)
         if plan := self._plan_restate(turn):
             return plan
-        if (
-            confirming
-            and turn.drinks
-            and not acts & {"more", "no", "correct", "change", "remove"}
-            and not turn.text.lower().lstrip().startswith("and")
-            and sorted(d.menu_item_id for d in turn.drinks)
-            == sorted(ln.drink.menu_item_id for ln in self.lines)
-            and all(
-                not self._would_change(d, ln) and d.quantity == ln.drink.quantity
-                for d, ln in zip(
-                    sorted(turn.drinks, key=lambda d: d.menu_item_id),
-                    sorted(self.lines, key=lambda ln: ln.drink.menu_item_id),
-                    strict=True,
-                )
-            )
-        ):
+        if confirming and self._says_the_order(turn):
             # "That's one Latte with hazelnut. Shall I place the order?" - "Can I please
             # have a latte with hazelnut sweetener.": the order said back is a yes to it
             return self._plan_finish()
+        if asked_missed and self._says_the_order(turn):
+            # "... I didn't catch the other drink. What was it?" - "Just the cappuccino.":
+            # nothing more; the order is read back, placed on a yes
+            return self._plan_read_back()
         if turn.leaving and turn.drinks and (plan := self._plan_leave_and(turn)):
             return plan
         if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
@@ -1040,10 +1038,12 @@ class OrderPolicy:
             dropped = [f"{d.name} doesn't come with {_join(d.dropped)}" for d in added if d.dropped]
             note = (" The " + "; the ".join(dropped) + ".") if dropped else ""
             order = self._order_said(results)
-            self.awaiting_confirmation = bool(order)
+            self.awaiting_confirmation = bool(order) and not self.missed
             if not order:
                 return Say(f"Got it, {_join([_describe(d, self.menu) for d in added])}.{note} "
-                           "Anything else?")  # fmt: skip
+                           f"{self._then_ask()}")  # fmt: skip
+            if self.missed:
+                return Say(f"Got it.{note} That's {order}. {self._then_ask()}")
             return Say(f"Got it.{note} That's {order}. Anything else, or shall I place the order?")
 
         if look_up:
@@ -1056,6 +1056,33 @@ class OrderPolicy:
             steps += [options(same) for same in with_options.values()]
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, confirm]
+
+    def _then_ask(self) -> str:
+        """What follows "Got it, ...": a drink not caught is asked for (food or a drink this
+        menu lacks: we have none), else "Anything else?"."""
+        missed, self.missed = self.missed, ""
+        if not missed:
+            return "Anything else?"
+        if NOT_OURS.search(missed) or any(
+            re.search(rf"\b{re.escape(name)}s?$", missed) for name in self.menu.names
+        ):
+            return f"Sorry, we don't have {missed}. Anything else?"
+        self.asked_missed = True
+        return "Sorry, I didn't catch the other drink. What was it?"
+
+    def _says_the_order(self, turn: CallerTurn) -> bool:
+        """The turn names exactly the drinks of the order, as ordered ("Just the
+        cappuccino.", "A latte with hazelnut sweetener."), and nothing else."""
+        if not turn.drinks or turn.acts & {"more", "no", "correct", "change", "remove"}:
+            return False
+        if turn.text.lower().lstrip().startswith("and"):
+            return False
+        said = sorted(turn.drinks, key=lambda d: d.menu_item_id)
+        lines = sorted(self.lines, key=lambda ln: ln.drink.menu_item_id)
+        return [d.menu_item_id for d in said] == [ln.drink.menu_item_id for ln in lines] and all(
+            not self._would_change(d, ln) and d.quantity == ln.drink.quantity
+            for d, ln in zip(said, lines, strict=True)
+        )
 
     def _details(self) -> Step:
         return Call([ToolCall("get_order_details", {"order_id": self.order_id or ""})])

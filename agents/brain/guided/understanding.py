@@ -464,6 +464,9 @@ class CallerTurn:
     with ("remove the latte and make the cappuccino a double")."""
     refers: bool = False
     """The words point at something said before ("it", "that", "this one")."""
+    missed: str = ""
+    """Words in a list of drinks that name none we know, beside drinks we do ("an old drink
+    and a steam": the Steamer is heard, the first drink is not): asked about, never dropped."""
     other: DrinkRequest | None = None
     """Options said for "the other" in "one of them with oat milk and the other with almond
     milk": for what is left of the line after one drink is split off."""
@@ -882,7 +885,7 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
     known = (menu.known_words - menu.name_words) | {DRINK_MARK}
     for g in guess_drinks(words, names, known):
         at = _index_of(words, g.heard)
-        if at <= 0 or words[at - 1] not in SLOT_BEFORE:
+        if at <= 0 or words[at - 1] not in SLOT_BEFORE or FOOD.search(g.heard):
             continue
         quantity = _quantity(" ".join(words[:at]), g.heard.endswith("s"))
         after = re.split(r"\b(and|plus|also)\b", " ".join(words[at + len(g.heard.split()) :]))[0]
@@ -895,6 +898,68 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
         drinks[0].alternatives = drinks[1:]
         out.append(drinks[0])
     return out
+
+
+FOOD = re.compile(
+    r"\b(croissant|muffin|bagel|cookie|scone|cake|donut|doughnut|pastry|pastrie|sandwich"
+    r"|toast|biscuit|brownie|cheesecake|pie|salad|soup|bread|roll|wrap)s?\b"
+)
+"""Food callers ask a coffee shop for: this menu has none, and a food word is never a near
+miss of a drink ("a cookie" is no Hot Chocolate)."""
+NOT_OURS = re.compile(
+    r"\b(flat white|frappe|frappuccino|smoothie|juice|soda|lemonade|milkshake|espresso drink"
+    r"|water|beer|wine)s?"
+    r"\b|" + FOOD.pattern
+)
+"""Food and drinks a coffee shop may have but this menu does not: said so."""
+SLOT_LEAD = re.compile(
+    r"^(?:(?:hi|hello|hey|yeah|yes|um|uh|oh|so|and|also|then|plus|i|i'll|i'd|i'm|can|could|"
+    r"may|get|have|take|like|want|need|me|us|we|we'll|we'd|please|just|maybe|actually|"
+    r"good|morning|afternoon|evening|after|order|to|will|would|go|gonna)\s+)*"
+    r"(a|an|one|two|three|four)\s+(?:(?:glass|cup|bottle|can) of\s+)?(\w+(?:\s+\w+){0,2}?)"
+    r"(?:\s+for (?:me|him|her|them|us|here|my \w+)|\s+to go)?\s*(?:please|thanks|too)?$"
+)
+"""A part of a list of drinks that is one drink's slot ("I'll take an old drink"): lead
+words, then an article or a number, then up to three words."""
+NOT_A_DRINK_AFTER = frozenset(
+    {"of", "more", "for", "to", "in", "at", "with", "little", "half", "few", "couple", "same",
+     "other", "another", "great", "nice", "good", "new"}
+)  # fmt: skip
+"""First words after "a"/"one" that do not start a drink's name ("one of them", "a little
+sugar", "a nice day")."""
+NOT_A_DRINK = frozenset(
+    {"sec", "second", "minute", "moment", "bit", "lot", "question", "thing", "while", "problem",
+     "time", "call", "order", "card", "name", "number", "day", "friend", "coworker", "colleague"}
+)  # fmt: skip
+"""Words that make a slot no drink ("a quick question", "one more thing")."""
+
+
+def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkRequest],
+                 menu: Menu) -> str:  # fmt: skip
+    """The words of a drink's slot in a list that names drinks we know and one we do not
+    ("an old drink and a steam": "old drink"), or ""."""
+    rest = t
+    for start, end, _ in reversed(found):
+        rest = f"{rest[:start]} {DRINK_MARK} {rest[end:]}"
+    for word in {w for g in guesses for w in g.heard.split()} - menu.known_words:
+        # each word of a near miss ("matter" of "matter latte", whose "latte" is marked)
+        rest = re.sub(rf"\b{re.escape(word)}\b", DRINK_MARK, rest)
+    if DRINK_MARK not in rest:
+        return ""
+    pieces = re.split(rf"(\b(?:and|plus|also|or)\b|{DRINK_MARK})", rest)
+    for part, then in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
+        part = part.strip()
+        # words right before a drink are that drink's ("an already end of Cappuccino")
+        if then == DRINK_MARK or not (m := SLOT_LEAD.match(part)):
+            continue
+        words = m.group(2).split()
+        if words[0] in NOT_A_DRINK_AFTER or NOT_A_DRINK & set(words) or not _strange(words, menu):
+            continue
+        said = DrinkRequest(menu_item_id="", name="")
+        _options(m.group(2), None, menu, said, hot=True)
+        if not (said.attributes or said.addons or said.unclear):
+            return m.group(2)
+    return ""
 
 
 def _index_of(words: list[str], phrase: str) -> int:
@@ -1053,12 +1118,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             or any(k != ADDONS for k in mods.unclear)
         ):
             turn.modifiers = mods
-        m = re.search(
-            r"\b(latte|coffee|tea|flat white|frappe|frappuccino|smoothie|juice|soda|lemonade"
-            r"|milkshake|espresso drink|croissant|muffin|bagel|cookie|scone|cake|donut|doughnut"
-            r"|pastry|pastrie|sandwich|toast)s?\b",
-            t,
-        )
+        m = re.search(r"\b(latte|coffee|tea)s?\b|" + NOT_OURS.pattern, t)
         if m and "menu" not in turn.acts and not found and not turn.question:
             turn.unknown_drink = m.group(0)
     if not turn.unknown_drink and turn.acts & {"request", "correct", "change", "remove", "no"}:
@@ -1068,6 +1128,13 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     if strange:  # a word of "matter latte" is no near miss of its own
         heard = " ".join(d.heard for d in strange).split()
         turn.guesses = [*strange, *(g for g in turn.guesses if g.heard not in heard)]
+    if (turn.drinks or turn.guesses) and turn.acts & {"request", "more"} | {"correct"}:
+        # "a hot chocolate and a pumpkin spice latte": the drink we do not have is said so
+        unknown = turn.unknown_drink
+        if unknown and (NOT_OURS.search(unknown) or len(unknown.split()) > 2):
+            turn.missed = unknown
+        else:  # ("Chai Latte and we're Mocha milk" is no drink of its own)
+            turn.missed = _missed_slot(t, found, turn.guesses, menu)
     t = whole
     about_it = re.match(
         r"^(?:\w+ )*?(?:is|does|do|are|has) (?:it|that|this|they)\b(?! (?:all|it|everything|right|correct)\b)",
