@@ -25,8 +25,8 @@ from typing import Any
 from .near_miss import MIN_SCORE, TIE_MARGIN, similarity
 from .understanding import (
     ADDONS,
-    NUMBERS,
     NOT_OURS,
+    NUMBERS,
     CallerTurn,
     DrinkRequest,
     Menu,
