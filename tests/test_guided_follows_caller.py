@@ -1531,3 +1531,19 @@ async def test_words_heard_wrong_inside_one_drink_are_no_other_drink(
     async with Caller(tmp_path, ScriptedFallback()) as call:
         _, said = await call.say(line)
         assert "other drink" not in said and "we don't have" not in said
+
+
+async def test_a_milk_not_understood_for_one_of_two_is_asked_then_splits_one_off(
+    tmp_path: Path,
+) -> None:
+    """ "make one of them remote milk": which milk is asked, and the answer is for one latte
+    of the two, not both."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two lattes please.")
+        _, said = await call.say("Make one of them remote milk.")
+        assert said.startswith("Which milk would you like")
+        await call.say("Oat milk.")
+        assert await call.order() == [
+            ("Latte", 1, {}, "open"),
+            ("Latte", 1, {"milk-options": "Oat Milk"}, "open"),
+        ]

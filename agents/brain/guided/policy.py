@@ -96,6 +96,9 @@ class OrderPolicy:
     """(the drinks of the request, the drink, attribute_id, its possible options): the agent
     asked "with oat milk, or with no milk?" before adding."""
     choice_for: list[Line] = field(default_factory=list)
+    choice_one_of: bool = False
+    """`pending_choice` is for one drink of a line of several ("make one of them remote
+    milk" - "oat milk"): the answer splits that drink off, never changes them all."""
     """The lines `pending_choice` changes when answered (empty: it is a new drink's)."""
     pending_drink: tuple[list[DrinkRequest], DrinkRequest] | None = None
     """(the drinks of the request, the near miss with `alternatives`): the agent asked "was
@@ -173,6 +176,7 @@ class OrderPolicy:
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
         choice_for, self.choice_for = self.choice_for, []
+        choice_one_of, self.choice_one_of = self.choice_one_of, False
         which, self.pending_drink = self.pending_drink, None
         change, self.pending_change = self.pending_change, None
         self.caller_turns += 1
@@ -239,7 +243,9 @@ class OrderPolicy:
             # "Just to check: one Latte, right?" - "No, that's not right, I'd like one
             # Americano with hazelnut sweetener", the Americano ordered: it is a change to it
             return self._plan_correct(turn)
-        if choice is not None and (plan := self._plan_choice_answer(turn, choice, choice_for)):
+        if choice is not None and (
+            plan := self._plan_choice_answer(turn, choice, choice_for, one_of=choice_one_of)
+        ):
             return plan
         if which is not None and (plan := self._plan_drink_answer(turn, which)):
             return plan
@@ -475,9 +481,12 @@ class OrderPolicy:
         turn: CallerTurn,
         choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]],
         lines: list[Line],
+        *,
+        one_of: bool = False,
     ) -> list[Callable[[Results], Step | None]] | None:
         """The caller's answer to "with oat milk, or with no milk?": the option it names,
-        for the drink asked about (`lines`: the drinks already ordered it changes)."""
+        for the drink asked about (`lines`: the drinks already ordered it changes; `one_of`:
+        only one drink of the line)."""
         drinks, drink, attr, options = choice
         if attr == ADDONS:
             said = [a for d in [*turn.drinks, *([turn.modifiers] if turn.modifiers else [])]
@@ -509,6 +518,8 @@ class OrderPolicy:
         if not picked:
             return None
         drink.attributes[attr] = picked[0]
+        if lines and one_of and lines[-1].drink.quantity > 1:
+            return self._plan_split(drink, lines[-1])
         if lines:
             return self._plan_update(drink, lines)
         return self._confirm_or_add(drinks)
@@ -767,11 +778,15 @@ class OrderPolicy:
         self, change: DrinkRequest, turn: CallerTurn, item_id: str | None
     ) -> list[Callable[[Results], Step | None]]:
         lines = self._targets(turn, item_id)
-        if "one_of" in turn.acts and (change.attributes or change.addons):
-            several = [ln for ln in self.lines if ln.drink.quantity > 1
-                       and (item_id is None or ln.drink.menu_item_id == item_id)]  # fmt: skip
-            if several:
-                return self._plan_split(change, several[-1], turn.other)
+        several = [ln for ln in self.lines if ln.drink.quantity > 1
+                   and (item_id is None or ln.drink.menu_item_id == item_id)]  # fmt: skip
+        if "one_of" in turn.acts and several and (change.attributes or change.addons):
+            return self._plan_split(change, several[-1], turn.other)
+        if "one_of" in turn.acts and several and any(len(o) > 1 for o in change.unclear.values()):
+            # "make one of them remote milk": which milk is asked, and the answer is for one
+            plan = self._plan_update(change, several[-1:])
+            self.choice_one_of = self.pending_choice is not None
+            return plan
         return self._plan_update(change, lines)
 
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
