@@ -86,6 +86,15 @@ def _beam(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _window(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 5.0 <= value <= 30.0:
+        raise ConfigError(
+            f"{name}={value:g} must be between 5 and 30 (seconds of Whisper's window)"
+        )
+    return value
+
+
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
     value = _str(env, name, default).lower()
     if value not in allowed:
@@ -158,6 +167,12 @@ class Settings:
     decoding, a shorter pass; 5 searches more hypotheses. The wideband leg keeps 5.
     Measured (docs/latency.md, "The phone leg's beam"): `python -m evals.hearing_latency
     --compare phone-beam` and `python -m evals.hearing_wer --compare phone-beam`."""
+    local_phone_stt_window: float = 22.0
+    """Seconds of audio the phone leg's Whisper encoder sees per pass (`LOCAL_PHONE_STT_WINDOW`,
+    5-30; 30 is Whisper's own padded window; a turn too long for the window gets 30). The
+    encoder's cost follows the window, not the speech. Measured (docs/latency.md, "The phone
+    leg's encoder window"): `python -m evals.hearing_latency --compare phone-window` and
+    `python -m evals.hearing_wer --compare phone-window`. The wideband leg keeps 30."""
     local_stt_speculate: str = "all"
     """Where the local STT transcribes a caller's segment in the background as soon as they
     pause (0.1 s) and uses it when only silence followed (fasterwhisper.SpeculativeSTT):
@@ -293,6 +308,7 @@ class Settings:
             local_stt_model=_str(e, "LOCAL_STT_MODEL"),
             local_phone_stt=_choice(e, "LOCAL_PHONE_STT", d.local_phone_stt, PHONE_STT_MODELS),
             local_phone_stt_beam=_beam(e, "LOCAL_PHONE_STT_BEAM", d.local_phone_stt_beam),
+            local_phone_stt_window=_window(e, "LOCAL_PHONE_STT_WINDOW", d.local_phone_stt_window),
             local_stt_speculate=_choice(
                 e, "LOCAL_STT_SPECULATE", d.local_stt_speculate, ("wideband", "all", "off")
             ),

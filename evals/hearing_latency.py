@@ -12,6 +12,8 @@ base). Everything else is the same call: same brain, same engines, same process.
 `LOCAL_STT_SPECULATE` as set (default `all`: both speculated; `wideband`: base after the
 end of speech, tiny.en speculated), so each variant is the phone leg as it would ship. `--compare phone-beam`
 alternates the phone leg's beam width (`LOCAL_PHONE_STT_BEAM`): 5 against 1 (greedy).
+`--compare phone-window` alternates the phone leg's encoder window (`LOCAL_PHONE_STT_WINDOW`):
+Whisper's 30 s against 22 s.
 
 Printed per variant, over every answered turn and over **policy turns** (the ordering policy
 answered: LLM first token under 50 ms, or no LLM step) separately: caller stops -> first agent audio
@@ -54,10 +56,12 @@ COMPARISONS: dict[str, tuple[str, str]] = {
     "speculation": VARIANTS,
     "phone-model": ("base", "tiny.en"),
     "phone-beam": ("beam5", "beam1"),
+    "phone-window": ("window30", "window22"),
 }
 """`--compare`: the two variants, the first as the baseline (`LOCAL_PHONE_STT` values for
-`phone-model`; `LOCAL_PHONE_STT_BEAM` 5 and 1 for `phone-beam`)."""
-PHONE_LEG_COMPARISONS = ("phone-model", "phone-beam")
+`phone-model`; `LOCAL_PHONE_STT_BEAM` 5 and 1 for `phone-beam`; `LOCAL_PHONE_STT_WINDOW` 30
+and 22 for `phone-window`)."""
+PHONE_LEG_COMPARISONS = ("phone-model", "phone-beam", "phone-window")
 PAIR_WITHIN_S = 1.0
 """Two turns of the same run pair up when the caller stopped within this many seconds of
 each other in both replays (the same recording: the same turn)."""
@@ -107,6 +111,9 @@ def variant_settings(settings: Settings, variant: str) -> Settings:
     if variant in COMPARISONS["phone-beam"]:
         beam = int(variant.removeprefix("beam"))
         return dataclasses.replace(settings, brain="local", local_phone_stt_beam=beam)
+    if variant in COMPARISONS["phone-window"]:
+        window = float(variant.removeprefix("window"))
+        return dataclasses.replace(settings, brain="local", local_phone_stt_window=window)
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant {variant!r}")
     return dataclasses.replace(
@@ -265,7 +272,8 @@ def main(argv: list[str] | None = None) -> int:
         default="speculation",
         help="speculation: old (StreamAdapter) against new (SpeculativeSTT), default; "
         "phone-model: the phone leg's Whisper, base against tiny.en; phone-beam: the phone "
-        "leg's beam width, 5 against 1 (both imply --telephony)",
+        "leg's beam width, 5 against 1; phone-window: the phone leg's encoder window, 30 s "
+        "against 22 s (all three imply --telephony)",
     )
     p.add_argument("--json", type=Path, help="also write every turn here")
     p.add_argument(
@@ -317,6 +325,12 @@ def main(argv: list[str] | None = None) -> int:
     elif args.compare == "phone-beam":
         leg = f"phone leg (8 kHz mu-law, Whisper {settings.local_phone_stt})"
         what = "beam5 / beam1 = LOCAL_PHONE_STT_BEAM=5 / 1"
+    elif args.compare == "phone-window":
+        leg = f"phone leg (8 kHz mu-law, Whisper {settings.local_phone_stt})"
+        what = (
+            "window30 / window22 = LOCAL_PHONE_STT_WINDOW=30 / 22, "
+            f"LOCAL_STT_SPECULATE={settings.local_stt_speculate}"
+        )
     else:
         model = settings.local_phone_stt if telephony else "tiny.en"
         leg = f"phone leg (8 kHz mu-law, Whisper {model})" if telephony else "16 kHz (tiny.en)"

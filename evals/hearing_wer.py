@@ -25,6 +25,10 @@ use `stt_phone_bench.score_words` (numerals spelled as read).
 `--compare phone-beam` compares the phone leg's beam width instead (`LOCAL_PHONE_STT_BEAM`):
 old = beam 5, new = beam 1 (greedy), both through LiveKit's `StreamAdapter` as the phone leg's
 Whisper base is, on the phone leg's audio only.
+`--compare phone-window` compares the phone leg's encoder window (`LOCAL_PHONE_STT_WINDOW`):
+old = Whisper's 30 s, new = 22 s, both through `SpeculativeSTT` as the phone leg ships.
+`--goal-lines` adds a set no setting was chosen on: every line of the orders eval's goal files,
+each in its goal's own voice.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,6 +61,7 @@ ORDER_PHRASES = (
     "What teas do you have?",
 )
 """Written for this bench from the menu's words (tools/coffee/data/menu.json)."""
+GOALS = Path(__file__).resolve().parent / "orders" / "goals"
 VOICES = ("flite:slt", "flite:rms", "flite:awb", "espeak:en-us+f2", "espeak:en-gb")
 VAD_SILENCE = 0.3
 """The local profile's Silero end-of-speech silence."""
@@ -71,6 +77,21 @@ def order_utterances(voices: Sequence[str]) -> list[Utterance]:
             pcm, rate = synthesize(text, voice)
             audio = resample(np.asarray(pcm, dtype=np.int16), rate, RATE)
             out.append(Utterance(f"orders-{spec}", f"{spec}/{i}", text, audio))
+    return out
+
+
+def goal_utterances() -> list[Utterance]:
+    """Every line of every simulated caller's goal (`evals/orders/goals/*`), in that goal's
+    own voice: written for the orders eval, never for this bench."""
+    from evals.orders.goals import load_goals
+    from evals.orders.voices import parse_voice, synthesize
+
+    out = []
+    for goal in load_goals(sorted(str(d) for d in GOALS.iterdir() if d.is_dir())):
+        for i, line in enumerate(goal.lines):
+            pcm, rate = synthesize(line.say, parse_voice(goal.voice))
+            audio = resample(np.asarray(pcm, dtype=np.int16), rate, RATE)
+            out.append(Utterance("goal-lines", f"{goal.id}/{i}", line.say, audio))
     return out
 
 
@@ -131,6 +152,14 @@ def _variants(engine: str, settings: Settings, vad_model: Any, compare: str) -> 
     from livekit.agents import stt as agents_stt
     from livekit.plugins import fasterwhisper
 
+    if compare == "phone-window":
+        return {
+            name: fasterwhisper.SpeculativeSTT(
+                stt=make_stt(engine, dataclasses.replace(settings, local_phone_stt_window=w)),
+                vad=vad_model,
+            )
+            for name, w in (("old", 30.0), ("new", 22.0))
+        }
     if compare == "phone-beam":
         return {
             name: agents_stt.StreamAdapter(
@@ -152,12 +181,13 @@ async def run(
     verbose: bool,
     all_audio: bool = False,
     compare: str = "speculation",
+    goal_lines: bool = False,
 ) -> list[str]:
     from livekit.plugins import silero
 
     vad_model = silero.VAD.load(min_silence_duration=VAD_SILENCE)
     settings = Settings()
-    utts = utterances() + order_utterances(voices)
+    utts = utterances() + order_utterances(voices) + (goal_utterances() if goal_lines else [])
     lines = [
         "| engine | set | audio | words | WER old | WER new | segments heard by the "
         "background pass (new) | utterances whose text changed |",
@@ -212,20 +242,28 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--all-audio", action="store_true", help="each engine on both audios")
     p.add_argument(
         "--compare",
-        choices=("speculation", "phone-beam"),
+        choices=("speculation", "phone-beam", "phone-window"),
         default="speculation",
         help="speculation: StreamAdapter (old) against SpeculativeSTT (new); phone-beam: the "
-        "phone leg's beam 5 (old) against 1 (new), telephony only",
+        "phone leg's beam 5 (old) against 1 (new); phone-window: its encoder window 30 s (old) "
+        "against 22 s (new); both telephony only",
+    )
+    p.add_argument(
+        "--goal-lines",
+        action="store_true",
+        help="also score every line of the orders eval's goals, in each goal's own voice",
     )
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
     engines = ("wideband", "telephony") if args.engine == "both" else (args.engine,)
-    if args.compare == "phone-beam":
+    if args.compare in ("phone-beam", "phone-window"):
         if args.all_audio:
-            p.error("--compare phone-beam scores the phone leg's audio only")
+            p.error(f"--compare {args.compare} scores the phone leg's audio only")
         engines = ("telephony",)
     voices = [v for v in args.voices.split(",") if v.strip()]
-    lines = asyncio.run(run(engines, voices, args.verbose, args.all_audio, args.compare))
+    lines = asyncio.run(
+        run(engines, voices, args.verbose, args.all_audio, args.compare, args.goal_lines)
+    )
     print("\n".join(lines))
     return 0
 

@@ -68,6 +68,20 @@ def test_the_phone_leg_s_beam_width_is_a_setting_the_wideband_leg_keeps_five() -
             Settings.from_env({"LOCAL_PHONE_STT_BEAM": bad})
 
 
+def test_the_phone_leg_s_encoder_window_is_a_setting_the_wideband_leg_keeps_thirty() -> None:
+    from agents.brain.factories import _local_stt
+
+    s = Settings.from_env({"LOCAL_PHONE_STT": "tiny.en"})
+    assert s.local_phone_stt_window == 22.0
+    assert _local_stt(s, telephony=True).inner.options.encoder_window == 22.0  # type: ignore[attr-defined]
+    assert _local_stt(s, telephony=False).options.encoder_window == 30.0  # type: ignore[attr-defined]
+    s = Settings.from_env({"LOCAL_PHONE_STT_WINDOW": "30", "LOCAL_PHONE_STT": "tiny.en"})
+    assert _local_stt(s, telephony=True).inner.options.encoder_window == 30.0  # type: ignore[attr-defined]
+    for bad, why in (("4", "between 5 and 30"), ("31", "between 5 and 30"), ("long", "number")):
+        with pytest.raises(ConfigError, match=f"LOCAL_PHONE_STT_WINDOW=.*{why}"):
+            Settings.from_env({"LOCAL_PHONE_STT_WINDOW": bad})
+
+
 def test_log_level_is_case_insensitive() -> None:
     assert Settings.from_env({"LOG_LEVEL": " debug "}).log_level == "DEBUG"
     assert Settings.from_env({}).log_level == "INFO"

@@ -84,6 +84,8 @@ def test_missing_model_is_a_clear_value_error(tmp_path: Path) -> None:
         ({"cpu_threads": 0}, "cpu_threads"),
         ({"beam_size": 0}, "beam_size"),
         ({"temperature": -1.0}, "temperature"),
+        ({"encoder_window": 4.0}, "encoder_window"),
+        ({"encoder_window": 31.0}, "encoder_window"),
     ],
 )
 def test_bad_numbers_name_the_option(kwargs: dict, option: str) -> None:
@@ -125,6 +127,37 @@ async def test_transcribes_human_speech_with_low_wer() -> None:
     assert 0.0 < alt.confidence <= 1.0
     wer = word_error_rate(reference_transcript(CLIP_ID), alt.text)
     assert wer < 0.15, (wer, alt.text)
+
+
+@pytest.mark.slow
+@needs_testdata
+async def test_a_shorter_encoder_window_encodes_less_and_still_hears(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`encoder_window=22`: a short turn's padded features are cut to 22 s before the
+    encoder; audio too long for it gets Whisper's 30 s; the default STT is untouched."""
+    import faster_whisper.transcribe as fw
+
+    encoded: list[int] = []
+    real = fw.get_ctranslate2_storage
+
+    def spy(features: np.ndarray) -> object:
+        encoded.append(features.shape[-1])
+        return real(features)
+
+    monkeypatch.setattr(fw, "get_ctranslate2_storage", spy)
+    frame = read_wav_frame(LIBRIVOX / f"{CLIP_ID}.wav")
+    short = await fasterwhisper.STT(encoder_window=22).recognize(as_10ms_frames(frame))
+    assert encoded == [2200]
+    wer = word_error_rate(reference_transcript(CLIP_ID), short.alternatives[0].text)
+    assert wer < 0.15, (wer, short.alternatives[0].text)
+    await fasterwhisper.STT().recognize(as_10ms_frames(frame))
+    assert encoded == [2200, 3000]
+    pcm = np.frombuffer(frame.data, np.int16)
+    long = np.concatenate([pcm, np.zeros(int(frame.sample_rate * 21.5) - len(pcm), np.int16)])
+    long_frame = rtc.AudioFrame(long.tobytes(), frame.sample_rate, 1, len(long))
+    await fasterwhisper.STT(encoder_window=22).recognize(as_10ms_frames(long_frame))
+    assert encoded[2] == 3000  # 21.5 s does not fit 22 s less the margin
 
 
 @pytest.mark.slow
