@@ -85,6 +85,14 @@ def test_the_phone_beam_comparison_changes_only_the_phone_leg_s_beam() -> None:
         assert s.local_stt_speculate == Settings().local_stt_speculate
 
 
+def test_the_phone_window_comparison_changes_only_the_phone_leg_s_encoder_window() -> None:
+    full, short = COMPARISONS["phone-window"]
+    for variant, window in ((full, 30.0), (short, 22.0)):
+        s = variant_settings(Settings(), variant)
+        assert (s.brain, s.local_phone_stt_window, s.local_phone_stt_beam) == ("local", window, 5)
+        assert s.local_stt_speculate == Settings().local_stt_speculate
+
+
 @pytest.mark.parametrize(
     ("module", "args", "message"),
     [
@@ -93,6 +101,10 @@ def test_the_phone_beam_comparison_changes_only_the_phone_leg_s_beam() -> None:
         ("evals.hearing_latency", ["--compare", "large"], "invalid choice: 'large'"),
         ("evals.hearing_context", ["--phone-model", "large"], "invalid choice: 'large'"),
         ("evals.hearing_wer", ["--compare", "phone-beam", "--all-audio"], "phone leg's audio only"),
+        ("evals.hearing_wer", ["--compare", "phone-window", "--all-audio"], "audio only"),
+        ("evals.whisper_window", ["--windows", "30,4"], "each window is 5 to 30 seconds"),
+        ("evals.whisper_window", ["--windows", "long"], "is not a list of numbers"),
+        ("evals.whisper_window", ["--sets", "cards"], "--sets: choose from phone, goals"),
     ],
 )
 def test_bad_arguments_exit_2(module: str, args: list[str], message: str) -> None:
