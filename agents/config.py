@@ -173,6 +173,9 @@ class Settings:
     encoder's cost follows the window, not the speech. Measured (docs/latency.md, "The phone
     leg's encoder window"): `python -m evals.hearing_latency --compare phone-window` and
     `python -m evals.hearing_wer --compare phone-window`. The wideband leg keeps 30."""
+    local_stt_window: float = 30.0
+    """Seconds of audio the wideband leg's Whisper (tiny.en) encoder sees per pass
+    (`LOCAL_STT_WINDOW`, 5-30), as `local_phone_stt_window` is for the phone leg."""
     local_stt_speculate: str = "all"
     """Where the local STT transcribes a caller's segment in the background as soon as they
     pause (0.1 s) and uses it when only silence followed (fasterwhisper.SpeculativeSTT):
@@ -309,6 +312,7 @@ class Settings:
             local_phone_stt=_choice(e, "LOCAL_PHONE_STT", d.local_phone_stt, PHONE_STT_MODELS),
             local_phone_stt_beam=_beam(e, "LOCAL_PHONE_STT_BEAM", d.local_phone_stt_beam),
             local_phone_stt_window=_window(e, "LOCAL_PHONE_STT_WINDOW", d.local_phone_stt_window),
+            local_stt_window=_window(e, "LOCAL_STT_WINDOW", d.local_stt_window),
             local_stt_speculate=_choice(
                 e, "LOCAL_STT_SPECULATE", d.local_stt_speculate, ("wideband", "all", "off")
             ),

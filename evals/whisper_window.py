@@ -1,13 +1,15 @@
 """Whisper's encoder window on the phone leg: word errors and time per pass, window by window.
 
     python -m evals.whisper_window [--windows 30,25,22,20] [--sets phone,goals] [--runs 1]
+        [--leg telephony|wideband]
 
 Whisper pads every input to a 30 s window and its encoder's cost follows the window, not the
 speech. `fasterwhisper.STT(encoder_window=...)` (the phone leg's `LOCAL_PHONE_STT_WINDOW`)
 cuts the padded features before the encoder. This bench transcribes the same utterances with
 each window through that option, the phone leg's STT as a call builds it (Whisper base, beam 5,
 the menu prompt; `LOCAL_PHONE_STT=tiny.en` to sweep tiny.en), on phone audio (8 kHz G.711
-mu-law, back to 16 kHz, 0.3 s of silence after the words as the VAD leaves):
+mu-law, 0.3 s of silence after the words as the VAD leaves); `--leg wideband`: the wideband
+leg's tiny.en on the same utterances at 16 kHz (`LOCAL_STT_WINDOW`):
 
 - **phone**: the sets of `evals.hearing_wer` (LibriVox, digit strings in Piper and espeak-ng,
   ten order phrases in five flite / espeak-ng voices), the set the encoder window was first
@@ -30,6 +32,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from livekit import rtc
@@ -53,21 +56,27 @@ def _utterances(which: Sequence[str]) -> list[Utterance]:
     return out
 
 
-def _phone_frame(u: Utterance) -> rtc.AudioFrame:
-    """The utterance as the phone leg hears it, then the VAD's silence."""
-    pcm = telephone_audio(u.audio, RATE)
-    pcm = np.concatenate([pcm, np.zeros(int(8000 * VAD_SILENCE), np.int16)])
-    return rtc.AudioFrame(pcm.tobytes(), 8000, 1, len(pcm))
+def _frame(u: Utterance, leg: str) -> rtc.AudioFrame:
+    """The utterance as the leg hears it (the phone leg: 8 kHz mu-law), then the VAD's
+    silence."""
+    pcm, rate = (telephone_audio(u.audio, RATE), 8000) if leg == "telephony" else (u.audio, RATE)
+    pcm = np.concatenate([pcm, np.zeros(int(rate * VAD_SILENCE), np.int16)])
+    return rtc.AudioFrame(pcm.tobytes(), rate, 1, len(pcm))
 
 
-async def run(windows: Sequence[float], sets: Sequence[str], runs: int) -> list[str]:
+def _stt_with_window(settings: Settings, leg: str, window: float) -> Any:  # stt.STT
+    if leg == "telephony":
+        return make_stt(leg, dataclasses.replace(settings, local_phone_stt_window=window))
+    return make_stt(leg, dataclasses.replace(settings, local_stt_window=window))
+
+
+async def run(
+    windows: Sequence[float], sets: Sequence[str], runs: int, leg: str = "telephony"
+) -> list[str]:
     settings = Settings.from_env()
-    stts = {
-        w: make_stt("telephony", dataclasses.replace(settings, local_phone_stt_window=w))
-        for w in windows
-    }
+    stts = {w: _stt_with_window(settings, leg, w) for w in windows}
     utts = _utterances(sets)
-    frames = [_phone_frame(u) for u in utts]
+    frames = [_frame(u, leg) for u in utts]
     await stts[windows[0]].recognize(frames[0])  # load the model once
     errors: dict[tuple[float, str], list[int]] = {}
     lost: dict[tuple[float, str], int] = {}
@@ -89,10 +98,13 @@ async def run(windows: Sequence[float], sets: Sequence[str], runs: int) -> list[
                 tally[1] += len(ref)
                 lost[(w, u.set)] = lost.get((w, u.set), 0) + (wrong > len(ref) / 2)
         loads.append(os.getloadavg()[0])
-    model = settings.local_phone_stt
+    if leg == "telephony":
+        heard = f"Whisper {settings.local_phone_stt} on phone audio (8 kHz mu-law), "
+        heard += f"beam {settings.local_phone_stt_beam}"
+    else:
+        heard = "Whisper tiny.en on 16 kHz audio, beam 5"
     lines = [
-        f"Whisper {model} on phone audio (8 kHz mu-law), beam {settings.local_phone_stt_beam}, "
-        f"the menu prompt; {len(utts)} utterances, {runs} run(s)",
+        f"{heard}, the menu prompt; {len(utts)} utterances, {runs} run(s)",
         "",
         "| set | window | word errors / words | WER | utterances > half wrong "
         "| time per pass ms, median [IQR] p95 (n) |",
@@ -119,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--windows", default="30,25,22,20", help="seconds, comma-separated (5-30)")
     p.add_argument("--sets", default="phone,goals", help=f"comma-separated: {', '.join(SETS)}")
     p.add_argument("--runs", type=int, default=1, help="passes over the sets (timing samples)")
+    p.add_argument(
+        "--leg",
+        choices=("telephony", "wideband"),
+        default="telephony",
+        help="the phone leg's Whisper on phone audio (default), or the wideband leg's at 16 kHz",
+    )
     args = p.parse_args(argv)
     try:
         windows = [float(w) for w in args.windows.split(",") if w.strip()]
@@ -133,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--runs must be >= 1")
     load_env()
     try:
-        lines = asyncio.run(run(windows, sets, args.runs))
+        lines = asyncio.run(run(windows, sets, args.runs, args.leg))
     except (ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1547,3 +1547,30 @@ async def test_a_milk_not_understood_for_one_of_two_is_asked_then_splits_one_off
             ("Latte", 1, {}, "open"),
             ("Latte", 1, {"milk-options": "Oat Milk"}, "open"),
         ]
+
+
+@pytest.mark.parametrize(
+    ("line", "drink"),
+    [("Sorry, I meant Macchiato, not cortado.", "Macchiato"),
+     ("I guess mocha then.", "Mocha")],
+)  # fmt: skip
+async def test_a_word_before_a_drink_that_is_not_an_article_names_no_other_drink(
+    tmp_path: Path, line: str, drink: str
+) -> None:
+    """A drink we do not have is said with an article or a number before it ("a pumpkin
+    spice latte"); "I meant Macchiato" names the Macchiato."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say(line)
+        assert "don't have" not in said
+        assert [r[:2] for r in await call.order()] == [(drink, 1)]
+
+
+async def test_a_drink_we_do_not_have_that_ends_in_one_we_do_offers_ours(tmp_path: Path) -> None:
+    """ "a pumpkin spice latte", or Whisper's "one peek at Mocha" for a decaf one: what we do
+    not have is said so, the drink it ends with is offered, and a yes adds it."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("I'd like one peek at Mocha.")
+        assert said == "Sorry, we don't have that kind of Mocha. Would you like a Mocha?"
+        assert "add_order_item" not in names(calls)
+        await call.say("Yes please.")
+        assert [r[:2] for r in await call.order()] == [("Mocha", 1)]

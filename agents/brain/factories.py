@@ -77,7 +77,7 @@ def _local_stt(s: Settings, telephony: bool) -> stt.STT:
         model=local_whisper_model(s, telephony),
         beam_size=s.local_phone_stt_beam if telephony else 5,
         initial_prompt=local_stt_prompt(),
-        encoder_window=s.local_phone_stt_window if telephony else 30.0,
+        encoder_window=s.local_phone_stt_window if telephony else s.local_stt_window,
     )
     if not telephony:
         return whisper

@@ -561,6 +561,10 @@ SLOT_BEFORE = frozenset(
      "whole", "one", "two", "three", "four", "five", "six", "to", "for"}
 )  # fmt: skip
 """Words after which the caller is naming a drink: where a near miss is looked for."""
+SLOT_ARTICLES = frozenset(
+    {"a", "an", "the", "some", "another", "one", "two", "three", "four", "five", "six"}
+)
+"""Words a drink's name comes after when it is being ordered ("a ...", "two ...")."""
 CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "without milk": ("milk-options", ("Oat Milk", "No Milk")),
     "a nice": ("hot-or-iced", ("Iced",)),
@@ -873,6 +877,16 @@ def _strange(words: list[str], menu: Menu) -> bool:
     return any(w not in menu.known_words and not w.isdigit() for w in words)
 
 
+def _names_another_drink(before: list[str], menu: Menu) -> bool:
+    """Strange words right before a drink's name, themselves after an article or a number or
+    at the start ("a pumpkin spice latte"), name a drink we do not have; after other words they
+    do not ("Sorry, I meant Macchiato", "I guess mocha then": the drink is the one named)."""
+    k = len(before)
+    while k and _strange(before[k - 1 : k], menu):
+        k -= 1
+    return k < len(before) and (k == 0 or before[k - 1] in SLOT_ARTICLES)
+
+
 def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[DrinkRequest]:
     """Drinks the words outside the exact names come near, where a drink is being named."""
     rest = t
@@ -1050,7 +1064,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "a matter latte": a word heard wrong in a longer name (Matcha Latte), asked about
             strange.append(near)
             continue
-        if _strange(before.split()[-1:], menu):
+        if _names_another_drink(before.split(), menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
             continue
