@@ -350,12 +350,13 @@ class OrderPolicy:
         if turn.unknown_drink in ("coffee", "tea", "teas", "coffees"):
             # "a black coffee", "a tea please": a kind we have, not one drink of it
             return self._plan_kind(turn.unknown_drink.rstrip("s"), lead="We have")
-        if turn.unknown_drink and (ours := self._drink_it_ends_with(turn.unknown_drink)):
+        if turn.unknown_drink and (ours := turn.instead):
             # "a pumpkin spice latte", or Whisper's "one peek at Mocha" for a decaf one: not a
-            # drink we have, but the drink it ends with is: offered, added on a yes
+            # drink we have, but the drink it ends with is: offered with the options said
+            # ("a blonde cappuccino with whole milk"), added on a yes
             self.offered = [ours]
-            return [lambda _: Say(f"Sorry, we don't have that kind of {ours.name}. "
-                                  f"Would you like a {ours.name}?")]  # fmt: skip
+            return [lambda _: Say(f"Sorry, we don't have that kind of {ours.name}. Would you "
+                                  f"like {_describe(ours, self.menu)}?")]  # fmt: skip
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
@@ -1436,14 +1437,6 @@ class OrderPolicy:
             return Say(f"{self._menu_line(turn.text)} What would you like?")
 
         return say
-
-    def _drink_it_ends_with(self, words: str) -> DrinkRequest | None:
-        """The drink of ours whose name ends `words` ("pumpkin spice latte": the Latte)."""
-        t = normalise(words)
-        for phrase, item_id in self.menu.names.items():  # longest first
-            if re.search(rf"\b{re.escape(phrase)}s?$", t):
-                return DrinkRequest(menu_item_id=item_id, name=self.menu.items[item_id]["name"])
-        return None
 
     def _menu_line(self, text: str = "") -> str:
         by_cat: dict[str, list[str]] = {}

@@ -46,7 +46,7 @@ OPTION_WORDS: dict[str, dict[str, str]] = {
         "oat": "Oat Milk", "oatmilk": "Oat Milk", "almond": "Almond Milk", "no milk": "No Milk",
     },
     "hot-or-iced": {"iced": "Iced", "ice": "Iced", "cold": "Iced"},
-    "caffeine": {"decaf": "Decaf", "decaffeinated": "Decaf"},
+    "caffeine": {"decaf": "Decaf", "decaffeinated": "Decaf", "decafe": "Decaf"},
     "espresso-shots": {
         "extra shot": "Double", "another shot": "Double", "double shot": "Double",
         "double": "Double", "two shots": "Double",
@@ -467,6 +467,9 @@ class CallerTurn:
     missed: str = ""
     """Words in a list of drinks that name none we know, beside drinks we do ("an old drink
     and a steam": the Steamer is heard, the first drink is not): asked about, never dropped."""
+    instead: DrinkRequest | None = None
+    """The drink of ours that `unknown_drink` ends with, with the options said for it ("a
+    blonde cappuccino with whole milk": a Cappuccino with whole milk), to offer."""
     other: DrinkRequest | None = None
     """Options said for "the other" in "one of them with oat milk and the other with almond
     milk": for what is left of the line after one drink is split off."""
@@ -936,8 +939,8 @@ SLOT_LEAD = re.compile(
 """A part of a list of drinks that is one drink's slot ("I'll take an old drink"): lead
 words, then an article or a number, then up to three words."""
 NOT_A_DRINK_AFTER = frozenset(
-    {"of", "more", "for", "to", "in", "at", "with", "little", "half", "few", "couple", "same",
-     "other", "another", "great", "nice", "good", "new"}
+    {"of", "more", "for", "to", "in", "at", "with", "as", "like", "little", "half", "few",
+     "couple", "same", "other", "another", "great", "nice", "good", "new"}
 )  # fmt: skip
 """First words after "a"/"one" that do not start a drink's name ("one of them", "a little
 sugar", "a nice day")."""
@@ -1067,6 +1070,8 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if _names_another_drink(before.split(), menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
+            _options(own_after, menu.items[item_id], menu, drink)
+            turn.instead = drink
             continue
         if i and turn.drinks and CHANGE_OF_MIND.search(before):
             # "a latte, and, um, actually, make that a mocha": the drink before is replaced
