@@ -1582,3 +1582,18 @@ async def test_the_drink_offered_instead_keeps_the_options_said(tmp_path: Path) 
         assert said.endswith("Would you like one Cappuccino with whole milk?")
         await call.say("Yes, it is good")
         assert await call.order() == [("Cappuccino", 1, {"milk-options": "Whole Milk"}, "open")]
+
+
+async def test_an_answer_to_an_either_or_heard_near_one_option_is_confirmed(
+    tmp_path: Path,
+) -> None:
+    """ "with oat milk, or with no milk?" - "Oatmeal, clean." (Whisper's "Oat Milk, please."
+    over a phone line): the option it comes near is asked about, then made."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Good morning, an iced latte with no milk, please.")
+        _, said = await call.say("Oatmeal, clean.")
+        assert said == "Just to check: one iced Latte with oat milk, right?"
+        await call.say("Yes.")
+        assert await call.order() == [
+            ("Latte", 1, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}, "open")
+        ]

@@ -522,6 +522,13 @@ class OrderPolicy:
         if "No Milk" in options and re.search(r"\b(without|none|no milk)\b", normalise(turn.text)):
             named.append("No Milk")
         picked = [o for o in named if o in options]
+        if not picked and (near := _heard_near(turn.text, {o: o.lower() for o in options})):
+            # "Oatmeal, clean." for "Oat Milk, please.": the option it comes near, confirmed
+            if lines:
+                drink.unclear[attr] = [near]
+                return self._plan_update(drink, lines)
+            drink.attributes[attr] = near
+            return self._ask_to_confirm(drinks)
         if not picked:
             return None
         drink.attributes[attr] = picked[0]
@@ -538,28 +545,8 @@ class OrderPolicy:
         stands out (`near_miss.TIE_MARGIN`). `against`: the add-on one word of the answer
         names; another is returned only when a phrase of two words or more comes nearer it
         by that margin ("caramel nut sweetener" is hazelnut sweetener, not caramel sauce)."""
-        min_words = 2 if against else 1
-        words = [
-            w for w in normalise(text).split() if w not in ("please", "thanks", "thank", "you")
-        ]
-        spans = [(i, j) for i in range(len(words))
-                 for j in range(i + min_words, min(len(words), i + 4) + 1)]  # fmt: skip
-        if not spans:
-            return None
-        scored = sorted(
-            ((max(similarity(" ".join(words[i:j]), self.menu.addon_names[a].lower())
-                  for i, j in spans), a) for a in options),
-            reverse=True,
-        )  # fmt: skip
-        if not scored or scored[0][0] < MIN_SCORE:
-            return None
-        if against is not None:
-            named = next((score for score, a in scored if a == against), 0.0)
-            best = scored[0]
-            return best[1] if best[1] != against and best[0] - named >= TIE_MARGIN else None
-        if len(scored) > 1 and scored[0][0] - scored[1][0] < TIE_MARGIN:
-            return None
-        return scored[0][1]
+        spoken = {a: self.menu.addon_names[a].lower() for a in options}
+        return _heard_near(text, spoken, against=against)
 
     def _ask_which_drink(
         self, drinks: list[DrinkRequest], guess: DrinkRequest
@@ -1591,6 +1578,31 @@ def _join_or(words: list[str]) -> str:
 def _count(n: int, name: str) -> str:
     word = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
     return f"{word} {name}" + ("s" if n > 1 and not name.endswith("s") else "")
+
+
+def _heard_near(text: str, spoken: dict[str, str], *, against: str | None = None) -> str | None:
+    """The key of `spoken` (option -> how a caller says it) whose words an answer comes near
+    by sound or spelling, when one stands out by `TIE_MARGIN` (see `_addon_heard`)."""
+    min_words = 2 if against else 1
+    words = [w for w in normalise(text).split() if w not in ("please", "thanks", "thank", "you")]
+    spans = [(i, j) for i in range(len(words))
+             for j in range(i + min_words, min(len(words), i + 4) + 1)]  # fmt: skip
+    if not spans:
+        return None
+    scored = sorted(
+        ((max(similarity(" ".join(words[i:j]), spoken[a])
+              for i, j in spans), a) for a in spoken),
+        reverse=True,
+    )  # fmt: skip
+    if not scored or scored[0][0] < MIN_SCORE:
+        return None
+    if against is not None:
+        named = next((score for score, a in scored if a == against), 0.0)
+        best = scored[0]
+        return best[1] if best[1] != against and best[0] - named >= TIE_MARGIN else None
+    if len(scored) > 1 and scored[0][0] - scored[1][0] < TIE_MARGIN:
+        return None
+    return scored[0][1]
 
 
 def _options_said(attributes: dict[str, str], addon_names: list[str]) -> str:
