@@ -77,9 +77,13 @@ def test_the_phone_leg_s_encoder_window_is_a_setting_the_wideband_leg_keeps_thir
     assert _local_stt(s, telephony=False).options.encoder_window == 30.0  # type: ignore[attr-defined]
     s = Settings.from_env({"LOCAL_PHONE_STT_WINDOW": "30", "LOCAL_PHONE_STT": "tiny.en"})
     assert _local_stt(s, telephony=True).inner.options.encoder_window == 30.0  # type: ignore[attr-defined]
-    for bad, why in (("4", "between 5 and 30"), ("31", "between 5 and 30"), ("long", "number")):
-        with pytest.raises(ConfigError, match=f"LOCAL_PHONE_STT_WINDOW=.*{why}"):
-            Settings.from_env({"LOCAL_PHONE_STT_WINDOW": bad})
+    # the wideband leg keeps Whisper's 30 s unless LOCAL_STT_WINDOW says otherwise
+    wide = Settings.from_env({"LOCAL_STT_WINDOW": "25"})
+    assert _local_stt(wide, telephony=False).options.encoder_window == 25.0  # type: ignore[attr-defined]
+    for name in ("LOCAL_PHONE_STT_WINDOW", "LOCAL_STT_WINDOW"):
+        for bad, why in (("4", "between 5 and 30"), ("31", "between 5 and 30"), ("long", "number")):
+            with pytest.raises(ConfigError, match=f"{name}=.*{why}"):
+                Settings.from_env({name: bad})
 
 
 def test_log_level_is_case_insensitive() -> None:
