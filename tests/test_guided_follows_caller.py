@@ -1597,3 +1597,10 @@ async def test_an_answer_to_an_either_or_heard_near_one_option_is_confirmed(
         assert await call.order() == [
             ("Latte", 1, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}, "open")
         ]
+
+
+async def test_i_didn_t_say_a_drink_is_a_correction_not_an_order_of_it(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A macchiato please.")
+        await call.say("No, I didn't say macchiato, I said mocha.")
+        assert [r[:2] for r in await call.order()] == [("Mocha", 1)]

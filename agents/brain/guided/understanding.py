@@ -1045,8 +1045,12 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         )
         drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(before, plural)
         drink.definite = bool(re.search(r"\b(the|my|that)\s*$", t[:start]))
-        if re.search(r"\bnot( a| an| the)?\s*$", t[:start]):
-            turn.negated.append(item_id)  # "not a mocha, a macchiato"
+        if re.search(
+            r"\b(?:not|did ?n'?t (?:mean|say|order|ask for)|did not (?:mean|say|order|ask for))"
+            r"( a| an| the)?\s*$",
+            t[:start],
+        ):
+            turn.negated.append(item_id)  # "not a mocha, a macchiato", "I didn't mean Macchiato"
             continue
         if NEGATING_LEAD.search(t[:start]) or (
             re.search(r"\bno( more)?\s*$", t[:start])
