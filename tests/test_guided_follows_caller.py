@@ -1565,25 +1565,6 @@ async def test_a_word_before_a_drink_that_is_not_an_article_names_no_other_drink
         assert [r[:2] for r in await call.order()] == [(drink, 1)]
 
 
-async def test_a_drink_we_do_not_have_that_ends_in_one_we_do_offers_ours(tmp_path: Path) -> None:
-    """ "a pumpkin spice latte", or Whisper's "one peek at Mocha" for a decaf one: what we do
-    not have is said so, the drink it ends with is offered, and a yes adds it."""
-    async with Caller(tmp_path, ScriptedFallback()) as call:
-        calls, said = await call.say("I'd like one peek at Mocha.")
-        assert said == "Sorry, we don't have that kind of Mocha. Would you like one Mocha?"
-        assert "add_order_item" not in names(calls)
-        await call.say("Yes please.")
-        assert [r[:2] for r in await call.order()] == [("Mocha", 1)]
-
-
-async def test_the_drink_offered_instead_keeps_the_options_said(tmp_path: Path) -> None:
-    async with Caller(tmp_path, ScriptedFallback()) as call:
-        _, said = await call.say("Can I get a blonde cappuccino with whole milk please")
-        assert said.endswith("Would you like one Cappuccino with whole milk?")
-        await call.say("Yes, it is good")
-        assert await call.order() == [("Cappuccino", 1, {"milk-options": "Whole Milk"}, "open")]
-
-
 async def test_an_answer_to_an_either_or_heard_near_one_option_is_confirmed(
     tmp_path: Path,
 ) -> None:

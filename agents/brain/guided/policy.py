@@ -350,13 +350,6 @@ class OrderPolicy:
         if turn.unknown_drink in ("coffee", "tea", "teas", "coffees"):
             # "a black coffee", "a tea please": a kind we have, not one drink of it
             return self._plan_kind(turn.unknown_drink.rstrip("s"), lead="We have")
-        if turn.unknown_drink and (ours := turn.instead):
-            # "a pumpkin spice latte", or Whisper's "one peek at Mocha" for a decaf one: not a
-            # drink we have, but the drink it ends with is: offered with the options said
-            # ("a blonde cappuccino with whole milk"), added on a yes
-            self.offered = [ours]
-            return [lambda _: Say(f"Sorry, we don't have that kind of {ours.name}. Would you "
-                                  f"like {_describe(ours, self.menu)}?")]  # fmt: skip
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change

@@ -467,9 +467,6 @@ class CallerTurn:
     missed: str = ""
     """Words in a list of drinks that name none we know, beside drinks we do ("an old drink
     and a steam": the Steamer is heard, the first drink is not): asked about, never dropped."""
-    instead: DrinkRequest | None = None
-    """The drink of ours that `unknown_drink` ends with, with the options said for it ("a
-    blonde cappuccino with whole milk": a Cappuccino with whole milk), to offer."""
     other: DrinkRequest | None = None
     """Options said for "the other" in "one of them with oat milk and the other with almond
     milk": for what is left of the line after one drink is split off."""
@@ -1074,8 +1071,6 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if _names_another_drink(before.split(), menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
-            _options(own_after, menu.items[item_id], menu, drink)
-            turn.instead = drink
             continue
         if i and turn.drinks and CHANGE_OF_MIND.search(before):
             # "a latte, and, um, actually, make that a mocha": the drink before is replaced
