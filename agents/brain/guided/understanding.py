@@ -887,12 +887,16 @@ def _names_another_drink(before: list[str], menu: Menu) -> bool:
     return k < len(before) and (k == 0 or before[k - 1] in SLOT_ARTICLES)
 
 
+def _drinks_marked(t: str, found: list[tuple[int, int, str]]) -> str:
+    """`t` with each drink named exactly replaced by `DRINK_MARK` (its place kept, one word)."""
+    for start, end, _ in reversed(found):
+        t = f"{t[:start]} {DRINK_MARK} {t[end:]}"
+    return t
+
+
 def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[DrinkRequest]:
     """Drinks the words outside the exact names come near, where a drink is being named."""
-    rest = t
-    for start, end, _ in reversed(found):  # a drink's name keeps its place, as one word
-        rest = f"{rest[:start]} {DRINK_MARK} {rest[end:]}"
-    words = rest.split()
+    words = _drinks_marked(t, found).split()
     names = {p: (i, menu.items[i]["name"]) for p, i in menu.names.items()}
     out: list[DrinkRequest] = []
     # a name's word outside a whole name ("one real grey") may start or join a near miss
@@ -952,9 +956,7 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
                  menu: Menu) -> str:  # fmt: skip
     """The words of a drink's slot in a list that names drinks we know and one we do not
     ("an old drink and a steam": "old drink"), or ""."""
-    rest = t
-    for start, end, _ in reversed(found):
-        rest = f"{rest[:start]} {DRINK_MARK} {rest[end:]}"
+    rest = _drinks_marked(t, found)
     for word in {w for g in guesses for w in g.heard.split()} - menu.known_words:
         # each word of a near miss ("matter" of "matter latte", whose "latte" is marked)
         rest = re.sub(rf"\b{re.escape(word)}\b", DRINK_MARK, rest)
