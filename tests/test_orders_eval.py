@@ -555,6 +555,19 @@ def test_the_third_blind_set_is_new_callers_in_voices_no_other_set_uses() -> Non
     assert not {g.voice for g in blind3} & {g.voice for g in others}
 
 
+def test_the_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """`goals/blind4/`: written at the start of stop 31 and committed before any call ran on them
+    and before blind3's failed call was read; every voice setting in it is new, never tuned on."""
+    blind4 = load_goals([str(GOALS / "blind4")])
+    others = load_goals(
+        [str(GOALS / d) for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3")]
+    )
+    assert len(blind4) >= 10 and not {g.id for g in blind4} & {g.id for g in others}
+    assert sum(g.telephony for g in blind4) >= 2 and any(not g.want for g in blind4)
+    assert any(g.over_greeting is not None for g in blind4)
+    assert not {g.voice for g in blind4} & {g.voice for g in others}
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
