@@ -138,6 +138,9 @@ QUESTIONS = [
     ("How big is a cappuccino?", "foam"),
     ("Which is stronger, a latte or a cappuccino?", "the latte is"),
     ("Is the hot chocolate made with real chocolate?", "would you like one"),
+    # about the drink just ordered
+    ("What's in it?", "the latte is espresso"),
+    ("What does it come with?", "the latte comes with"),
 ]
 
 
@@ -154,6 +157,47 @@ async def test_a_question_is_answered_and_never_changes_the_order(
         assert await call.order() == before
         assert answer_has in said.lower(), said
         assert fallback.asked == []  # answered from the tools, not by the model
+
+
+@pytest.mark.parametrize(
+    ("ask", "listed", "answer", "ordered"),
+    [("Can I get a black tea?", "English Breakfast, Lavender Earl Grey and Three Cultivar Red",
+      "English breakfast.", "English Breakfast"),
+     ("A herbal tea please.", "Peppermint Rose and Tangerine Rooibos", "Peppermint rose.",
+      "Peppermint Rose"),
+     ("Can I get an oolong?", "Jin Xuan. Would you like one?", "Yes.", "Jin Xuan")],
+)  # fmt: skip
+async def test_a_kind_of_tea_lists_the_menu_s_teas_of_that_kind(
+    tmp_path: Path, ask: str, listed: str, answer: str, ordered: str
+) -> None:
+    """A kind is not a drink: the caller hears ours of that kind (from the menu tool, its
+    descriptions) and picks; the one oolong is offered and a yes orders it."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(ask)
+        assert not set(names(calls)) & WRITES and listed in said, said
+        await call.say(answer)
+        assert [r[:2] for r in await call.order()] == [(ordered, 1)]
+
+
+@pytest.mark.parametrize(
+    ("opening", "reply"),
+    [("Hi, I'd like to order please.", "Sure. What can I get you?"),
+     ("Can I order for pickup?", "Sure. What can I get you?"),
+     ("Hello? Hello, can you hear me?", "Yes, I can hear you. What can I get you?"),
+     ("Can I get a flubber?", "Sorry, I didn't catch which drink. Could you say it again?")],
+)  # fmt: skip
+async def test_an_opening_without_a_drink_is_asked_what_it_wants_never_to_repeat_it(
+    tmp_path: Path, opening: str, reply: str
+) -> None:
+    """ "I'd like to order" named no drink, so "could you say it again?" is wrong there; only
+    words not understood are asked again. Neither goes to the model."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say(opening)
+        assert not set(names(calls)) & WRITES and said == reply, said
+        await call.say("A latte, please.")
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+        assert fallback.asked == []
 
 
 # ---------------------------------------------------------------------------- uncertainty
@@ -218,6 +262,34 @@ async def test_a_plain_goodbye_still_ends_the_call(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         calls, _ = await call.say("okay thanks, bye")
         assert names(calls) == ["end_call"]
+
+
+@pytest.mark.parametrize(
+    "tail, lead",
+    [
+        ("Green.", "Sorry, I didn't catch that."),
+        ("Um.", "Sorry, I didn't catch that."),
+        ("Please.", "Sure."),
+        ("Thank you.", "Sure."),
+    ],
+)
+async def test_a_fragment_over_the_read_back_gets_the_read_back_again_not_the_model(
+    tmp_path: Path, tail: str, lead: str
+) -> None:
+    """ "I'll take the English Breakfast, | please.": the tail after a comma pause is a turn of
+    its own (blind2's teas caller heard "Green."); it changes nothing, the model never guesses
+    at it, and the order is read back again and placed only on a yes."""
+    fallback = ScriptedFallback("Got it, one green tea added.")
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("Hey, what kind of teas do you have?")
+        await call.say("I'll take the English Breakfast,")
+        calls, said = await call.say(tail)
+        assert not set(names(calls)) & WRITES, calls
+        assert said == f"{lead} That's one English Breakfast. Shall I place the order?"
+        assert fallback.asked == []
+        calls, _ = await call.say("Yes, please.")
+        assert names(calls) == ["finish_order"]
+        assert await call.order() == [("English Breakfast", 1, {}, "finished")]
 
 
 # ---------------------------------------------------------------------------- changes
@@ -386,6 +458,79 @@ async def test_an_ambiguous_removal_asks_which(tmp_path: Path) -> None:
         assert [r[:3] for r in await call.order()] == [
             ("Latte", 1, {"hot-or-iced": "Hot", "milk-options": "Whole Milk"})
         ]
+
+
+@pytest.mark.parametrize(
+    "removal",
+    ["Take away the cappuccino.", "Take the cappuccino out.", "Leave off the cappuccino.",
+     "Lose the cappuccino.", "Skip the cappuccino."],
+)  # fmt: skip
+async def test_removal_wordings_take_the_drink_off_never_add_it(
+    tmp_path: Path, removal: str
+) -> None:
+    """ "Take away the cappuccino" once added a second cappuccino; "take away" alone stays
+    "to go" (`test_to_take_away_is_not_a_removal`)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte, a mocha and a cappuccino, please.")
+        calls, said = await call.say(removal)
+        assert "add_order_item" not in names(calls), calls
+        assert [r[:2] for r in await call.order()] == [("Latte", 1), ("Mocha", 1)], said
+        assert said.endswith("shall I place the order?"), said
+
+
+@pytest.mark.parametrize(
+    "line", ["A latte to take away, please.", "Can I get a latte for take out?"]
+)
+async def test_to_take_away_is_not_a_removal(tmp_path: Path, line: str) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(line)
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+
+
+@pytest.mark.parametrize(
+    "cancel",
+    ["Never mind, cancel everything.", "Cancel my order please.", "Can we start over?",
+     "Remove all of them.", "Actually forget it, I don't want anything."],
+)  # fmt: skip
+async def test_cancelling_the_whole_order_is_asked_then_done_on_a_yes(
+    tmp_path: Path, cancel: str
+) -> None:
+    fallback = ScriptedFallback("Okay, your order is cancelled.")
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("A latte and a mocha, please.")
+        calls, said = await call.say(cancel)
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "You have one Latte and one Mocha. Should I cancel the whole order?"
+        calls, said = await call.say("Yes.")
+        assert names(calls) == ["update_order_item", "update_order_item"], calls
+        assert await call.order() == [] and "your order is empty now" in said, said
+        await call.say("A cortado, please.")
+        assert [r[:2] for r in await call.order()] == [("Cortado", 1)]
+        assert fallback.asked == []
+
+
+async def test_cancelling_answered_no_keeps_the_order_and_a_placed_one_is_not_cancelled(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a mocha, please.")
+        await call.say("Cancel my order please.")
+        calls, said = await call.say("No, sorry, keep it.")
+        assert not set(names(calls)) & WRITES, calls
+        assert (
+            said == "Okay, I'll keep it. That's one Latte and one Mocha. Shall I place the order?"
+        )
+        await call.say("Yes.")
+        calls, said = await call.say("Cancel my order.")
+        assert not set(names(calls)) & WRITES and "placed already" in said, said
+        assert {r[3] for r in await call.order()} == {"finished"}
+
+
+async def test_no_i_don_t_want_anything_else_answers_the_read_back(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a mocha, please.")
+        calls, _ = await call.say("No, I don't want anything else.")
+        assert names(calls) == ["finish_order"]
 
 
 async def test_removing_from_a_line_of_two_asks_one_or_all(tmp_path: Path) -> None:

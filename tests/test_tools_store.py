@@ -56,6 +56,9 @@ async def test_search(store):
     assert [i["menu_item_id"] for i in await store.search_menu("Chai Latte")] == ["chai-latte"]
     teas = {i["category"] for i in await store.search_menu("black tea")}
     assert teas == {"tea"}
+    # words match from a word's start: "tea" is no part of "steamer", "choc" is of chocolate
+    assert "steamer" not in {i["menu_item_id"] for i in await store.search_menu("tea")}
+    assert "hot-chocolate" in {i["menu_item_id"] for i in await store.search_menu("choc")}
     both = {i["menu_item_id"] for i in await store.search_menu("mocha OR latte")}
     assert {"mocha", "latte"} <= both
     assert await store.search_menu(INJECTION) == []

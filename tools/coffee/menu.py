@@ -87,9 +87,9 @@ class Menu:
                 hay = f"{name} {norm(it['category'])} {norm(it['description'] or '')}"
                 if want == name or it["menu_item_id"] in (slug(want), base_id(want)):
                     score = 3.0
-                elif want_words and all(w in name for w in want_words):
+                elif want_words and all(_has_word(name, w) for w in want_words):
                     score = 2.0
-                elif want_words and all(w in hay for w in want_words):
+                elif want_words and all(_has_word(hay, w) for w in want_words):
                     score = 1.0
                 else:
                     continue
@@ -154,3 +154,8 @@ class Menu:
             }
             for r in rows
         }
+
+
+def _has_word(text: str, word: str) -> bool:
+    """`word` starts a word of `text` ("choc" finds chocolate; "tea" is not in "steamer")."""
+    return re.search(rf"\b{re.escape(word)}", text) is not None

@@ -125,6 +125,8 @@ class OrderPolicy:
     """The agent asked whether a doubtful goodbye meant one."""
     asked_missed: bool = False
     """The agent asked for the drink it did not catch."""
+    asked_cancel: bool = False
+    """The agent asked "cancel the whole order: ...?": a yes takes every line off."""
     missed: str = ""
     """Words of a drink the caller named beside others that were heard ("an old drink and a
     steam"): after the others are added, the agent asks for it rather than dropping it."""
@@ -171,6 +173,7 @@ class OrderPolicy:
         # a drink not caught is asked for once the drinks heard are in (after a check too)
         self.missed = turn.missed or (self.missed if pending else "")
         asked_missed, self.asked_missed = self.asked_missed, False
+        asked_cancel, self.asked_cancel = self.asked_cancel, False
         fixes, self.pending_fixes = self.pending_fixes, False
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
@@ -211,6 +214,25 @@ class OrderPolicy:
             self.pending, self.pending_fixes = pending, fixes
             said = _join([_describe(d, self.menu) for d in pending])
             return [_reply(f"Sorry, I didn't catch that. Was that {said}?")]
+        if asked_cancel and not turn.drinks and not turn.guesses:
+            if yes or "cancel_all" in acts:
+                return [
+                    *self._take_off(list(self.lines)),
+                    lambda _: (
+                        None
+                        if self.lines
+                        else Say(
+                            "Okay, I've cancelled it, and your order is empty now. Can I get you "
+                            "anything else?"
+                        )
+                    ),
+                    # a removal failed: what is left, from a fresh look
+                    *self._plan_read_back(lead="Sorry, I couldn't take it all off. You have"),
+                ]
+            if acts & {"no", "correct"}:
+                return self._plan_read_back(lead="Okay, I'll keep it. That's")
+        if "cancel_all" in acts and not turn.drinks and not turn.guesses:
+            return self._plan_cancel()
         if pending and yes and not turn.drinks and not turn.guesses:
             if fixes and (plan := self._plan_fix(pending)):
                 return plan
@@ -273,6 +295,11 @@ class OrderPolicy:
         if "human" in acts:
             return [lambda _: Call([ToolCall("transfer_to_human", {"reason": "caller asked"})]),
                     self._after_transfer]  # fmt: skip
+        if "hear_me" in acts and not turn.drinks:
+            # "Hello? Can you hear me?" on a phone line: the line works, say so
+            if self.lines:
+                return self._plan_read_back(lead="Yes, I can hear you. You have")
+            return [_reply("Yes, I can hear you. What can I get you?")]
         if turn.asking and "remove" not in acts and not (turn.drinks and "change" in acts):
             return self._plan_question(turn)
         if plan := self._plan_restate(turn):
@@ -347,9 +374,12 @@ class OrderPolicy:
         ):
             # "Yeah, with whole milk" to "anything else, or shall I place it?" is a change
             return self._plan_modify(turn.modifiers, turn, None)
-        if turn.unknown_drink in ("coffee", "tea", "teas", "coffees"):
-            # "a black coffee", "a tea please": a kind we have, not one drink of it
-            return self._plan_kind(turn.unknown_drink.rstrip("s"), lead="We have")
+        if kind := _KIND_OF_DRINK.fullmatch(turn.unknown_drink):
+            # "a black coffee", "a tea please", "a black tea", "an oolong": a kind we have,
+            # not one drink of it
+            said = kind.group(0).rstrip("s")
+            query = "coffee" if said.endswith("coffee") else said  # (no coffee says "black")
+            return self._plan_kind(query, lead="We have")
         if turn.unknown_drink:
             return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
@@ -405,6 +435,13 @@ class OrderPolicy:
             return self._plan_read_back(ask=False)
         if "menu" in acts:
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+        if (
+            "request" in acts
+            and not acts & {"human", "goodbye"}
+            and _only_words(turn.text, ORDER_OPENING_WORDS)
+        ):
+            # "Hi, I'd like to order, please", "can I order for pickup?": no drink said yet
+            return [_reply("Sure. What can I get you?")]
         if "request" in acts and not acts & {"human", "goodbye"}:
             # ordering something not understood: ask, never let the model guess an order
             self.misses += 1
@@ -413,6 +450,14 @@ class OrderPolicy:
             return [
                 _reply(f"Sorry, I still didn't catch it. {self._menu_line()} Which would you like?")
             ]
+        if confirming and not turn.asking and len(normalise(turn.text).split()) <= 2:
+            # "I'll take the English Breakfast, | please.": a tail after a comma pause comes in
+            # as a turn of its own, often misheard ("Green."), over the read-back it cut off;
+            # a fragment not understood gets the read-back again, never a model's guess
+            courtesy = _only_words(turn.text, COURTESY_WORDS)
+            return self._plan_read_back(
+                lead="Sure. That's" if courtesy else "Sorry, I didn't catch that. That's"
+            )
         return []
 
     # ------------------------------------------------------------------ uncertainty
@@ -585,8 +630,17 @@ class OrderPolicy:
         kind = turn.question
         drinks = turn.drinks or turn.guesses
         by_kind = _kind_query(turn.text)
-        if kind == "about" and not drinks and turn.modifiers is None and self.lines and turn.refers:
-            # "Does it have caffeine?" just after ordering a mocha: about the drink ordered last
+        if (
+            kind in ("about", "contents", "options")
+            and not drinks
+            and turn.modifiers is None
+            and self.lines
+            and turn.refers
+        ):
+            # "Does it have caffeine?", "what's in it?", "what does it come with?" just after
+            # ordering a mocha: about the drink ordered last
+            if kind == "options":
+                return self._plan_options(self._last_ordered())
             return self._plan_describe([self._last_ordered()], what_it_is=True, asked=turn.text)
         if kind == "about" and not drinks and turn.modifiers is None and not self.lines:
             return []  # "Is it busy in the shop today?": small talk, the model's to answer
@@ -628,9 +682,14 @@ class OrderPolicy:
         ("a tea, please" hears them too, `lead` "We have")."""
 
         def say(results: Results) -> Step:
-            names = [it["name"] for it in _menu_items(results)]
+            items = _menu_items(results)
+            names = [it["name"] for it in items]
             if not names:
                 return Say(f"Sorry, we don't have that. {self._menu_line()}")
+            if len(items) == 1:
+                # "an oolong": the one drink of that kind is offered, and a yes orders it
+                self.offered = [DrinkRequest(menu_item_id=items[0]["menu_item_id"], name=names[0])]
+                return Say(f"{lead} {names[0]}. Would you like one?")
             ask = "Would you like one?" if lead.startswith("Yes") else "Which would you like?"
             return Say(f"{lead} {_join(names[:5])}. {ask}")
 
@@ -1309,6 +1368,24 @@ class OrderPolicy:
             ]
         return self._remove(plan)
 
+    def _plan_cancel(self) -> list[Callable[[Results], Step | None]]:
+        """ "Cancel my order", "start over": the whole order is said back and taken off only
+        on a yes (a misheard "cancel" must not empty an order); a placed order cannot be."""
+        if not self.lines:
+            if self.placed:
+                return [_reply("Your order is placed already, so I can't change it on this "
+                               "line. Is there anything else?")]  # fmt: skip
+            return [_reply("There's nothing in your order yet. What can I get you?")]
+
+        def ask(results: Results) -> Step:
+            said = self._order_said(results)
+            if not said:
+                return Say("Sorry, I couldn't read your order back. What would you like?")
+            self.asked_cancel = True
+            return Say(f"You have {said}. Should I cancel the whole order?")
+
+        return [lambda _: self._details(), ask]
+
     def _plan_remove_answer(
         self, turn: CallerTurn, lines: list[Line]
     ) -> list[Callable[[Results], Step | None]] | None:
@@ -1380,7 +1457,7 @@ class OrderPolicy:
         return Say("Let me get you to someone. One moment.")
 
     def _plan_read_back(
-        self, *, ask: bool = True, closing: bool = False
+        self, *, ask: bool = True, closing: bool = False, lead: str = "That's"
     ) -> list[Callable[[Results], Step | None]]:
         def read(results: Results) -> Step:
             said = self._order_said(results)
@@ -1389,8 +1466,8 @@ class OrderPolicy:
             self.awaiting_confirmation = ask
             if not ask:
                 return Say(f"So far you have {said}. Anything else?")
-            lead = "Before you go: I have" if closing else "That's"
-            return Say(f"{lead} {said}. Shall I place the order?")
+            opening = "Before you go: I have" if closing else lead
+            return Say(f"{opening} {said}. Shall I place the order?")
 
         return [lambda _: self._details(), read]
 
@@ -1442,6 +1519,18 @@ FAREWELL_WORDS = frozenset(
      "that's", "it", "is", "no", "nope"}
 )  # fmt: skip
 """Words a farewell is made of ("Okay, thanks so much, bye!")."""
+
+
+ORDER_OPENING_WORDS = frozenset(
+    {"hi", "hello", "hey", "yeah", "yes", "um", "uh", "oh", "so", "okay", "ok", "good", "morning",
+     "afternoon", "evening", "i", "i'd", "i'll", "i'm", "id", "ill", "we", "we'd", "would", "like",
+     "to", "order", "place", "an", "a", "some", "something", "please", "can", "could", "may",
+     "get", "have", "make", "for", "pickup", "pick", "up", "go", "collection", "now", "just",
+     "want", "wanted", "wanna", "need", "there", "calling", "it"}
+)  # fmt: skip
+"""Words an opening made of "I'd like to order" and no drink is made of."""
+COURTESY_WORDS = frozenset({"please", "thanks", "thank", "you", "cheers"})
+"""Words that carry no request of their own."""
 
 
 HANG_UP_ANSWER_WORDS = FAREWELL_WORDS | {
@@ -1501,6 +1590,8 @@ def _money(price: Any) -> str:
 
 
 _BY_TASTE = re.compile(r"\b(sweet|strong|cold|refreshing|caffeine|decaf|light|bitter)\b")
+_KIND_OF_DRINK = re.compile(r"(?:(?:black|herbal|oolong) )?(?:coffee|tea)s?|oolong")
+"""What a caller names when asking for a kind, not a drink ("a black tea": which one?)."""
 _BY_KIND = re.compile(
     r"\b(black tea|green tea|herbal tea|oolong|iced tea|drip coffee|black coffee|coffee|tea"
     r"|teas|herbals?|chocolate|espresso drinks?)\b"
@@ -1577,7 +1668,7 @@ def _heard_near(text: str, spoken: dict[str, str], *, against: str | None = None
     """The key of `spoken` (option -> how a caller says it) whose words an answer comes near
     by sound or spelling, when one stands out by `TIE_MARGIN` (see `_addon_heard`)."""
     min_words = 2 if against else 1
-    words = [w for w in normalise(text).split() if w not in ("please", "thanks", "thank", "you")]
+    words = [w for w in normalise(text).split() if w not in COURTESY_WORDS]
     spans = [(i, j) for i in range(len(words))
              for j in range(i + min_words, min(len(words), i + 4) + 1)]  # fmt: skip
     if not spans:

@@ -233,6 +233,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "done": (
         r"\bthat'?s (all|it|everything)\b", r"\bthat is (all|it|everything)\b",
         r"\bnothing (else|more)\b", r"\b(i'?m|i am|we'?re) (done|good|all set)\b",
+        r"\b(do ?n'?t|do not) (want|need) anything (else|more)\b",
         r"\bthat'?ll be (all|it)\b", r"\bno(pe)?,? (thanks|thank you)\b", r"^(no|nope|nah)$",
         r"\bready to (order|pay|check ?out)\b", r"^(all |i'?m |we'?re )?done$",
     ),
@@ -269,7 +270,21 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\bwhat (do|did) i (have|order|get)\b", r"\b(read|repeat) (it|that|the order|my order)",
         r"\b(my|the) order so far\b", r"\bwhat'?s (in )?my order\b",
     ),
-    "remove": (r"\b(remove|cancel|take off|take (\w+ ){1,4}off|drop|delete|scratch|forget|get rid of)\b",),
+    # ("take away" / "take out" alone are "to go": only with the drink after or between;
+    # "skip" and "leave out" negate a drink: NEGATING_LEAD)
+    "remove": (r"\b(remove|cancel|take off|take (\w+ ){1,4}off|drop|delete|scratch|forget|get rid of)\b",
+               r"\b(take (away|out)|leave off|nix|lose) (the|that|my|those|them|both)\b",
+               r"\b(take|leave) (the|that|my|those|them|both)( \w+){0,3} (away|out|off)\b"),
+    # "Hello? Can you hear me?": a phone line checked, not small talk
+    "hear_me": (r"\b(can|could|do) you (hear|understand) me\b", r"\bare you (still )?there\b",
+                r"\bis (anyone|anybody|someone|somebody) there\b"),
+    # the whole order, not one drink: "cancel my order", "scrap everything", "start over"
+    "cancel_all": (
+        r"\b(cancel|scrap|scratch|forget|drop|delete|clear|remove|get rid of)( the| my| our)?"
+        r"( whole| entire)? (order|everything|all of (it|that|them)|it all|the lot|the whole thing)\b",
+        r"\bstart (over|again)\b", r"\b(do ?n'?t|do not) want anything(?! else)\b",
+        r"\bnever ?mind (the (whole )?order|everything)\b",
+    ),
     "change": (r"\b(make (that|it|them|those|the|both|all|one)|change|switch|swap|instead)\b",
                r"\b(can|could) (i|you|we) (get|have|make) (it|that|them|those|both)\b"),
     # "no, I said a macchiato", "not a mocha, a macchiato", "I meant the cortado"
@@ -312,7 +327,7 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         r"\b(can|does|do) (it|that|they|the [a-z]+|a [a-z]+|an [a-z]+) (come|be made|be) (with|iced|hot|decaf)\b",
     ),
     "contents": (
-        r"\bwhat'?s in\b", r"\bwhat is in\b", r"\bwhat goes in\b", r"\bingredients?\b",
+        r"\bwhat'?s in\b", r"\bwhat is in\b", r"\bwhat (goes|comes) in\b", r"\bingredients?\b",
         r"\b(anything|something|drinks?|any drinks?) (with|that has|that have|without|made with)\b",
         r"\b(made|come|comes) (with|of|from)\b.*\?", r"\bwhat (is|are) (a|an|the) [a-z]",
         r"\bwhat does (a |an |the )?[a-z ]+ (have|come with|taste like|contain)\b",
@@ -762,7 +777,8 @@ CHANGE_OF_MIND = re.compile(
 )
 """Words before a drink that take back the one said just before it, in one sentence."""
 REMOVE_LEAD = re.compile(
-    r"\b(?:remove|cancel|take off|drop|delete|scratch|forget|get rid of|no more)(?: the| that| my)?\s*$"
+    r"\b(?:remove|cancel|take off|take away|take out|leave off|nix|lose|drop|delete"
+    r"|scratch|forget|get rid of|no more)(?: the| that| my)?\s*$"
 )
 """Words just before a drink that take it off ("remove the latte and ...")."""
 EACH_ONE = re.compile(
@@ -1138,7 +1154,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             or any(k != ADDONS for k in mods.unclear)
         ):
             turn.modifiers = mods
-        m = re.search(r"\b(latte|coffee|tea)s?\b|" + NOT_OURS.pattern, t)
+        m = re.search(
+            r"\b(?:(?:black|green|herbal|oolong) )?(?:latte|coffee|tea)s?\b|\boolong\b|"
+            + NOT_OURS.pattern,
+            t,
+        )
         if m and "menu" not in turn.acts and not found and not turn.question:
             turn.unknown_drink = m.group(0)
     if not turn.unknown_drink and turn.acts & {"request", "correct", "change", "remove", "no"}:
