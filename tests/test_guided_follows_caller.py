@@ -200,6 +200,18 @@ async def test_an_opening_without_a_drink_is_asked_what_it_wants_never_to_repeat
         assert fallback.asked == []
 
 
+async def test_a_drink_we_do_not_have_corrected_to_ours_is_never_guessed_as_a_third(
+    tmp_path: Path,
+) -> None:
+    """ "two flat whites, er, I mean two cortados" once asked about "two Cortados and two
+    Lattes": a drink the menu lacks is never a near miss of one it has."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("Hiya, I'll grab two flat whites, er, I mean two cortados.")
+        assert [r[:2] for r in await call.order()] == [("Cortado", 2)], said
+        _, said = await call.say("Could I grab a flat white?")
+        assert said.startswith("Sorry, we don't have that.") and said.endswith("like?"), said
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

@@ -381,7 +381,11 @@ class OrderPolicy:
             query = "coffee" if said.endswith("coffee") else said  # (no coffee says "black")
             return self._plan_kind(query, lead="We have")
         if turn.unknown_drink:
-            return [lambda _: Say(f"Sorry, we don't have that. {self._menu_line()}")]
+            return [
+                lambda _: Say(
+                    f"Sorry, we don't have that. {self._menu_line()} What would you like?"
+                )
+            ]
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
         if confirming and acts & {"yes", "place", "done"} and "change" not in acts:
             # the whole order was just read back with "anything else, or shall I place it?"
@@ -685,7 +689,7 @@ class OrderPolicy:
             items = _menu_items(results)
             names = [it["name"] for it in items]
             if not names:
-                return Say(f"Sorry, we don't have that. {self._menu_line()}")
+                return Say(f"Sorry, we don't have that. {self._menu_line()} What would you like?")
             if len(items) == 1:
                 # "an oolong": the one drink of that kind is offered, and a yes orders it
                 self.offered = [DrinkRequest(menu_item_id=items[0]["menu_item_id"], name=names[0])]
@@ -706,7 +710,7 @@ class OrderPolicy:
         def say(results: Results) -> Step:
             items = _menu_items(results)
             if not items:
-                return Say(f"Sorry, we don't have that. {self._menu_line()}")
+                return Say(f"Sorry, we don't have that. {self._menu_line()} What would you like?")
             priced = [f"{it['name']} is {_money(it['price'])}" for it in items if it.get("price")]
             if priced:
                 return Say(f"{_join(priced)}. {then}")
@@ -1182,7 +1186,7 @@ class OrderPolicy:
             items = [it for _, out, err in results if not err and isinstance(out, dict)
                      for it in out.get("menu_items", [])]  # fmt: skip
             if not items:
-                return Say(f"Sorry, we don't have that. {self._menu_line()}")
+                return Say(f"Sorry, we don't have that. {self._menu_line()} What would you like?")
             self.offered = [] if ordered else [
                 d for d in drinks if d.menu_item_id in {it["menu_item_id"] for it in items}
             ]  # fmt: skip

@@ -304,7 +304,8 @@ ACTS: dict[str, tuple[str, ...]] = {
                 r"\b(i|we) (could|can|might) (get|have|grab|order|try)\b",
                 r"\b(i'?d|i would|we'?d|we would) (like|love|want|take|have|go with)\b",
                 r"\b(i|we) (want|need|will have|'ll have|ll have|will take|'ll take)\b",
-                r"\b(i'?ll|we'?ll|ill) (have|take|get|do|go with)\b",
+                r"\b(i'?ll|we'?ll|ill) (have|take|get|do|go with|grab)\b",
+                r"\b(can|could) (i|we) (just )?grab\b",
                 r"\b(give|get|make|bring) (me|us)\b", r"\blet me (get|have|order)\b",
                 r"\b(i|we) like (a|an|one|two|three|four)\b",  # "I'd like" heard without the d
                 r"^(and |also |plus |oh and )?(a|an|one|two|three|four|five|\d+) [a-z]"),
@@ -919,7 +920,8 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
     known = (menu.known_words - menu.name_words) | {DRINK_MARK}
     for g in guess_drinks(words, names, known):
         at = _index_of(words, g.heard)
-        if at <= 0 or words[at - 1] not in SLOT_BEFORE or FOOD.search(g.heard):
+        if at <= 0 or words[at - 1] not in SLOT_BEFORE or NOT_OURS.search(g.heard):
+            # ("two flat whites" is a drink we do not have, never a near miss of a Latte)
             continue
         quantity = _quantity(" ".join(words[:at]), g.heard.endswith("s"))
         after = re.split(r"\b(and|plus|also)\b", " ".join(words[at + len(g.heard.split()) :]))[0]
