@@ -307,6 +307,33 @@ async def test_a_fragment_over_the_read_back_gets_the_read_back_again_not_the_mo
 # ---------------------------------------------------------------------------- changes
 
 
+@pytest.mark.parametrize(
+    "change",
+    ["Add caramel to the mocha.", "Put caramel in the mocha.", "Can the mocha have caramel?",
+     "I want caramel in the mocha.", "The mocha with caramel please."],
+)  # fmt: skip
+async def test_an_add_on_for_the_drink_ordered_changes_it_never_adds_a_second(
+    tmp_path: Path, change: str
+) -> None:
+    """ "Add caramel to the mocha" once ordered a second Mocha with caramel: "add" named an
+    add-on for the mocha already ordered."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte and a mocha.")
+        calls, said = await call.say(change)
+        assert "add_order_item" not in names(calls), calls
+        assert said.startswith("Okay. That's one Latte and one Mocha with caramel sauce."), said
+        assert await call.addons() == [("Latte", []), ("Mocha", ["caramel-sauce"])]
+
+
+async def test_the_second_one_changes_one_drink_of_two(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two lattes please.")
+        await call.say("Make the second one decaf.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {}), ("Latte", 1, {"caffeine": "Decaf"})
+        ]  # fmt: skip
+
+
 async def test_a_milk_change_on_drinks_already_ordered_updates_them_and_is_read_back(
     tmp_path: Path,
 ) -> None:

@@ -817,10 +817,16 @@ class OrderPolicy:
     def _changes_named(self, turn: CallerTurn) -> bool:
         """The turn changes the one drink it names, which is already ordered."""
         acts = turn.acts
-        if len(turn.drinks) != 1 or "more" in acts:
+        if len(turn.drinks) != 1:
             return False
         drink = turn.drinks[0]
         if not self._targets(turn, drink.menu_item_id):
+            return False
+        if drink.definite and (drink.attributes or drink.addons) and not drink.quantity_said:
+            # "add caramel to the mocha", "put oat milk in the latte": the drink ordered gets
+            # it ("add" is no second mocha)
+            return True
+        if "more" in acts:
             return False
         return "change" in acts or ("only" in acts and drink.quantity_said)
 

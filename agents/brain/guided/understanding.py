@@ -293,6 +293,7 @@ ACTS: dict[str, tuple[str, ...]] = {
                 r"^no,? (a|an|the|i said|i meant)\b", r"\bthat'?s wrong\b"),
     "all_of": (r"\b(them|both|all of them|both of them|all|each|every one|those)\b",),
     "one_of": (r"\b(just |only )?one (of|on|o) (them|those|em|the [a-z]+|my [a-z]+)\b",
+               r"\bthe (first|second|third|last) one\b",
                # "one hot and one iced", "make one oat milk and the other almond milk"
                r"^(?:(?:actually|so|and|okay|ok|um|oh)\s+)*(?:(?:can|could) you )?(?:make )?one"
                r" (?:with|hot|iced|cold|decaf|regular|oat|almond|whole|skim|non|no|as)\b"
