@@ -325,6 +325,26 @@ async def test_an_add_on_for_the_drink_ordered_changes_it_never_adds_a_second(
         assert await call.addons() == [("Latte", []), ("Mocha", ["caramel-sauce"])]
 
 
+@pytest.mark.parametrize(
+    "line",
+    ["Can I get a chai tea latte?", "A chai tea, please.", "A matcha green tea latte, please."],
+)
+async def test_a_longer_way_of_naming_a_drink_orders_one_drink(tmp_path: Path, line: str) -> None:
+    """ "a chai tea latte" once ordered a Chai Latte and a Latte."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(line)
+        assert len(await call.order()) == 1 and (await call.order())[0][1] == 1
+
+
+async def test_one_with_almond_and_one_with_oat_splits_two_drinks_ordered(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two mochas please.")
+        await call.say("Can I get one with almond milk and one with oat?")
+        assert sorted(r[2]["milk-options"] for r in await call.order()) == [
+            "Almond Milk", "Oat Milk"
+        ]  # fmt: skip
+
+
 async def test_the_second_one_changes_one_drink_of_two(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("Two lattes please.")
@@ -570,6 +590,21 @@ async def test_no_i_don_t_want_anything_else_answers_the_read_back(tmp_path: Pat
         await call.say("A latte and a mocha, please.")
         calls, _ = await call.say("No, I don't want anything else.")
         assert names(calls) == ["finish_order"]
+
+
+@pytest.mark.parametrize(
+    ("removal", "left"),
+    [("Remove the lattes.", [("Cortado", 1)]),
+     ("Remove a latte.", [("Cortado", 1), ("Latte", 1)]),
+     ("Remove one latte.", [("Cortado", 1), ("Latte", 1)])],
+)  # fmt: skip
+async def test_the_lattes_are_all_of_them_and_a_latte_is_one(
+    tmp_path: Path, removal: str, left: list[tuple[str, int]]
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A cortado and two lattes.")
+        await call.say(removal)
+        assert [r[:2] for r in await call.order()] == left
 
 
 async def test_removing_from_a_line_of_two_asks_one_or_all(tmp_path: Path) -> None:

@@ -1341,7 +1341,11 @@ class OrderPolicy:
             lines = self._lines_of(d.menu_item_id)
             if not lines:
                 continue
-            everything = "all_of" in turn.acts and "one_of" not in turn.acts
+            everything = "one_of" not in turn.acts and (
+                "all_of" in turn.acts
+                # "remove the lattes": the plural said with "the" is all of them
+                or (d.definite and d.quantity_unsure and not d.quantity_said)
+            )
             if len(lines) > 1 and not everything and not _matches_options(d, lines):
                 self.pending_remove = lines
                 which = _join([_describe(ln.drink, self.menu) for ln in lines]).replace(
@@ -1357,17 +1361,22 @@ class OrderPolicy:
                 lines = [ln for ln in lines if _matches_options(d, [ln])][:1] or lines[-1:]
             for ln in lines:
                 have = ln.drink.quantity
+                one = bool(re.search(rf"\b(a|an) {re.escape(d.name.lower())}\b",
+                                     normalise(turn.text)))  # fmt: skip
                 if (
                     have > 1
                     and not everything
                     and not d.quantity_said
+                    and not one  # "remove a latte": one of them
                     and "one_of" not in turn.acts
                 ):
                     self.pending_remove = [ln]
                     return [lambda _: self._details(),
                             _reply(f"You have {_count(have, ln.drink.name)}. Should I take off "
                                    "one, or all of them?")]  # fmt: skip
-                fewer = have - d.quantity if (d.quantity_said or "one_of" in turn.acts) else 0
+                fewer = (
+                    have - d.quantity if (d.quantity_said or one or "one_of" in turn.acts) else 0
+                )
                 if "one_of" in turn.acts and not d.quantity_said:
                     fewer = have - 1
                 plan.append((ln, fewer if fewer > 0 else None))

@@ -35,6 +35,8 @@ ITEM_SYNONYMS = {
     "matcha": "Matcha Latte", "cold brew coffee": "Cold Brew", "capuccino": "Cappuccino",
     "cappucino": "Cappuccino", "capp": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
     "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer", "green tea": "Ginger Green Cold Steep Tea",
+    "chai tea latte": "Chai Latte", "chai tea": "Chai Latte", "matcha green tea latte": "Matcha Latte",
+    "matcha tea latte": "Matcha Latte", "green tea latte": "Matcha Latte",
 }  # fmt: skip
 # attribute id -> (words the caller says -> the menu's option name); longest phrases first
 OPTION_WORDS: dict[str, dict[str, str]] = {
@@ -295,7 +297,8 @@ ACTS: dict[str, tuple[str, ...]] = {
     "one_of": (r"\b(just |only )?one (of|on|o) (them|those|em|the [a-z]+|my [a-z]+)\b",
                r"\bthe (first|second|third|last) one\b",
                # "one hot and one iced", "make one oat milk and the other almond milk"
-               r"^(?:(?:actually|so|and|okay|ok|um|oh)\s+)*(?:(?:can|could) you )?(?:make )?one"
+               r"^(?:(?:actually|so|and|okay|ok|um|oh)\s+)*"
+               r"(?:(?:can|could) (?:you|i|we) (?:make|get|have|do) |(?:can|could) you |make )?one"
                r" (?:with|hot|iced|cold|decaf|regular|oat|almond|whole|skim|non|no|as)\b"
                r".* and (?:make )?(?:one|the others?)\b"),
     "only": (r"\b(actually|just|only)\b",),
