@@ -138,6 +138,9 @@ QUESTIONS = [
     ("How big is a cappuccino?", "foam"),
     ("Which is stronger, a latte or a cappuccino?", "the latte is"),
     ("Is the hot chocolate made with real chocolate?", "would you like one"),
+    ("Do you have soy milk?", "we don't have soy milk. we have milk: whole milk"),
+    ("Have you got any syrups?", "hazelnut sweetener"),
+    ("What's my total?", "i don't have prices"),
     # about the drink just ordered
     ("What's in it?", "the latte is espresso"),
     ("What does it come with?", "the latte comes with"),

@@ -667,6 +667,10 @@ class OrderPolicy:
         ):
             # "How much is that?" just after ordering: the drink ordered last
             return self._plan_price([self._last_ordered()], ordered=True)
+        if kind == "price" and re.search(r"\b(total|order|all|everything)\b", turn.text.lower()):
+            # "what's my total?": no prices on this line, for the whole order either
+            return [_reply("Sorry, I don't have prices on this line; your order is rung up "
+                           "when you pick it up. Anything else?")]  # fmt: skip
         if kind == "price":
             return [lambda _: Say("Which drink would you like the price of?")]
         if kind == "options":
@@ -732,6 +736,13 @@ class OrderPolicy:
         """ "Do you have oat milk?", "anything with caramel?": which drinks offer it."""
         wanted = [*mods.attributes.items()]
         addons = list(mods.addons)
+        if not wanted and not addons:
+            # "do you have soy milk?": an option the menu lacks; what it has instead
+            asked = " ".join(mods.dropped)
+            lead = f"Sorry, we don't have {mods.dropped[0]}." if mods.dropped else "Sorry, no."
+            query = _option_words(asked) or "milk"
+            return [lambda _: Call([ToolCall("get_addons", {"query": query})]),
+                    self._say_options(None, lead=lead)]  # fmt: skip
 
         def say(results: Results) -> Step:
             items = _menu_items(results)
@@ -751,7 +762,9 @@ class OrderPolicy:
         return [lambda _: Call([ToolCall("get_menu_items", {"query": "coffee OR other drinks OR tea"})]),
                 say]  # fmt: skip
 
-    def _say_options(self, drink: DrinkRequest | None) -> Callable[[Results], Step]:
+    def _say_options(
+        self, drink: DrinkRequest | None, *, lead: str = ""
+    ) -> Callable[[Results], Step]:
         def say(results: Results) -> Step:
             out = results[0][1] if results and not results[0][2] else None
             if not isinstance(out, dict):
@@ -768,7 +781,8 @@ class OrderPolicy:
             if not parts:
                 return Say(f"{subject} has no options. Would you like one?")
             verb = "comes with a choice of" if drink else "have"
-            return Say(f"{subject} {verb} {'; '.join(parts[:3])}. What would you like?")
+            said = f"{subject} {verb} {'; '.join(parts[:3])}. What would you like?"
+            return Say(f"{lead} {said}" if lead else said)
 
         return say
 

@@ -317,7 +317,7 @@ ACTS: dict[str, tuple[str, ...]] = {
 _ACTS = {act: [re.compile(p) for p in pats] for act, pats in ACTS.items()}
 
 QUESTIONS: dict[str, tuple[str, ...]] = {
-    "price": (r"\bhow much\b", r"\b(price|prices|priced|cost|costs)\b"),
+    "price": (r"\bhow much\b", r"\b(price|prices|priced|cost|costs)\b", r"\b(my|the) total\b"),
     "recommend": (
         r"\brecommend", r"\bsuggest", r"\bwhat should (i|we) (get|have|try|order)\b",
         r"\bwhat('?s| is| are) (good|popular|nice|best)\b",
@@ -328,6 +328,7 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     "options": (
         r"\bwhat (kind of |kinds of |sort of )?(milks?|syrups?|sweeteners?|flavou?rs?|options"
         r"|add-?ons?|sauces?)\b", r"\b(which|what) milks?\b",
+        r"\bany (syrups?|sweeteners?|flavou?rs?|sauces?|add-?ons?|milk options|non-?dairy milks?)\b",
         r"\bwhat (can|could) (i|you|we) (get|have|add|put) (in|on|with|into)\b",
         r"\b(can|does|do) (it|that|they|the [a-z]+|a [a-z]+|an [a-z]+) (come|be made|be) (with|iced|hot|decaf)\b",
     ),
