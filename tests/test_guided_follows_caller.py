@@ -141,6 +141,7 @@ QUESTIONS = [
     ("Do you have soy milk?", "we don't have soy milk. we have milk: whole milk"),
     ("Have you got any syrups?", "hazelnut sweetener"),
     ("What's my total?", "i don't have prices"),
+    ("What sizes do you have?", "in one size: 12 ounces"),
     # about the drink just ordered
     ("What's in it?", "the latte is espresso"),
     ("What does it come with?", "the latte comes with"),

@@ -680,6 +680,12 @@ class OrderPolicy:
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
         if by_kind:  # "do you have black tea?": the drinks of that kind
             return self._plan_kind(by_kind)
+        if _SIZE_WORDS.search(turn.text.lower()):
+            # "what sizes do you have?": each drink has one size (the one ordered last: which)
+            if self.lines:
+                return self._plan_describe([self._last_ordered()], what_it_is=True,
+                                           asked=turn.text)  # fmt: skip
+            return [_reply("Each of our drinks comes in one size. What would you like?")]
         # something we do not sell ("gluten-free food?"): said from the menu file, no tool
         return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
 
@@ -1201,6 +1207,7 @@ class OrderPolicy:
         ordered = all(self._lines_of(d.menu_item_id) for d in drinks)
         then = "Anything else?" if ordered else "Would you like one?"
         decaf = re.search(r"\b(caffeine|caffeinated|decaf|decaffeinated)\b", asked.lower())
+        sized = bool(_SIZE_WORDS.search(asked.lower()))
 
         def say(results: Results) -> Step:
             items = [it for _, out, err in results if not err and isinstance(out, dict)
@@ -1212,7 +1219,9 @@ class OrderPolicy:
             ]  # fmt: skip
             if what_it_is:
                 parts = [f"the {it['name']} is " + (_spoken(it["description"]) if it.get("description")
-                         else "on our menu") for it in items[: len(drinks)]]  # fmt: skip
+                         else "on our menu") + (f", in one size: {_ounces(it['size'])}"
+                                                if sized and it.get("size") else "")
+                         for it in items[: len(drinks)]]  # fmt: skip
                 if decaf and all("caffeine" in self.menu.items[d.menu_item_id]["attributes"]
                                  for d in drinks):  # fmt: skip
                     parts.append("it has caffeine, and we can make it decaf")
@@ -1224,7 +1233,15 @@ class OrderPolicy:
 
         return [
             lambda _: Call(
-                [ToolCall("get_menu_items", {"query": query, "fields": ["description"]})]
+                [
+                    ToolCall(
+                        "get_menu_items",
+                        {
+                            "query": query,
+                            "fields": ["description", "size"] if sized else ["description"],
+                        },
+                    )
+                ]  # fmt: skip
             ),
             say,
         ]
@@ -1623,6 +1640,15 @@ def _money(price: Any) -> str:
 
 
 _BY_TASTE = re.compile(r"\b(sweet|strong|cold|refreshing|caffeine|decaf|light|bitter)\b")
+
+
+def _ounces(size: str) -> str:
+    """ "12oz" as a voice says it: "12 ounces"."""
+    return re.sub(r"(\d+)\s*oz\b", r"\1 ounces", size)
+
+
+_SIZE_WORDS = re.compile(r"\b(sizes?|how big|ounces?|oz)\b")
+"""A question about a drink's size."""
 _KIND_OF_DRINK = re.compile(r"(?:(?:black|herbal|oolong) )?(?:coffee|tea)s?|oolong")
 """What a caller names when asking for a kind, not a drink ("a black tea": which one?)."""
 _BY_KIND = re.compile(
