@@ -331,10 +331,18 @@ async def test_an_add_on_for_the_drink_ordered_changes_it_never_adds_a_second(
 
 @pytest.mark.parametrize(
     "line",
-    ["Can I get a chai tea latte?", "A chai tea, please.", "A matcha green tea latte, please."],
+    [
+        "Can I get a chai tea latte?",
+        "A chai tea, please.",
+        "A matcha green tea latte, please.",
+        "Can I get a cortado, no wait, a macchiato.",
+        "A mocha, sorry, no, a latte.",
+        "Can I get a hot choc?",
+    ],
 )
 async def test_a_longer_way_of_naming_a_drink_orders_one_drink(tmp_path: Path, line: str) -> None:
-    """ "a chai tea latte" once ordered a Chai Latte and a Latte."""
+    """ "a chai tea latte" once ordered a Chai Latte and a Latte, "a cortado, no wait, a
+    macchiato" both."""
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say(line)
         assert len(await call.order()) == 1 and (await call.order())[0][1] == 1

@@ -31,7 +31,8 @@ NUMBERS = {
     "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
 }  # fmt: skip
 ITEM_SYNONYMS = {
-    "hot cocoa": "Hot Chocolate", "cocoa": "Hot Chocolate", "chai": "Chai Latte",
+    "hot cocoa": "Hot Chocolate", "cocoa": "Hot Chocolate", "hot choc": "Hot Chocolate",
+    "chai": "Chai Latte",
     "matcha": "Matcha Latte", "cold brew coffee": "Cold Brew", "capuccino": "Cappuccino",
     "cappucino": "Cappuccino", "capp": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
     "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer", "green tea": "Ginger Green Cold Steep Tea",
@@ -779,7 +780,8 @@ def _unclear_shots(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
 
 
 CHANGE_OF_MIND = re.compile(
-    r"\b(?:make (?:that|it)|i mean|i meant|change (?:that|it) to|or rather)(?: a| an| one)?\s*$"
+    r"\b(?:make (?:that|it)|i mean|i meant|change (?:that|it) to|or rather|no,? wait,?|wait,? no,?"
+    r"|no,? sorry,?|sorry,? no,?|no,? actually,?|actually,? no,?)(?: a| an| one)?\s*$"
 )
 """Words before a drink that take back the one said just before it, in one sentence."""
 REMOVE_LEAD = re.compile(
