@@ -216,6 +216,30 @@ async def test_a_drink_we_do_not_have_corrected_to_ours_is_never_guessed_as_a_th
         assert said.startswith("Sorry, we don't have that.") and said.endswith("like?"), said
 
 
+@pytest.mark.parametrize(
+    ("lines", "kind", "read_back"),
+    [(["A latte to go please."], "To go", "That's one Latte, to go."),
+     (["A latte please.", "It's for here."], "Here", "That's one Latte, for here."),
+     (["Can I get it to go?", "A latte."], "To go", "That's one Latte, to go."),
+     (["I'd like to go with a latte."], None, "That's one Latte. Anything")],
+)  # fmt: skip
+async def test_to_go_or_for_here_sets_the_order_type_and_is_read_back(
+    tmp_path: Path, lines: list[str], kind: str | None, read_back: str
+) -> None:
+    """The order's type is a tool call (`update_order`), said in the read-back; "go with a
+    latte" is no order type."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        for line in lines:
+            calls, said = await call.say(line)
+        assert read_back in said, said
+        sets = [a for n, a in calls if n == "update_order"]
+        assert sets == ([{"order_id": sets[0]["order_id"], "attributes": [
+            {"attribute_id": "order-type", "option": kind}]}] if kind else []), calls  # fmt: skip
+        details = await call.store.get_order_details((await _orders(call.store))[0]["order_id"])
+        stored = {a["attribute_id"]: a["option"] for a in details["attributes"]}
+        assert stored.get("order-type") == kind
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

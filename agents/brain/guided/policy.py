@@ -125,6 +125,10 @@ class OrderPolicy:
     """The agent asked whether a doubtful goodbye meant one."""
     asked_missed: bool = False
     """The agent asked for the drink it did not catch."""
+    order_type: str = ""
+    """The order type the caller asked for ("To go"), set on the order when it has one."""
+    order_type_set: str = ""
+    """The order type `update_order` last set on this order."""
     asked_cancel: bool = False
     """The agent asked "cancel the whole order: ...?": a yes takes every line off."""
     missed: str = ""
@@ -174,6 +178,8 @@ class OrderPolicy:
         self.missed = turn.missed or (self.missed if pending else "")
         asked_missed, self.asked_missed = self.asked_missed, False
         asked_cancel, self.asked_cancel = self.asked_cancel, False
+        if turn.order_type:
+            self.order_type = turn.order_type
         fixes, self.pending_fixes = self.pending_fixes, False
         asked_qty, self.pending_quantity = self.pending_quantity, None
         removing, self.pending_remove = self.pending_remove, []
@@ -374,6 +380,10 @@ class OrderPolicy:
         ):
             # "Yeah, with whole milk" to "anything else, or shall I place it?" is a change
             return self._plan_modify(turn.modifiers, turn, None)
+        if turn.order_type and self.lines and not turn.asking and turn.modifiers is None:
+            # "It's for here", "make it to go": the order's type, then the order read back
+            return [*self._set_order_type(), lambda _: self._details(),
+                    self._confirm_after("Okay.")]  # fmt: skip
         if kind := _KIND_OF_DRINK.fullmatch(turn.unknown_drink):
             # "a black coffee", "a tea please", "a black tea", "an oolong": a kind we have,
             # not one drink of it
@@ -1119,11 +1129,11 @@ class OrderPolicy:
 
             return step
 
-        def read_back(results: Results) -> Step:
+        def read_back(results: Results) -> Step | None:
             record(drinks[-1], results)
             if not added:
                 return Say("Sorry, I couldn't add that. Could you say it again?")
-            return self._details()
+            return None
 
         def confirm(results: Results) -> Step:
             dropped = [f"{d.name} doesn't come with {_join(d.dropped)}" for d in added if d.dropped]
@@ -1146,7 +1156,23 @@ class OrderPolicy:
                     with_options.setdefault(d.menu_item_id, []).append(d)
             steps += [options(same) for same in with_options.values()]
         steps += [add(i) for i in range(len(drinks))]
-        return [*steps, read_back, confirm]
+        return [*steps, read_back, *self._set_order_type(), lambda _: self._details(), confirm]
+
+    def _set_order_type(self) -> list[Callable[[Results], Step | None]]:
+        """ "A latte to go": the order's type is set once the order exists (`update_order`),
+        and only when it changes."""
+
+        def call(_: Results) -> Step | None:
+            if not self.order_type or not self.order_id or self.order_type == self.order_type_set:
+                return None
+            return Call([ToolCall("update_order", {"order_id": self.order_id, "attributes": [
+                {"attribute_id": "order-type", "option": self.order_type}]})])  # fmt: skip
+
+        def record(results: Results) -> None:
+            if results and results[0][0] == "update_order" and not results[0][2]:
+                self.order_type_set = self.order_type
+
+        return [call, record]
 
     def _then_ask(self) -> str:
         """What follows "Got it, ...": a drink not caught is asked for (food or a drink this
@@ -1193,7 +1219,10 @@ class OrderPolicy:
     def _order_said(self, results: Results) -> str:
         out = results[0][1] if results and not results[0][2] else None
         items = out.get("menu_items", []) if isinstance(out, dict) else []
-        return _join([_describe_line(it) for it in _same_drinks_together(items)])
+        said = _join([_describe_line(it) for it in _same_drinks_together(items)])
+        kind = next((a.get("option") for a in (out or {}).get("attributes", [])
+                     if a.get("attribute_id") == "order-type"), None) if said else None  # fmt: skip
+        return f"{said}, {ORDER_TYPE_SAID[kind]}" if kind in ORDER_TYPE_SAID else said
 
     def _plan_describe(
         self, drinks: list[DrinkRequest], *, what_it_is: bool = False, asked: str = ""
@@ -1532,6 +1561,7 @@ class OrderPolicy:
             self.awaiting_confirmation = False
             self.placed += 1
             self.lines, self.order_id = [], None
+            self.order_type = self.order_type_set = ""
             return Say("Your order is placed and will be ready at the bar in a few minutes. "
                        "Anything else?")  # fmt: skip
 
@@ -1570,6 +1600,9 @@ FAREWELL_WORDS = frozenset(
 )  # fmt: skip
 """Words a farewell is made of ("Okay, thanks so much, bye!")."""
 
+
+ORDER_TYPE_SAID = {"To go": "to go", "Here": "for here", "Delivery": "for delivery"}
+"""The order type as the read-back says it."""
 
 ORDER_OPENING_WORDS = frozenset(
     {"hi", "hello", "hey", "yeah", "yes", "um", "uh", "oh", "so", "okay", "ok", "good", "morning",

@@ -486,6 +486,9 @@ class CallerTurn:
     with ("remove the latte and make the cappuccino a double")."""
     refers: bool = False
     """The words point at something said before ("it", "that", "this one")."""
+    order_type: str = ""
+    """The order's type the caller said ("to go": To go, "for here": Here, "delivery":
+    Delivery), for `update_order`; "" when none was said."""
     missed: str = ""
     """Words in a list of drinks that name none we know, beside drinks we do ("an old drink
     and a steam": the Steamer is heard, the first drink is not): asked about, never dropped."""
@@ -1011,6 +1014,21 @@ def _index_of(words: list[str], phrase: str) -> int:
     return -1
 
 
+ORDER_TYPES = (
+    # "to go" but not "I'd like to go with a latte"; "take away" but not "take away the latte"
+    (re.compile(r"\b(?:to ?go|take ?out|take ?away|carry ?out)\b"
+                r"(?!\s+(?:with|ahead|out|back|over|through|for|the|that|my|those|them|both))"),
+     "To go"),
+    (re.compile(r"\b(?:for here|dine in|eat in|eating in|drink it here|to stay)\b"), "Here"),
+    (re.compile(r"\b(?:for delivery|delivered|deliver it)\b"), "Delivery"),
+)  # fmt: skip
+"""Words for the order's type, and the menu's option for each."""
+
+
+def _order_type(t: str) -> str:
+    return next((option for pattern, option in ORDER_TYPES if pattern.search(t)), "")
+
+
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     menu = menu or load_menu()
     t = normalise(text)
@@ -1033,6 +1051,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # "Is the mocha sweet?", "How big is a cappuccino?", "No, that's not right, is the
         # cortado strong?": asked, never ordered
         turn.question = "about"
+    turn.order_type = _order_type(t)
     whole = t
     turn.refers = bool(re.search(r"\b(?:it|that|this|this one|that one|they|them)\b", t))
     other = (
