@@ -240,6 +240,37 @@ async def test_to_go_or_for_here_sets_the_order_type_and_is_read_back(
         assert stored.get("order-type") == kind
 
 
+@pytest.mark.parametrize(
+    ("lines", "order"),
+    [(["I'll take a cappuccino.", "And a cookie?", "Okay, just the cappuccino then."],
+      [("Cappuccino", 1)]),
+     (["Hey, do you have cold brew?", "Great, two of those please."], [("Cold Brew", 2)]),
+     (["Two cold brews please.", "Actually make one a latte."], [("Cold Brew", 1), ("Latte", 1)]),
+     (["Can I get three mochas?", "Actually, make that two mochas and a latte."],
+      [("Mocha", 2), ("Latte", 1)]),
+     (["Can I get a latte?", "Sorry, two lattes."], [("Latte", 2)])],
+)  # fmt: skip
+async def test_a_mind_changed_in_other_words_changes_the_order_not_adds_to_it(
+    tmp_path: Path, lines: list[str], order: list[tuple[str, int]]
+) -> None:
+    """Each of these once added drinks: "just the cappuccino" a second cappuccino, "make that
+    two mochas and a latte" five mochas, "sorry, two lattes" three; "two of those" to "would
+    you like one?" ordered one."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        for line in lines:
+            _, said = await call.say(line)
+        assert [r[:2] for r in await call.order()] == order, said
+        assert said.endswith("place the order?"), said
+
+
+async def test_i_ll_have_what_you_recommend_gets_a_recommendation(tmp_path: Path) -> None:
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say("I'll have what you recommend.")
+        assert names(calls) == ["show_menu"] and said.endswith("Would you like one of those?")
+        assert fallback.asked == []
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

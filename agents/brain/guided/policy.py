@@ -292,6 +292,9 @@ class OrderPolicy:
                 # "Would you like one?" after "Is the mocha sweet?" with a mocha ordered -
                 # "Okay, can you make it decaf?": a change to that mocha, not a second one
                 return self._plan_modify(turn.modifiers, turn, ordered[0])
+            if len(offered) == 1 and (qty := _said_number(turn.text)) > 1:
+                # "Would you like one?" - "Great, two of those please": two
+                offered[0].quantity, offered[0].quantity_said = qty, True
             return self._plan_add(offered)
         if turn.off_topic and "goodbye" in acts and not self.lines:
             # "Oh, sorry, wrong number. Bye.": let them go
@@ -306,7 +309,10 @@ class OrderPolicy:
             if self.lines:
                 return self._plan_read_back(lead="Yes, I can hear you. You have")
             return [_reply("Yes, I can hear you. What can I get you?")]
-        if turn.asking and "remove" not in acts and not (turn.drinks and "change" in acts):
+        if (turn.asking or (turn.question == "recommend" and not turn.drinks)) and not (
+            "remove" in acts or (turn.drinks and "change" in acts)
+        ):
+            # ("I'll have what you recommend" asks for a recommendation)
             return self._plan_question(turn)
         if plan := self._plan_restate(turn):
             return plan
@@ -314,6 +320,9 @@ class OrderPolicy:
             # "That's one Latte with hazelnut. Shall I place the order?" - "Can I please
             # have a latte with hazelnut sweetener.": the order said back is a yes to it
             return self._plan_finish()
+        if "only" in acts and self._says_the_order(turn):
+            # "Okay, just the cappuccino then." (after a cookie we do not have): nothing more
+            return self._plan_read_back()
         if asked_missed and self._says_the_order(turn):
             # "... I didn't catch the other drink. What was it?" - "Just the cappuccino.":
             # nothing more; the order is read back, placed on a yes
@@ -344,6 +353,13 @@ class OrderPolicy:
                     and "more" not in acts
                     and self._targets(turn, turn.drinks[0].menu_item_id)
                 )
+                or (
+                    # "Sorry, two lattes." with a latte ordered: the number corrected
+                    re.match(r"\s*(sorry|oops)\b", turn.text.lower()) is not None
+                    and "more" not in acts
+                    and any(d.quantity_said for d in turn.drinks)
+                    and all(self._targets(turn, d.menu_item_id) for d in turn.drinks)
+                )
             )
         ):
             return self._plan_correct(turn)
@@ -352,6 +368,8 @@ class OrderPolicy:
             # (an add-on near miss in a change is asked about by the change: _plan_update)
             return self._ask_option([*turn.drinks, *turn.guesses], unclear[0])
         if turn.drinks and (plan := self._plan_change_named(turn)):
+            return plan
+        if plan := self._plan_one_into(turn):
             return plan
         asked = [*turn.drinks, *turn.guesses]
         if len(asked) == 1 and asked[0].alternatives:
@@ -843,6 +861,34 @@ class OrderPolicy:
             return None
         drink = turn.drinks[0]
         return self._plan_modify(drink, turn, drink.menu_item_id)
+
+    def _plan_one_into(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
+        """ "Two cold brews" - "Actually make one a latte": one of the line of two becomes
+        the drink named (one fewer there, the new drink added), never a third drink."""
+        if (
+            len(turn.drinks) != 1
+            or self._lines_of(turn.drinks[0].menu_item_id)
+            or not re.search(
+                r"\bmake (?:just )?one(?: of (?:them|those|these|the \w+))?"
+                r" (?:into )?(?:a|an)\b",
+                normalise(turn.text),
+            )  # fmt: skip
+        ):
+            return None
+        several = [ln for ln in self.lines if ln.drink.quantity > 1]
+        if not several:
+            return None
+        line = several[-1]
+        less = [ToolCall("update_order_item", {"order_item_id": line.order_item_id,
+                                                "quantity": line.drink.quantity - 1})]  # fmt: skip
+
+        def fewer(results: Results) -> Step | None:
+            if results and not results[0][2]:
+                line.drink.quantity -= 1
+                return None
+            return Say("Sorry, I couldn't change that. Could you say it again?")
+
+        return [lambda _: Call(less), fewer, *self._plan_add(turn.drinks)]
 
     def _changes_named(self, turn: CallerTurn) -> bool:
         """The turn changes the one drink it names, which is already ordered."""

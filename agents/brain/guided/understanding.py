@@ -293,7 +293,10 @@ ACTS: dict[str, tuple[str, ...]] = {
     # "no, I said a macchiato", "not a mocha, a macchiato", "I meant the cortado"
     "correct": (r"\bi (said|meant|asked for|wanted|ordered)\b", r"\bi mean\b",
                 r"\bnot (a|an|the) [a-z]+,? (a|an|the|i)\b", r"\bthat'?s not what i\b",
-                r"^no,? (a|an|the|i said|i meant)\b", r"\bthat'?s wrong\b"),
+                r"^no,? (a|an|the|i said|i meant)\b", r"\bthat'?s wrong\b",
+                # "Actually, make that two mochas and a latte": the order said again
+                r"^((actually|oh|sorry|wait|um|so|no),? )*(make (that|it)|change (that|it) to) "
+                r"(a|an|one|two|three|four|five|six|\d+) [a-z]+ (and|plus)\b"),
     "all_of": (r"\b(them|both|all of them|both of them|all|each|every one|those)\b",),
     "one_of": (r"\b(just |only )?one (of|on|o) (them|those|em|the [a-z]+|my [a-z]+)\b",
                r"\bthe (first|second|third|last) one\b",
