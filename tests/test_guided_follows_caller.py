@@ -674,6 +674,24 @@ async def test_the_lattes_are_all_of_them_and_a_latte_is_one(
         assert [r[:2] for r in await call.order()] == left
 
 
+@pytest.mark.parametrize(
+    ("answer", "left", "said"),
+    [("The hot one.", [("Latte", 1, {"hot-or-iced": "Iced"})], "That's one iced Latte."),
+     ("Both.", [], "I took off the Lattes.")],
+)  # fmt: skip
+async def test_which_latte_to_take_off_is_answered_by_how_it_is_made(
+    tmp_path: Path, answer: str, left: list[Any], said: str
+) -> None:
+    """ "The hot one" once went to the model; "both" said "the Latte and Latte"."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        await call.say("An iced latte and a hot latte.")
+        await call.say("Remove the latte.")
+        _, reply = await call.say(answer)
+        assert [r[:3] for r in await call.order()] == left and said in reply, reply
+        assert fallback.asked == []
+
+
 async def test_removing_from_a_line_of_two_asks_one_or_all(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("two lattes please")

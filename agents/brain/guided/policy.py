@@ -1529,6 +1529,10 @@ class OrderPolicy:
                   and _matches_options(d, [ln]) and (d.attributes or d.addons)]  # fmt: skip
         if not chosen and turn.modifiers is not None:
             chosen = [ln for ln in lines if _matches_options(turn.modifiers, [ln])]
+        if not chosen and (hot := re.search(r"\b(hot|iced|ice|cold)\b", text)):
+            # "the hot one" ("hot" alone is no option elsewhere: it may be a hot chocolate)
+            want = "Hot" if hot.group(1) == "hot" else "Iced"
+            chosen = [ln for ln in lines if ln.drink.attributes.get("hot-or-iced") == want]
         if re.search(r"\b(both|all|them all|all of them)\b", text):
             chosen = lines
         elif re.search(r"\b(first|former)\b", text):
@@ -1562,7 +1566,9 @@ class OrderPolicy:
                 else:
                     ln.drink.quantity = left
             if not self.lines:
-                names = _join([ln.drink.name for ln, _ in ok])
+                gone = [ln.drink.name for ln, _ in ok]
+                names = _join([n + ("s" if gone.count(n) > 1 and not n.endswith("s") else "")
+                               for n in dict.fromkeys(gone)])  # fmt: skip
                 return Say(f"Okay, I took off the {names}. Your order is empty now. "
                            "What can I get you instead?")  # fmt: skip
             return self._details()
