@@ -271,6 +271,21 @@ async def test_i_ll_have_what_you_recommend_gets_a_recommendation(tmp_path: Path
         assert fallback.asked == []
 
 
+@pytest.mark.parametrize(
+    "line", ["Can I speak to Maria?", "I want to complain about my last order, it was cold."]
+)
+async def test_a_person_asked_for_by_name_or_a_complaint_is_offered_a_transfer(
+    tmp_path: Path, line: str
+) -> None:
+    """Both went elsewhere (the model; "which drink?"): a person's to handle, so the transfer
+    tool is tried, and its failure is said in our words, never the tool's."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say(line)
+        assert names(calls) == ["transfer_to_human"] and "nobody is available" in said, said
+        assert fallback.asked == [] and "Tell the caller" not in said
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

@@ -229,6 +229,9 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\b(speak|talk|speaking|talking) (to|with) (a |an |the |your |some )?(real |actual )?"
         r"(person|human|somebody|someone|manager|representative|operator|staff|employee)\b",
         r"\b(transfer|connect|put) me\b", r"\b(real|actual|live) (person|human)\b",
+        # "can I speak to Maria?" (a name), a complaint or a refund: a person's to handle
+        r"\b(can|could|may) i (speak|talk) (to|with) (?!you\b|it\b)[a-z]+\b",
+        r"\b(complain|complaint|refund)\b",
         r"\b(get|give|find) me (a |an |the )?(person|human|manager|representative|operator)\b",
         r"\b(representative|operator)\b", r"^(a )?(person|human|manager)( please)?$",
     ),
