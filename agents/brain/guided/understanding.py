@@ -288,7 +288,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "cancel_all": (
         r"\b(cancel|scrap|scratch|forget|drop|delete|clear|remove|get rid of)( the| my| our)?"
         r"( whole| entire)? (order|everything|all of (it|that|them)|it all|the lot|the whole thing)\b",
-        r"\bstart (over|again)\b", r"\b(do ?n'?t|do not) want anything(?! else)\b",
+        r"\bstart (over|again)\b", r"\b(do ?n'?t|do not) want anything(?! else| more)\b",
         r"\bnever ?mind (the (whole )?order|everything)\b",
     ),
     "change": (r"\b(make (that|it|them|those|the|both|all|one)|change|switch|swap|instead)\b",
