@@ -286,6 +286,21 @@ async def test_a_person_asked_for_by_name_or_a_complaint_is_offered_a_transfer(
         assert fallback.asked == [] and "Tell the caller" not in said
 
 
+async def test_a_no_to_a_check_that_says_the_order_again_adds_no_second_drink(
+    tmp_path: Path,
+) -> None:
+    """The phone call `earl-grey-honey` as Whisper wrote it (stop 31): the answer to "one Earl
+    Grey, right?" named the Cappuccino ordered too, and a second Cappuccino was added."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Good morning, I'd like Andrew Grey to yando, Cappuccino with honey.")
+        _, said = await call.say(
+            "Nope, that. That's not right. I'd like one real grey and one Cappuccino with honey."
+        )
+        assert said == "Just to check: one Earl Grey, right?"
+        await call.say("No, that's not right. I'd like one Earl Grey and Cappuccino with a need.")
+        assert await call.addons() == [("Cappuccino", ["honey"]), ("Earl Grey", [])]
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

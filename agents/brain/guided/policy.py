@@ -266,10 +266,12 @@ class OrderPolicy:
             pending
             and acts & {"no", "correct"}
             and turn.drinks
-            and all(self._targets(turn, d.menu_item_id) for d in turn.drinks)
+            and any(self._targets(turn, d.menu_item_id) for d in turn.drinks)
         ):
             # "Just to check: one Latte, right?" - "No, that's not right, I'd like one
             # Americano with hazelnut sweetener", the Americano ordered: it is a change to it
+            # ("... one Earl Grey and Cappuccino with a need", the Cappuccino ordered: the
+            # order said again, never a second Cappuccino)
             return self._plan_correct(turn)
         if choice is not None and (
             plan := self._plan_choice_answer(turn, choice, choice_for, one_of=choice_one_of)
