@@ -301,6 +301,27 @@ async def test_a_no_to_a_check_that_says_the_order_again_adds_no_second_drink(
         assert await call.addons() == [("Cappuccino", ["honey"]), ("Earl Grey", [])]
 
 
+@pytest.mark.parametrize(
+    ("first", "asked", "order"),
+    [("Good morning and I speak up like a with oat milk, please.",
+      "Which drink would you like with oat milk?", ("Latte", 1, {"milk-options": "Oat Milk"})),
+     ("Something iced with oat milk please", "Which drink would you like, iced with oat milk?",
+      ("Latte", 1, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}))],
+)  # fmt: skip
+async def test_options_heard_without_a_drink_ask_for_the_drink_and_keep_them(
+    tmp_path: Path, first: str, asked: str, order: tuple[str, int, dict[str, str]]
+) -> None:
+    """`iced-decaf-latte-phone` (stop 31): the milk was heard, the drink was not, and the
+    model answered "sure, I'd be happy to help!"."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say(first)
+        assert not set(names(calls)) & WRITES and said.endswith(asked), said
+        await call.say("A latte.")
+        assert [r[:3] for r in await call.order()] == [order]
+        assert fallback.asked == []
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

@@ -131,6 +131,9 @@ class OrderPolicy:
     """The order type `update_order` last set on this order."""
     asked_cancel: bool = False
     """The agent asked "cancel the whole order: ...?": a yes takes every line off."""
+    held_options: DrinkRequest | None = None
+    """Options said with no drink heard ("... like a with oat milk"): the agent asked which
+    drink, and the drink named next gets them."""
     missed: str = ""
     """Words of a drink the caller named beside others that were heard ("an old drink and a
     steam"): after the others are added, the agent asks for it rather than dropping it."""
@@ -178,6 +181,11 @@ class OrderPolicy:
         self.missed = turn.missed or (self.missed if pending else "")
         asked_missed, self.asked_missed = self.asked_missed, False
         asked_cancel, self.asked_cancel = self.asked_cancel, False
+        held, self.held_options = self.held_options, None
+        if held is not None and len(turn.drinks) == 1:
+            # "Which drink would you like with oat milk?" - "A latte.": a latte with oat milk
+            drink = turn.drinks[0]
+            add_options(drink, held, self.menu.items[drink.menu_item_id])
         if turn.order_type:
             self.order_type = turn.order_type
         fixes, self.pending_fixes = self.pending_fixes, False
@@ -400,6 +408,26 @@ class OrderPolicy:
         ):
             # "Yeah, with whole milk" to "anything else, or shall I place it?" is a change
             return self._plan_modify(turn.modifiers, turn, None)
+        if (
+            turn.modifiers is not None
+            and (turn.modifiers.attributes or turn.modifiers.addons)
+            and not self.lines
+            and not turn.asking
+            and not acts & {"yes", "no", "goodbye", "done", "place", "human"}
+        ):
+            # "Good morning and I speak up like a with oat milk": the drink was not heard,
+            # the milk was; ask for the drink and keep the milk for it
+            self.held_options = mods = turn.modifiers
+            how = [
+                v.lower() for k, v in mods.attributes.items() if k in ("hot-or-iced", "caffeine")
+            ]
+            withs = [*(v.lower() for k, v in mods.attributes.items()
+                       if k not in ("hot-or-iced", "caffeine")),
+                     *(self.menu.addon_names.get(a, a).lower() for a in mods.addons)]  # fmt: skip
+            said = (f", {' and '.join(how)}" if how else "") + (
+                f" with {_join(withs)}" if withs else ""
+            )
+            return [_reply(f"Sorry, I didn't catch the drink. Which drink would you like{said}?")]
         if turn.order_type and self.lines and not turn.asking and turn.modifiers is None:
             # "It's for here", "make it to go": the order's type, then the order read back
             return [*self._set_order_type(), lambda _: self._details(),
