@@ -322,6 +322,44 @@ async def test_options_heard_without_a_drink_ask_for_the_drink_and_keep_them(
         assert fallback.asked == []
 
 
+@pytest.mark.parametrize(
+    ("answer", "said"),
+    [("Please.", "Got it. That's one Cappuccino with almond milk."),
+     ("You're there.", "Sorry, I didn't catch that. Was that one Cappuccino with almond milk?")],
+)  # fmt: skip
+async def test_a_check_answered_please_is_a_yes_and_words_not_understood_get_it_again(
+    tmp_path: Path, answer: str, said: str
+) -> None:
+    """blind3's calls of stop 31 (Whisper's words): "Please." and "You're there." answered
+    "..., right?" and both went to the model."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        _, asked = await call.say("Can I have a Pappuccino with almond milk?")
+        assert asked == "Just to check: one Cappuccino with almond milk, right?"
+        _, reply = await call.say(answer)
+        assert reply.startswith(said) and fallback.asked == [], reply
+
+
+async def test_a_correction_that_names_a_drink_ordered_by_a_near_miss_keeps_it(
+    tmp_path: Path,
+) -> None:
+    """blind3's teas call (stop 31): "one peppermint rose and one welled strawberry" took the
+    Wild Strawberry off; confirmed, the order is both (and the yes is answered in words)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Hi, can I order at that vermint rose tea and a wild strawberry?")
+        calls, said = await call.say(
+            "No, that's not right. I'd like one peppermint rose and one welled strawberry."
+        )
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Peppermint Rose and one Wild Strawberry, right?"
+        _, said = await call.say("Yes.")
+        assert said.startswith("Got it. That's one Wild Strawberry and one Peppermint Rose.")
+        assert [r[:2] for r in await call.order()] == [
+            ("Wild Strawberry", 1),
+            ("Peppermint Rose", 1),
+        ]
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

@@ -228,6 +228,19 @@ class OrderPolicy:
             self.pending, self.pending_fixes = pending, fixes
             said = _join([_describe(d, self.menu) for d in pending])
             return [_reply(f"Sorry, I didn't catch that. Was that {said}?")]
+        if pending and _only_words(turn.text, COURTESY_WORDS):
+            yes = True  # "Just to check: one Cappuccino with oat milk, right?" - "Please."
+        if (
+            pending
+            and not (turn.drinks or turn.guesses or acts or turn.question or turn.off_topic)
+            and turn.modifiers is None
+            and not yes
+        ):
+            # "..., right?" - "You're there.": an answer not understood gets the check again
+            # (never the model's guess at it)
+            self.pending, self.pending_fixes = pending, fixes
+            said = _join([_describe(d, self.menu) for d in pending])
+            return [_reply(f"Sorry, I didn't catch that. Was that {said}?")]
         if asked_cancel and not turn.drinks and not turn.guesses:
             if yes or "cancel_all" in acts:
                 return [
@@ -967,7 +980,8 @@ class OrderPolicy:
             d for d in turn.drinks if d.menu_item_id not in {ln.drink.menu_item_id for ln in wrong}
         ]
         if not wrong:
-            mentioned = {d.menu_item_id for d in turn.drinks}
+            # (a near miss counts as said: "one welled strawberry" keeps the Wild Strawberry)
+            mentioned = {d.menu_item_id for d in [*turn.drinks, *turn.guesses]}
             ordered = {ln.drink.menu_item_id for ln in self.lines}
             # the order said again ("No, that's not right. I'd like one Cortado." after "one
             # Cortado and two Mochas"): whatever it leaves out comes off; otherwise the drink
@@ -1027,7 +1041,10 @@ class OrderPolicy:
         return [*self._take_off(wrong), *then]
 
     def _take_off(self, lines: list[Line]) -> list[Callable[[Results], Step | None]]:
-        """The steps that remove `lines` from the order (and from what the policy holds)."""
+        """The steps that remove `lines` from the order (and from what the policy holds);
+        none when there are none (an empty tool step ends the turn with no words)."""
+        if not lines:
+            return []
         calls = [ToolCall("update_order_item", {"order_item_id": ln.order_item_id, "remove": True})
                  for ln in lines]  # fmt: skip
 
