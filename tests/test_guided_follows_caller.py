@@ -360,6 +360,20 @@ async def test_a_correction_that_names_a_drink_ordered_by_a_near_miss_keeps_it(
         ]
 
 
+async def test_the_tuned_remove_call_as_whisper_wrote_it_adds_the_drink_heard_and_names_none_unordered(
+    tmp_path: Path,
+) -> None:
+    """`remove-hot-chocolate` of stop 31: "American under hot chocolate" ("a mocha and a hot
+    chocolate") got "we don't have that", and the removal then said "There's no Hot Chocolate
+    in your order" with no tool result behind it, the run's one ungrounded statement."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("American under hot chocolate, please.")
+        assert [r[:2] for r in await call.order()] == [("Hot Chocolate", 1)]
+    async with Caller(tmp_path / "2", ScriptedFallback()) as call:
+        calls, said = await call.say("Actually, please remove the hot chocolate.")
+        assert calls == [] and said == "There's nothing in your order yet. What can I get you?"
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

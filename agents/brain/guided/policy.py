@@ -1489,6 +1489,9 @@ class OrderPolicy:
     ) -> list[Callable[[Results], Step | None]]:
         """Take drinks off; when the words fit more than one thing in the order (two latte
         lines, or two lattes on one line and no number said), ask which first."""
+        if not self.lines and not self.order_id:
+            # nothing was ordered: no tool can say what is in no order, so no drink is named
+            return [_reply("There's nothing in your order yet. What can I get you?")]
         plan: list[tuple[Line, int | None]] = []  # (line, new quantity or None = remove)
         for d in drinks:
             lines = self._lines_of(d.menu_item_id)

@@ -914,10 +914,16 @@ def _names_another_drink(before: list[str], menu: Menu) -> bool:
     """Strange words right before a drink's name, themselves after an article or a number or
     at the start ("a pumpkin spice latte"), name a drink we do not have; after other words they
     do not ("Sorry, I meant Macchiato", "I guess mocha then": the drink is the one named)."""
+    if before[-1:] and before[-1] in AND_A_HEARD:
+        return False  # "American under hot chocolate": "and a", a list, not one name
     k = len(before)
     while k and _strange(before[k - 1 : k], menu):
         k -= 1
     return k < len(before) and (k == 0 or before[k - 1] in SLOT_ARTICLES)
+
+
+AND_A_HEARD = frozenset({"under", "ender", "anda", "inna"})
+"""How Whisper writes "and a" run together right before a drink's name."""
 
 
 def _drinks_marked(t: str, found: list[tuple[int, int, str]]) -> str:
