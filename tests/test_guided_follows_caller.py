@@ -142,6 +142,7 @@ QUESTIONS = [
     ("Have you got any syrups?", "hazelnut sweetener"),
     ("What's my total?", "i don't have prices"),
     ("What sizes do you have?", "in one size: 12 ounces"),
+    ("Could you tell me what types of chai drinks you have?", "chai latte"),
     # about the drink just ordered
     ("What's in it?", "the latte is espresso"),
     ("What does it come with?", "the latte comes with"),
@@ -496,6 +497,8 @@ async def test_an_add_on_for_the_drink_ordered_changes_it_never_adds_a_second(
         "Can I get a cortado, no wait, a macchiato.",
         "A mocha, sorry, no, a latte.",
         "Can I get a hot choc?",
+        "I would like to order the Jin Xuan green tea, please.",
+        "Could I get a Mocha Latte with no foam?",
     ],
 )
 async def test_a_longer_way_of_naming_a_drink_orders_one_drink(tmp_path: Path, line: str) -> None:
@@ -504,6 +507,12 @@ async def test_a_longer_way_of_naming_a_drink_orders_one_drink(tmp_path: Path, l
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say(line)
         assert len(await call.order()) == 1 and (await call.order())[0][1] == 1
+
+
+async def test_a_list_with_commas_keeps_every_drink(tmp_path: Path) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A mocha, latte and cappuccino, please.")
+        assert [r[0] for r in await call.order()] == ["Mocha", "Latte", "Cappuccino"]
 
 
 async def test_one_with_almond_and_one_with_oat_splits_two_drinks_ordered(tmp_path: Path) -> None:

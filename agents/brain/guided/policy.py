@@ -404,6 +404,9 @@ class OrderPolicy:
             or (turn.drinks and doubtful)
         ):
             return self._ask_to_confirm([*turn.drinks, *turn.guesses])
+        if turn.drinks and "menu" in acts and "request" not in acts:
+            # "could you tell me what types of chai drinks you have?": the menu, not a chai
+            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
         if turn.drinks and "ask" in acts:
             return self._plan_describe(turn.drinks)
         if turn.drinks:

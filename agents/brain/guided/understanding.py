@@ -267,7 +267,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     ),
     "menu": (
         r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
-        r"\bwhat (kind|kinds|sort) of\b", r"\bwhat (teas|coffees|drinks)\b",
+        r"\bwhat (kind|kinds|sort|sorts|type|types) of\b", r"\bwhat (teas|coffees|drinks)\b",
         r"\b(types?|kinds?|sorts?) of (coffees?|teas?|drinks?|beverages?)\b",
         r"\bwhat'?s available\b",
         r"\b(options|choices)\b", r"\b(have|got) any (teas?|coffees?|drinks)\b",
@@ -542,6 +542,14 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
     by_name = {it["name"]: it["menu_item_id"] for it in raw["menu_items"]}
     names = {it["name"].lower(): it["menu_item_id"] for it in raw["menu_items"]}
     names.update({k: by_name[v] for k, v in ITEM_SYNONYMS.items() if v in by_name})
+    for it in raw["menu_items"]:
+        if it.get("category") == "tea" and not it["name"].lower().endswith("tea"):
+            # "the Jin Xuan green tea", "an Earl Grey tea": one tea, named with its kind
+            # (else "green tea" was a second drink, the Ginger Green Cold Steep Tea)
+            name = it["name"].lower()
+            names[f"{name} tea"] = it["menu_item_id"]
+            for kind in ("green", "black", "herbal", "oolong"):
+                names[f"{name} {kind} tea"] = it["menu_item_id"]
     ordered = dict(sorted(names.items(), key=lambda kv: -len(kv[0])))
     in_names = {w for p in ordered for w in p.split()}
     others = FILLER | set(NUMBERS) | {w for p in ADDON_WORDS for w in p.split()}
@@ -1041,9 +1049,13 @@ def _order_type(t: str) -> str:
     return next((option for pattern, option in ORDER_TYPES if pattern.search(t)), "")
 
 
+MOCHA_LATTE = re.compile(r"(?i)\bmocha(\s+)latte(s?)\b")
+
+
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     menu = menu or load_menu()
-    t = normalise(text)
+    # "a Mocha Latte" is a Mocha (said without a comma: "a mocha, latte and ..." is a list)
+    t = normalise(MOCHA_LATTE.sub(r"mocha\2", text))
     turn = CallerTurn(text=text)
     for act, pats in _ACTS.items():
         if any(p.search(t) for p in pats):
