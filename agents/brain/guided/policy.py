@@ -429,6 +429,7 @@ class OrderPolicy:
             and (turn.modifiers.attributes or turn.modifiers.addons)
             and not self.lines
             and not turn.asking
+            and not turn.unknown_drink  # ("an iced vanilla coffee": a kind, listed below)
             and not acts & {"yes", "no", "goodbye", "done", "place", "human"}
         ):
             # "Good morning and I speak up like a with oat milk": the drink was not heard,

@@ -254,6 +254,7 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"|of course|uh huh|mhm|mm hmm|please do|do it|go for it|that works|works for me)"
         r"( please| thanks| thank you)*$",
         r"\b(that'?s|that is|it'?s) (right|correct|perfect)\b", r"\b(yes|yea|yeah)\b",
+        r"^(that'?s|that is|sounds|it'?s) (great|good|fine|lovely|awesome)( thanks| thank you)*$",
         r"\blooks? (good|great|right|correct|fine|perfect)\b", r"\ball good\b",
         r"^(it|this|that|everything|the order|the details|details) (is|are|does|looks)\b",
         r"\b(is|are) (all )?(correct|right)\b", r"\b(that will|that'?ll) (work|do)\b",
