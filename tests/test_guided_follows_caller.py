@@ -375,6 +375,23 @@ async def test_the_tuned_remove_call_as_whisper_wrote_it_adds_the_drink_heard_an
         assert calls == [] and said == "There's nothing in your order yet. What can I get you?"
 
 
+async def test_an_answer_not_understood_to_an_option_question_gets_the_question_again(
+    tmp_path: Path,
+) -> None:
+    """`phone-double-espresso` of stop 31: "No, no, please." for "Double, please." answered
+    "which espresso shots?" and the model echoed it back four times."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        _, asked = await call.say("Can I get an espresso or not all shot?")
+        calls, said = await call.say("No, no, please.")
+        assert not set(names(calls)) & WRITES and said == f"Sorry, I didn't catch that. {asked}"
+        await call.say("Double, please.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Espresso", 1, {"espresso-shots": "Double"})
+        ]  # fmt: skip
+        assert fallback.asked == []
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

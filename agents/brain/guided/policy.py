@@ -298,6 +298,18 @@ class OrderPolicy:
             plan := self._plan_choice_answer(turn, choice, choice_for, one_of=choice_one_of)
         ):
             return plan
+        if (
+            choice is not None
+            and not (turn.drinks or turn.guesses or turn.question or turn.off_topic)
+            and turn.modifiers is None
+            and not acts & {"remove", "cancel_all", "human", "goodbye", "done", "place", "menu"}
+        ):
+            # "Which espresso shots would you like ...?" - "No, no, please." (a phone line's
+            # "Double, please"): the question again, never the model's guess at the answer
+            self.pending_choice, self.choice_for = choice, choice_for
+            self.choice_one_of = choice_one_of
+            again = self.last_said.removeprefix("Sorry, ")
+            return [_reply(f"Sorry, I didn't catch that. {again[:1].upper()}{again[1:]}")]
         if which is not None and (plan := self._plan_drink_answer(turn, which)):
             return plan
         if asked_qty is not None and (qty := _said_number(turn.text)):
