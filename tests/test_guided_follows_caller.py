@@ -392,6 +392,14 @@ async def test_an_answer_not_understood_to_an_option_question_gets_the_question_
         assert fallback.asked == []
 
 
+async def test_longer_names_are_taken_only_when_said_never_as_a_near_miss(tmp_path: Path) -> None:
+    """`phone-cortados-remove-cold-brew` of stop 31: "Two core tables" came nearest "green tea
+    latte" (a longer name added that session) and got "two Matcha Lattes, right?"."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("Two core tables and the cold brew, please.")
+        assert said == "Just to check: one Cold Brew and two Cortados, right?"
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

@@ -35,10 +35,15 @@ ITEM_SYNONYMS = {
     "chai": "Chai Latte",
     "matcha": "Matcha Latte", "cold brew coffee": "Cold Brew", "capuccino": "Cappuccino",
     "cappucino": "Cappuccino", "capp": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
-    "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer", "green tea": "Ginger Green Cold Steep Tea",
+    "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer",
+}  # fmt: skip
+LONGER_NAMES = {
+    "green tea": "Ginger Green Cold Steep Tea",
     "chai tea latte": "Chai Latte", "chai tea": "Chai Latte", "matcha green tea latte": "Matcha Latte",
     "matcha tea latte": "Matcha Latte", "green tea latte": "Matcha Latte",
 }  # fmt: skip
+"""Longer ways of naming a drink, taken only when said exactly: as near-miss targets their
+common words drew mishearings ("core tables", two cortados, came nearest "green tea latte")."""
 # attribute id -> (words the caller says -> the menu's option name); longest phrases first
 OPTION_WORDS: dict[str, dict[str, str]] = {
     "milk-options": {
@@ -531,6 +536,8 @@ class Menu:
     known_words: frozenset[str]
     """Words that may stand next to a drink's name: fillers, numbers, menu, option and
     add-on words."""
+    exact_only: frozenset[str] = frozenset()
+    """Phrases of `names` matched only when said exactly, never as a near miss's target."""
     name_words: frozenset[str] = frozenset()
     """Words found only inside drink names ("earl", "grey", "cultivar"): outside a whole
     name ("one real grey") they are part of a name not heard right."""
@@ -543,16 +550,21 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
     by_name = {it["name"]: it["menu_item_id"] for it in raw["menu_items"]}
     names = {it["name"].lower(): it["menu_item_id"] for it in raw["menu_items"]}
     names.update({k: by_name[v] for k, v in ITEM_SYNONYMS.items() if v in by_name})
+    exact_only = {k for k, v in LONGER_NAMES.items() if v in by_name}
+    names.update({k: by_name[LONGER_NAMES[k]] for k in exact_only})
     for it in raw["menu_items"]:
         if it.get("category") == "tea" and not it["name"].lower().endswith("tea"):
             # "the Jin Xuan green tea", "an Earl Grey tea": one tea, named with its kind
             # (else "green tea" was a second drink, the Ginger Green Cold Steep Tea)
             name = it["name"].lower()
-            names[f"{name} tea"] = it["menu_item_id"]
-            for kind in ("green", "black", "herbal", "oolong"):
-                names[f"{name} {kind} tea"] = it["menu_item_id"]
+            with_kind = [
+                f"{name} tea",
+                *(f"{name} {k} tea" for k in ("green", "black", "herbal", "oolong")),
+            ]
+            names.update({p: it["menu_item_id"] for p in with_kind})
+            exact_only.update(with_kind)
     ordered = dict(sorted(names.items(), key=lambda kv: -len(kv[0])))
-    in_names = {w for p in ordered for w in p.split()}
+    in_names = {w for p in ordered if p not in exact_only for w in p.split()}
     others = FILLER | set(NUMBERS) | {w for p in ADDON_WORDS for w in p.split()}
     others |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
     known = others | in_names
@@ -563,6 +575,7 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
         attribute_options={a["attribute_id"]: a["options"] for a in raw["attributes"]},
         attribute_names={a["attribute_id"]: a["attribute_name"] for a in raw["attributes"]},
         known_words=frozenset(known),
+        exact_only=frozenset(exact_only),
         name_words=frozenset(in_names - others),
     )
 
@@ -945,7 +958,9 @@ def _drinks_marked(t: str, found: list[tuple[int, int, str]]) -> str:
 def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[DrinkRequest]:
     """Drinks the words outside the exact names come near, where a drink is being named."""
     words = _drinks_marked(t, found).split()
-    names = {p: (i, menu.items[i]["name"]) for p, i in menu.names.items()}
+    names = {
+        p: (i, menu.items[i]["name"]) for p, i in menu.names.items() if p not in menu.exact_only
+    }
     out: list[DrinkRequest] = []
     # a name's word outside a whole name ("one real grey") may start or join a near miss
     known = (menu.known_words - menu.name_words) | {DRINK_MARK}
