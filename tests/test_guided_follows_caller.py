@@ -400,6 +400,19 @@ async def test_longer_names_are_taken_only_when_said_never_as_a_near_miss(tmp_pa
         assert said == "Just to check: one Cold Brew and two Cortados, right?"
 
 
+async def test_a_question_is_asked_again_twice_at_most_never_in_a_loop(tmp_path: Path) -> None:
+    """Run 3 of stop 31: "I'm old, please." (for "Double, please") got the shots question
+    again thirteen times, each with one more "I didn't catch that.". Twice, then no more."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, asked = await call.say("Can I get an espresso or not all shot?")
+        _, first = await call.say("Not all, please.")
+        _, second = await call.say("No, no, please.")
+        _, third = await call.say("I'm old, please.")
+        assert first == f"Sorry, I didn't catch that. {asked}"
+        assert second == f"Sorry, I'm having trouble hearing you. {asked}"
+        assert asked not in third
+
+
 # ---------------------------------------------------------------------------- uncertainty
 
 

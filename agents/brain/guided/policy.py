@@ -131,6 +131,8 @@ class OrderPolicy:
     """The order type `update_order` last set on this order."""
     asked_cancel: bool = False
     """The agent asked "cancel the whole order: ...?": a yes takes every line off."""
+    asked_again: int = 0
+    """How many times in a row the last question was asked again (`_ask_again`)."""
     held_options: DrinkRequest | None = None
     """Options said with no drink heard ("... like a with oat milk"): the agent asked which
     drink, and the drink named next gets them."""
@@ -181,6 +183,7 @@ class OrderPolicy:
         self.missed = turn.missed or (self.missed if pending else "")
         asked_missed, self.asked_missed = self.asked_missed, False
         asked_cancel, self.asked_cancel = self.asked_cancel, False
+        again, self.asked_again = self.asked_again, 0
         held, self.held_options = self.held_options, None
         if held is not None and len(turn.drinks) == 1:
             # "Which drink would you like with oat milk?" - "A latte.": a latte with oat milk
@@ -225,9 +228,10 @@ class OrderPolicy:
         ):
             # "one Cold Brew and two Cortados, right?" - "Mocha.": a bare drink name in
             # answer to a check is as likely a misheard "Yes." as a new drink: ask again
-            self.pending, self.pending_fixes = pending, fixes
             said = _join([_describe(d, self.menu) for d in pending])
-            return [_reply(f"Sorry, I didn't catch that. Was that {said}?")]
+            if plan := self._ask_again(again, f"Was that {said}?"):
+                self.pending, self.pending_fixes = pending, fixes
+                return plan
         if pending and _only_words(turn.text, COURTESY_WORDS):
             yes = True  # "Just to check: one Cappuccino with oat milk, right?" - "Please."
         if (
@@ -238,9 +242,10 @@ class OrderPolicy:
         ):
             # "..., right?" - "You're there.": an answer not understood gets the check again
             # (never the model's guess at it)
-            self.pending, self.pending_fixes = pending, fixes
             said = _join([_describe(d, self.menu) for d in pending])
-            return [_reply(f"Sorry, I didn't catch that. Was that {said}?")]
+            if plan := self._ask_again(again, f"Was that {said}?"):
+                self.pending, self.pending_fixes = pending, fixes
+                return plan
         if asked_cancel and not turn.drinks and not turn.guesses:
             if yes or "cancel_all" in acts:
                 return [
@@ -306,10 +311,13 @@ class OrderPolicy:
         ):
             # "Which espresso shots would you like ...?" - "No, no, please." (a phone line's
             # "Double, please"): the question again, never the model's guess at the answer
-            self.pending_choice, self.choice_for = choice, choice_for
-            self.choice_one_of = choice_one_of
-            again = self.last_said.removeprefix("Sorry, ")
-            return [_reply(f"Sorry, I didn't catch that. {again[:1].upper()}{again[1:]}")]
+            question = self.last_said
+            for lead in (*AGAIN_LEADS, "Sorry, "):
+                question = question.removeprefix(lead)
+            if plan := self._ask_again(again, question[:1].upper() + question[1:]):
+                self.pending_choice, self.choice_for = choice, choice_for
+                self.choice_one_of = choice_one_of
+                return plan
         if which is not None and (plan := self._plan_drink_answer(turn, which)):
             return plan
         if asked_qty is not None and (qty := _said_number(turn.text)):
@@ -1559,6 +1567,16 @@ class OrderPolicy:
             ]
         return self._remove(plan)
 
+    def _ask_again(
+        self, times: int, question: str
+    ) -> list[Callable[[Results], Step | None]] | None:
+        """The question just asked, again, after an answer not understood: twice at most in
+        a row (then the words go where any other turn's would), never a loop."""
+        if times >= len(AGAIN_LEADS):
+            return None
+        self.asked_again = times + 1
+        return [_reply(f"{AGAIN_LEADS[times]}{question}")]
+
     def _plan_cancel(self) -> list[Callable[[Results], Step | None]]:
         """ "Cancel my order", "start over": the whole order is said back and taken off only
         on a yes (a misheard "cancel" must not empty an order); a placed order cannot be."""
@@ -1718,6 +1736,9 @@ FAREWELL_WORDS = frozenset(
 )  # fmt: skip
 """Words a farewell is made of ("Okay, thanks so much, bye!")."""
 
+
+AGAIN_LEADS = ("Sorry, I didn't catch that. ", "Sorry, I'm having trouble hearing you. ")
+"""What a question asked again starts with, the first time and the second."""
 
 ORDER_TYPE_SAID = {"To go": "to go", "Here": "for here", "Delivery": "for delivery"}
 """The order type as the read-back says it."""
