@@ -163,7 +163,7 @@ class OrderPolicy:
                         # the same question twice is a loop, not a conversation
                         again = step.text.removeprefix("Sorry, ")
                         again = again[:1].upper() + again[1:]
-                        step = Say(f"Sorry, I'm having trouble hearing you. {again}")
+                        step = Say(f"{AGAIN_LEADS[1]}{again}")
                     self.last_said = step.text
                 return step
         return Defer("plan finished without a reply")
