@@ -2039,3 +2039,24 @@ async def test_i_didn_t_say_a_drink_is_a_correction_not_an_order_of_it(tmp_path:
         await call.say("A macchiato please.")
         await call.say("No, I didn't say macchiato, I said mocha.")
         assert [r[:2] for r in await call.order()] == [("Mocha", 1)]
+
+
+async def test_placed_already_is_read_from_the_placed_order_in_that_turn(tmp_path: Path) -> None:
+    """Run 3's one ungrounded statement: "Your order is placed already." came from memory.
+    It is now read back from the placed order's `get_order_details` in the same turn, and
+    the orders eval's own grounding check finds nothing ungrounded in the call."""
+    from agents.side_channel import transcript_items
+    from evals.orders.scoring import ungrounded_statements
+
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte, please.")
+        calls, said = await call.say("That's all.")
+        assert names(calls) == ["finish_order"], calls
+        for line in ("Please place the order.", "Cancel my order."):
+            calls, said = await call.say(line)
+            assert calls == [("get_order_details", {"order_id": "100000"})], calls
+            assert said.startswith("Your order is placed already."), said
+        rows = transcript_items(call.session.history, 0.0)
+        assert any(r["role"] == "tool" for r in rows)  # the eval sees the tool results
+        assert ungrounded_statements(rows) == []
+        assert {r[3] for r in await call.order()} == {"finished"}

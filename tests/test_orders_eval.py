@@ -10,6 +10,7 @@ import asyncio
 import copy
 import dataclasses
 import json
+import logging
 import os
 import time
 from pathlib import Path
@@ -605,3 +606,25 @@ def test_a_simulated_caller_answers_the_read_back_and_the_order_is_placed(
     assert finish and finish[0]["at"] >= answered[0]["start"]
     assert (out / ANSWERING_CALLER["id"] / "call.ogg").stat().st_size > 10_000
     assert os.path.exists(out / "orders.sqlite")
+    # the call's own log: what the session heard, its states, LiveKit's debug lines
+    agent_log = (out / ANSWERING_CALLER["id"] / "agent.log").read_text()
+    assert "heard (final=True): " in agent_log and "user turn committed" in agent_log
+    assert "agent thinking -> speaking" in agent_log
+    log_path = str((out / ANSWERING_CALLER["id"] / "agent.log").resolve())
+    handlers = logging.getLogger().handlers  # the call's file handler is gone once it ends
+    assert all(getattr(h, "baseFilename", "") != log_path for h in handlers)
+
+
+def test_placed_already_is_grounded_only_by_an_order_read_back_finished() -> None:
+    def turn(status: str) -> list[dict[str, Any]]:
+        return rows(
+            ("user", "Please place it."),
+            call("get_order_details", {"order_id": "1"}, "c1"),
+            output("get_order_details", {**DETAILS, "order_id": "1", "status": status}, "c1"),
+            ("assistant", "Your order is placed already. Is there anything else?"),
+        )
+
+    assert ungrounded_statements(turn("finished")) == []
+    found = ungrounded_statements(turn("open"))
+    assert [u.text for u in found] == ["Your order is placed already."]
+    assert "no tool result of this turn shows it placed" in found[0].why

@@ -15,8 +15,11 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import logging
+import sys
 import time
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,7 @@ from agents.brain import BrainChoice
 from agents.call import Call, open_call
 from agents.config import Settings
 from agents.side_channel import masked_rows, transcript_items, turn_latencies
+from agents.side_channel.log_redaction import RedactingFilter
 from evals.replay.telephony import SIP_RATE, TelephonySim
 from tools.sensitive import mask_value
 
@@ -98,6 +102,52 @@ class Talk:
     spoken: list[SpokenLine]
 
 
+CALL_LOGGERS = ("livekit.agents", "livekit.plugins", "voice_suite", "evals.orders")
+"""Logged at DEBUG into each call's `agent.log`: a call that goes deaf can be read back."""
+log = logging.getLogger("evals.orders")
+
+
+@contextlib.contextmanager
+def call_log(path: Path) -> Iterator[None]:
+    """The call's own log file (`agent.log`): LiveKit's and our loggers at DEBUG, masked by
+    the worker's `RedactingFilter`; warnings still reach stderr."""
+    handler = logging.FileHandler(path, mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    stderr: logging.Handler | None = None
+    if not root.handlers:  # without any handler, Python's last resort printed the warnings
+        stderr = logging.StreamHandler(sys.stderr)
+        stderr.setLevel(logging.WARNING)
+        stderr.addFilter(RedactingFilter())
+        root.addHandler(stderr)
+    loggers = [logging.getLogger(n) for n in CALL_LOGGERS]
+    levels = [lg.level for lg in loggers]
+    root.addHandler(handler)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+        root.removeHandler(handler)
+        if stderr is not None:
+            root.removeHandler(stderr)
+        handler.close()
+
+
+def log_session_events(session: AgentSession) -> None:
+    """What the session heard and did, in the call's log: states and every transcript."""
+    session.on("user_state_changed",
+               lambda e: log.debug("user %s -> %s", e.old_state, e.new_state))  # fmt: skip
+    session.on("agent_state_changed",
+               lambda e: log.debug("agent %s -> %s", e.old_state, e.new_state))  # fmt: skip
+    session.on("user_input_transcribed",
+               lambda e: log.debug("heard (final=%s): %s", e.is_final, e.transcript))  # fmt: skip
+    session.on("error", lambda e: log.warning("session error from %s: %s", e.source, e.error))
+
+
 def caller_rng(goal: Goal) -> np.random.Generator:
     """Seeded by the goal's id and seed: the same goal always gets the same noise."""
     return np.random.default_rng([goal.seed, zlib.crc32(goal.id.encode())])
@@ -163,6 +213,7 @@ async def _talk(
     mic.t0 = t0
     closed = asyncio.Event()
     session.on("close", lambda _: closed.set())
+    log_session_events(session)
     mind = CallerMind(goal)
     caller = SimulatedCaller(
         mind, ear, mic, speech, agent_state=lambda: session.agent_state, closed=closed
@@ -192,8 +243,21 @@ async def run_goal(
     *,
     phone: TelephonySim | None,
 ) -> CallResult:
-    """Run one goal's call; writes `out_dir/{call.ogg,transcript.jsonl,result.json}`."""
+    """Run one goal's call; writes `out_dir/{call.ogg,transcript.jsonl,result.json,agent.log}`."""
     out_dir.mkdir(parents=True, exist_ok=True)
+    with call_log(out_dir / "agent.log"):
+        return await _run_goal(goal, voice, settings, choice, out_dir, phone=phone)
+
+
+async def _run_goal(
+    goal: Goal,
+    voice: Voice,
+    settings: Settings,
+    choice: BrainChoice,
+    out_dir: Path,
+    *,
+    phone: TelephonySim | None,
+) -> CallResult:
     rate = SIP_RATE if phone else WIDEBAND_RATE
     speech = await asyncio.to_thread(synthesise_goal, goal, voice, rate)
     model_windows: list[tuple[float, float]] = []

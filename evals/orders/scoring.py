@@ -161,7 +161,9 @@ def _learn_lines(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> None
 
 def _evidence(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> tuple[str, bool]:
     """Normalised text of the successful tool calls and results seen so far in a turn (with
-    the drink of every order line they name, `lines`), and whether `finish_order` succeeded."""
+    the drink of every order line they name, `lines`), and whether the turn's tool results
+    show the order placed (`finish_order` succeeded, or `get_order_details` read it back
+    finished)."""
     failed = {r.get("call_id") for r in tool_rows if r.get("type") == "function_call_output"
               and r.get("is_error")}  # fmt: skip
     parts: list[str] = []
@@ -174,12 +176,15 @@ def _evidence(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> tuple[s
         parts += [lines[i].replace("-", " ") for i in re.findall(r"\d+", raw) if i in lines]
         if r.get("type") == "function_call_output" and r.get("name") == "finish_order":
             finished = True
+        if r.get("type") == "function_call_output" and r.get("name") == "get_order_details":
+            out = _json(r.get("text"))  # an order read back as placed: "it's placed already"
+            finished = finished or (isinstance(out, dict) and out.get("status") == "finished")
     return " ".join(parts), finished
 
 
 def _why_ungrounded(text: str, evidence: str, finished: bool) -> str | None:
     if PLACED_CLAIM.search(text) and not finished:
-        return "says the order is placed; no finish_order succeeded in this turn"
+        return "says the order is placed; no tool result of this turn shows it placed"
     if not CLAIM.search(text) and not COUNTED_WITH.search(text):
         return None
     for item_id, _, _ in drinks_named(text):

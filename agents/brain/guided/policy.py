@@ -84,6 +84,8 @@ class OrderPolicy:
     lines: list[Line] = field(default_factory=list)
     awaiting_confirmation: bool = False
     placed: int = 0
+    placed_order_id: str | None = None
+    """The last order placed on this call: "it's placed already" is read from it."""
     offered: list[DrinkRequest] = field(default_factory=list)
     """Drinks the agent just described and asked "would you like one?" about."""
     pending: list[DrinkRequest] = field(default_factory=list)
@@ -521,7 +523,7 @@ class OrderPolicy:
             return [lambda _: Call([ToolCall("end_call", {})]), lambda _: Say("")]
         if acts & {"done", "place"} or (acts & {"yes"} and self.lines and not acts & {"menu"}):
             if not self.lines and self.placed:
-                return [_reply("Your order is placed already. Is there anything else?")]
+                return self._plan_placed_already("Is there anything else?")
             if not self.lines:
                 return [lambda _: Say("You haven't ordered anything yet. What can I get you?")]
             return self._plan_read_back()
@@ -1582,8 +1584,9 @@ class OrderPolicy:
         on a yes (a misheard "cancel" must not empty an order); a placed order cannot be."""
         if not self.lines:
             if self.placed:
-                return [_reply("Your order is placed already, so I can't change it on this "
-                               "line. Is there anything else?")]  # fmt: skip
+                return self._plan_placed_already(
+                    "I can't change it on this line. Is there anything else?"
+                )
             return [_reply("There's nothing in your order yet. What can I get you?")]
 
         def ask(results: Results) -> Step:
@@ -1686,6 +1689,22 @@ class OrderPolicy:
 
         return [lambda _: self._details(), read]
 
+    def _plan_placed_already(self, then: str) -> list[Callable[[Results], Step | None]]:
+        """ "It's placed already", read from the placed order's `get_order_details` (its
+        status) in this turn, never from memory: a statement about the order has a tool
+        result behind it."""
+
+        def read(_: Results) -> Step:
+            return Call([ToolCall("get_order_details", {"order_id": self.placed_order_id or ""})])
+
+        def say(results: Results) -> Step:
+            out = results[0][1] if results and not results[0][2] else None
+            if isinstance(out, dict) and out.get("status") == "finished":
+                return Say(f"Your order is placed already. {then}")
+            return Say(f"Sorry, I couldn't look up your order just now. {then}")
+
+        return [read, say]
+
     def _plan_finish(self) -> list[Callable[[Results], Step | None]]:
         def finish(_: Results) -> Step:
             return Call([ToolCall("finish_order", {"order_id": self.order_id or ""})])
@@ -1696,6 +1715,7 @@ class OrderPolicy:
                            "shall I place it?")  # fmt: skip
             self.awaiting_confirmation = False
             self.placed += 1
+            self.placed_order_id = self.order_id
             self.lines, self.order_id = [], None
             self.order_type = self.order_type_set = ""
             return Say("Your order is placed and will be ready at the bar in a few minutes. "
