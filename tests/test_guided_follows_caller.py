@@ -2060,3 +2060,80 @@ async def test_placed_already_is_read_from_the_placed_order_in_that_turn(tmp_pat
         assert any(r["role"] == "tool" for r in rows)  # the eval sees the tool results
         assert ungrounded_statements(rows) == []
         assert {r[3] for r in await call.order()} == {"finished"}
+
+
+async def test_words_not_understood_get_the_last_question_again_never_the_model(
+    tmp_path: Path,
+) -> None:
+    """Run 3's phone calls: words the policy can do nothing with ("Too not just, please.",
+    "Not everything.") went to the model, which answered "What's your business?" and "I
+    don't have a phone". They now get the agent's last question again, and what that
+    question waits on stays open; twice in a row at most, then the model."""
+    fallback = ScriptedFallback("MODEL-REPLY.")
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say("Too not just, please.")
+        assert (calls, said) == ([], "Sorry, I didn't catch that. What can I get you?")
+        await call.say("An iced latte and a hot latte please.")
+        _, said = await call.say("Remove the latte.")
+        assert said.endswith("Which one should I take off?"), said
+        calls, said = await call.say("Not everything.")
+        assert (calls, said) == ([], "Sorry, I didn't catch that. Which one should I take off?")
+        calls, said = await call.say("Not everything.")
+        assert said == "Sorry, I'm having trouble hearing you. Which one should I take off?"
+        calls, _ = await call.say("The iced one.")  # the question was still open
+        assert [n for n, _ in calls][:1] == ["update_order_item"], calls
+        assert [(r[0], r[2]) for r in await call.order()] == [("Latte", {"hot-or-iced": "Hot"})]
+        assert fallback.asked == []
+    async with Caller(tmp_path / "again", ScriptedFallback("MODEL-REPLY.")) as call:
+        said_again = [(await call.say("Slam dunk."))[1] for _ in range(3)]
+        assert said_again == [
+            "Sorry, I didn't catch that. What can I get you?",
+            "Sorry, I'm having trouble hearing you. What can I get you?",
+            "MODEL-REPLY.",  # the third time in a row: the words go to the model
+        ]
+
+
+@pytest.mark.parametrize(
+    ("line", "reply"),
+    [
+        ("Good morning.", "Hi! What can I get you?"),
+        ("Thanks.", "You're welcome. What can I get you?"),
+        ("The land, please.", "Sorry, I didn't catch that. What can I get you?"),
+    ],
+)
+async def test_a_greeting_thanks_or_words_not_caught_are_answered_without_the_model(
+    tmp_path: Path, line: str, reply: str
+) -> None:
+    fallback = ScriptedFallback("MODEL-REPLY.")
+    async with Caller(tmp_path, fallback) as call:
+        assert await call.say(line) == ([], reply)
+        assert fallback.asked == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "how are you doing today",
+        "tell me a joke please",
+        "my thing from last week, is it done",
+        "Could you sing me something",
+        "Is it busy in there today?",
+    ],  # fmt: skip
+)
+async def test_a_question_the_policy_does_not_know_still_goes_to_the_model(
+    tmp_path: Path, line: str
+) -> None:
+    fallback = ScriptedFallback("MODEL-REPLY.")
+    async with Caller(tmp_path, fallback) as call:
+        _, said = await call.say(line)
+        assert fallback.asked, said
+
+
+async def test_how_many_shots_about_a_drink_ordered_offers_no_empty_change(
+    tmp_path: Path,
+) -> None:
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte please.")
+        calls, said = await call.say("How many shots?")
+        assert said == "You have one Latte. Would you like to change anything?", said
+        assert not set(names(calls)) & WRITES

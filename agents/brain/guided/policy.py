@@ -27,6 +27,7 @@ from .understanding import (
     ADDONS,
     NOT_OURS,
     NUMBERS,
+    QUESTION_FORM,
     CallerTurn,
     DrinkRequest,
     Menu,
@@ -147,7 +148,11 @@ class OrderPolicy:
 
     def on_caller(self, turn: CallerTurn, tools: set[str]) -> Step:
         """A new caller turn: make a plan and return its first step."""
+        waiting = {name: getattr(self, name) for name in WAITING_ON_AN_ANSWER}
+        again = self.asked_again
         self._plan = self._make_plan(turn)
+        if not self._plan and not (turn.question or turn.off_topic or _asks(turn.text)):
+            self._plan = self._plan_not_caught(turn, again, waiting)
         if not self._plan or not self._needs(tools):
             self._plan = []
             return Defer("not understood" if not turn.understood else "tools not offered")
@@ -1399,18 +1404,21 @@ class OrderPolicy:
         yes makes it); a question never changes the order."""
         assert turn.modifiers is not None
         lines = self._targets(turn, None)
-        self.pending_change = (turn.modifiers, lines)
         asked = _options_said(
             turn.modifiers.attributes,
             [self.menu.addon_names.get(a, a) for a in turn.modifiers.addons],
         )
         prefix, _, rest = asked.partition("|")
         want = " ".join(w for w in (prefix, f"with {rest}" if rest else "") if w)
+        if want:
+            self.pending_change = (turn.modifiers, lines)
 
         def say(results: Results) -> Step:
             order = self._order_said(results)
             if not order:
                 return Say("Sorry, I couldn't look that up. What would you like?")
+            if not want:  # "How many shots?": options asked about, none of them named
+                return Say(f"You have {order}. Would you like to change anything?")
             return Say(f"You have {order}. Would you like it {want}?")
 
         return [lambda _: self._details(), say]
@@ -1568,6 +1576,46 @@ class OrderPolicy:
                 _reply(f"There's no {_join([d.name for d in drinks])} in your order."),
             ]
         return self._remove(plan)
+
+    def _plan_not_caught(
+        self, turn: CallerTurn, again: int, waiting: dict[str, Any]
+    ) -> list[Callable[[Results], Step | None]]:
+        """Words the policy can do nothing with that are not a question ("Too not just,
+        please.", "Not everything.": a phone line's mishearing) get the agent's last question
+        again, as a barista would ask, never the fallback model's guess at them (measured:
+        the model answered such words with "What's your business?" or "I don't have a
+        phone", and said it again to the next). What the agent was waiting for stays open.
+        Thanks and a greeting are answered in kind. Twice at most in a row, like every
+        question asked again; then the words go to the model."""
+        words = normalise(turn.text).split()
+        question = self._last_question()
+        if words and set(words) <= THANKS_WORDS:
+            lead = "You're welcome. "
+        elif words and set(words) <= GREETING_WORDS:
+            lead = "Hi! "
+        else:
+            plan = self._ask_again(again, question)
+            if plan is None:
+                return []
+            for name, value in waiting.items():
+                setattr(self, name, value)
+            return plan
+        for name, value in waiting.items():
+            setattr(self, name, value)
+        return [_reply(f"{lead}{question}")]
+
+    def _last_question(self) -> str:
+        """The question the agent's last reply asked (leads for asking again cut off), or
+        the one its state asks when that reply asked none."""
+        said = self.last_said
+        for lead in (*AGAIN_LEADS, "Sorry, ", "You're welcome. ", "Hi! "):
+            said = said.removeprefix(lead)
+        asked = [s for s in re.split(r"(?<=[.!?])\s+", said.strip()) if s.endswith("?")]
+        if asked:
+            return asked[-1][:1].upper() + asked[-1][1:]
+        if self.lines:
+            return "Anything else, or shall I place the order?"
+        return "What can I get you?"
 
     def _ask_again(
         self, times: int, question: str
@@ -1771,6 +1819,38 @@ ORDER_OPENING_WORDS = frozenset(
      "want", "wanted", "wanna", "need", "there", "calling", "it"}
 )  # fmt: skip
 """Words an opening made of "I'd like to order" and no drink is made of."""
+THANKS_WORDS = frozenset({"thanks", "thank", "you", "so", "much", "very", "cheers", "great",
+                          "oh", "okay", "ok"})  # fmt: skip
+"""Words a bare "thanks" is made of (answered "You're welcome", then the question again)."""
+GREETING_WORDS = frozenset({"hi", "hello", "hey", "there", "good", "morning", "afternoon",
+                            "evening", "oh"})  # fmt: skip
+"""Words a bare greeting is made of."""
+WAITING_ON_AN_ANSWER = (
+    "awaiting_confirmation", "pending", "pending_fixes", "pending_quantity", "pending_remove",
+    "pending_choice", "choice_for", "choice_one_of", "pending_drink", "pending_change",
+    "offered", "asked_cancel", "asked_missed", "held_options", "missed",
+)  # fmt: skip
+"""What the agent's question waits on: kept when the caller's words were not caught and the
+question is asked again."""
+
+
+ASKING_SHAPE = re.compile(
+    r"^(?:(?:hi|hello|hey|oh|um|uh|so|and|okay|ok|yeah|well|sorry|also|actually|hmm)\s+)*"
+    r"(?:(?:can|could|would|will) you|tell me|do you know|i wonder)\b"
+)
+"""A request for the agent to tell or do something ("tell me a joke", "could you ...")."""
+
+
+def _asks(text: str) -> bool:
+    """Shaped as a question or a request to the agent ("Do you have wifi?", "tell me a
+    joke", "my order from last week, is it done"): the fallback model answers what the
+    policy does not understand. Any other words not understood are asked about again."""
+    if "?" in text:
+        return True
+    clauses = [normalise(c) for c in re.split(r"[,.;:!]", text) if c.strip()]
+    return any(QUESTION_FORM.match(c) or ASKING_SHAPE.match(c) for c in clauses)
+
+
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "you", "cheers"})
 """Words that carry no request of their own."""
 
