@@ -169,3 +169,46 @@ def test_cli_bad_arguments_exit_2():
         )
         assert p.returncode == 2, (args, p.stderr)
         assert "error" in p.stderr
+
+
+def _searched(query: str, names: list[str]) -> GoldCall:
+    items = [{"menu_item_id": f"x-{i}", "name": n} for i, n in enumerate(names)]
+    return GoldCall("get_menu_items", {"query": query}, {"menu_items": items})
+
+
+def test_a_drink_the_dialog_s_own_search_did_not_find_is_missing_from_its_menu() -> None:
+    from evals.tool_calls.data import Dialog, Turn
+
+    def dialog(*calls: GoldCall) -> Dialog:
+        return Dialog("d", "", [Turn("user", "I'd like a mocha", list(calls))])
+
+    norm = Normaliser()
+    # "Mocha" found only a Cortado: this shop sold no mocha
+    assert norm.missing_from(dialog(_searched("Mocha", ["Cortado"]))) == {"mocha"}
+    assert norm.missing_from(dialog(_searched("cold brew OR Latte", []))) == {"cold-brew", "latte"}
+    # found by the same or another search, or a query naming no item exactly: nothing off
+    assert norm.missing_from(dialog(_searched("Mocha", ["Mocha"]))) == frozenset()
+    assert (
+        norm.missing_from(dialog(_searched("Mocha", []), _searched("chocolate drinks", ["Mocha"])))
+        == frozenset()
+    )
+    assert norm.missing_from(dialog(_searched("something sweet", []))) == frozenset()
+
+
+async def test_the_dialog_menu_takes_off_what_its_shop_did_not_sell() -> None:
+    """`--menu dialog`: the dialog's agent found no Mocha, so ours finds none either, says so
+    and adds nothing; with the whole menu (`shop`, the default) the same turn orders one."""
+    from agents.brain.guided import GuidedLLM
+    from evals.tool_calls.data import Dialog, Turn
+    from tests.test_guided_follows_caller import ScriptedFallback
+
+    gold = _searched("Mocha", ["Cortado"])
+    d = Dialog("dlg-menu", "", [Turn("user", "I'd like a mocha, please.", [gold])])
+    names: dict[str, list[str]] = {}
+    for menu in ("dialog", "shop"):
+        result = await run_eval([d], lambda: GuidedLLM(ScriptedFallback()), menu=menu)
+        names[menu] = [c["name"] for c in result["per_dialog"][0]["pred"][0]]
+    assert names["dialog"] == ["get_menu_items"]
+    assert "add_order_item" in names["shop"]
+    with pytest.raises(ValueError, match="menu must be"):
+        await run_eval([d], lambda: GuidedLLM(ScriptedFallback()), menu="everything")

@@ -34,6 +34,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--split", default="test", choices=["test", "dev", "train", "all"],
                    help="evals/splits.py split (default test: the held-out dialogs)")  # fmt: skip
     p.add_argument("--json", type=Path, default=None, help="write the full results here")
+    p.add_argument("--menu", default="shop", choices=["shop", "dialog"],
+                   help="shop: every dialog against our whole menu (default); dialog: less the "
+                        "drinks the dialog's own shop did not sell (its searches found none)")  # fmt: skip
     p.add_argument("--data", type=Path, default=None,
                    help="Taskmaster-4 folder (default: $TASKMASTER4_DIR, else ../shared/data/"
                         "taskmaster4 beside the checkout, else the repo's data/taskmaster4 slice)")  # fmt: skip
@@ -95,11 +98,13 @@ def main(argv: list[str] | None = None) -> int:
 
     with tqdm(total=len(dialogs), desc=f"tool calls [{a.brain}]", unit="dialog") as bar:
         result = asyncio.run(
-            run_eval(dialogs, lambda: build_text_llm(a.brain, settings), progress=bar.update)
+            run_eval(
+                dialogs, lambda: build_text_llm(a.brain, settings), progress=bar.update, menu=a.menu
+            )  # fmt: skip
         )
-    result.update({"brain": a.brain, "split": a.split, "dialogs": len(dialogs),
+    result.update({"brain": a.brain, "split": a.split, "dialogs": len(dialogs), "menu": a.menu,
                    "dataset": "Taskmaster-4 (Google LLC), CC BY 4.0"})  # fmt: skip
-    print_table(result, f"Taskmaster-4 tool calls, brain={a.brain}, split={a.split}")
+    print_table(result, f"Taskmaster-4 tool calls, brain={a.brain}, split={a.split}, menu={a.menu}")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
         a.json.write_text(json.dumps(result, indent=1, default=str) + "\n")

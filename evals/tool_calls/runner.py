@@ -18,7 +18,13 @@ from livekit.agents.voice.run_result import (
 )
 
 from tools import ToolRuntime, ToolRuntimeOptions
-from tools.coffee import COFFEE_INSTRUCTIONS, MAX_TOOL_STEPS, OrderStore, build_coffee_tools
+from tools.coffee import (
+    COFFEE_INSTRUCTIONS,
+    MAX_TOOL_STEPS,
+    MENU_JSON,
+    OrderStore,
+    build_coffee_tools,
+)
 
 from .data import Dialog, Turn
 from .scoring import ApiCounts, Normaliser, PredCall, aggregate, score_dialog
@@ -55,11 +61,21 @@ async def run_dialog(
     *,
     turn_timeout: float = 60.0,
     before_turn: Callable[[Turn], None] | None = None,
+    missing: frozenset[str] = frozenset(),
 ) -> list[list[PredCall]]:
-    """Replay the dialog's user turns; per user turn, the calls the model made."""
+    """Replay the dialog's user turns; per user turn, the calls the model made. `missing`:
+    menu item ids this dialog's shop does not sell (taken off the dialog's own menu)."""
     out: list[list[PredCall]] = []
     with tempfile.TemporaryDirectory(prefix="tm4-eval-") as tmp:
-        store = OrderStore(Path(tmp) / "orders.sqlite")
+        menu_path = MENU_JSON
+        if missing:
+            menu = json.loads(MENU_JSON.read_text())
+            menu["menu_items"] = [
+                it for it in menu["menu_items"] if it["menu_item_id"] not in missing
+            ]
+            menu_path = Path(tmp) / "menu.json"
+            menu_path.write_text(json.dumps(menu))
+        store = OrderStore(Path(tmp) / "orders.sqlite", menu_path=menu_path)
         await store.open()
         runtime = ToolRuntime(ToolRuntimeOptions(filler_phrases=(), emit_on_session=False))
         tools: list[llm.Tool | llm.Toolset] = [*build_coffee_tools(store, runtime)]
@@ -90,7 +106,14 @@ async def run_eval(
     *,
     progress: Callable[[int], None] | None = None,
     before_turn: Callable[[Dialog, Turn], None] | None = None,
+    menu: str = "shop",
 ) -> dict[str, Any]:
+    """`menu`: "shop", every dialog against our whole menu (the historic figures), or
+    "dialog", each against our menu less the drinks its own shop did not sell
+    (`Normaliser.missing_from`): "I'd like a mocha" in a dialog whose agent found no mocha
+    is then no longer scored as an order the gold agent failed to place."""
+    if menu not in ("shop", "dialog"):
+        raise ValueError(f"menu must be 'shop' or 'dialog', got {menu!r}")
     norm = Normaliser()
     all_counts: list[dict[str, ApiCounts]] = []
     per_dialog: list[dict[str, Any]] = []
@@ -99,7 +122,8 @@ async def run_eval(
     for d in dialogs:
         model = llm_factory()
         hook = (lambda t, d=d: before_turn(d, t)) if before_turn else None
-        pred = await run_dialog(d, model, before_turn=hook)
+        missing = norm.missing_from(d) if menu == "dialog" else frozenset()
+        pred = await run_dialog(d, model, before_turn=hook, missing=missing)
         gold = [t.calls for t in d.turns if t.speaker == "user"]
         counts, ok = score_dialog(gold, pred, norm)
         all_counts.append(counts)

@@ -25,7 +25,7 @@ from typing import Any
 
 from tools.coffee import MENU_JSON, OrderStore, base_id, slug
 
-from .data import GoldCall
+from .data import Dialog, GoldCall
 
 
 @dataclass
@@ -75,6 +75,37 @@ class Normaliser:
             if cand in self.ids:
                 return cand
         return self.by_name.get(" ".join(s.lower().split()), base_id(s))
+
+    def named_item(self, query: str) -> str | None:
+        """The menu item a search query names exactly ("Mocha", "cold brew"), else None."""
+        key = " ".join(query.lower().split())
+        return self.by_name.get(key) or (slug(key) if slug(key) in self.ids else None)
+
+    def missing_from(self, dialog: Dialog) -> frozenset[str]:
+        """Our menu items the dialog's own shop did not sell: named exactly by a gold
+        `get_menu_items` query whose response did not hold them ("Mocha" found only a
+        Cortado: "I don't see a Mocha. Did you mean the Cortado?"), and found by none of
+        the dialog's searches."""
+        absent: set[str] = set()
+        found: set[str] = set()
+        for turn in dialog.turns:
+            for c in turn.calls:
+                if c.name != "get_menu_items" or not isinstance(c.response, dict):
+                    continue
+                items = c.response.get("menu_items") or []
+                got = {
+                    self.menu_item(it.get("name", ""))
+                    for it in (items if isinstance(items, list) else [])
+                    if isinstance(it, dict)
+                }
+                found |= got
+                query = (c.request or {}).get("query")
+                if not isinstance(query, str):
+                    continue
+                for part in re.split(r"\s+or\s+|,", query, flags=re.IGNORECASE):
+                    if (item := self.named_item(part)) and item not in got:
+                        absent.add(item)
+        return frozenset(absent - found)
 
     def attributes(self, value: Any) -> frozenset[tuple[str, str]]:
         out: set[tuple[str, str]] = set()
