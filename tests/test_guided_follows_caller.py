@@ -2137,3 +2137,23 @@ async def test_how_many_shots_about_a_drink_ordered_offers_no_empty_change(
         calls, said = await call.say("How many shots?")
         assert said == "You have one Latte. Would you like to change anything?", said
         assert not set(names(calls)) & WRITES
+
+
+async def test_an_answer_that_only_shares_milk_with_the_options_is_asked_again(
+    tmp_path: Path,
+) -> None:
+    """Run A's phone call: "Fruit Milk" (for "Oat milk") answering "which milk?" was
+    confirmed as 2% milk, the option its one shared word "milk" spells most of. A span of
+    words every option has tells none apart: the question is asked again."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An iced mocha please.")
+        _, said = await call.say("Nope, that's not right. I like one iced Mocha with a milk.")
+        assert said.startswith("Which milk would you like in the Mocha"), said
+        calls, said = await call.say("Fruit Milk, Blaze,")
+        assert not set(names(calls)) & WRITES and "right?" not in said, said  # no 2% check
+        assert said.startswith("Sorry, ") and "Which milk would you like" in said, said
+        calls, said = await call.say("Oat milk please.")
+        assert "update_order_item" in names(calls) or "add_order_item" in names(calls), calls
+        assert [r[2] for r in await call.order()] == [
+            {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}
+        ]

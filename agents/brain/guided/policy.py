@@ -2000,8 +2000,12 @@ def _heard_near(text: str, spoken: dict[str, str], *, against: str | None = None
     by sound or spelling, when one stands out by `TIE_MARGIN` (see `_addon_heard`)."""
     min_words = 2 if against else 1
     words = [w for w in normalise(text).split() if w not in COURTESY_WORDS]
+    # words every option shares ("milk") tell none apart: a span of only those ("Fruit
+    # Milk" has "milk") would pick whichever option they spell most of (2% milk)
+    shared = set.intersection(*(set(v.split()) for v in spoken.values())) if spoken else set()
     spans = [(i, j) for i in range(len(words))
-             for j in range(i + min_words, min(len(words), i + 4) + 1)]  # fmt: skip
+             for j in range(i + min_words, min(len(words), i + 4) + 1)
+             if not set(words[i:j]) <= shared]  # fmt: skip
     if not spans:
         return None
     scored = sorted(
