@@ -2157,3 +2157,19 @@ async def test_an_answer_that_only_shares_milk_with_the_options_is_asked_again(
         assert [r[2] for r in await call.order()] == [
             {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}
         ]
+
+
+async def test_free_before_a_drink_is_whisper_s_three_and_is_confirmed(tmp_path: Path) -> None:
+    """blind3's "I'd like three iced lattes" was written "I'd like free iced latte" and
+    ordered one. "free" (or "tree") before a drink is a three to confirm; "lactose free" and
+    "for free" stay what they say."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("I'd like free iced latte.")
+        assert (calls, said) == ([], "Just to check: three iced Lattes, right?")
+        await call.say("Yes.")
+        assert [(r[0], r[1]) for r in await call.order()] == [("Latte", 3)]
+    async with Caller(tmp_path / "free", ScriptedFallback()) as call:
+        await call.say("A lactose free latte please.")
+        assert [(r[0], r[1], r[2]) for r in await call.order()] == [
+            ("Latte", 1, {"milk-options": "2% Lactose Free Milk"})
+        ]

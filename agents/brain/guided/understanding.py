@@ -607,8 +607,12 @@ def normalise(text: str) -> str:
     return re.sub(r"\bscratchy\b", "scratch the", t)
 
 
-PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
+PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4, "free": 3, "tree": 3}
 """Words Whisper writes for a spoken number before a drink ("to lattes"): a guess to confirm."""
+THREE_HEARD = frozenset({"free", "tree"})
+"""Whisper's "three" before a drink ("I'd like free iced latte"), singular or not: confirmed."""
+FREE_OF = frozenset({"sugar", "lactose", "dairy", "gluten", "caffeine", "for", "it", "is"})
+"""Words after which "free" means free ("lactose free", "for free"), never three."""
 SLOT_BEFORE = frozenset(
     {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim",
      "whole", "one", "two", "three", "four", "five", "six", "to", "for"}
@@ -884,7 +888,9 @@ def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
     if words[-1:] in (["to"], ["too"]) and not set(words[-3:-1]) & CHANGE_TO:
         # "make that to hot chocolate", "I'd like to hot chocolate": "two", to confirm
         return 2, True, True
-    for w in reversed(words[-4:]):
+    for i, w in reversed(list(enumerate(words[-4:], start=max(0, len(words) - 4)))):
+        if w in THREE_HEARD and (i == 0 or words[i - 1] not in FREE_OF):
+            return 3, True, True
         if w.isdigit() and 0 < int(w) < 100:
             return int(w), True, False
         if w in NUMBERS:
