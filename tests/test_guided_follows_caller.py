@@ -2173,3 +2173,18 @@ async def test_free_before_a_drink_is_whisper_s_three_and_is_confirmed(tmp_path:
         assert [(r[0], r[1], r[2]) for r in await call.order()] == [
             ("Latte", 1, {"milk-options": "2% Lactose Free Milk"})
         ]
+
+
+@pytest.mark.parametrize(
+    "heard",
+    ["I'd like to match us with almond milk.", "No, sorry, that's wrong, I'd like to match us."],
+)
+async def test_match_us_is_a_choice_of_two_drinks_not_one_matcha_latte(
+    tmp_path: Path, heard: str
+) -> None:
+    """Run B's tuned call: "match us" (for "mochas") was taken as "match" alone, a Matcha
+    Latte, and the check was asked again to its "no". A longer span as good as a shorter
+    one explains more of what was heard: Matcha Lattes or Mochas, asked."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(heard)
+        assert calls == [] and said.endswith("was that two Matcha Lattes or two Mochas?"), said

@@ -36,6 +36,8 @@ TIE_MARGIN = 0.05
 asks which ("to march us": Mochas or Matcha Lattes, 0.75 each)."""
 SPAN_BONUS = 0.05
 """Added per extra word when ranking spans (not to the score)."""
+RANK_EPS = 0.01
+"""Spans whose ranks differ by less than this are as good: the longer one is taken."""
 """Longest run of unknown words tried as one drink name ("mat cha lat eh")."""
 
 
@@ -95,7 +97,7 @@ def guess_drinks(
             i += 1
             continue
         best: Guess | None = None
-        best_end, best_rank = i + 1, 0.0
+        best_end, best_rank, best_len = i + 1, 0.0, 0
         starts = [i - 1, i] if i > 0 and words[i - 1] in SPLIT_OFF else [i]
         spans = [(a, j) for a in starts for j in range(i + 1, min(len(words), a + MAX_SPAN) + 1)]
         for a, j in spans:
@@ -110,11 +112,17 @@ def guess_drinks(
                 # a longer span that still matches explains more of what was heard
                 # ("mach e auto" -> macchiato beats "mach" -> matcha)
                 rank = score + SPAN_BONUS * (len(span) - 1)
-                if score >= MIN_SCORE and rank > best_rank:
-                    best, best_end, best_rank = (
+                # as good within RANK_EPS: the longer span wins ("match us" is "matchas" or
+                # "mochas", a choice to ask; "match" alone would be a Matcha Latte only)
+                better = rank > best_rank + RANK_EPS or (
+                    rank > best_rank - RANK_EPS and len(span) > best_len
+                )
+                if score >= MIN_SCORE and better:
+                    best, best_end, best_rank, best_len = (
                         Guess(item_id, name, heard, round(score, 3)),
                         j,
                         rank,
+                        len(span),
                     )
         if best is not None:
             guesses.append(_with_ties(best, names))
