@@ -2099,6 +2099,7 @@ async def test_words_not_understood_get_the_last_question_again_never_the_model(
         ("Good morning.", "Hi! What can I get you?"),
         ("Thanks.", "You're welcome. What can I get you?"),
         ("The land, please.", "Sorry, I didn't catch that. What can I get you?"),
+        ("Hi, I like and I smoke with a milk.", "Sorry, I didn't catch that. What can I get you?"),
     ],
 )
 async def test_a_greeting_thanks_or_words_not_caught_are_answered_without_the_model(

@@ -24,6 +24,7 @@ MIN_SCORE = 0.72
 Chosen on the tuned callers' mishearings; "a lot hay" -> latte scores 0.75, "large" -> latte
 0.67, "moccasin" -> mocha 0.62."""
 MAX_SPAN = 3
+"""Longest run of unknown words tried as one drink name ("mat cha lat eh")."""
 MIN_LENGTH_RATIO = 0.5
 """Spans and names whose letter counts differ by more than this factor are not compared."""
 MIN_SPELLING_FOR_SOUND = 0.5
@@ -38,7 +39,6 @@ SPAN_BONUS = 0.05
 """Added per extra word when ranking spans (not to the score)."""
 RANK_EPS = 0.01
 """Spans whose ranks differ by less than this are as good: the longer one is taken."""
-"""Longest run of unknown words tried as one drink name ("mat cha lat eh")."""
 
 
 @dataclass(frozen=True)

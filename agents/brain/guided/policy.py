@@ -151,7 +151,11 @@ class OrderPolicy:
         waiting = {name: getattr(self, name) for name in WAITING_ON_AN_ANSWER}
         again = self.asked_again
         self._plan = self._make_plan(turn)
-        if not self._plan and not (turn.question or turn.off_topic or _asks(turn.text)):
+        if (
+            not self._plan
+            and not (turn.question or turn.off_topic or _asks(turn.text))
+            and _sounds_misheard(turn)
+        ):
             self._plan = self._plan_not_caught(turn, again, waiting)
         if not self._plan or not self._needs(tools):
             self._plan = []
@@ -1580,29 +1584,28 @@ class OrderPolicy:
     def _plan_not_caught(
         self, turn: CallerTurn, again: int, waiting: dict[str, Any]
     ) -> list[Callable[[Results], Step | None]]:
-        """Words the policy can do nothing with that are not a question ("Too not just,
-        please.", "Not everything.": a phone line's mishearing) get the agent's last question
+        """Words the policy can do nothing with that are not a question and sound misheard
+        (`_sounds_misheard`: "Too not just, please.", "Not everything.") get the agent's last question
         again, as a barista would ask, never the fallback model's guess at them (measured:
         the model answered such words with "What's your business?" or "I don't have a
         phone", and said it again to the next). What the agent was waiting for stays open.
         Thanks and a greeting are answered in kind. Twice at most in a row, like every
         question asked again; then the words go to the model."""
-        words = normalise(turn.text).split()
+        words = set(normalise(turn.text).split())
         question = self._last_question()
-        if words and set(words) <= THANKS_WORDS:
-            lead = "You're welcome. "
-        elif words and set(words) <= GREETING_WORDS:
-            lead = "Hi! "
+        if words and words <= THANKS_WORDS:
+            plan: list[Callable[[Results], Step | None]] | None = [
+                _reply(f"You're welcome. {question}")
+            ]
+        elif words and words <= GREETING_WORDS:
+            plan = [_reply(f"Hi! {question}")]
         else:
             plan = self._ask_again(again, question)
-            if plan is None:
-                return []
-            for name, value in waiting.items():
-                setattr(self, name, value)
-            return plan
+        if not plan:
+            return []
         for name, value in waiting.items():
             setattr(self, name, value)
-        return [_reply(f"{lead}{question}")]
+        return plan
 
     def _last_question(self) -> str:
         """The question the agent's last reply asked (leads for asking again cut off), or
@@ -1839,6 +1842,25 @@ ASKING_SHAPE = re.compile(
     r"(?:(?:can|could|would|will) you|tell me|do you know|i wonder)\b"
 )
 """A request for the agent to tell or do something ("tell me a joke", "could you ...")."""
+
+
+MISHEARD_WORDS = 5
+"""Words not understood this short are as likely misheard as said (a phone line's "Not
+everything." for "That's everything."): asked again rather than answered by the model."""
+ORDERING_CUES = frozenset({"like", "please", "milk", "want", "get", "have", "order", "with",
+                           "one", "two", "three", "four", "iced", "hot", "decaf", "coffee",
+                           "tea", "make", "add", "take"})  # fmt: skip
+"""Words of an order: a longer sentence with one of them, not understood, was an order misheard
+("Hi, I like and I smoke with a milk."); one without is small talk for the model ("It's been
+a really long week.")."""
+
+
+def _sounds_misheard(turn: CallerTurn) -> bool:
+    """Words not understood that were likely misheard: short, doubted by the STT, or an
+    order's words around ones the policy cannot place."""
+    words = normalise(turn.text).split()
+    doubted = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
+    return len(words) <= MISHEARD_WORDS or doubted or bool(set(words) & ORDERING_CUES)
 
 
 def _asks(text: str) -> bool:
