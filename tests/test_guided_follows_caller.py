@@ -2174,6 +2174,12 @@ async def test_free_before_a_drink_is_whisper_s_three_and_is_confirmed(tmp_path:
         assert [(r[0], r[1], r[2]) for r in await call.order()] == [
             ("Latte", 1, {"milk-options": "2% Lactose Free Milk"})
         ]
+    # "free" right before a plural drink is guarded too: two lattes, never three
+    drinks = understand("two lactose free lattes please").drinks
+    assert [(d.quantity, d.quantity_unsure) for d in drinks] == [(2, False)]
+    assert [(d.quantity, d.quantity_unsure) for d in understand("free lattes please").drinks] == [
+        (3, True)
+    ]
 
 
 @pytest.mark.parametrize(

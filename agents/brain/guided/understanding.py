@@ -607,10 +607,11 @@ def normalise(text: str) -> str:
     return re.sub(r"\bscratchy\b", "scratch the", t)
 
 
-PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4, "free": 3, "tree": 3}
+PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
 """Words Whisper writes for a spoken number before a drink ("to lattes"): a guess to confirm."""
 THREE_HEARD = frozenset({"free", "tree"})
-"""Whisper's "three" before a drink ("I'd like free iced latte"), singular or not: confirmed."""
+"""Whisper's "three" before a drink ("I'd like free iced latte"), singular or not: confirmed
+(`_quantity`, never after `FREE_OF`; not in `PLURAL_UNSURE`, which has no such guard)."""
 FREE_OF = frozenset({"sugar", "lactose", "dairy", "gluten", "caffeine", "for", "it", "is"})
 """Words after which "free" means free ("lactose free", "for free"), never three."""
 SLOT_BEFORE = frozenset(
