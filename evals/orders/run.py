@@ -246,78 +246,68 @@ async def run_goal(
     """Run one goal's call; writes `out_dir/{call.ogg,transcript.jsonl,result.json,agent.log}`."""
     out_dir.mkdir(parents=True, exist_ok=True)
     with call_log(out_dir / "agent.log"):
-        return await _run_goal(goal, voice, settings, choice, out_dir, phone=phone)
-
-
-async def _run_goal(
-    goal: Goal,
-    voice: Voice,
-    settings: Settings,
-    choice: BrainChoice,
-    out_dir: Path,
-    *,
-    phone: TelephonySim | None,
-) -> CallResult:
-    rate = SIP_RATE if phone else WIDEBAND_RATE
-    speech = await asyncio.to_thread(synthesise_goal, goal, voice, rate)
-    model_windows: list[tuple[float, float]] = []
-    started = time.time()
-    with phone.job() if phone else contextlib.nullcontext():
-        call = await open_call(
-            settings,
-            choice,
-            room=phone.room if phone else None,
-            caller_kind="simulated-sip" if phone else "simulated",
-        )
-        try:
-            talk = await _talk(
-                call,
-                goal,
-                speech,
-                ogg_path=out_dir / "call.ogg",
-                phone=phone,
-                model_windows=model_windows,
+        rate = SIP_RATE if phone else WIDEBAND_RATE
+        speech = await asyncio.to_thread(synthesise_goal, goal, voice, rate)
+        model_windows: list[tuple[float, float]] = []
+        started = time.time()
+        with phone.job() if phone else contextlib.nullcontext():
+            call = await open_call(
+                settings,
+                choice,
+                room=phone.room if phone else None,
+                caller_kind="simulated-sip" if phone else "simulated",
             )
-        finally:
-            await call.aclose()
-    history, t0, mind = call.session.history, talk.t0, talk.mind
-    rows = transcript_items(history, t0)
-    with open(out_dir / "transcript.jsonl", "w", encoding="utf-8") as f:
-        for row in masked_rows(rows):  # what may be written: personal numbers masked
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    lines = read_order_lines(Path(settings.orders_db), call.store.owner)
-    order = score_order(lines, goal.want)
-    score = CallScore(
-        goal=goal.id,
-        exact=order.exact,
-        turns=len(mind.said),
-        heard_turns=sum(1 for r in rows if r["role"] == "user"),
-        # the agent hung up before the caller's goodbye, or in the middle of a caller's line
-        premature_hangup=talk.end.by == "agent"
-        and (not mind.finished or talk.end.while_caller_spoke),
-        ungrounded=ungrounded_statements(rows),
-        latencies=split_latencies(turn_latencies(history, t0), model_windows, t0),
-    )
-    said = [
-        {
-            "text": ln.text,
-            "kind": ln.kind,
-            "start": round(ln.start - t0, 2),
-            "end": None if ln.end is None else round(ln.end - t0, 2),
-        }
-        for ln in talk.spoken
-    ]
-    result = CallResult(
-        goal=goal,
-        voice=str(voice),
-        telephony=phone is not None,
-        score=score,
-        lines=lines,
-        ended_by=talk.end.by,
-        heard_placed=mind.heard_placed,
-        duration=time.time() - started,
-        said=said,
-        out_dir=out_dir,
-    )
-    (out_dir / "result.json").write_text(json.dumps(mask_value(result.as_dict()), indent=2) + "\n")
-    return result
+            try:
+                talk = await _talk(
+                    call,
+                    goal,
+                    speech,
+                    ogg_path=out_dir / "call.ogg",
+                    phone=phone,
+                    model_windows=model_windows,
+                )
+            finally:
+                await call.aclose()
+        history, t0, mind = call.session.history, talk.t0, talk.mind
+        rows = transcript_items(history, t0)
+        with open(out_dir / "transcript.jsonl", "w", encoding="utf-8") as f:
+            for row in masked_rows(rows):  # what may be written: personal numbers masked
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        lines = read_order_lines(Path(settings.orders_db), call.store.owner)
+        order = score_order(lines, goal.want)
+        score = CallScore(
+            goal=goal.id,
+            exact=order.exact,
+            turns=len(mind.said),
+            heard_turns=sum(1 for r in rows if r["role"] == "user"),
+            # the agent hung up before the caller's goodbye, or in the middle of a caller's line
+            premature_hangup=talk.end.by == "agent"
+            and (not mind.finished or talk.end.while_caller_spoke),
+            ungrounded=ungrounded_statements(rows),
+            latencies=split_latencies(turn_latencies(history, t0), model_windows, t0),
+        )
+        said = [
+            {
+                "text": ln.text,
+                "kind": ln.kind,
+                "start": round(ln.start - t0, 2),
+                "end": None if ln.end is None else round(ln.end - t0, 2),
+            }
+            for ln in talk.spoken
+        ]
+        result = CallResult(
+            goal=goal,
+            voice=str(voice),
+            telephony=phone is not None,
+            score=score,
+            lines=lines,
+            ended_by=talk.end.by,
+            heard_placed=mind.heard_placed,
+            duration=time.time() - started,
+            said=said,
+            out_dir=out_dir,
+        )
+        (out_dir / "result.json").write_text(
+            json.dumps(mask_value(result.as_dict()), indent=2) + "\n"
+        )
+        return result

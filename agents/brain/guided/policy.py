@@ -322,10 +322,8 @@ class OrderPolicy:
         ):
             # "Which espresso shots would you like ...?" - "No, no, please." (a phone line's
             # "Double, please"): the question again, never the model's guess at the answer
-            question = self.last_said
-            for lead in (*AGAIN_LEADS, "Sorry, "):
-                question = question.removeprefix(lead)
-            if plan := self._ask_again(again, question[:1].upper() + question[1:]):
+            question = _without_leads(self.last_said, (*AGAIN_LEADS, "Sorry, "))
+            if plan := self._ask_again(again, question):
                 self.pending_choice, self.choice_for = choice, choice_for
                 self.choice_one_of = choice_one_of
                 return plan
@@ -1329,8 +1327,10 @@ class OrderPolicy:
             for d, ln in zip(said, lines, strict=True)
         )
 
-    def _details(self) -> Step:
-        return Call([ToolCall("get_order_details", {"order_id": self.order_id or ""})])
+    def _details(self, order_id: str | None = None) -> Step:
+        """`get_order_details` of the open order, or of `order_id` (a placed one)."""
+        order_id = self.order_id if order_id is None else order_id
+        return Call([ToolCall("get_order_details", {"order_id": order_id or ""})])
 
     def _confirm_after(self, lead: str) -> Callable[[Results], Step]:
         """Read the order back from `get_order_details` and ask the question that gates placing."""
@@ -1610,9 +1610,7 @@ class OrderPolicy:
     def _last_question(self) -> str:
         """The question the agent's last reply asked (leads for asking again cut off), or
         the one its state asks when that reply asked none."""
-        said = self.last_said
-        for lead in (*AGAIN_LEADS, "Sorry, ", "You're welcome. ", "Hi! "):
-            said = said.removeprefix(lead)
+        said = _without_leads(self.last_said, (*AGAIN_LEADS, "Sorry, ", "You're welcome. ", "Hi! "))
         asked = [s for s in re.split(r"(?<=[.!?])\s+", said.strip()) if s.endswith("?")]
         if asked:
             return asked[-1][:1].upper() + asked[-1][1:]
@@ -1745,16 +1743,13 @@ class OrderPolicy:
         status) in this turn, never from memory: a statement about the order has a tool
         result behind it."""
 
-        def read(_: Results) -> Step:
-            return Call([ToolCall("get_order_details", {"order_id": self.placed_order_id or ""})])
-
         def say(results: Results) -> Step:
             out = results[0][1] if results and not results[0][2] else None
             if isinstance(out, dict) and out.get("status") == "finished":
                 return Say(f"Your order is placed already. {then}")
             return Say(f"Sorry, I couldn't look up your order just now. {then}")
 
-        return [read, say]
+        return [lambda _: self._details(self.placed_order_id or ""), say]
 
     def _plan_finish(self) -> list[Callable[[Results], Step | None]]:
         def finish(_: Results) -> Step:
@@ -1888,6 +1883,14 @@ def _only_words(text: str, words: frozenset[str]) -> bool:
     """`text` is made of `words` only: a "bye" among other words may be a misheard "hi", a
     "yes" among them a misheard order."""
     return all(w in words for w in normalise(text).split())
+
+
+def _without_leads(said: str, leads: tuple[str, ...]) -> str:
+    """`said` with the leads a reply asked again starts with cut off, capitalised: the
+    question itself, to ask once more."""
+    for lead in leads:
+        said = said.removeprefix(lead)
+    return said[:1].upper() + said[1:]
 
 
 def _reply(text: str) -> Callable[[Results], Step]:
