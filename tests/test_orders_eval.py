@@ -583,6 +583,20 @@ def test_the_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> Non
     assert not {g.voice for g in blind5} & {g.voice for g in others}
 
 
+def test_the_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind6 was written and committed on 2026-12-06 (stop 33) before any call of that session
+    ran, and before blind4's and blind5's failed calls were read; every voice setting is new."""
+    blind6 = load_goals([str(GOALS / "blind6")])
+    others = load_goals(
+        [str(GOALS / d)
+         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4", "blind5")]
+    )  # fmt: skip
+    assert len(blind6) >= 10 and not {g.id for g in blind6} & {g.id for g in others}
+    assert sum(g.telephony for g in blind6) >= 3 and any(not g.want for g in blind6)
+    assert any(g.over_greeting is not None for g in blind6)
+    assert not {g.voice for g in blind6} & {g.voice for g in others}
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
