@@ -279,6 +279,10 @@ class OrderPolicy:
         if pending and yes and not turn.drinks and not turn.guesses:
             if fixes and (plan := self._plan_fix(pending)):
                 return plan
+            if self._is_the_order(pending):
+                # the whole order said again, misheard and checked ("one Steamer and one
+                # Americano with Manila Sleeker" - "..., right?" - "Yes."): it is there already
+                return self._plan_read_back(lead="I have exactly that:")
             return self._plan_add(pending)
         if change is not None and not turn.drinks and not turn.guesses:
             if yes:
@@ -999,8 +1003,30 @@ class OrderPolicy:
 
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         """ "No, I said a macchiato": the drink heard wrong comes off, the right one goes on."""
+        if not turn.negated and not turn.guesses and self._is_the_order(turn.drinks):
+            # "No, that's not right. I'd like one Steamer and one Americano with vanilla" over
+            # exactly that: nothing to change; say what the order holds, never add it again
+            return self._plan_read_back(lead="I have exactly that:")
         wrong = [ln for ln in self.lines if ln.drink.menu_item_id in turn.negated]
         named = turn.drinks[0]
+        ordered = {ln.drink.menu_item_id for ln in self.lines}
+        heard_wrong = (
+            "correct" in turn.acts
+            and len(turn.drinks) == 1
+            and any(ln.drink.menu_item_id != named.menu_item_id for ln in self.lines)
+        )  # "No, I said two lattes" over a latte and a mocha: the order as said, mocha off
+        if (
+            not wrong
+            and not turn.guesses
+            and not heard_wrong
+            and (recount := self._plan_recount(turn.drinks))
+        ):
+            # "Actually, no, just one Cappuccino" over two Cappuccinos and a Macchiato: the
+            # Cappuccinos become one, the Macchiato (not named) stays; "one Cappuccino and
+            # one Macchiato" over two Cappuccinos: one Cappuccino, and the Macchiato goes on
+            missing = [d for d in turn.drinks if d.menu_item_id not in ordered]
+            then = self._plan_add(missing) if missing else self._plan_read_back(lead="Okay. That's")
+            return [*recount, *then]
         if (
             not wrong
             and len(turn.drinks) == 1
@@ -1087,6 +1113,59 @@ class OrderPolicy:
             return None
 
         return [lambda _: Call(calls), removed]
+
+    def _plan_recount(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+        """Drinks said with a number against lines of that drink that hold another number
+        in all: those lines are brought to the number said (the later ones shrink or come
+        off first; more goes on the last one). Only where the lines are the same drink with
+        the same options and the words ask for no other change; the steps are empty when
+        no drink needs it. A number a drink's words leave unsure is never recounted."""
+        calls: list[ToolCall] = []
+        after: list[tuple[Line, int]] = []
+        for d in drinks:
+            same = self._lines_of(d.menu_item_id)
+            total = sum(ln.drink.quantity for ln in same)
+            if (
+                not d.quantity_said
+                or d.quantity_unsure
+                or not same
+                or total == d.quantity
+                or any(ln.drink.attributes != same[0].drink.attributes
+                       or sorted(ln.drink.addons) != sorted(same[0].drink.addons)
+                       for ln in same)
+                or self._would_change(replace(d, quantity_said=False), same[0])
+            ):  # fmt: skip
+                continue
+            left = d.quantity
+            for i, ln in enumerate(same):
+                # earlier lines keep what they can; the last one takes the rest (more or less)
+                keep = min(ln.drink.quantity, left) if i < len(same) - 1 else left
+                left -= keep
+                if keep == ln.drink.quantity:
+                    continue
+                args: dict[str, Any] = {"order_item_id": ln.order_item_id}
+                if keep:
+                    args["quantity"] = keep
+                else:
+                    args["remove"] = True
+                calls.append(ToolCall("update_order_item", args))
+                after.append((ln, keep))
+        if not calls:
+            return []
+
+        def recounted(results: Results) -> Step | None:
+            for (line, keep), (_, _, err) in zip(after, results, strict=False):
+                if err:
+                    continue
+                if keep:
+                    line.drink.quantity = keep
+                else:
+                    self.lines = [ln for ln in self.lines if ln is not line]
+            if any(err for _, _, err in results):
+                return Say("Sorry, I couldn't change that. Could you say it again?")
+            return None
+
+        return [lambda _: Call(calls), recounted]
 
     def _plan_leave_and(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
         """ "Remove the latte and make the cappuccino a double", "cancel the latte and add a
@@ -1262,7 +1341,7 @@ class OrderPolicy:
             return None
 
         def confirm(results: Results) -> Step:
-            dropped = [f"{d.name} doesn't come with {_join(d.dropped)}" for d in added if d.dropped]
+            dropped = [f"{d.name} {_not_offered(d.dropped)}" for d in added if d.dropped]
             note = (" The " + "; the ".join(dropped) + ".") if dropped else ""
             order = self._order_said(results)
             self.awaiting_confirmation = bool(order) and not self.missed
@@ -1320,7 +1399,11 @@ class OrderPolicy:
             return False
         if turn.text.lower().lstrip().startswith("and"):
             return False
-        said = sorted(turn.drinks, key=lambda d: d.menu_item_id)
+        return self._is_the_order(turn.drinks)
+
+    def _is_the_order(self, drinks: list[DrinkRequest]) -> bool:
+        """`drinks` are exactly the order's lines, with their numbers and options."""
+        said = sorted(drinks, key=lambda d: d.menu_item_id)
         lines = sorted(self.lines, key=lambda ln: ln.drink.menu_item_id)
         return [d.menu_item_id for d in said] == [ln.drink.menu_item_id for ln in lines] and all(
             not self._would_change(d, ln) and d.quantity == ln.drink.quantity
@@ -1502,9 +1585,8 @@ class OrderPolicy:
                     return self._plan_read_back()
                 self.asked_change = True
                 return [_reply(f"Sorry, what should I change about the {names}?")]
-            wanted = _join([*change.attributes.values(), *change.dropped])
-            return [lambda _: Say(f"Sorry, the {names} doesn't come with {wanted or 'that'}. "
-                                  "Anything else?")]  # fmt: skip
+            wanted = _not_offered([*change.attributes.values(), *change.dropped])
+            return [lambda _: Say(f"Sorry, the {names} {wanted}. Anything else?")]
 
         def done(results: Results) -> Step:
             ok = [(ln, attrs) for (ln, attrs), (_, _, err) in zip(applied, results, strict=False)
@@ -2002,6 +2084,20 @@ def _recommend(menu: dict[str, list[str]], low: str) -> str:
 def _spoken(text: str) -> str:
     """Menu shorthand as words a TTS reads well ("espresso + milk" -> "espresso and milk")."""
     return " ".join(text.replace(" + ", " and ").replace("&", " and ").split())
+
+
+_SAID_BARE = frozenset({"Iced", "Hot", "Decaf", "Caff"})
+_SHOTS = frozenset({"Single", "Double", "Triple", "Quadruple"})
+
+
+def _not_offered(options: list[str]) -> str:
+    """ "doesn't come iced", "doesn't come with a double shot or with oat milk": options a
+    drink does not have, said as a barista says them."""
+    bare = [o.lower() for o in options if o in _SAID_BARE]
+    withs = [f"a {o.lower()} shot" if o in _SHOTS else o.lower()
+             for o in options if o not in _SAID_BARE]  # fmt: skip
+    said = [*([_join_or(bare)] if bare else []), *([f"with {_join_or(withs)}"] if withs else [])]
+    return f"doesn't come {' or '.join(said)}" if said else "doesn't come that way"
 
 
 def _join(words: list[str]) -> str:
