@@ -212,3 +212,36 @@ async def test_the_dialog_menu_takes_off_what_its_shop_did_not_sell() -> None:
     assert "add_order_item" in names["shop"]
     with pytest.raises(ValueError, match="menu must be"):
         await run_eval([d], lambda: GuidedLLM(ScriptedFallback()), menu="everything")
+
+
+async def test_wrong_calls_are_counted_by_the_agent_s_reply_before_the_turn() -> None:
+    """The eval keeps each reply's kind (never its words) and counts the calls made beyond
+    the gold turn's by the kind of reply the caller was answering: a dataset "Yes." meant for
+    its own agent's read-back, answering our "Just to check" instead, shows as "check"."""
+    from agents.brain.guided import GuidedLLM
+    from evals.tool_calls.data import Dialog, Turn
+    from evals.tool_calls.scoring import reply_kind, wrong_after
+    from tests.test_guided_follows_caller import ScriptedFallback
+
+    assert reply_kind("Just to check: one Cortado, right?") == "check"
+    assert reply_kind("Got it. That's one Latte. Anything else, or shall I place the order?") == (
+        "read-back"
+    )
+    assert reply_kind("Sorry, I didn't catch that. What can I get you?") == "not caught"
+    assert reply_kind("") == "none" and reply_kind("Hello there.") == "other"
+    latte = GoldCall("get_menu_items", {"query": "latte"}, None)
+    d = Dialog("dlg-kinds", "", [
+        Turn("user", "Can I get a cortato?", [latte]),
+        Turn("user", "Yes.", [GoldCall("finish_order", {"order_id": "1"}, None)]),
+    ])  # fmt: skip
+    result = await run_eval([d], lambda: GuidedLLM(ScriptedFallback()))
+    row = result["per_dialog"][0]
+    assert row["reply_kinds"][0] == "check"
+    assert set(row) >= {"gold", "pred", "reply_kinds"} and "replies" not in row
+    # the "Yes." answered our check: it added a Cortado and read the order back, and
+    # neither call is in the gold turn (a finish_order), so both count under "check"
+    assert [c["name"] for c in row["pred"][1]] == [
+        "get_menu_items", "add_order_item", "get_order_details"
+    ]  # fmt: skip
+    assert result["overall"]["wrong_after"]["check"] == 3
+    assert wrong_after(result["per_dialog"]) == result["overall"]["wrong_after"]

@@ -65,6 +65,8 @@ def print_table(result: dict[str, Any], title: str) -> None:
               style="bold")  # fmt: skip
     Console().print(t)
     Console().print(f"user turns: {o['user_turns']}, turns fully right: {f(o['turn_exact'])}")
+    wrong = ", ".join(f"{k} {n}" for k, n in o.get("wrong_after", {}).items() if n)
+    Console().print(f"wrong calls by the agent's reply before the turn: {wrong or 'none'}")
 
 
 def main(argv: list[str] | None = None) -> int:

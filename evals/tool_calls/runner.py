@@ -12,6 +12,7 @@ from typing import Any
 
 from livekit.agents import Agent, AgentSession, llm
 from livekit.agents.voice.run_result import (
+    ChatMessageEvent,
     FunctionCallEvent,
     FunctionCallOutputEvent,
     RunResult,
@@ -27,7 +28,15 @@ from tools.coffee import (
 )
 
 from .data import Dialog, Turn
-from .scoring import ApiCounts, Normaliser, PredCall, aggregate, score_dialog
+from .scoring import (
+    ApiCounts,
+    Normaliser,
+    PredCall,
+    aggregate,
+    reply_kind,
+    score_dialog,
+    wrong_after,
+)
 
 
 def _parse(text: Any) -> Any:
@@ -55,6 +64,13 @@ def collect_calls(events: list[Any]) -> list[PredCall]:
     return [calls[k] for k in order]
 
 
+def reply_text(events: list[Any]) -> str:
+    """What the agent said in one turn (its assistant messages, joined)."""
+    said = [ev.item.text_content or "" for ev in events
+            if isinstance(ev, ChatMessageEvent) and ev.item.role == "assistant"]  # fmt: skip
+    return " ".join(s for s in said if s)
+
+
 async def run_dialog(
     dialog: Dialog,
     model: llm.LLM,
@@ -62,9 +78,11 @@ async def run_dialog(
     turn_timeout: float = 60.0,
     before_turn: Callable[[Turn], None] | None = None,
     missing: frozenset[str] = frozenset(),
+    replies: list[str] | None = None,
 ) -> list[list[PredCall]]:
     """Replay the dialog's user turns; per user turn, the calls the model made. `missing`:
-    menu item ids this dialog's shop does not sell (taken off the dialog's own menu)."""
+    menu item ids this dialog's shop does not sell (taken off the dialog's own menu).
+    `replies`, when given, gets what the agent said after each user turn."""
     out: list[list[PredCall]] = []
     with tempfile.TemporaryDirectory(prefix="tm4-eval-") as tmp:
         menu_path = MENU_JSON
@@ -93,8 +111,12 @@ async def run_dialog(
                             session.run(user_input=turn.text), timeout=turn_timeout
                         )
                         out.append(collect_calls(res.events))
+                        said = reply_text(res.events)
                     except (asyncio.TimeoutError, RuntimeError) as e:
                         out.append([PredCall(name="__error__", arguments={"error": str(e)})])
+                        said = ""
+                    if replies is not None:
+                        replies.append(said)
         finally:
             await store.close()
     return out
@@ -123,7 +145,8 @@ async def run_eval(
         model = llm_factory()
         hook = (lambda t, d=d: before_turn(d, t)) if before_turn else None
         missing = norm.missing_from(d) if menu == "dialog" else frozenset()
-        pred = await run_dialog(d, model, before_turn=hook, missing=missing)
+        replies: list[str] = []
+        pred = await run_dialog(d, model, before_turn=hook, missing=missing, replies=replies)
         gold = [t.calls for t in d.turns if t.speaker == "user"]
         counts, ok = score_dialog(gold, pred, norm)
         all_counts.append(counts)
@@ -140,6 +163,8 @@ async def run_eval(
                     [{"name": c.name, "arguments": c.arguments, "is_error": c.is_error} for c in t]
                     for t in pred
                 ],
+                # the kind of each reply, never its words (the test split stays unread)
+                "reply_kinds": [reply_kind(r) for r in replies],
             }
         )
         if progress:
@@ -148,4 +173,5 @@ async def run_eval(
     overall["user_turns"] = user_turns
     overall["turn_exact"] = exact / user_turns if user_turns else None
     overall["seconds"] = round(time.perf_counter() - t0, 2)
+    overall["wrong_after"] = wrong_after(per_dialog)
     return {"per_api": per_api, "overall": overall, "per_dialog": per_dialog}

@@ -296,3 +296,35 @@ def aggregate(
             per_api.setdefault(name, ApiCounts()).add(c)
             total.add(c)
     return {k: v.summary() for k, v in sorted(per_api.items())}, total.summary()
+
+
+REPLY_KINDS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("check", re.compile(r"\bjust to check\b|, right\?|\bwas that\b", re.I)),
+    ("placed", re.compile(r"\border is placed\b", re.I)),
+    ("read-back", re.compile(r"\bshall i place\b", re.I)),
+    ("not caught", re.compile(r"\bdidn't catch\b|\btrouble hearing\b", re.I)),
+    ("option question", re.compile(r"\bwould you like\b|\bhow many\b|\bwhich\b.*\?", re.I)),
+    ("menu", re.compile(r"\bwe have\b", re.I)),
+)
+"""What an agent reply was, by its words, in the order tried; anything else is "other"."""
+
+
+def reply_kind(text: str) -> str:
+    """The kind of one agent reply (`REPLY_KINDS`); "none" for no words."""
+    if not text.strip():
+        return "none"
+    return next((kind for kind, pattern in REPLY_KINDS if pattern.search(text)), "other")
+
+
+def wrong_after(per_dialog: list[dict[str, Any]]) -> dict[str, int]:
+    """Wrong calls (predicted beyond the gold turn's count of that tool name), by the kind
+    of the agent's reply just before the caller's turn ("start": the first turn). Says which
+    of the agent's own moves the dataset's next turn did not follow, in counts only: the
+    held-out split's dialogs stay unread."""
+    out: Counter[str] = Counter()
+    for d in per_dialog:
+        kinds = ["start", *d.get("reply_kinds", [])]
+        for i, (gold, pred) in enumerate(zip(d["gold"], d["pred"], strict=True)):
+            extra = Counter(c["name"] for c in pred) - Counter(gold)
+            out[kinds[i] if i < len(kinds) else "?"] += sum(extra.values())
+    return dict(sorted(out.items(), key=lambda kv: -kv[1]))
