@@ -236,6 +236,9 @@ async def test_to_go_or_for_here_sets_the_order_type_and_is_read_back(
         sets = [a for n, a in calls if n == "update_order"]
         assert sets == ([{"order_id": sets[0]["order_id"], "attributes": [
             {"attribute_id": "order-type", "option": kind}]}] if kind else []), calls  # fmt: skip
+        if kind:  # the order's options are checked first, as a drink's are
+            at = names(calls).index("update_order")
+            assert calls[at - 1] == ("get_addons", {"query": kind, "scope": "order"}), calls
         details = await call.store.get_order_details((await _orders(call.store))[0]["order_id"])
         stored = {a["attribute_id"]: a["option"] for a in details["attributes"]}
         assert stored.get("order-type") == kind
@@ -2253,3 +2256,20 @@ async def test_an_option_a_drink_does_not_have_is_said_as_a_barista_says_it(
         assert "The Steamer doesn't come iced." in said, said
         _, said = await call.say("And an americano with oat milk.")
         assert "The Americano doesn't come with oat milk." in said, said
+
+
+async def test_options_that_drinks_share_are_checked_once_per_request(tmp_path: Path) -> None:
+    """An option's choices are one list for every drink that has it: "a mocha with oat
+    milk and a latte with almond milk" checks both milks on the mocha, in one call; a drink
+    whose add-on the first drink lacks gets its own check."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("I'd like a mocha with oat milk and a latte with almond milk.")
+        checks = [a for n, a in calls if n == "get_addons"]
+        assert checks == [{"query": "Oat Milk OR Almond Milk", "menu_item_id": "mocha"}], calls
+        assert "one Mocha with oat milk and one Latte with almond milk" in said, said
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        calls, _ = await call.say("An americano with caramel and a latte with honey, please.")
+        checks = [a for n, a in calls if n == "get_addons"]
+        assert [c["menu_item_id"] for c in checks] == ["americano", "latte"], calls
+        assert [r[:2] for r in await call.order()] == [("Americano", 1), ("Latte", 1)]

@@ -1359,16 +1359,43 @@ class OrderPolicy:
             for d in drinks:
                 if d.attributes or d.addons:
                     with_options.setdefault(d.menu_item_id, []).append(d)
-            steps += [options(same) for same in with_options.values()]
+            groups = list(with_options.values())
+            first = self.menu.items[groups[0][0].menu_item_id] if groups else {}
+            if len(groups) > 1 and all(
+                set(d.attributes) <= set(first["attributes"]) and set(d.addons) <= set(first["addons"])
+                for same in groups[1:] for d in same
+            ):  # fmt: skip
+                # "a mocha with oat milk and a latte with almond milk": an option's choices
+                # are one list for every drink that has it, so one check on the first drink
+                # covers them all (add_order_item still refuses one a drink does not offer)
+                groups = [[d for same in groups for d in same]]
+            steps += [options(same) for same in groups]
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, *self._set_order_type(), lambda _: self._details(), confirm]
 
     def _set_order_type(self) -> list[Callable[[Results], Step | None]]:
         """ "A latte to go": the order's type is set once the order exists (`update_order`),
-        and only when it changes."""
+        and only when it changes; like a drink's options, the order's options are checked
+        first (`get_addons` with scope "order"), and an option the shop does not list is
+        never set."""
 
-        def call(_: Results) -> Step | None:
-            if not self.order_type or not self.order_id or self.order_type == self.order_type_set:
+        def wanted() -> bool:
+            return bool(
+                self.order_type and self.order_id and self.order_type != self.order_type_set
+            )
+
+        def check(_: Results) -> Step | None:
+            if not wanted():
+                return None
+            return Call([ToolCall("get_addons", {"query": self.order_type, "scope": "order"})])
+
+        def call(results: Results) -> Step | None:
+            if not wanted() or not results or results[0][0] != "get_addons" or results[0][2]:
+                return None
+            out = results[0][1]
+            offered = [o for a in (out.get("attributes", []) if isinstance(out, dict) else [])
+                       if a.get("attribute_id") == "order-type" for o in a.get("options", [])]  # fmt: skip
+            if self.order_type not in offered:
                 return None
             return Call([ToolCall("update_order", {"order_id": self.order_id, "attributes": [
                 {"attribute_id": "order-type", "option": self.order_type}]})])  # fmt: skip
@@ -1377,7 +1404,7 @@ class OrderPolicy:
             if results and results[0][0] == "update_order" and not results[0][2]:
                 self.order_type_set = self.order_type
 
-        return [call, record]
+        return [check, call, record]
 
     def _then_ask(self) -> str:
         """What follows "Got it, ...": a drink not caught is asked for (food or a drink this
