@@ -19,7 +19,7 @@ from livekit.agents import llm
 from agents.brain.guided import GuidedLLM
 from tests.test_guided_follows_caller import ScriptedFallback
 
-TOOLS = ("get_menu_items", "add_order_item", "get_order_details", "finish_order")
+TOOLS = ("get_menu_items", "get_addons", "add_order_item", "get_order_details", "finish_order")
 
 
 def _tools() -> list[llm.Tool]:
@@ -29,7 +29,10 @@ def _tools() -> list[llm.Tool]:
     return [llm.function_tool(never_called, name=n) for n in TOOLS]
 
 
-async def _step(guided: GuidedLLM, ctx: llm.ChatContext) -> tuple[str, list[dict[str, Any]]]:
+async def _step(
+    guided: GuidedLLM, ctx: llm.ChatContext, ids: list[str] | None = None
+) -> tuple[str, list[dict[str, Any]]]:
+    """One LLM step: what it said and the calls it made (their call ids into `ids`)."""
     text, calls = "", []
     async with guided.chat(chat_ctx=ctx, tools=_tools()) as stream:
         async for chunk in stream:
@@ -39,17 +42,33 @@ async def _step(guided: GuidedLLM, ctx: llm.ChatContext) -> tuple[str, list[dict
             calls += [
                 {"name": c.name, **json.loads(c.arguments)} for c in chunk.delta.tool_calls or []
             ]
+            if ids is not None:
+                ids += [c.call_id for c in chunk.delta.tool_calls or []]
     return text, calls
 
 
 async def _asked_about_a_cortado(guided: GuidedLLM) -> llm.ChatContext:
-    """A call whose agent has just asked "one Cortado, right?" (a drink waits for its yes)."""
+    """A call whose agent has just asked "one Cortado, right?" (a drink waits for its yes);
+    the check looks the Cortado up as it asks, so the look-up's result is fed back as the
+    session would."""
     ctx = llm.ChatContext.empty()
     ctx.add_message(role="user", content="A cortato, please.")
-    asked, _ = await _step(guided, ctx)
-    assert asked == "Just to check: one Cortado, right?", asked
+    ids: list[str] = []
+    _, calls = await _step(guided, ctx, ids)
+    assert calls == [{"name": "get_menu_items", "query": "Cortado"}], calls
+    found = {"menu_items": [{"menu_item_id": "cortado", "name": "Cortado"}]}
+    call_id = ids[0]
+    ctx.items.append(llm.FunctionCall(call_id=call_id, name="get_menu_items",
+                                      arguments=json.dumps({"query": "Cortado"})))  # fmt: skip
+    ctx.items.append(llm.FunctionCallOutput(call_id=call_id, name="get_menu_items",
+                                            output=json.dumps(found), is_error=False))  # fmt: skip
+    asked, calls = await _step(guided, ctx)
+    assert (asked, calls) == ("Just to check: one Cortado, right?", []), (asked, calls)
     ctx.add_message(role="assistant", content=asked)
     return ctx
+
+
+ADD_CORTADO = {"name": "add_order_item", "menu_item_id": "cortado", "quantity": 1}
 
 
 def test_a_discarded_attempt_does_not_spend_the_pending_confirmation() -> None:
@@ -60,7 +79,7 @@ def test_a_discarded_attempt_does_not_spend_the_pending_confirmation() -> None:
         early = ctx.copy()
         early.add_message(role="user", content="Yes.")  # the attempt LiveKit then discards
         _, calls = await _step(guided, early)
-        assert calls == [{"name": "get_menu_items", "query": "Cortado"}], calls
+        assert calls == [ADD_CORTADO], calls
 
         final = ctx.copy()
         final.add_message(role="user", content="Yes, and a latte too.")
@@ -76,7 +95,7 @@ def test_the_next_turn_starts_from_what_the_committed_turn_left() -> None:
         ctx = await _asked_about_a_cortado(guided)
         ctx.add_message(role="user", content="Yes.")
         _, calls = await _step(guided, ctx)
-        assert calls == [{"name": "get_menu_items", "query": "Cortado"}], calls
+        assert calls == [ADD_CORTADO], calls
         # a new turn after the committed one: the confirmation is spent, "yes" adds nothing
         ctx.add_message(role="assistant", content="Anything else?")
         ctx.add_message(role="user", content="Yes.")

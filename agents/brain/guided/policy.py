@@ -109,6 +109,9 @@ class OrderPolicy:
     pending_change: tuple[DrinkRequest, list[Line]] | None = None
     """(the change, the lines it is for): the agent asked "one Americano with hazelnut
     sweetener, right?" about a change heard near an add-on, made on a yes."""
+    pending_looked_up: tuple[Any, ...] | None = None
+    """What `pending` was when the check was asked: its drinks were looked up and their
+    options checked then, so a yes adds them without looking again (`_drinks_key`)."""
     pending_fixes: bool = False
     """The drinks `pending` asks about were said to correct the order: a yes fixes the
     lines of drinks already ordered rather than adding them again."""
@@ -190,6 +193,7 @@ class OrderPolicy:
             self.misses = 0
         offered, self.offered = self.offered, []
         pending, self.pending = self.pending, []
+        looked_up, self.pending_looked_up = self.pending_looked_up, None
         # a drink not caught is asked for once the drinks heard are in (after a check too)
         self.missed = turn.missed or (self.missed if pending else "")
         asked_missed, self.asked_missed = self.asked_missed, False
@@ -242,6 +246,7 @@ class OrderPolicy:
             said = _join([_describe(d, self.menu) for d in pending])
             if plan := self._ask_again(again, f"Was that {said}?"):
                 self.pending, self.pending_fixes = pending, fixes
+                self.pending_looked_up = looked_up
                 return plan
         if pending and _only_words(turn.text, COURTESY_WORDS):
             yes = True  # "Just to check: one Cappuccino with oat milk, right?" - "Please."
@@ -256,6 +261,7 @@ class OrderPolicy:
             said = _join([_describe(d, self.menu) for d in pending])
             if plan := self._ask_again(again, f"Was that {said}?"):
                 self.pending, self.pending_fixes = pending, fixes
+                self.pending_looked_up = looked_up
                 return plan
         if asked_cancel and not turn.drinks and not turn.guesses:
             if yes or "cancel_all" in acts:
@@ -283,7 +289,7 @@ class OrderPolicy:
                 # the whole order said again, misheard and checked ("one Steamer and one
                 # Americano with Manila Sleeker" - "..., right?" - "Yes."): it is there already
                 return self._plan_read_back(lead="I have exactly that:")
-            return self._plan_add(pending)
+            return self._plan_add(pending, look_up=looked_up != _drinks_key(pending))
         if change is not None and not turn.drinks and not turn.guesses:
             if yes:
                 return self._plan_update(*change)
@@ -585,8 +591,11 @@ class OrderPolicy:
                 lambda _: Say(f"How many {name}{'' if name.endswith('s') else 's'} would you like?")
             ]
         self.pending, self.pending_fixes = drinks, self._correcting
+        self.pending_looked_up = _drinks_key(drinks)
         said = _join([_describe(d, self.menu) for d in drinks])
-        return [lambda _: Say(f"Just to check: {said}, right?")]
+        # the drinks a check names are looked up (their options checked) as it is asked:
+        # the question names what the menu tools found, and a yes only adds them
+        return [*self._look_up(drinks), lambda _: Say(f"Just to check: {said}, right?")]
 
     def _offer_options(
         self, change: DrinkRequest, attr: str, lines: list[Line]
@@ -1276,15 +1285,10 @@ class OrderPolicy:
             *self._plan_add([new], look_up=False),
         ]
 
-    def _plan_add(
-        self, drinks: list[DrinkRequest], *, look_up: bool = True
-    ) -> list[Callable[[Results], Step | None]]:
-        """Look the drinks up, check the options of those that have some (as the agent's
-        instructions ask), add them one per step (the first opens the order, the next name
-        it), then read the whole order back and ask whether to place it."""
+    def _look_up(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
+        """The drinks looked up on the menu (one search for all), then the options of those
+        that have some checked, as the agent's instructions ask before anything is added."""
         query = " OR ".join(dict.fromkeys(d.name for d in drinks))
-        added: list[DrinkRequest] = []
-        steps: list[Callable[[Results], Step | None]] = []
 
         def find(_: Results) -> Step:
             return Call([ToolCall("get_menu_items", {"query": query})])
@@ -1313,6 +1317,33 @@ class OrderPolicy:
                     "menu_item_id": same[0].menu_item_id})])  # fmt: skip
 
             return step
+
+        steps: list[Callable[[Results], Step | None]] = [find, check]
+        with_options: dict[str, list[DrinkRequest]] = {}
+        for d in drinks:
+            if d.attributes or d.addons:
+                with_options.setdefault(d.menu_item_id, []).append(d)
+        groups = list(with_options.values())
+        first = self.menu.items[groups[0][0].menu_item_id] if groups else {}
+        if len(groups) > 1 and all(
+            set(d.attributes) <= set(first["attributes"]) and set(d.addons) <= set(first["addons"])
+            for same in groups[1:] for d in same
+        ):  # fmt: skip
+            # "a mocha with oat milk and a latte with almond milk": an option's choices
+            # are one list for every drink that has it, so one check on the first drink
+            # covers them all (add_order_item still refuses one a drink does not offer)
+            groups = [[d for same in groups for d in same]]
+        steps += [options(same) for same in groups]
+        return steps
+
+    def _plan_add(
+        self, drinks: list[DrinkRequest], *, look_up: bool = True
+    ) -> list[Callable[[Results], Step | None]]:
+        """Look the drinks up, check the options of those that have some (as the agent's
+        instructions ask), add them one per step (the first opens the order, the next name
+        it), then read the whole order back and ask whether to place it."""
+        added: list[DrinkRequest] = []
+        steps = self._look_up(drinks) if look_up else []
 
         def record(drink: DrinkRequest, results: Results) -> None:
             _, out, err = results[0] if results else ("", None, True)
@@ -1352,24 +1383,6 @@ class OrderPolicy:
                 return Say(f"Got it.{note} That's {order}. {self._then_ask()}")
             return Say(f"Got it.{note} That's {order}. Anything else, or shall I place the order?")
 
-        if look_up:
-            steps.append(find)
-            steps.append(check)
-            with_options: dict[str, list[DrinkRequest]] = {}
-            for d in drinks:
-                if d.attributes or d.addons:
-                    with_options.setdefault(d.menu_item_id, []).append(d)
-            groups = list(with_options.values())
-            first = self.menu.items[groups[0][0].menu_item_id] if groups else {}
-            if len(groups) > 1 and all(
-                set(d.attributes) <= set(first["attributes"]) and set(d.addons) <= set(first["addons"])
-                for same in groups[1:] for d in same
-            ):  # fmt: skip
-                # "a mocha with oat milk and a latte with almond milk": an option's choices
-                # are one list for every drink that has it, so one check on the first drink
-                # covers them all (add_order_item still refuses one a drink does not offer)
-                groups = [[d for same in groups for d in same]]
-            steps += [options(same) for same in groups]
         steps += [add(i) for i in range(len(drinks))]
         return [*steps, read_back, *self._set_order_type(), lambda _: self._details(), confirm]
 
@@ -2125,6 +2138,12 @@ def _not_offered(options: list[str]) -> str:
              for o in options if o not in _SAID_BARE]  # fmt: skip
     said = [*([_join_or(bare)] if bare else []), *([f"with {_join_or(withs)}"] if withs else [])]
     return f"doesn't come {' or '.join(said)}" if said else "doesn't come that way"
+
+
+def _drinks_key(drinks: list[DrinkRequest]) -> tuple[Any, ...]:
+    """What a check was about: each drink, its number and its options."""
+    return tuple((d.menu_item_id, d.quantity, tuple(sorted(d.attributes.items())),
+                  tuple(sorted(d.addons))) for d in drinks)  # fmt: skip
 
 
 def _join(words: list[str]) -> str:
