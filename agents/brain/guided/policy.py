@@ -2131,7 +2131,7 @@ _SHOTS = frozenset({"Single", "Double", "Triple", "Quadruple"})
 
 
 def _not_offered(options: list[str]) -> str:
-    """ "doesn't come iced", "doesn't come with a double shot or with oat milk": options a
+    """ "doesn't come iced", "doesn't come with a double shot or oat milk": options a
     drink does not have, said as a barista says them."""
     bare = [o.lower() for o in options if o in _SAID_BARE]
     withs = [f"a {o.lower()} shot" if o in _SHOTS else o.lower()
