@@ -1050,7 +1050,6 @@ class OrderPolicy:
         if not wrong:
             # (a near miss counts as said: "one welled strawberry" keeps the Wild Strawberry)
             mentioned = {d.menu_item_id for d in [*turn.drinks, *turn.guesses]}
-            ordered = {ln.drink.menu_item_id for ln in self.lines}
             # the order said again ("No, that's not right. I'd like one Cortado." after "one
             # Cortado and two Mochas"): whatever it leaves out comes off; otherwise the drink
             # heard last is the one heard wrong
@@ -1064,7 +1063,6 @@ class OrderPolicy:
         if not wrong:
             # "No, that's not right, I'd like one Earl Grey and one Cappuccino" with the
             # Cappuccino ordered: what is missing goes on (a near miss asked about first)
-            ordered = {ln.drink.menu_item_id for ln in self.lines}
             missing = [d for d in turn.drinks if d.menu_item_id not in ordered]
             if turn.guesses:
                 return self._ask_to_confirm([*missing, *turn.guesses])
@@ -2136,7 +2134,11 @@ def _not_offered(options: list[str]) -> str:
     bare = [o.lower() for o in options if o in _SAID_BARE]
     withs = [f"a {o.lower()} shot" if o in _SHOTS else o.lower()
              for o in options if o not in _SAID_BARE]  # fmt: skip
-    said = [*([_join_or(bare)] if bare else []), *([f"with {_join_or(withs)}"] if withs else [])]
+    said: list[str] = []
+    if bare:
+        said.append(_join_or(bare))
+    if withs:
+        said.append(f"with {_join_or(withs)}")
     return f"doesn't come {' or '.join(said)}" if said else "doesn't come that way"
 
 
