@@ -597,6 +597,21 @@ def test_the_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> Non
     assert not {g.voice for g in blind6} & {g.voice for g in others}
 
 
+def test_the_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind7 was written and committed on 2026-12-06 (stop 34) before any call of that session
+    ran, and before blind6's transcripts were read; every voice setting is new."""
+    blind7 = load_goals([str(GOALS / "blind7")])
+    others = load_goals(
+        [str(GOALS / d)
+         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4", "blind5",
+                   "blind6")]
+    )  # fmt: skip
+    assert len(blind7) >= 10 and not {g.id for g in blind7} & {g.id for g in others}
+    assert sum(g.telephony for g in blind7) >= 3 and any(not g.want for g in blind7)
+    assert any(g.over_greeting is not None for g in blind7)
+    assert not {g.voice for g in blind7} & {g.voice for g in others}
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
