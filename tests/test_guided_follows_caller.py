@@ -2286,3 +2286,86 @@ async def test_options_that_drinks_share_are_checked_once_per_request(tmp_path: 
         checks = [a for n, a in calls if n == "get_addons"]
         assert [c["menu_item_id"] for c in checks] == ["americano", "latte"], calls
         assert [r[:2] for r in await call.order()] == [("Americano", 1), ("Latte", 1)]
+
+
+async def test_cold_heard_for_could_names_no_temperature(tmp_path: Path) -> None:
+    """blind6's "latte-nonfat-chocolate" (read in stop 34): "Cold night hamlet latte" for
+    "Could I have a latte" made the Latte iced; "a cold latte" still is."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("Cold night hamlet latte, with nonfat milk and chocolate sauce.")
+        assert "one Latte with non-fat milk and chocolate sauce" in said, said
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {"milk-options": "Non-fat Milk"})
+        ]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("A cold latte, please.")
+        assert "one iced Latte" in said, said
+
+
+async def test_the_order_said_again_without_an_option_takes_that_option_off(
+    tmp_path: Path,
+) -> None:
+    """blind6 (read in stop 34): "No, that's not right. I'd like one Latte with non-fat milk
+    and chocolate sauce." over one *iced* Latte with them was answered "I have exactly that"
+    three times. Said again without the ice, outright or after "what would you like to
+    change?", the line is made again as said; said again with it, nothing changes."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An iced latte with non-fat milk and chocolate sauce please.")
+        calls, said = await call.say(
+            "No, that's not right. I'd like one Latte with non-fat milk and chocolate sauce."
+        )
+        assert "remove" in json.dumps(calls) and "add_order_item" in names(calls), calls
+        assert "one Latte with non-fat milk and chocolate sauce" in said and "iced" not in said
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {"milk-options": "Non-fat Milk"})
+        ]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("An iced latte with oat milk please.")
+        _, said = await call.say("No, that's not right.")
+        assert "What would you like to change?" in said, said
+        _, said = await call.say("I'd like one Latte with oat milk.")
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {"milk-options": "Oat Milk"})]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("An iced latte with oat milk please.")
+        calls, said = await call.say("No, that's not right. I'd like one iced Latte with oat milk.")
+        assert names(calls) == ["get_order_details"] and said.startswith("I have exactly that:")
+
+
+async def test_an_add_on_of_a_kind_not_understood_is_asked_never_dropped(tmp_path: Path) -> None:
+    """blind6's "iced-double-latte-vanilla" (read in stop 34): "... with a double shot and
+    the Miller sweetener" added the Latte without a sweetener, because the drink had other
+    options. Which sweetener is asked, for a new drink and for one ordered."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(
+            "I'd like one iced Latte with a double shot and the Miller sweetener."
+        )
+        assert "add_order_item" not in names(calls), calls
+        assert said.startswith("Sorry, what would you like with the Latte:"), said
+        assert "vanilla sweetener" in said and "caramel" not in said, said
+        calls, said = await call.say("Vanilla Sweetener, please.")
+        assert (
+            "add_order_item" in names(calls) and "with a double shot and vanilla sweetener" in said
+        )
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("An iced latte please.")
+        calls, said = await call.say("Can you add the Miller sweetener to the latte?")
+        assert "update_order_item" not in names(calls), calls
+        assert said.startswith("Sorry, what would you like with the Latte:"), said
+        calls, said = await call.say("Hazelnut sweetener, please.")
+        assert "update_order_item" in names(calls) and "hazelnut sweetener" in said, said
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+
+
+async def test_a_near_miss_after_a_greeting_gets_a_question(tmp_path: Path) -> None:
+    """blind6's phone call "phone-three-mochas-one-decaf" (read in stop 34): "Hi there,
+    Three Moches, please." got "Sorry, I didn't catch that": a number after a greeting was no
+    request, so no near miss was looked for."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Hi there, Three Moches, please.")
+        assert not calls and said == "Sorry, was that three Matcha Lattes or three Mochas?", said
+        _, said = await call.say("Three mochas, please.")
+        assert [r[:2] for r in await call.order()] == [("Mocha", 3)]

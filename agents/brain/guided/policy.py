@@ -987,9 +987,13 @@ class OrderPolicy:
         drink = turn.drinks[0]
         if not self._targets(turn, drink.menu_item_id):
             return False
-        if drink.definite and (drink.attributes or drink.addons) and not drink.quantity_said:
+        if (
+            drink.definite
+            and (drink.attributes or drink.addons or ADDONS in drink.unclear)
+            and not drink.quantity_said
+        ):
             # "add caramel to the mocha", "put oat milk in the latte": the drink ordered gets
-            # it ("add" is no second mocha)
+            # it ("add" is no second mocha; nor is "add the Miller sweetener to the latte")
             return True
         if "more" in acts:
             return False
@@ -1013,6 +1017,15 @@ class OrderPolicy:
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         """ "No, I said a macchiato": the drink heard wrong comes off, the right one goes on."""
         if not turn.negated and not turn.guesses and self._is_the_order(turn.drinks):
+            if self._correcting and (unsaid := self._options_left_out(turn.drinks)):
+                # "No, that's not right. I'd like one Latte with non-fat milk and chocolate
+                # sauce" over one *iced* Latte with them: the order said again without an
+                # option it holds; that option was heard wrong ("Cold night hamlet latte"
+                # for "Could I have a latte"), so the line is made again as now said
+                return [
+                    *self._take_off([ln for _, ln in unsaid]),
+                    *self._plan_add([d for d, _ in unsaid]),
+                ]
             # "No, that's not right. I'd like one Steamer and one Americano with vanilla" over
             # exactly that: nothing to change; say what the order holds, never add it again
             return self._plan_read_back(lead="I have exactly that:")
@@ -1439,6 +1452,29 @@ class OrderPolicy:
             return False
         return self._is_the_order(turn.drinks)
 
+    def _options_left_out(self, drinks: list[DrinkRequest]) -> list[tuple[DrinkRequest, Line]]:
+        """Of `drinks` (the order said again, line for line), each with the line it names
+        where that line holds an option or add-on the words leave out."""
+
+        def left_out(d: DrinkRequest, ln: Line) -> int:
+            return len(set(ln.drink.attributes) - set(d.attributes)) + len(
+                set(ln.drink.addons) - set(d.addons)
+            )
+
+        free = list(self.lines)
+        out: list[tuple[DrinkRequest, Line]] = []
+        # each drink said goes with the line of that drink it describes best ("one latte and
+        # one latte with oat milk": the plain words with the plain line)
+        for d in sorted(drinks, key=lambda d: -(len(d.attributes) + len(d.addons))):
+            same = [ln for ln in free if ln.drink.menu_item_id == d.menu_item_id]
+            if not same:
+                return []
+            best = min(same, key=lambda ln: left_out(d, ln))
+            free.remove(best)
+            if left_out(d, best):
+                out.append((d, best))
+        return out
+
     def _is_the_order(self, drinks: list[DrinkRequest]) -> bool:
         """`drinks` are exactly the order's lines, with their numbers and options."""
         said = sorted(drinks, key=lambda d: d.menu_item_id)
@@ -1563,7 +1599,18 @@ class OrderPolicy:
         order back: a change is confirmed like an addition."""
         if not lines:
             return []
-        if near := change.unclear.pop(ADDONS, None):
+        near = change.unclear.pop(ADDONS, None)
+        if near and len(near) > 1:
+            # "and the Miller sweetener" for a drink ordered: which sweetener, asked first
+            asked = replace(
+                change,
+                menu_item_id=change.menu_item_id or lines[0].drink.menu_item_id,
+                name=change.name or lines[0].drink.name,
+                unclear={ADDONS: near},
+            )
+            self.choice_for = lines
+            return self._ask_option([asked], asked)
+        if near:
             # "with Hazel not sweetener": a near miss is asked about, never silently made
             change.addons = [*change.addons, *near[:1]]
             return self._check_change(
