@@ -612,6 +612,21 @@ def test_the_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> N
     assert not {g.voice for g in blind7} & {g.voice for g in others}
 
 
+def test_the_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind8 was written and committed on 2026-12-06 (stop 34) after blind7's first run and
+    before blind7's transcripts were read; every voice setting is new."""
+    blind8 = load_goals([str(GOALS / "blind8")])
+    others = load_goals(
+        [str(GOALS / d)
+         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4", "blind5",
+                   "blind6", "blind7")]
+    )  # fmt: skip
+    assert len(blind8) >= 10 and not {g.id for g in blind8} & {g.id for g in others}
+    assert sum(g.telephony for g in blind8) >= 3 and any(not g.want for g in blind8)
+    assert any(g.over_greeting is not None for g in blind8)
+    assert not {g.voice for g in blind8} & {g.voice for g in others}
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
