@@ -2369,3 +2369,57 @@ async def test_a_near_miss_after_a_greeting_gets_a_question(tmp_path: Path) -> N
         assert not calls and said == "Sorry, was that three Matcha Lattes or three Mochas?", said
         _, said = await call.say("Three mochas, please.")
         assert [r[:2] for r in await call.order()] == [("Mocha", 3)]
+
+
+async def test_one_with_options_after_would_you_like_one_is_made_so(tmp_path: Path) -> None:
+    """blind7's "whats-in-cortado-then-oat" (read in stop 34): "Would you like one?" -
+    "Okay, I'll have one with oat milk." added a plain Cortado; an option not understood
+    there is asked."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("What's in a cortado?")
+        _, said = await call.say("Okay, I'll have one with oat milk.")
+        assert "one Cortado with oat milk" in said, said
+        assert [r[:3] for r in await call.order()] == [("Cortado", 1, {"milk-options": "Oat Milk"})]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("What's in a cortado?")
+        calls, said = await call.say("Okay, I'll have one without milk.")
+        assert not calls and said == "Sorry, was that one Cortado with oat milk, or with no milk?"
+
+
+async def test_a_question_about_a_near_miss_is_answered_about_that_drink(tmp_path: Path) -> None:
+    """blind7 (read in stop 34): "What's in the corridor?" got "Sorry, we only have drinks."
+    A near miss in a question about what a drink holds or costs is answered about that
+    drink, by name, and nothing is ordered."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("What's in the corridor?")
+        assert names(calls) == ["get_menu_items"] and "Cortado" in said, said
+        assert "only have drinks" not in said and await call.order() == []
+
+
+async def test_option_words_before_a_near_miss_are_kept(tmp_path: Path) -> None:
+    """blind7's "iced-cortado-then-hot" (read in stop 34): "one hot color, Tado." was
+    checked as "one Cortado, right?", without the hot the caller asked for."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Nope, that's not right. I like one hot color, Tado.")
+        assert looked_up_only(calls) and said == "Just to check: one hot Cortado, right?", said
+
+
+async def test_a_kind_of_milk_not_understood_for_the_drink_ordered_is_asked(
+    tmp_path: Path,
+) -> None:
+    """blind7's "matcha-then-oat" (read in stop 34): "With all the milk, please." (for "with
+    oat milk") after a Matcha Latte got "Sorry, I didn't catch that."; "with milk" names no
+    kind and is still no question."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("One Matcha Latte, please.")
+        calls, said = await call.say("With all the milk, please.")
+        assert not calls and said.startswith("Which milk would you like in the Matcha Latte:")
+        await call.say("Oat milk, please.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Matcha Latte", 1, {"milk-options": "Oat Milk"})
+        ]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("A latte with milk, please.")
+        assert said.startswith("Got it. That's one Latte."), said

@@ -357,6 +357,14 @@ class OrderPolicy:
             if len(offered) == 1 and (qty := _said_number(turn.text)) > 1:
                 # "Would you like one?" - "Great, two of those please": two
                 offered[0].quantity, offered[0].quantity_said = qty, True
+            if len(offered) == 1 and turn.modifiers is not None:
+                # "Would you like one?" - "Okay, I'll have one with oat milk": made so (the
+                # milk was dropped: a held-out caller's words, as Whisper wrote them)
+                drink, said = offered[0], turn.modifiers
+                add_options(drink, said, self.menu.items[drink.menu_item_id])
+                drink.unclear = {**said.unclear, **drink.unclear}
+                if drink.unclear:
+                    return self._ask_option(offered, drink)
             return self._plan_add(offered)
         if turn.off_topic and "goodbye" in acts and not self.lines:
             # "Oh, sorry, wrong number. Bye.": let them go
