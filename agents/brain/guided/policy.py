@@ -360,9 +360,9 @@ class OrderPolicy:
             if len(offered) == 1 and turn.modifiers is not None:
                 # "Would you like one?" - "Okay, I'll have one with oat milk": made so (the
                 # milk was dropped: a held-out caller's words, as Whisper wrote them)
-                drink, said = offered[0], turn.modifiers
-                add_options(drink, said, self.menu.items[drink.menu_item_id])
-                drink.unclear = {**said.unclear, **drink.unclear}
+                drink, heard = offered[0], turn.modifiers
+                add_options(drink, heard, self.menu.items[drink.menu_item_id])
+                drink.unclear = {**heard.unclear, **drink.unclear}
                 if drink.unclear:
                     return self._ask_option(offered, drink)
             return self._plan_add(offered)
