@@ -2423,3 +2423,22 @@ async def test_a_kind_of_milk_not_understood_for_the_drink_ordered_is_asked(
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         _, said = await call.say("A latte with milk, please.")
         assert said.startswith("Got it. That's one Latte."), said
+
+
+async def test_milk_heard_as_meal_after_an_unknown_word_asks_which_milk(tmp_path: Path) -> None:
+    """blind7's "matcha-then-oat" (read in stop 34): "No, that's not right. I'd like one
+    matcha latte remote meal." got "I have exactly that: one Matcha Latte." twice. "Meal"
+    after a word not understood is a milk not understood; "with my meal" is no milk."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("One Matcha Latte, please.")
+        calls, said = await call.say("No, that's not right. I'd like one matcha latte remote meal.")
+        assert "update_order_item" not in names(calls), calls
+        assert said.startswith("Which milk would you like in the Matcha Latte:"), said
+        await call.say("Oat milk, please.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Matcha Latte", 1, {"milk-options": "Oat Milk"})
+        ]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("A latte with oat meal please.")
+        assert "one Latte with oat milk" in said, said

