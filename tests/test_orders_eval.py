@@ -556,75 +556,51 @@ def test_the_third_blind_set_is_new_callers_in_voices_no_other_set_uses() -> Non
     assert not {g.voice for g in blind3} & {g.voice for g in others}
 
 
+EARLIER_SETS = ("tuned", "heldout", "added", "blind", "blind2", "blind3")
+"""The goal sets before blind4, in the order they were written."""
+
+
+def _assert_new_blind_set(name: str, phone_calls: int) -> None:
+    """`goals/<name>/`: ten or more callers no earlier set has, in voice settings none of the
+    earlier sets uses, with `phone_calls` or more phone calls, a caller who orders nothing
+    and one who speaks over the greeting."""
+    earlier = [*EARLIER_SETS, *(f"blind{k}" for k in range(4, int(name.removeprefix("blind"))))]
+    blind = load_goals([str(GOALS / name)])
+    others = load_goals([str(GOALS / d) for d in earlier])
+    assert len(blind) >= 10 and not {g.id for g in blind} & {g.id for g in others}
+    assert sum(g.telephony for g in blind) >= phone_calls and any(not g.want for g in blind)
+    assert any(g.over_greeting is not None for g in blind)
+    assert not {g.voice for g in blind} & {g.voice for g in others}
+
+
 def test_the_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """`goals/blind4/`: written at the start of stop 31 and committed before any call ran on them
     and before blind3's failed call was read; every voice setting in it is new, never tuned on."""
-    blind4 = load_goals([str(GOALS / "blind4")])
-    others = load_goals(
-        [str(GOALS / d) for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3")]
-    )
-    assert len(blind4) >= 10 and not {g.id for g in blind4} & {g.id for g in others}
-    assert sum(g.telephony for g in blind4) >= 2 and any(not g.want for g in blind4)
-    assert any(g.over_greeting is not None for g in blind4)
-    assert not {g.voice for g in blind4} & {g.voice for g in others}
+    _assert_new_blind_set("blind4", phone_calls=2)
 
 
 def test_the_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind5 was written and committed on 2026-12-06 before any call of that session ran,
     and before blind4's calls were read; every voice setting in it is new, never tuned on."""
-    blind5 = load_goals([str(GOALS / "blind5")])
-    others = load_goals(
-        [str(GOALS / d)
-         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4")]
-    )  # fmt: skip
-    assert len(blind5) >= 10 and not {g.id for g in blind5} & {g.id for g in others}
-    assert sum(g.telephony for g in blind5) >= 3 and any(not g.want for g in blind5)
-    assert any(g.over_greeting is not None for g in blind5)
-    assert not {g.voice for g in blind5} & {g.voice for g in others}
+    _assert_new_blind_set("blind5", phone_calls=3)
 
 
 def test_the_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind6 was written and committed on 2026-12-06 (stop 33) before any call of that session
     ran, and before blind4's and blind5's failed calls were read; every voice setting is new."""
-    blind6 = load_goals([str(GOALS / "blind6")])
-    others = load_goals(
-        [str(GOALS / d)
-         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4", "blind5")]
-    )  # fmt: skip
-    assert len(blind6) >= 10 and not {g.id for g in blind6} & {g.id for g in others}
-    assert sum(g.telephony for g in blind6) >= 3 and any(not g.want for g in blind6)
-    assert any(g.over_greeting is not None for g in blind6)
-    assert not {g.voice for g in blind6} & {g.voice for g in others}
+    _assert_new_blind_set("blind6", phone_calls=3)
 
 
 def test_the_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind7 was written and committed on 2026-12-06 (stop 34) before any call of that session
     ran, and before blind6's transcripts were read; every voice setting is new."""
-    blind7 = load_goals([str(GOALS / "blind7")])
-    others = load_goals(
-        [str(GOALS / d)
-         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4", "blind5",
-                   "blind6")]
-    )  # fmt: skip
-    assert len(blind7) >= 10 and not {g.id for g in blind7} & {g.id for g in others}
-    assert sum(g.telephony for g in blind7) >= 3 and any(not g.want for g in blind7)
-    assert any(g.over_greeting is not None for g in blind7)
-    assert not {g.voice for g in blind7} & {g.voice for g in others}
+    _assert_new_blind_set("blind7", phone_calls=3)
 
 
 def test_the_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind8 was written and committed on 2026-12-06 (stop 34) after blind7's first run and
     before blind7's transcripts were read; every voice setting is new."""
-    blind8 = load_goals([str(GOALS / "blind8")])
-    others = load_goals(
-        [str(GOALS / d)
-         for d in ("tuned", "heldout", "added", "blind", "blind2", "blind3", "blind4", "blind5",
-                   "blind6", "blind7")]
-    )  # fmt: skip
-    assert len(blind8) >= 10 and not {g.id for g in blind8} & {g.id for g in others}
-    assert sum(g.telephony for g in blind8) >= 3 and any(not g.want for g in blind8)
-    assert any(g.over_greeting is not None for g in blind8)
-    assert not {g.voice for g in blind8} & {g.voice for g in others}
+    _assert_new_blind_set("blind8", phone_calls=3)
 
 
 # ------------------------------------------------------------------ end to end (slow)

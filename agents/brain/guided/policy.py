@@ -1600,6 +1600,20 @@ class OrderPolicy:
         self.pending_change = (change, lines)
         return [_reply(f"Just to check: {_join([_describe(d, self.menu) for d in after])}, right?")]
 
+    def _ask_for_lines(
+        self, change: DrinkRequest, lines: list[Line], attr: str, options: list[str]
+    ) -> list[Callable[[Results], Step | None]]:
+        """Which of `options` (`attr`, or add-ons) for drinks already ordered; the answer
+        changes `lines`."""
+        asked = replace(
+            change,
+            menu_item_id=change.menu_item_id or lines[0].drink.menu_item_id,
+            name=change.name or lines[0].drink.name,
+            unclear={attr: options},
+        )
+        self.choice_for = lines
+        return self._ask_option([asked], asked)
+
     def _plan_update(
         self, change: DrinkRequest, lines: list[Line]
     ) -> list[Callable[[Results], Step | None]]:
@@ -1610,14 +1624,7 @@ class OrderPolicy:
         near = change.unclear.pop(ADDONS, None)
         if near and len(near) > 1:
             # "and the Miller sweetener" for a drink ordered: which sweetener, asked first
-            asked = replace(
-                change,
-                menu_item_id=change.menu_item_id or lines[0].drink.menu_item_id,
-                name=change.name or lines[0].drink.name,
-                unclear={ADDONS: near},
-            )
-            self.choice_for = lines
-            return self._ask_option([asked], asked)
+            return self._ask_for_lines(change, lines, ADDONS, near)
         if near:
             # "with Hazel not sweetener": a near miss is asked about, never silently made
             change.addons = [*change.addons, *near[:1]]
@@ -1635,14 +1642,7 @@ class OrderPolicy:
                 after = [replace(ln.drink, attributes={**ln.drink.attributes, attr: options[0]})
                          for ln in lines]  # fmt: skip
                 return self._check_change(change, lines, after)
-            asked = replace(
-                change,
-                menu_item_id=change.menu_item_id or lines[0].drink.menu_item_id,
-                name=change.name or lines[0].drink.name,
-                unclear={attr: options},
-            )
-            self.choice_for = lines
-            return self._ask_option([asked], asked)
+            return self._ask_for_lines(change, lines, attr, options)
         calls: list[ToolCall] = []
         applied: list[tuple[Line, dict[str, str]]] = []
         for line in lines:
