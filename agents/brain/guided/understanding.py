@@ -682,6 +682,10 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     return sorted(found)
 
 
+NOT_WANTED = r"\b(?:no|without|not|hold the|skip the)(?: any| the)? "
+"""Words before an add-on that say it is not wanted ("no sugar", "hold the caramel")."""
+
+
 def _options(
     span: str, item: dict[str, Any] | None, menu: Menu, out: DrinkRequest, *, hot: bool = False
 ) -> None:
@@ -715,9 +719,7 @@ def _options(
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{re.escape(word)}\b", consumed):
             consumed = re.sub(rf"\b{re.escape(word)}\b", " ", consumed)
-            if re.search(
-                rf"\b(?:no|without|not|hold the|skip the)(?: any| the)? {re.escape(word)}\b", span
-            ):
+            if re.search(rf"{NOT_WANTED}{re.escape(word)}\b", span):
                 continue  # "a cappuccino, no sugar": not wanted, not added
             if addon in addons_offered and addon not in out.addons:
                 out.addons.append(addon)
@@ -726,9 +728,10 @@ def _options(
     _unclear_addon(consumed, addons_offered, menu, out)
 
 
-NOT_AFTER_COLD = frozenset({"i", "id", "i'd", "we", "you", "have", "get", "night", "ni"})
-"""Words after which "cold" is Whisper's "could" ("Cold night hamlet latte" for "Could I have
-a latte", "Cold I have ..."): no temperature."""
+NOT_AFTER_COLD = frozenset({"i", "id", "i'd", "we", "you", "have", "get"})
+"""Ordinary words after which "cold" is Whisper's "could" ("Cold I have ...", "Cold we
+get ..."): no temperature. A word no menu knows after it ("Cold night hamlet latte" for "Could
+I have a latte") says so already (`_not_a_temperature`)."""
 
 
 def _not_a_temperature(span: str, menu: Menu) -> str:
@@ -813,9 +816,7 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
         out.unclear[ADDONS] = near
         return
     noun = re.search(r"\b(sweetener|syrup|sauce)s?\b", span)
-    negated = re.search(
-        r"\b(?:no|without|not|hold the|skip the)(?: any| the)? (?:sweetener|syrup|sauce)", span
-    )
+    negated = re.search(rf"{NOT_WANTED}(?:sweetener|syrup|sauce)", span)
     if noun is not None and not negated and not out.unclear:
         # "... with a double shot and the Miller sweetener": an add-on of that kind was
         # asked for and none understood; which one is asked, whatever else the drink has
