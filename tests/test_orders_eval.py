@@ -603,6 +603,12 @@ def test_the_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> No
     _assert_new_blind_set("blind8", phone_calls=3)
 
 
+def test_the_ninth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind9 was written and committed on 2026-12-06 (stop 35) before any call of that session
+    ran, and before blind8's transcripts were read; every voice setting is new."""
+    _assert_new_blind_set("blind9", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
