@@ -2442,3 +2442,79 @@ async def test_milk_heard_as_meal_after_an_unknown_word_asks_which_milk(tmp_path
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         _, said = await call.say("A latte with oat meal please.")
         assert "one Latte with oat milk" in said, said
+
+
+async def test_an_add_on_said_not_wanted_comes_off_the_drink_that_has_it(tmp_path: Path) -> None:
+    """blind8's "latte-honey-then-no-honey" (read in stop 35): "Actually, no honey." over a
+    Latte with honey got "No problem. What would you like to change?" and the honey stayed.
+    It comes off (`update_order_item`, add-on NO) and the order is read back; said of an order
+    without it, nothing is changed."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte with honey, please.")
+        await call.say("And a mocha with caramel sauce.")
+        calls, said = await call.say("Actually, no honey.")
+        updates = [a for n, a in calls if n == "update_order_item"]
+        assert updates and updates[0]["addons"] == [{"addon_id": "honey", "option": "NO"}], calls
+        assert "one Latte and one Mocha with caramel sauce" in said and "honey" not in said, said
+        assert await call.addons() == [("Latte", []), ("Mocha", ["caramel-sauce"])]
+        calls, said = await call.say("No sugar.")
+        assert "update_order_item" not in names(calls) and said.startswith("Okay, no sugar."), said
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        # the drink not caught: the honey held for it is dropped, the drink still asked for
+        _, said = await call.say("The light with honey, please.")
+        assert said == "Sorry, I didn't catch the drink. Which drink would you like with honey?"
+        calls, said = await call.say("Actually, no honey.")
+        assert not calls and said == "Okay, no honey. Which drink would you like?", said
+        await call.say("A latte, please.")
+        assert await call.addons() == [("Latte", [])]
+
+
+async def test_no_add_on_to_a_check_checks_the_drink_without_it(tmp_path: Path) -> None:
+    """ "Just to check: one Latte with honey, right?" - "No honey.": the Latte without honey
+    is checked again, never "Which drink would you like?"."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("A lot with honey, please.")
+        assert said == "Just to check: one Latte with honey, right?", said
+        calls, said = await call.say("No honey.")
+        assert "add_order_item" not in names(calls) and said.endswith("one Latte, right?"), said
+        await call.say("Yes.")
+        assert await call.addons() == [("Latte", [])]
+
+
+async def test_the_order_said_again_with_one_drink_changed_changes_that_drink(
+    tmp_path: Path,
+) -> None:
+    """blind8's "english-breakfast-and-decaf-latte" (read in stop 35): "No, that's not
+    right. I like one English Breakfast and one decaf Latte." over both, the Latte plain, got
+    "what should I change about the English Breakfast?"; said again after that question was
+    asked twice, both drinks went on again. The drink the words change is changed, nothing
+    is added."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An English breakfast tea and a latte, please.")
+        calls, said = await call.say(
+            "No, that's not right. I like one English Breakfast and one decaf Latte."
+        )
+        assert "add_order_item" not in names(calls), calls
+        updates = [a for n, a in calls if n == "update_order_item"]
+        assert updates and updates[0]["attributes"] == [
+            {"attribute_id": "caffeine", "option": "Decaf"}
+        ]
+        assert "one English Breakfast and one decaf Latte" in said, said
+        assert [r[:3] for r in await call.order()] == [
+            ("English Breakfast", 1, {}),
+            ("Latte", 1, {"caffeine": "Decaf"}),
+        ]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("An English breakfast tea and a latte, please.")
+        _, said = await call.say("No, that's not right.")
+        assert "What would you like to change?" in said, said
+        _, said = await call.say("No, not right.")
+        assert said.startswith("Sorry, I didn't catch that."), said
+        calls, said = await call.say("I'd like one English breakfast and one decaf latte.")
+        assert "add_order_item" not in names(calls), calls
+        assert [r[:3] for r in await call.order()] == [
+            ("English Breakfast", 1, {}),
+            ("Latte", 1, {"caffeine": "Decaf"}),
+        ]

@@ -305,6 +305,34 @@ def test_a_menu_listing_is_not_an_order_to_the_caller_s_ear() -> None:
     assert d is not None and d.kind == "repair"
 
 
+@pytest.mark.parametrize(
+    "recommendation",
+    [
+        "If you'd rather skip coffee, try our Hot Chocolate, Chai Latte, Matcha Latte and "
+        "Cloud and Mist. Would you like one of those?",
+        "For something sweet, our Mocha, Hot Chocolate and Chai Latte are popular. "
+        "Would you like one of those?",
+        "Our most popular drinks are the Latte, Cappuccino and Mocha. Would you like one?",
+    ],
+)
+def test_a_recommendation_is_not_an_order_to_the_caller_s_ear(recommendation: str) -> None:
+    """The agent's answer to "what do you recommend?" names drinks the caller never asked
+    for: the caller says its next request (blind8's caller repeated its question three
+    times instead)."""
+    mind = CallerMind(
+        goal(
+            want=[{"item": "hot-chocolate"}],
+            lines=["What do you recommend?", "I'll have a hot chocolate then."],
+        )
+    )
+    mind.commit(mind.first_line())
+    d = mind.decide(recommendation)
+    assert d is not None and (d.kind, d.text) == ("request", "I'll have a hot chocolate then.")
+    # a read-back of a recommended drink never asked for is still repaired
+    d = mind.decide("Got it. That's one Chai Latte. Anything else?")
+    assert d is not None and d.kind == "repair"
+
+
 def test_the_caller_names_the_drink_the_agent_did_not_catch() -> None:
     mind = CallerMind(
         goal(

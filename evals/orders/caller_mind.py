@@ -228,9 +228,13 @@ class CallerMind:
         self.said.append(decision)
 
 
-LISTING = re.compile(r"^(we have|we've got|we also have)\b", re.I)
+LISTING = re.compile(
+    r"^(we have|we've got|we also have|our most popular)\b|\btry our\b|\bare popular\b", re.I
+)
 """A sentence that lists the menu ("We have tea like English Breakfast, Wild Strawberry and
-Jin Xuan."): it offers drinks, it says nothing about the caller's order."""
+Jin Xuan.") or recommends from it ("If you'd rather skip coffee, try our Hot Chocolate, ...",
+"For something sweet, our Mocha and Hot Chocolate are popular."): it offers drinks, it says
+nothing about the caller's order."""
 
 
 def _claims(text: str) -> str:

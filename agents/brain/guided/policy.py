@@ -200,6 +200,20 @@ class OrderPolicy:
         asked_cancel, self.asked_cancel = self.asked_cancel, False
         again, self.asked_again = self.asked_again, 0
         held, self.held_options = self.held_options, None
+        if (
+            held is not None
+            and not turn.drinks
+            and turn.modifiers is not None
+            and turn.modifiers.addons_off
+            and set(turn.modifiers.addons_off) & set(held.addons)
+        ):
+            # "Which drink would you like with honey?" - "Actually, no honey.": the honey is
+            # dropped, the drink is still to come
+            off = turn.modifiers.addons_off
+            held.addons = [a for a in held.addons if a not in off]
+            self.held_options = held if held.addons or held.attributes else None
+            names = _join([self.menu.addon_names.get(a, a).lower() for a in off])
+            return [_reply(f"Okay, no {names}. Which drink would you like?")]
         if held is not None and len(turn.drinks) == 1:
             # "Which drink would you like with oat milk?" - "A latte.": a latte with oat milk
             drink = turn.drinks[0]
@@ -307,6 +321,20 @@ class OrderPolicy:
         ):
             # "A latte with oat milk, right?" - "And a hot chocolate too": moving on is a yes
             return self._plan_add([*pending, *turn.drinks])
+        if (
+            pending
+            and not turn.drinks
+            and not turn.guesses
+            and turn.modifiers is not None
+            and turn.modifiers.addons_off
+            and not (turn.modifiers.attributes or turn.modifiers.addons)
+            and any(set(turn.modifiers.addons_off) & set(d.addons) for d in pending)
+        ):
+            # "Just to check: one Latte with honey, right?" - "No honey.": the drink without
+            # it, checked again
+            for d in pending:
+                d.addons = [a for a in d.addons if a not in turn.modifiers.addons_off]
+            return self._ask_to_confirm(pending)
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
         if (
@@ -1011,6 +1039,15 @@ class OrderPolicy:
         self, change: DrinkRequest, turn: CallerTurn, item_id: str | None
     ) -> list[Callable[[Results], Step | None]]:
         lines = self._targets(turn, item_id)
+        if change.addons_off and not (change.attributes or change.addons or change.unclear):
+            # "Actually, no honey": off every drink (of the one named) that has it; said of
+            # an order without it, the order is read back as it is
+            holding = [ln for ln in (self.lines if item_id is None else self._lines_of(item_id))
+                       if set(change.addons_off) & set(ln.drink.addons)]  # fmt: skip
+            if not holding and not (change.quantity_said or change.quantity_delta):
+                names = _join([self.menu.addon_names.get(a, a).lower() for a in change.addons_off])
+                return self._plan_read_back(lead=f"Okay, no {names}. That's")
+            lines = holding or lines
         several = [ln for ln in self.lines if ln.drink.quantity > 1
                    and (item_id is None or ln.drink.menu_item_id == item_id)]  # fmt: skip
         if "one_of" in turn.acts and several and (change.attributes or change.addons):
@@ -1093,6 +1130,17 @@ class OrderPolicy:
                 return [*self._take_off(changed), *self._plan_add([*turn.drinks])]
             if missing:
                 return self._plan_add(missing)
+            changing = [d for d in turn.drinks
+                        if (same := self._lines_of(d.menu_item_id)[-1:])
+                        and self._would_change(d, same[0])]  # fmt: skip
+            if len(turn.drinks) > 1 and len(changing) == 1:
+                # "No, that's not right. I like one English Breakfast and one decaf Latte"
+                # over both, the Latte plain: the drink the words change is the one changed
+                return self._plan_update(changing[0], self._targets(turn, changing[0].menu_item_id))
+            if len(turn.drinks) > 1 and changing:
+                # several of them changed: those lines are made again as now said
+                return [*self._take_off(self._said_otherwise(changing)),
+                        *self._plan_add(changing)]  # fmt: skip
             # the drink named is already there: a change to it
             return self._plan_update(
                 turn.drinks[0], self._targets(turn, turn.drinks[0].menu_item_id)
@@ -1246,7 +1294,8 @@ class OrderPolicy:
             if line and self._would_change(d, line[0]):
                 for k, v in line[0].drink.attributes.items():
                     d.attributes.setdefault(k, v)
-                d.addons += [a for a in line[0].drink.addons if a not in d.addons]
+                d.addons += [a for a in line[0].drink.addons
+                             if a not in d.addons and a not in d.addons_off]  # fmt: skip
                 out += line
         return out
 
@@ -1273,6 +1322,7 @@ class OrderPolicy:
             or any(k in item["attributes"] and line.drink.attributes.get(k) != v
                    for k, v in said.attributes.items())
             or any(a in item["addons"] and a not in line.drink.addons for a in said.addons)
+            or any(a in line.drink.addons for a in said.addons_off)
         )  # fmt: skip
 
     def _plan_split(
@@ -1658,8 +1708,11 @@ class OrderPolicy:
                 args["attributes"] = [{"attribute_id": k, "option": v} for k, v in attrs.items()]
             offered = set(self.menu.items[line.drink.menu_item_id]["addons"])
             addons = [a for a in change.addons if a in offered and a not in line.drink.addons]
-            if addons:
-                args["addons"] = [{"addon_id": a, "option": "ADD"} for a in addons]
+            off = [a for a in change.addons_off if a in line.drink.addons and a not in addons]
+            if addons or off:
+                args["addons"] = [{"addon_id": a, "option": "ADD"} for a in addons] + [
+                    {"addon_id": a, "option": "NO"} for a in off
+                ]
             if len(args) > 1:
                 calls.append(ToolCall("update_order_item", args))
                 applied.append((line, attrs))
@@ -1689,6 +1742,7 @@ class OrderPolicy:
             for line, attrs in ok:
                 line.drink.attributes.update(attrs)
                 line.drink.addons += [a for a in change.addons if a not in line.drink.addons]
+                line.drink.addons = [a for a in line.drink.addons if a not in change.addons_off]
                 if change.quantity_said:
                     line.drink.quantity = change.quantity
                 elif change.quantity_delta:
@@ -2001,7 +2055,7 @@ GREETING_WORDS = frozenset({"hi", "hello", "hey", "there", "good", "morning", "a
 WAITING_ON_AN_ANSWER = (
     "awaiting_confirmation", "pending", "pending_fixes", "pending_quantity", "pending_remove",
     "pending_choice", "choice_for", "choice_one_of", "pending_drink", "pending_change",
-    "offered", "asked_cancel", "asked_missed", "held_options", "missed",
+    "offered", "asked_cancel", "asked_missed", "held_options", "missed", "asked_change",
 )  # fmt: skip
 """What the agent's question waits on: kept when the caller's words were not caught and the
 question is asked again."""

@@ -466,6 +466,9 @@ class DrinkRequest:
     alternatives: list[DrinkRequest] = field(default_factory=list)
     """A near miss's other drinks, matched by the same words as well ("to march us":
     Mochas or Matcha Lattes): a choice to offer, each with its own options."""
+    addons_off: list[str] = field(default_factory=list)
+    """Add-ons the caller said not to have ("no honey", "hold the caramel"): never added, and
+    taken off a drink already ordered that has them."""
 
     def tool_arguments(self) -> dict[str, Any]:
         args: dict[str, Any] = {"menu_item_id": self.menu_item_id, "quantity": self.quantity}
@@ -720,7 +723,11 @@ def _options(
         if re.search(rf"\b{re.escape(word)}\b", consumed):
             consumed = re.sub(rf"\b{re.escape(word)}\b", " ", consumed)
             if re.search(rf"{NOT_WANTED}{re.escape(word)}\b", span):
-                continue  # "a cappuccino, no sugar": not wanted, not added
+                # "a cappuccino, no sugar": not wanted, not added ("Actually, no honey" over
+                # a latte with honey: taken off it)
+                if addon in addons_offered and addon not in out.addons_off:
+                    out.addons_off.append(addon)
+                continue
             if addon in addons_offered and addon not in out.addons:
                 out.addons.append(addon)
             elif addon not in addons_offered:
@@ -1278,6 +1285,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if (
             mods.attributes
             or mods.addons
+            or mods.addons_off
             or mods.quantity_said
             or mods.quantity_delta
             # "make one on them remote milk": a milk or shots not understood is still a change
