@@ -2428,7 +2428,8 @@ async def test_a_kind_of_milk_not_understood_for_the_drink_ordered_is_asked(
 async def test_milk_heard_as_meal_after_an_unknown_word_asks_which_milk(tmp_path: Path) -> None:
     """blind7's "matcha-then-oat" (read in stop 34): "No, that's not right. I'd like one
     matcha latte remote meal." got "I have exactly that: one Matcha Latte." twice. "Meal"
-    after a word not understood is a milk not understood; "with my meal" is no milk."""
+    after a word not understood is a milk not understood; "with my meal" is no milk, and no
+    add-on to ask about either."""
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("One Matcha Latte, please.")
         calls, said = await call.say("No, that's not right. I'd like one matcha latte remote meal.")
@@ -2442,6 +2443,11 @@ async def test_milk_heard_as_meal_after_an_unknown_word_asks_which_milk(tmp_path
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         _, said = await call.say("A latte with oat meal please.")
         assert "one Latte with oat milk" in said, said
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        # the caller's own meal is neither a milk nor an add-on to ask about
+        calls, said = await call.say("A mocha to go with my meal, please.")
+        assert "add_order_item" in names(calls) and said.startswith("Got it. That's one Mocha"), said
 
 
 async def test_an_add_on_said_not_wanted_comes_off_the_drink_that_has_it(tmp_path: Path) -> None:

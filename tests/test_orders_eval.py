@@ -333,6 +333,22 @@ def test_a_recommendation_is_not_an_order_to_the_caller_s_ear(recommendation: st
     assert d is not None and d.kind == "repair"
 
 
+def test_a_caller_whose_drink_was_not_caught_names_it_again_when_the_menu_is_listed() -> None:
+    """ "Sorry, I still didn't catch it. We have coffee like Mocha, ... Which would you
+    like?" after every request was made: the caller says its order again, never "Yes, please
+    place it." (blind8's caller did, twice, to an order that was empty)."""
+    mind = CallerMind(goal(want=[{"item": "cortado"}], lines=["Okay, a cortado then."]))
+    mind.commit(mind.first_line())
+    d = mind.decide(
+        "Sorry, I still didn't catch it. We have coffee like Mocha, Cappuccino, Latte and "
+        "Cortado and tea like English Breakfast and Jin Xuan. Which would you like?"
+    )
+    assert d is not None and (d.kind, d.text) == (
+        "repair",
+        "No, that's not right. I'd like one cortado.",
+    )
+
+
 def test_the_caller_names_the_drink_the_agent_did_not_catch() -> None:
     mind = CallerMind(
         goal(

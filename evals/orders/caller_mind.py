@@ -151,7 +151,9 @@ class CallerMind:
             return Decision(rule.say, rule.gap, "answer", rule=i)
         if (picked := self.choose(text)) is not None:
             return Decision(choice_line(picked), DEFAULT_GAP, "answer")
-        lost = self.requests_done and not drinks_named(text) and NOTHING_YET.search(text)
+        # (a menu listed with "Which would you like?" names drinks but claims no order)
+        claims = _claims(text)
+        lost = self.requests_done and not drinks_named(claims) and NOTHING_YET.search(text)
         if not agrees or (lost and g.want):
             if self.repairs < g.max_repairs:
                 return Decision(self.restatement(), DEFAULT_GAP, "repair")
@@ -165,7 +167,7 @@ class CallerMind:
             return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
         if self.closing_tries >= MAX_CLOSING_TRIES:
             return Decision(g.goodbye, DEFAULT_GAP, "goodbye")
-        if drinks_named(text):  # a read-back that matches the goal
+        if drinks_named(claims):  # a read-back that matches the goal
             return Decision(g.confirm, DEFAULT_GAP, "confirm")
         return Decision(g.done, DEFAULT_GAP, "done")
 

@@ -834,7 +834,8 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
             return
     # "a latte with tea, no, not", "with a little bit sweeter": something asked for with the
     # drink that is no option we know: which add-on is asked, never silently dropped
-    m = re.search(r"\bwith\b(?! no\b| out\b)((?: [a-z']+)+)", span)
+    # ("with my meal", "with your help": the caller's own things, never an add-on)
+    m = re.search(r"\bwith\b(?! no\b| out\b| (?:my|your|our|his|her|their)\b)((?: [a-z']+)+)", span)
     said = [w for w in (m.group(1).split() if m else []) if w not in FILLER | NOT_ASKED_WITH]
     if not said or out.attributes or out.unclear or out.dropped:
         return
