@@ -2447,7 +2447,8 @@ async def test_milk_heard_as_meal_after_an_unknown_word_asks_which_milk(tmp_path
     async with Caller(tmp_path / "c", ScriptedFallback()) as call:
         # the caller's own meal is neither a milk nor an add-on to ask about
         calls, said = await call.say("A mocha to go with my meal, please.")
-        assert "add_order_item" in names(calls) and said.startswith("Got it. That's one Mocha"), said
+        assert "add_order_item" in names(calls), calls
+        assert said.startswith("Got it. That's one Mocha"), said
 
 
 async def test_an_add_on_said_not_wanted_comes_off_the_drink_that_has_it(tmp_path: Path) -> None:
@@ -2474,6 +2475,16 @@ async def test_an_add_on_said_not_wanted_comes_off_the_drink_that_has_it(tmp_pat
         assert not calls and said == "Okay, no honey. Which drink would you like?", said
         await call.say("A latte, please.")
         assert await call.addons() == [("Latte", [])]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        # "take the honey off" says it too; of two Lattes, "one of them" splits the line
+        await call.say("A mocha with honey, please.")
+        calls, said = await call.say("Take the honey off.")
+        assert "update_order_item" in names(calls) and "one Mocha." in said, said
+        await call.say("And two lattes with honey.")
+        calls, said = await call.say("Actually, no honey on one of them.")
+        assert "one Latte with honey and one Latte" in said, said
+        assert sorted(await call.addons()) == [("Latte", []), ("Latte", ["honey"]), ("Mocha", [])]
 
 
 async def test_no_add_on_to_a_check_checks_the_drink_without_it(tmp_path: Path) -> None:

@@ -1052,6 +1052,13 @@ class OrderPolicy:
                    and (item_id is None or ln.drink.menu_item_id == item_id)]  # fmt: skip
         if "one_of" in turn.acts and several and (change.attributes or change.addons):
             return self._plan_split(change, several[-1], turn.other)
+        if (
+            "one_of" in turn.acts
+            and change.addons_off
+            and (split := [ln for ln in lines if ln.drink.quantity > 1])
+        ):
+            # "no honey on one of them" over two Lattes with honey: one of them without it
+            return self._plan_split(change, split[-1], turn.other)
         if "one_of" in turn.acts and several and any(len(o) > 1 for o in change.unclear.values()):
             # "make one of them remote milk": which milk is asked, and the answer is for one
             plan = self._plan_update(change, several[-1:])
@@ -1334,7 +1341,8 @@ class OrderPolicy:
         new = DrinkRequest(
             menu_item_id=line.drink.menu_item_id, name=line.drink.name, quantity=1,
             quantity_said=True, attributes={**line.drink.attributes, **change.attributes},
-            addons=[*line.drink.addons, *(a for a in change.addons if a not in line.drink.addons)],
+            addons=[*(a for a in line.drink.addons if a not in change.addons_off),
+                    *(a for a in change.addons if a not in line.drink.addons)],
         )  # fmt: skip
         allowed = set(self.menu.items[line.drink.menu_item_id]["attributes"])
         rest = {k: v for k, v in (other.attributes if other else {}).items() if k in allowed}

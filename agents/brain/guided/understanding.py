@@ -687,6 +687,12 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
 
 NOT_WANTED = r"\b(?:no|without|not|hold the|skip the)(?: any| the)? "
 """Words before an add-on that say it is not wanted ("no sugar", "hold the caramel")."""
+TAKEN_OFF = (
+    r"\b(?:remove|take off|take out|drop|lose|get rid of)(?: the| that| my)? {word}\b"
+    r"|\b(?:take|get|leave)(?: the| that| my)? {word} (?:off|out)\b"
+)
+"""Words around an add-on that take it off ("take the honey off", "remove the caramel");
+`{word}` is the add-on's word."""
 
 
 def _options(
@@ -722,7 +728,9 @@ def _options(
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
         if re.search(rf"\b{re.escape(word)}\b", consumed):
             consumed = re.sub(rf"\b{re.escape(word)}\b", " ", consumed)
-            if re.search(rf"{NOT_WANTED}{re.escape(word)}\b", span):
+            if re.search(rf"{NOT_WANTED}{re.escape(word)}\b", span) or re.search(
+                TAKEN_OFF.format(word=re.escape(word)), span
+            ):
                 # "a cappuccino, no sugar": not wanted, not added ("Actually, no honey" over
                 # a latte with honey: taken off it)
                 if addon in addons_offered and addon not in out.addons_off:
