@@ -282,27 +282,28 @@ def test_a_drink_described_is_offered_not_read_back_to_the_caller_s_ear() -> Non
     assert d is not None and (d.kind, d.text) == ("request", "Okay, one cortado please.")
 
 
+def _offer_is_not_an_order(item: str, lines: list[str], offer: str, wrong: str) -> None:
+    """After its first line the caller hears `offer`, which names drinks without claiming
+    any order: it says its next line; a read-back of `wrong`, a drink it never asked for, is
+    still repaired."""
+    mind = CallerMind(goal(want=[{"item": item}], lines=lines))
+    mind.commit(mind.first_line())
+    d = mind.decide(offer)
+    assert d is not None and (d.kind, d.text) == ("request", lines[1])
+    d = mind.decide(f"Got it. That's one {wrong}. Anything else?")
+    assert d is not None and d.kind == "repair"
+
+
 def test_a_menu_listing_is_not_an_order_to_the_caller_s_ear() -> None:
     """ "We have tea like English Breakfast, Wild Strawberry, ..." answers "what teas do you
     have?": the caller says its next request, it does not repair an order never claimed."""
-    mind = CallerMind(
-        goal(
-            want=[{"item": "english-breakfast"}],
-            lines=["What kind of teas do you have?", "I'll take the English Breakfast, please."],
-        )
-    )
-    mind.commit(mind.first_line())
-    d = mind.decide(
+    _offer_is_not_an_order(
+        "english-breakfast",
+        ["What kind of teas do you have?", "I'll take the English Breakfast, please."],
         "We have tea like English Breakfast, Wild Strawberry, Jin Xuan and Peppermint Rose. "
-        "What would you like?"
+        "What would you like?",
+        wrong="Jin Xuan",
     )
-    assert d is not None and (d.kind, d.text) == (
-        "request",
-        "I'll take the English Breakfast, please.",
-    )
-    # a read-back of a drink never asked for is still repaired
-    d = mind.decide("Got it. That's one Jin Xuan. Anything else?")
-    assert d is not None and d.kind == "repair"
 
 
 @pytest.mark.parametrize(
@@ -319,18 +320,12 @@ def test_a_recommendation_is_not_an_order_to_the_caller_s_ear(recommendation: st
     """The agent's answer to "what do you recommend?" names drinks the caller never asked
     for: the caller says its next request (blind8's caller repeated its question three
     times instead)."""
-    mind = CallerMind(
-        goal(
-            want=[{"item": "hot-chocolate"}],
-            lines=["What do you recommend?", "I'll have a hot chocolate then."],
-        )
+    _offer_is_not_an_order(
+        "hot-chocolate",
+        ["What do you recommend?", "I'll have a hot chocolate then."],
+        recommendation,
+        wrong="Chai Latte",
     )
-    mind.commit(mind.first_line())
-    d = mind.decide(recommendation)
-    assert d is not None and (d.kind, d.text) == ("request", "I'll have a hot chocolate then.")
-    # a read-back of a recommended drink never asked for is still repaired
-    d = mind.decide("Got it. That's one Chai Latte. Anything else?")
-    assert d is not None and d.kind == "repair"
 
 
 def test_a_caller_whose_drink_was_not_caught_names_it_again_when_the_menu_is_listed() -> None:
