@@ -212,7 +212,7 @@ class OrderPolicy:
             off = turn.modifiers.addons_off
             held.addons = [a for a in held.addons if a not in off]
             self.held_options = held if held.addons or held.attributes else None
-            names = _join([self.menu.addon_names.get(a, a).lower() for a in off])
+            names = _join(self._addon_words(off))
             return [_reply(f"Okay, no {names}. Which drink would you like?")]
         if held is not None and len(turn.drinks) == 1:
             # "Which drink would you like with oat milk?" - "A latte.": a latte with oat milk
@@ -515,7 +515,7 @@ class OrderPolicy:
             ]
             withs = [*(v.lower() for k, v in mods.attributes.items()
                        if k not in ("hot-or-iced", "caffeine")),
-                     *(self.menu.addon_names.get(a, a).lower() for a in mods.addons)]  # fmt: skip
+                     *self._addon_words(mods.addons)]  # fmt: skip
             said = (f", {' and '.join(how)}" if how else "") + (
                 f" with {_join(withs)}" if withs else ""
             )
@@ -663,7 +663,7 @@ class OrderPolicy:
             return self._ask_to_confirm(drinks)
         if attr == ADDONS:  # "with tea, no, not": which one, or nothing
             self.pending_choice = (drinks, drink, attr, options)
-            said = [self.menu.addon_names.get(a, a).lower() for a in options]
+            said = self._addon_words(options)
             return [_reply(f"Sorry, what would you like with the {drink.name}: "
                            f"{', '.join(said)}, or nothing?")]  # fmt: skip
         if len(options) == 1:
@@ -911,7 +911,7 @@ class OrderPolicy:
                      and all(a in self.menu.items.get(it["menu_item_id"], {}).get("addons", [])
                              for a in addons)]  # fmt: skip
             what = _join([*(v.lower() for _, v in wanted),
-                          *(self.menu.addon_names.get(a, a).lower() for a in addons)])  # fmt: skip
+                          *self._addon_words(addons)])  # fmt: skip
             if not names:
                 return Say(
                     f"Sorry, none of our drinks come with {what}. Can I get you something else?"
@@ -959,6 +959,10 @@ class OrderPolicy:
         return say
 
     # ------------------------------------------------------------------ changes
+
+    def _addon_words(self, addon_ids: list[str]) -> list[str]:
+        """The add-ons as a caller hears them ("hazelnut sweetener")."""
+        return [self.menu.addon_names.get(a, a).lower() for a in addon_ids]
 
     def _lines_of(self, item_id: str) -> list[Line]:
         """The order's lines of one drink."""
@@ -1045,7 +1049,7 @@ class OrderPolicy:
             holding = [ln for ln in (self.lines if item_id is None else self._lines_of(item_id))
                        if set(change.addons_off) & set(ln.drink.addons)]  # fmt: skip
             if not holding and not (change.quantity_said or change.quantity_delta):
-                names = _join([self.menu.addon_names.get(a, a).lower() for a in change.addons_off])
+                names = _join(self._addon_words(change.addons_off))
                 return self._plan_read_back(lead=f"Okay, no {names}. That's")
             lines = holding or lines
         several = [ln for ln in self.lines if ln.drink.quantity > 1
@@ -1137,9 +1141,7 @@ class OrderPolicy:
                 return [*self._take_off(changed), *self._plan_add([*turn.drinks])]
             if missing:
                 return self._plan_add(missing)
-            changing = [d for d in turn.drinks
-                        if (same := self._lines_of(d.menu_item_id)[-1:])
-                        and self._would_change(d, same[0])]  # fmt: skip
+            changing = [d for d in turn.drinks if self._line_changed_by(d)]
             if len(turn.drinks) > 1 and len(changing) == 1:
                 # "No, that's not right. I like one English Breakfast and one decaf Latte"
                 # over both, the Latte plain: the drink the words change is the one changed
@@ -1297,14 +1299,18 @@ class OrderPolicy:
         said, the options of the line they replace)."""
         out: list[Line] = []
         for d in drinks:
-            line = self._lines_of(d.menu_item_id)[-1:]
-            if line and self._would_change(d, line[0]):
-                for k, v in line[0].drink.attributes.items():
+            if line := self._line_changed_by(d):
+                for k, v in line.drink.attributes.items():
                     d.attributes.setdefault(k, v)
-                d.addons += [a for a in line[0].drink.addons
+                d.addons += [a for a in line.drink.addons
                              if a not in d.addons and a not in d.addons_off]  # fmt: skip
-                out += line
+                out.append(line)
         return out
+
+    def _line_changed_by(self, said: DrinkRequest) -> Line | None:
+        """The last line of `said`'s drink, when the words ask for something it lacks."""
+        line = self._lines_of(said.menu_item_id)[-1:]
+        return line[0] if line and self._would_change(said, line[0]) else None
 
     def _lines_not_said(self, drinks: list[DrinkRequest]) -> list[Line]:
         """Of several lines of a drink said once again with its options, those the words do
