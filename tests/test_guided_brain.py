@@ -37,6 +37,10 @@ UNDERSTANDING = [
     ("2 decaf mochas", [(2, "Mocha", {"caffeine": "Decaf"}, [])], set()),
     ("a macchiato with a triple shot and hazelnut", [(1, "Macchiato", {"espresso-shots": "Triple"}, ["hazelnut-sweetener"])], set()),
     ("one chai with oat milk and a cold brew", [(1, "Chai Latte", {"milk-options": "Oat Milk"}, []), (1, "Cold Brew", {}, [])], set()),
+    # shots of espresso in another drink are its shots, not an Espresso; alone, one is
+    ("a cappuccino with 2% milk, and I'd like a double shot of espresso", [(1, "Cappuccino", {"milk-options": "2% Milk", "espresso-shots": "Double"}, [])], set()),
+    ("a latte and an extra shot of espresso", [(1, "Latte", {"espresso-shots": "Double"}, [])], set()),
+    ("just a shot of espresso please", [(1, "Espresso", {}, [])], set()),
     ("um can we get uh two lavender earl greys", [(2, "Lavender Earl Grey", {}, [])], set()),
     ("a latte with skim milk and a mocha with whole milk", [(1, "Latte", {"milk-options": "Non-fat Milk"}, []), (1, "Mocha", {"milk-options": "Whole Milk"}, [])], set()),
     ("Do you guys have a matcha latte?", [(1, "Matcha Latte", {}, [])], {"ask"}),

@@ -144,7 +144,7 @@ QUESTIONS = [
     ("How big is a cappuccino?", "foam"),
     ("Which is stronger, a latte or a cappuccino?", "the latte is"),
     ("Is the hot chocolate made with real chocolate?", "would you like one"),
-    ("Do you have soy milk?", "we don't have soy milk. we have milk: whole milk"),
+    ("Do you have soy milk?", "we don't have soy milk. we have whole milk, 2% milk"),
     ("Have you got any syrups?", "hazelnut sweetener"),
     ("What's my total?", "i don't have prices"),
     ("What sizes do you have?", "in one size: 12 ounces"),
@@ -271,6 +271,26 @@ async def test_a_mind_changed_in_other_words_changes_the_order_not_adds_to_it(
             _, said = await call.say(line)
         assert [r[:2] for r in await call.order()] == order, said
         assert said.endswith("place the order?"), said
+
+
+@pytest.mark.parametrize(
+    ("question", "tool", "answer_has"),
+    [("What kinds of milk do you have?", "show_menu", "we have whole milk, 2% milk, non-fat milk, "
+      "oat milk, 2% lactose free milk and almond milk, or none."),
+     ("I'd like to know what types of milk you have, please.", "show_menu", "oat milk"),
+     ("What kind of syrups do you have?", "get_addons", "vanilla sweetener")],
+)  # fmt: skip
+async def test_which_milks_is_read_from_the_menu_card_and_which_syrups_from_the_add_ons(
+    tmp_path: Path, question: str, tool: str, answer_has: str
+) -> None:
+    """No drink named: the milks are on the menu card (`show_menu`, as the dataset's agents
+    answer it), the syrups and sweeteners are add-ons (`get_addons`); either way the answer is
+    the tool's list and nothing is ordered."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say(question)
+        assert names(calls) == [tool] and answer_has in said.lower(), said
+        assert await call.order() == [] and fallback.asked == []
 
 
 async def test_i_ll_have_what_you_recommend_gets_a_recommendation(tmp_path: Path) -> None:

@@ -205,6 +205,7 @@ async def test_show_menu_and_addons_shapes(store):
         r: RunResult[Any] = await session.run(user_input="what do you have")
         menu = json.loads(next(e for e in r.events if e.type == "function_call_output").item.output)
         assert menu["success"] and "coffee" in menu["menu"] and "tea" in menu["menu"]
+        assert "Oat Milk" in menu["milk"] and "Almond Milk" in menu["milk"]
         r = await session.run(user_input="oat milk and vanilla in a latte?")
         ad = json.loads(next(e for e in r.events if e.type == "function_call_output").item.output)
         assert [a["attribute_id"] for a in ad["attributes"]] == ["milk-options"]

@@ -168,15 +168,18 @@ def build_coffee_tools(store: OrderStore, runtime: ToolRuntime) -> list[Function
         return out
 
     async def show_menu(ctx: RunContext) -> dict[str, Any]:
-        """Show the menu (drink names by category) when the caller asks what you have."""
+        """Show the menu (drink names by category, and the milks drinks are made with) when
+        the caller asks what you have, or which milks you have."""
         menu: dict[str, list[str]] = {}
         for it in await store.menu():
             menu.setdefault(it["category"], []).append(it["name"])
-        return {
-            "success": True,
-            "menu": menu,
-            "note": "On the phone, mention the categories and a few drinks, not the whole list.",
-        }
+        out: dict[str, Any] = {"success": True, "menu": menu}
+        # the menu card lists the milks too: "what kinds of milk do you have?" is a menu
+        # question (the Taskmaster-4 agents answer it with show_menu in every dev turn)
+        if milk := (await store.attributes()).get("milk-options", {}).get("options"):
+            out["milk"] = list(milk)
+        out["note"] = "On the phone, mention the categories and a few drinks, not the whole list."
+        return out
 
     async def get_addons(
         ctx: RunContext,

@@ -827,8 +827,7 @@ class OrderPolicy:
         if kind == "price":
             return [lambda _: Say("Which drink would you like the price of?")]
         if kind == "options":
-            return [lambda _: Call([ToolCall("get_addons", {"query": _option_words(turn.text)})]),
-                    self._say_options(None)]  # fmt: skip
+            return self._plan_catalogue_options(_option_words(turn.text))
         if "menu" in turn.acts:  # "what kinds of coffee do you have?": the menu's part
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
         if by_kind:  # "do you have black tea?": the drinks of that kind
@@ -891,6 +890,30 @@ class OrderPolicy:
             self._say_options(drink),
         ]  # fmt: skip
 
+    def _plan_catalogue_options(
+        self, query: str, *, lead: str = ""
+    ) -> list[Callable[[Results], Step | None]]:
+        """ "What kinds of milk do you have?" (no drink named): the milks are on the menu card
+        (`show_menu`); any other option or add-on ("what syrups?") is looked up (`get_addons`)."""
+        if query.startswith("milk"):
+            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_milks(lead)]
+        return [lambda _: Call([ToolCall("get_addons", {"query": query})]),
+                self._say_options(None, lead=lead)]  # fmt: skip
+
+    @staticmethod
+    def _say_milks(lead: str) -> Callable[[Results], Step]:
+        def say(results: Results) -> Step:
+            out = results[0][1] if results and not results[0][2] else None
+            milks = out.get("milk", []) if isinstance(out, dict) else []
+            if not milks:
+                return Say("Sorry, I couldn't look that up. What would you like?")
+            have = [m.lower() for m in milks if m.lower() != "no milk"]
+            none = ", or none" if len(have) < len(milks) else ""
+            said = f"We have {_join(have)}{none}. What would you like?"
+            return Say(f"{lead} {said}" if lead else said)
+
+        return say
+
     def _plan_option_question(self, mods: DrinkRequest) -> list[Callable[[Results], Step | None]]:
         """ "Do you have oat milk?", "anything with caramel?": which drinks offer it."""
         wanted = [*mods.attributes.items()]
@@ -899,9 +922,7 @@ class OrderPolicy:
             # "do you have soy milk?": an option the menu lacks; what it has instead
             asked = " ".join(mods.dropped)
             lead = f"Sorry, we don't have {mods.dropped[0]}." if mods.dropped else "Sorry, no."
-            query = _option_words(asked) or "milk"
-            return [lambda _: Call([ToolCall("get_addons", {"query": query})]),
-                    self._say_options(None, lead=lead)]  # fmt: skip
+            return self._plan_catalogue_options(_option_words(asked) or "milk", lead=lead)
 
         def say(results: Results) -> Step:
             items = _menu_items(results)
@@ -2015,6 +2036,9 @@ class OrderPolicy:
     # ------------------------------------------------------------------ wording
 
     def _say_menu(self, turn: CallerTurn) -> Callable[[Results], Step]:
+        if _option_words(turn.text).startswith("milk"):  # "what types of milk do you have?"
+            return self._say_milks("")
+
         def say(results: Results) -> Step:
             return Say(f"{self._menu_line(turn.text)} What would you like?")
 

@@ -682,6 +682,11 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
                 continue
             taken[m.start() : m.end()] = [True] * (m.end() - m.start())
             found.append((m.start(), m.end(), item_id))
+    if len(found) > 1:
+        # "a cappuccino ... and a double shot of espresso": shots in the other drink, not an
+        # Espresso (alone, "a shot of espresso" is one)
+        shots_of = r"\b(?:single|double|triple|quad|quadruple|extra|another) shots? of $"
+        found = [f for f in found if not re.search(shots_of, text[: f[0]])]
     return sorted(found)
 
 
