@@ -1394,6 +1394,32 @@ async def test_a_nice_latte_is_asked_about_as_an_iced_one(tmp_path: Path) -> Non
         assert await call.order() == [("Latte", 1, {"hot-or-iced": "Iced"}, "open")]
 
 
+@pytest.mark.parametrize(
+    ("line", "check"),
+    [("Hello, can I get a nice lad with on and milk?",
+      "Just to check: one iced Latte with almond milk, right?"),
+     ("I'd like one nice lad with on and milk.",
+      "Just to check: one iced Latte with almond milk, right?"),
+     ("A latte with on and milk, please.", "Just to check: one Latte with almond milk, right?")],
+)  # fmt: skip
+async def test_a_nice_lad_with_on_and_milk_is_asked_about_as_an_iced_almond_latte(
+    tmp_path: Path, line: str, check: str
+) -> None:
+    """blind9's "over-greeting-iced-almond-latte" (read in stop 36), failed in all three runs:
+    Whisper wrote "an iced latte with almond milk" as "a nice lad with on and milk", and the
+    agent caught no drink. "a nice" before a near miss is its slot (and the iced asked), and
+    "on and milk" is a milk not understood, near Almond Milk; "with honey and milk" is not."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(line)
+        assert looked_up_only(calls) and said == check, said
+        await call.say("Yes.")
+        assert [r[:3] for r in await call.order()] == [
+            ("Latte", 1, {**({"hot-or-iced": "Iced"} if "iced" in check else {}),
+                          "milk-options": "Almond Milk"})
+        ]  # fmt: skip
+    assert understand("a latte with honey and milk").drinks[0].unclear == {}
+
+
 async def test_a_correction_that_names_a_missing_drink_adds_it(tmp_path: Path) -> None:
     """With a Cappuccino ordered, "No, that's not right, I'd like one Earl Grey and one
     Cappuccino" adds the Earl Grey; heard as "one real grey", it is asked about first."""
@@ -1689,6 +1715,27 @@ async def test_a_drink_we_do_not_have_is_said_so_not_left_to_the_model(tmp_path:
     async with Caller(tmp_path, fallback) as call:
         _, said = await call.say("Hi, um, I was wondering if I could get a flat white?")
         assert said.startswith("Sorry, we don't have that.") and fallback.asked == []
+
+
+@pytest.mark.parametrize(
+    ("line", "offer", "then", "order"),
+    [("Real Americano, please.", "Sorry, we don't have a real americano. We do have the "
+      "Americano, that's espresso and hot water. Would you like one?", "Yes.", [("Americano", 1)]),
+     ("Can I get a pumpkin spice latte?", "Sorry, we don't have a pumpkin spice latte. We do "
+      "have the Latte, that's espresso and milk and foam. Would you like one?", "No thanks.", [])],
+)  # fmt: skip
+async def test_a_drink_we_do_not_have_offers_ours_that_its_name_ends_with(
+    tmp_path: Path, line: str, offer: str, then: str, order: list[tuple[str, int]]
+) -> None:
+    """blind9's "phone-three-americanos-make-it-two" (read in stop 36): Whisper wrote "Three
+    Americanos" as "Real Americano", and the agent said "Sorry, we don't have that." and
+    listed the menu. A barista offers the drink the caller named: from the menu tool, and
+    only a yes orders it."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(line)
+        assert names(calls) == ["get_menu_items"] and said == offer, said
+        await call.say(then)
+        assert [r[:2] for r in await call.order()] == order
 
 
 async def test_a_wrong_number_that_says_goodbye_is_let_go(tmp_path: Path) -> None:

