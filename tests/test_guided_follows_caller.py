@@ -293,6 +293,29 @@ async def test_which_milks_is_read_from_the_menu_card_and_which_syrups_from_the_
         assert await call.order() == [] and fallback.asked == []
 
 
+@pytest.mark.parametrize(
+    ("question", "tools", "answer_has"),
+    [("What kinds of black tea do you have?", ["show_menu", "get_menu_items"],
+      "We have English Breakfast, Lavender Earl Grey and Three Cultivar Red."),
+     ("What types of chai tea do you have?", ["show_menu", "get_menu_items"], "Chai Latte"),
+     ("What kind of coffee do you have?", ["show_menu"], "We have coffee like"),
+     ("What different black teas do you have?", ["get_menu_items"],
+      "English Breakfast, Lavender Earl Grey and Three Cultivar Red.")],
+)  # fmt: skip
+async def test_a_kind_inside_the_menu_is_answered_with_the_drinks_of_that_kind(
+    tmp_path: Path, question: str, tools: list[str], answer_has: str
+) -> None:
+    """ "What kinds of coffee?" is a part of the menu (`show_menu`); "what kinds of black
+    tea?" is a kind inside one, answered with the menu tool's drinks of that kind (before,
+    "tea like English Breakfast, Wild Strawberry, Jin Xuan", two of them no black tea; "black
+    teas" found every tea). Nothing is ordered."""
+    fallback = ScriptedFallback()
+    async with Caller(tmp_path, fallback) as call:
+        calls, said = await call.say(question)
+        assert names(calls) == tools and answer_has in said, said
+        assert await call.order() == [] and fallback.asked == []
+
+
 async def test_i_ll_have_what_you_recommend_gets_a_recommendation(tmp_path: Path) -> None:
     fallback = ScriptedFallback()
     async with Caller(tmp_path, fallback) as call:

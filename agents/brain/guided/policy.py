@@ -482,7 +482,7 @@ class OrderPolicy:
             return self._ask_to_confirm([*turn.drinks, *turn.guesses])
         if turn.drinks and "menu" in acts and "request" not in acts:
             # "could you tell me what types of chai drinks you have?": the menu, not a chai
-            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+            return self._plan_menu(turn)
         if turn.drinks and "ask" in acts:
             return self._plan_describe(turn.drinks)
         if turn.drinks:
@@ -825,6 +825,9 @@ class OrderPolicy:
             return self._plan_price(drinks)
         if drinks and kind == "options":
             return self._plan_options(drinks[0])
+        if drinks and "menu" in turn.acts and _sub_kind_query(turn.text):
+            # "what types of chai tea do you have?": the menu's chai drinks, not one described
+            return self._plan_menu(turn)
         if drinks:
             return self._plan_describe(drinks, what_it_is=kind == "about", asked=turn.text)
         if kind == "about" and turn.modifiers is not None and self.lines:
@@ -847,7 +850,7 @@ class OrderPolicy:
         if kind == "options":
             return self._plan_catalogue_options(_option_words(turn.text))
         if "menu" in turn.acts:  # "what kinds of coffee do you have?": the menu's part
-            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+            return self._plan_menu(turn)
         if by_kind:  # "do you have black tea?": the drinks of that kind
             return self._plan_kind(by_kind)
         if _SIZE_WORDS.search(turn.text.lower()):
@@ -858,6 +861,16 @@ class OrderPolicy:
             return [_reply("Each of our drinks comes in one size. What would you like?")]
         # something we do not sell ("gluten-free food?"): said from the menu file, no tool
         return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
+
+    def _plan_menu(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
+        """ "What kinds of coffee do you have?": the menu (`show_menu`), said from its part.
+        "What kinds of black tea do you have?" (a kind inside a part): the menu, and the
+        drinks of that kind looked up (`get_menu_items`) and said, as the Taskmaster-4 agents
+        answer it in every such dev turn ("tea like Wild Strawberry" would be wrong)."""
+        show: list[Callable[[Results], Step | None]] = [lambda _: Call([ToolCall("show_menu", {})])]
+        if sub := _sub_kind_query(turn.text):
+            return [*show, *self._plan_kind(sub, lead="We have")]
+        return [*show, self._say_menu(turn)]
 
     def _plan_kind(
         self, query: str, *, lead: str = "Yes, we have"
@@ -2241,7 +2254,7 @@ _KIND_OF_DRINK = re.compile(r"(?:(?:black|herbal|oolong) )?(?:coffee|tea)s?|oolo
 """What a caller names when asking for a kind, not a drink ("a black tea": which one?)."""
 _BY_KIND = re.compile(
     r"\b(black tea|green tea|herbal tea|oolong|iced tea|drip coffee|black coffee|coffee|tea"
-    r"|teas|herbals?|chocolate|espresso drinks?)\b"
+    r"|teas|herbals?|chocolate|espresso drinks?)(?:s|es)?\b"
 )
 
 
@@ -2254,6 +2267,16 @@ def _kind_query(text: str) -> str:
     kinds = [m.group(1) for m in _BY_KIND.finditer(low)]
     kinds = ["tea" if k in ("teas", "herbal", "herbals") else k for k in kinds]
     return " OR ".join(dict.fromkeys(kinds))
+
+
+_SUB_KIND = re.compile(r"\b(?:(black tea|green tea|herbal tea|oolong|chai)s?|(herbals?))\b")
+
+
+def _sub_kind_query(text: str) -> str:
+    """The kinds inside a part of the menu a question names ("black teas", "herbal", "chai"),
+    as a `get_menu_items` query, or ""."""
+    found = [m.group(1) or "herbal tea" for m in _SUB_KIND.finditer(normalise(text))]
+    return " OR ".join(dict.fromkeys(found))
 
 
 def _option_words(text: str) -> str:

@@ -275,7 +275,7 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
         r"\bwhat (kind|kinds|sort|sorts|type|types) of\b", r"\bwhat (teas|coffees|drinks)\b",
         r"\b(types?|kinds?|sorts?) of (coffees?|teas?|drinks?|beverages?)\b",
-        r"\bwhat'?s available\b",
+        r"\bwhat'?s available\b", r"\b(varieties|variety|assortments?) of\b",
         r"\b(options|choices)\b", r"\b(have|got) any (teas?|coffees?|drinks)\b",
     ),
     "order_status": (
