@@ -1740,27 +1740,6 @@ async def test_a_drink_we_do_not_have_is_said_so_not_left_to_the_model(tmp_path:
         assert said.startswith("Sorry, we don't have that.") and fallback.asked == []
 
 
-@pytest.mark.parametrize(
-    ("line", "offer", "then", "order"),
-    [("Real Americano, please.", "Sorry, we don't have a real americano. We do have the "
-      "Americano, that's espresso and hot water. Would you like one?", "Yes.", [("Americano", 1)]),
-     ("Can I get a pumpkin spice latte?", "Sorry, we don't have a pumpkin spice latte. We do "
-      "have the Latte, that's espresso and milk and foam. Would you like one?", "No thanks.", [])],
-)  # fmt: skip
-async def test_a_drink_we_do_not_have_offers_ours_that_its_name_ends_with(
-    tmp_path: Path, line: str, offer: str, then: str, order: list[tuple[str, int]]
-) -> None:
-    """blind9's "phone-three-americanos-make-it-two" (read in stop 36): Whisper wrote "Three
-    Americanos" as "Real Americano", and the agent said "Sorry, we don't have that." and
-    listed the menu. A barista offers the drink the caller named: from the menu tool, and
-    only a yes orders it."""
-    async with Caller(tmp_path, ScriptedFallback()) as call:
-        calls, said = await call.say(line)
-        assert names(calls) == ["get_menu_items"] and said == offer, said
-        await call.say(then)
-        assert [r[:2] for r in await call.order()] == order
-
-
 async def test_a_wrong_number_that_says_goodbye_is_let_go(tmp_path: Path) -> None:
     async with Caller(tmp_path, ScriptedFallback()) as call:
         _, said = await call.say("Do you fix bikes?")

@@ -28,7 +28,6 @@ from .understanding import (
     NOT_OURS,
     NUMBERS,
     QUESTION_FORM,
-    SLOT_ARTICLES,
     CallerTurn,
     DrinkRequest,
     Menu,
@@ -531,13 +530,6 @@ class OrderPolicy:
             said = kind.group(0).rstrip("s")
             query = "coffee" if said.endswith("coffee") else said  # (no coffee says "black")
             return self._plan_kind(query, lead="We have")
-        if turn.unknown_base and not turn.drinks and not turn.guesses:
-            # "a pumpkin spice latte", "Real Americano" (Whisper's "three Americanos"): not
-            # ours, but the drink it ends with is; offered, as a barista would
-            name = " ".join(w for w in turn.unknown_drink.split() if w not in SLOT_ARTICLES)
-            article = "an" if name[:1] in "aeiou" else "a"
-            base = DrinkRequest(turn.unknown_base, self.menu.items[turn.unknown_base]["name"])
-            return self._plan_describe([base], lead=f"Sorry, we don't have {article} {name}.")
         if turn.unknown_drink:
             return [
                 lambda _: Say(
@@ -1634,12 +1626,7 @@ class OrderPolicy:
         return f"{said}, {ORDER_TYPE_SAID[kind]}" if kind in ORDER_TYPE_SAID else said
 
     def _plan_describe(
-        self,
-        drinks: list[DrinkRequest],
-        *,
-        what_it_is: bool = False,
-        asked: str = "",
-        lead: str = "",
+        self, drinks: list[DrinkRequest], *, what_it_is: bool = False, asked: str = ""
     ) -> list[Callable[[Results], Step | None]]:
         """ "Do you have a latte?" -> "Yes, we have Latte, that's ..."; `what_it_is` (a
         question about the drink, "is the mocha sweet?") -> "The Mocha is ..."; either way
@@ -1672,8 +1659,7 @@ class OrderPolicy:
                 return Say(f"{said[0].upper()}{said[1:]}. {then}")
             parts = [f"{it['name']}" + (f", that's {_spoken(it['description'])}" if it.get("description")
                      else "") for it in items[: len(drinks)]]  # fmt: skip
-            return Say(f"{lead} We do have the {_join(parts)}. {then}" if lead
-                       else f"Yes, we have {_join(parts)}. {then}")  # fmt: skip
+            return Say(f"Yes, we have {_join(parts)}. {then}")
 
         return [
             lambda _: Call(

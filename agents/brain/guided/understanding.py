@@ -490,9 +490,6 @@ class CallerTurn:
     """Options said without a drink ("make it iced", "with oat milk"): for the last drink."""
     unknown_drink: str = ""
     """Words that look like a drink we do not have ("a pumpkin spice latte")."""
-    unknown_base: str = ""
-    """The menu_item_id of ours that `unknown_drink` ends with ("pumpkin spice latte":
-    latte), or ""."""
     guesses: list[DrinkRequest] = field(default_factory=list)
     """Drinks the caller's words come near without naming them ("a cortato"): to confirm."""
     negated: list[str] = field(default_factory=list)
@@ -1260,7 +1257,6 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         if _names_another_drink(before.split(), menu):
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
-            turn.unknown_base = item_id
             continue
         if i and turn.drinks and CHANGE_OF_MIND.search(before):
             # "a latte, and, um, actually, make that a mocha": the drink before is replaced
