@@ -2568,6 +2568,25 @@ async def test_no_add_on_to_a_check_checks_the_drink_without_it(tmp_path: Path) 
         assert await call.addons() == [("Latte", [])]
 
 
+async def test_the_order_said_again_with_another_drink_replaces_the_one_it_leaves_out(
+    tmp_path: Path,
+) -> None:
+    """The tuned `remove-hot-chocolate` (stop 36, run B): "A mocha and a hot chocolate" heard
+    as "Americano, and a hot chocolate"; "No, not right. A Mocha and a Hot Chocolate, please."
+    added the Mocha and kept the Americano. Several drinks said again are the order: the one
+    left out comes off. One drink said again still replaces only the drink heard last."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Americano, and a hot chocolate, please.")
+        _, said = await call.say("No, not right. A Mocha and a Hot Chocolate, please.")
+        assert said == ("Got it. That's one Hot Chocolate and one Mocha. Anything else, or "
+                        "shall I place the order?"), said  # fmt: skip
+        assert [r[:2] for r in await call.order()] == [("Hot Chocolate", 1), ("Mocha", 1)]
+    async with Caller(tmp_path / "one", ScriptedFallback()) as call:
+        await call.say("A cappuccino and an americano, please.")
+        await call.say("No, not right, a mocha.")
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 1), ("Mocha", 1)]
+
+
 async def test_the_order_said_again_with_one_drink_changed_changes_that_drink(
     tmp_path: Path,
 ) -> None:

@@ -1164,10 +1164,14 @@ class OrderPolicy:
             # (a near miss counts as said: "one welled strawberry" keeps the Wild Strawberry)
             mentioned = {d.menu_item_id for d in [*turn.drinks, *turn.guesses]}
             # the order said again ("No, that's not right. I'd like one Cortado." after "one
-            # Cortado and two Mochas"): whatever it leaves out comes off; otherwise the drink
-            # heard last is the one heard wrong
+            # Cortado and two Mochas", or "No, not right. A Mocha and a Hot Chocolate." after
+            # "one Americano and one Hot Chocolate": several drinks named): whatever it leaves
+            # out comes off; otherwise the drink heard last is the one heard wrong
             said_again = mentioned <= ordered
-            wrong = [ln for ln in (self.lines if said_again else self.lines[-1:])
+            whole = said_again or (
+                not turn.guesses and len(turn.drinks) > 1 and bool(_NO_THEN.match(turn.text))
+            )
+            wrong = [ln for ln in (self.lines if whole else self.lines[-1:])
                      if ln.drink.menu_item_id not in mentioned]  # fmt: skip
             if said_again:
                 # "one Americano with hazelnut sweetener" said again over a plain one and
@@ -2255,6 +2259,9 @@ def _kind_query(text: str) -> str:
     return " OR ".join(dict.fromkeys(kinds))
 
 
+_NO_THEN = re.compile(r"(?i)\W*(?:no|nope|nah)\b\s*(?:[,.!]|that'?s not|not right|wrong)")
+"""A "no" to what was read back, then what the caller says ("No, not right. A mocha and ...");
+not "No mocha, I'll have a cortado"."""
 _SUB_KIND = re.compile(r"\b(?:(black tea|green tea|herbal tea|oolong|chai)s?|(herbals?))\b")
 
 
