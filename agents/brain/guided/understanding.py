@@ -72,6 +72,11 @@ ADDON_WORDS = {
     "extra chocolate": "chocolate-sauce", "chocolate": "chocolate-sauce",
     "honey": "honey", "sugar": "sugar",
 }  # fmt: skip
+OPTION_AND_ADDON_WORDS = frozenset(
+    {w for p in ADDON_WORDS for w in p.split()}
+    | {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
+)
+"""Every word of an option's or an add-on's name ("honey", "oat", "shot")."""
 FILLER = set(
     [
         "a",
@@ -572,8 +577,7 @@ def load_menu(path: str = str(MENU_JSON)) -> Menu:
             exact_only.update(with_kind)
     ordered = dict(sorted(names.items(), key=lambda kv: -len(kv[0])))
     in_names = {w for p in ordered if p not in exact_only for w in p.split()}
-    others = FILLER | set(NUMBERS) | {w for p in ADDON_WORDS for w in p.split()}
-    others |= {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
+    others = FILLER | set(NUMBERS) | OPTION_AND_ADDON_WORDS
     known = others | in_names
     return Menu(
         items=items,
@@ -653,11 +657,6 @@ SHOT_LEADS = frozenset(
 )  # fmt: skip
 """Words that may stand before "shot" without naming a number of shots; any other word
 there ("or not all shot") is a number of shots not understood."""
-OPTION_AND_ADDON_WORDS = frozenset(
-    {w for p in ADDON_WORDS for w in p.split()}
-    | {w for words in OPTION_WORDS.values() for p in words for w in p.split()}
-)
-"""Every word of an option's or an add-on's name ("honey", "oat", "shot")."""
 OTHER_MILKS = frozenset(
     {"soy", "soya", "coconut", "rice", "hemp", "macadamia", "cashew", "pea", "goat", "skinny"}
 )
