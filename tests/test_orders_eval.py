@@ -654,6 +654,12 @@ def test_the_tenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> Non
     _assert_new_blind_set("blind10", phone_calls=3)
 
 
+def test_the_eleventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind11 was written and committed on 2026-12-06 (stop 37) before any call of that session
+    ran, and before blind10's transcripts were read; every voice setting is new."""
+    _assert_new_blind_set("blind11", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
