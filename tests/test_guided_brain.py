@@ -225,8 +225,8 @@ async def test_the_order_is_never_placed_without_a_read_back_and_a_yes(tmp_path:
         tmp_path,
     )
     names = [[n for n, _ in c] for _, c, _ in calls]
-    assert names[1] == ["update_order_item", "get_order_details"]
-    assert calls[1][1][0][1]["attributes"] == [
+    assert names[1] == ["get_addons", "update_order_item", "get_order_details"]
+    assert calls[1][1][1][1]["attributes"] == [
         {"attribute_id": "milk-options", "option": "Almond Milk"}
     ]
     assert "almond milk" in calls[1][2] and calls[1][2].endswith("shall I place the order?")
@@ -263,7 +263,9 @@ async def test_changes_removals_and_questions(tmp_path: Path) -> None:
     assert calls[3][1][0][1]["quantity"] == 3
     assert [n for n, _ in calls[4][1]] == ["update_order_item", "get_order_details"]
     assert calls[4][1][0][1]["remove"] is True
-    assert calls[5][1] == [] and "don't have" in calls[5][2]
+    # looked up before "we don't have a pumpkin spice latte" is said
+    assert calls[5][1] == [("get_menu_items", {"query": "pumpkin spice latte"})]
+    assert "don't have a pumpkin spice latte" in calls[5][2]
     assert fallback.asked == ["what's the weather like today"]
     spoken = calls[6][2]
     assert "🎉" not in spoken and spoken.count(".") + spoken.count("?") <= 2  # phone-sized

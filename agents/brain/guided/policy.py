@@ -25,13 +25,17 @@ from typing import Any
 from .near_miss import MIN_SCORE, TIE_MARGIN, similarity
 from .understanding import (
     ADDONS,
+    FOOD,
     NOT_OURS,
     NUMBERS,
     QUESTION_FORM,
+    Asked,
     CallerTurn,
     DrinkRequest,
     Menu,
     add_options,
+    article_before,
+    asked_for,
     load_menu,
     normalise,
 )
@@ -336,6 +340,10 @@ class OrderPolicy:
                 d.addons = [a for a in d.addons if a not in turn.modifiers.addons_off]
             return self._ask_to_confirm(pending)
         if pending and not turn.drinks and not turn.guesses and acts & {"no", "correct"}:
+            if _asks_the_menu(turn):
+                # "Just to check: one Cortado, right?" - "No. What kinds of tea do you
+                # have?": the check is off, and the question is answered
+                return self._plan_question(turn)
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
         if (
             pending
@@ -531,15 +539,17 @@ class OrderPolicy:
             query = "coffee" if said.endswith("coffee") else said  # (no coffee says "black")
             return self._plan_kind(query, lead="We have")
         if turn.unknown_drink:
-            return [
-                lambda _: Say(
-                    f"Sorry, we don't have that. {self._menu_line()} What would you like?"
-                )
-            ]
+            thing = turn.unknown_drink
+            not_ours = asked_for(turn.text) or Asked(thing, article_before(turn.text, thing))
+            return self._plan_not_on_menu(not_ours)
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
         if confirming and acts & {"yes", "place", "done"} and "change" not in acts:
             # the whole order was just read back with "anything else, or shall I place it?"
             return self._plan_finish()
+        if confirming and acts & {"no", "change"} and "change" not in acts and _asks_the_menu(turn):
+            # "..., shall I place the order?" - "No, not yet. What kinds of tea do you have?":
+            # the question is answered, the order kept as it is
+            return self._plan_question(turn)
         if confirming and acts & {"no", "change"}:
             self.asked_change = True
             return [lambda _: Say("No problem. What would you like to change?")]
@@ -851,8 +861,33 @@ class OrderPolicy:
                 return self._plan_describe([self._last_ordered()], what_it_is=True,
                                            asked=turn.text)  # fmt: skip
             return [_reply("Each of our drinks comes in one size. What would you like?")]
+        if thing := asked_for(turn.text):
+            if option_kind := _option_words(thing.thing):
+                # "Do you offer drink sweeteners?": the add-ons of that kind
+                return self._plan_catalogue_options(option_kind)
+            return self._plan_not_on_menu(thing)  # "do you have any sangria?"
         # something we do not sell ("gluten-free food?"): said from the menu file, no tool
         return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
+
+    def _plan_not_on_menu(self, asked: Asked) -> list[Callable[[Results], Step | None]]:
+        """ "Do you have any sangria?", "a pumpkin spice latte": looked up before it is
+        answered, so "we don't have" comes from the tools (`get_menu_items`; a question about
+        what we have gets the menu too, `show_menu`), as the Taskmaster-4 agents answer it;
+        what the search finds is offered."""
+        thing, article = asked.thing, asked.article
+
+        def say(results: Results) -> Step:
+            items = _menu_items(results)
+            if not items:
+                said = f"{article}{thing}" + ("; we only have drinks" if FOOD.search(thing) else "")
+                return Say(f"Sorry, we don't have {said}. {self._menu_line()} What would you like?")
+            names = [it["name"] for it in items]
+            return Say(f"We have {_join(names[:5])}. Which would you like?")
+
+        look = [ToolCall("get_menu_items", {"query": thing})]
+        if asked.has:
+            look.insert(0, ToolCall("show_menu", {}))
+        return [lambda _: Call(look), say]
 
     def _plan_menu(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         """ "What kinds of coffee do you have?": the menu (`show_menu`), said from its part.
@@ -1757,6 +1792,7 @@ class OrderPolicy:
             return self._ask_for_lines(change, lines, attr, options)
         calls: list[ToolCall] = []
         applied: list[tuple[Line, dict[str, str]]] = []
+        words: list[str] = []  # the options and add-ons changed, looked up first
         for line in lines:
             args: dict[str, Any] = {"order_item_id": line.order_item_id}
             if change.quantity_said and change.quantity != line.drink.quantity:
@@ -1778,6 +1814,7 @@ class OrderPolicy:
             if len(args) > 1:
                 calls.append(ToolCall("update_order_item", args))
                 applied.append((line, attrs))
+                words += [*attrs.values(), *(self.menu.addon_names[a] for a in addons + off)]
         if not calls:
             names = _join(sorted({ln.drink.name for ln in lines}))
             if not change.dropped:  # what was said is what the order already has
@@ -1811,7 +1848,13 @@ class OrderPolicy:
                     line.drink.quantity += change.quantity_delta
             return self._details()
 
-        return [lambda _: Call(calls), done, self._confirm_after("Okay.")]
+        if not words:
+            return [lambda _: Call(calls), done, self._confirm_after("Okay.")]
+        # the options are looked up first, as for a drink ordered with them ("No, I'd like it
+        # decaf": the Taskmaster-4 agents call get_addons before update_order_item)
+        look = ToolCall("get_addons", {"query": " OR ".join(dict.fromkeys(words)),
+                                       "menu_item_id": applied[0][0].drink.menu_item_id})  # fmt: skip
+        return [lambda _: Call([look]), lambda _: Call(calls), done, self._confirm_after("Okay.")]
 
     def _plan_remove(
         self, drinks: list[DrinkRequest], turn: CallerTurn
@@ -2077,10 +2120,15 @@ class OrderPolicy:
             by_cat.setdefault(it["category"], []).append(it["name"])
         low = text.lower()
         wanted = [c for c in by_cat if c in low or c + "s" in low] or list(by_cat)
-        if not_this := re.findall(
-            r"\b(?:not|no|non|isn'?t|aren'?t|except|besides|other than|apart from)\W+(?:a |an )?(\w+)",
-            low,
-        ):
+        not_this = [
+            w
+            for w in re.findall(
+                r"\b(?:not|no|non|isn'?t|aren'?t|except|besides|other than|apart from)\W+(?:a |an )?(\w+)",
+                low,
+            )
+            if w in by_cat or w.removesuffix("s") in by_cat
+        ]  # ("No, not that. What teas do you have?" leaves out no part)
+        if not_this:
             # "what do you have that's not coffee?": every part of the menu but that one
             wanted = [c for c in by_cat if c not in not_this and c + "s" not in not_this]
             wanted = wanted or list(by_cat)
@@ -2213,6 +2261,16 @@ def _describes(d: DrinkRequest, line: Line) -> bool:
     """Every option and add-on the caller said for `d` is on `line`."""
     return set(d.attributes.items()) <= set(line.drink.attributes.items()) and set(d.addons) <= set(
         line.drink.addons
+    )
+
+
+def _asks_the_menu(turn: CallerTurn) -> bool:
+    """A question about the menu with nothing to order in it ("what kinds of tea do you
+    have?", "how much is a mocha?")."""
+    return (
+        ("menu" in turn.acts or turn.asking)
+        and turn.modifiers is None
+        and not turn.acts & {"remove", "cancel_all", "human", "goodbye", "place", "request"}
     )
 
 

@@ -387,6 +387,12 @@ OFF_TOPIC = re.compile(
     r"|refund|restroom|bathroom)\b"
 )
 """Another business's words: the caller rang the wrong line (said once, politely)."""
+ELSEWHERE = re.compile(
+    r"\bwhere (?:can|could|do|would|should) (?:i|we|you|one) (?:get|find|buy|go)\b"
+    r"|\b(?:near|close to) (?:here|me|by|you)\b|\bnearby\b|\baround here\b"
+)
+"""Asking where to find something elsewhere ("where can I get some good barbeque near here?"):
+not an order, and its words are no near miss of a drink ("good barbeque" is no Cold Brew)."""
 WRONG_PLACE = re.compile(
     r"^(?:(?:hi|hello|hey|yes|yeah|um|uh|oh|good morning|good afternoon|good evening)\s+)*"
     r"(?:is this|am i (?:speaking|talking) (?:to|with)|have i reached|i'?m (?:calling|looking) for)\b"
@@ -762,7 +768,8 @@ def _not_a_temperature(span: str, menu: Menu) -> str:
     """`span` without a "cold" that names no temperature: one followed by a word that is no
     drink, option or ordinary word, or by a pronoun or verb ("cold night hamlet latte", as
     Whisper writes "could I have a latte", twice in held-out calls). "A cold latte", "cold,
-    please" and "make it cold" keep it."""
+    please" and "make it cold" keep it. "Ice cream" is no "ice" either."""
+    span = re.sub(r"\bice (?:cream|water)\b", " ", span)  # no temperature
     return re.sub(
         r"\bcold (\S+)",
         lambda m: (
@@ -842,6 +849,7 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     near = sorted(
         {a for w, a in ADDON_WORDS.items() for h in heard
          if a in offered and similarity(h, w) >= MIN_SCORE}
+        | _split_addon(span, offered)
     )  # fmt: skip
     if len(near) == 1:
         out.unclear[ADDONS] = near
@@ -866,6 +874,27 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     kind = next((w for w in said if w.startswith("sweet") or w in ("sauce", "syrup")), "")
     if kinds := _addons_of_kind(kind, offered, menu):
         out.unclear[ADDONS] = kinds
+
+
+SPLIT_ADDON_SCORE = 0.85
+"""Two words run together must come at least this near one add-on word to be taken for it:
+stricter than `MIN_SCORE`, as any two words may be joined ("vanilla latte" is 0.75 from
+"vanilla")."""
+
+
+def _split_addon(span: str, offered: set[str]) -> set[str]:
+    """Add-ons whose one-word name Whisper split in two ("Americano wind hazel not sweet":
+    "hazel not" is hazelnut), to confirm. Neither word may be an add-on's own word ("no
+    sugar" is sugar said, not a split name)."""
+    words = span.split()
+    return {
+        addon
+        for a, b in zip(words, words[1:], strict=False)
+        if a not in ADDON_WORDS and b not in ADDON_WORDS
+        for word, addon in ADDON_WORDS.items()
+        if addon in offered and " " not in word and len(word) >= 6
+        and similarity(a + b, word) >= SPLIT_ADDON_SCORE
+    }  # fmt: skip
 
 
 def _addons_of_kind(kind: str, offered: set[str], menu: Menu) -> list[str]:
@@ -1093,6 +1122,52 @@ NOT_OURS = re.compile(
     r"\b|" + FOOD.pattern
 )
 """Food and drinks a coffee shop may have but this menu does not: said so."""
+ASKED_FOR = re.compile(
+    r"\b(?:(?P<has>have|sell|serve|make|carry|got|offer)|get|like|want|grab|order|try)"
+    r"(?: you| you guys| y'all)?\s+(?P<article>(?:a |an )?(?:glass of |cup of |bottle of )?)"
+    r"(?:any |some )?"
+    r"(?P<thing>[a-z][a-z' -]*?)"
+    r"(?:\s+(?:here|there|back there|for sale|today|at all|in stock|on (?:the|your) menu"
+    r"|please|too|then|guys))*\s*[?.!]*$"
+)
+"""The last words of "do you have any sangria?", "I heard you have a taco salad": the thing
+asked for, to look up on the menu."""
+NOT_A_THING = re.compile(
+    r"^(?:anything|something|nothing|everything|it|that|this|one|them|to|my|your|our|his|her"
+    r"|their)\b"
+)
+"""Words after "have" that name no one thing to look up ("anything with caramel")."""
+
+
+@dataclass(frozen=True)
+class Asked:
+    """What a caller asks the shop for, in their words (`asked_for`)."""
+
+    thing: str
+    """At most three words: "tomato juice" of "You have any tomato juice back there?"."""
+    article: str = ""
+    """ "a " or "an " (with "glass of " and the like) where the caller said one before it."""
+    has: bool = False
+    """Asked whether the shop has it ("do you sell beer?"), not ordered ("I'll grab one")."""
+
+
+def asked_for(text: str) -> Asked | None:
+    """The one thing a caller asks the shop for, or None when no one thing is named."""
+    m = ASKED_FOR.search(normalise(text))
+    if m is None:
+        return None
+    thing = m.group("thing").strip(" -'")
+    if not thing or NOT_A_THING.match(thing) or len(thing.split()) > 3:
+        return None
+    return Asked(thing, m.group("article"), m.group("has") is not None)
+
+
+def article_before(text: str, thing: str) -> str:
+    """ "a " or "an " where the caller said one right before `thing` ("And a cookie?")."""
+    m = re.search(rf"\b(an?) {re.escape(thing)}\b", normalise(text))
+    return f"{m.group(1)} " if m else ""
+
+
 SLOT_LEAD = re.compile(
     r"^(?:(?:hi|hello|hey|yeah|yes|um|uh|oh|so|and|also|then|plus|i|i'll|i'd|i'm|can|could|"
     r"may|get|have|take|like|want|need|me|us|we|we'll|we'd|please|just|maybe|actually|"
@@ -1167,6 +1242,22 @@ def _order_type(t: str) -> str:
 MOCHA_LATTE = re.compile(r"(?i)\bmocha(\s+)latte(s?)\b")
 
 
+def _said_no_to(text: str, before: str, said: str, after: str, *, more_drinks: bool) -> bool:
+    """Whether "no" before the drink `said` refuses it: "no mocha after all", or "No mocha,
+    I'll have a cortado" ("no" run into the drink in the caller's own words, with no comma as
+    in "No, a mocha", and another drink asked for after it: "no mocha and a latte" may be
+    "No. Mocha and a latte.")."""
+    if not re.search(r"\bno( more)?\s*$", before):
+        return False
+    if re.match(r"\s*(after all|any ?more)\b", after):
+        return True
+    return (
+        more_drinks
+        and re.search(rf"\bno\s+{re.escape(said)}\b", text.lower()) is not None
+        and re.search(r"\b(?:have|want|like|take|get|give|make|instead)\b", after) is not None
+    )
+
+
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     menu = menu or load_menu()
     # "a Mocha Latte" is a Mocha (said without a comma: "a mocha, latte and ..." is a list)
@@ -1234,9 +1325,8 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         ):
             turn.negated.append(item_id)  # "not a mocha, a macchiato", "I didn't mean Macchiato"
             continue
-        if NEGATING_LEAD.search(t[:start]) or (
-            re.search(r"\bno( more)?\s*$", t[:start])
-            and re.match(r"\s*(after all|any ?more)\b", after)
+        if NEGATING_LEAD.search(t[:start]) or _said_no_to(
+            text, t[:start], t[start:end], after, more_drinks=i + 1 < len(found)
         ):
             # "I don't want the mocha anymore", "never mind the mocha", "no mocha after all":
             # a removal, or, beside another drink, a correction ("... I'd like a latte");
@@ -1357,7 +1447,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         or turn.acts & {"order_status", "menu", "human"}
     ):
         turn.question = ""  # "what do I have so far?", "how are you?": not about a drink
+    if ELSEWHERE.search(t) and not (turn.drinks or found):
+        turn.guesses = []
     ours = turn.drinks or turn.guesses or turn.modifiers or found
+    if ELSEWHERE.search(t) and not ours:
+        turn.off_topic = True
     if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t)) and not ours:
         turn.off_topic = True
     if (
