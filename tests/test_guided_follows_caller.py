@@ -2455,7 +2455,8 @@ async def test_one_with_options_after_would_you_like_one_is_made_so(tmp_path: Pa
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         await call.say("What's in a cortado?")
         calls, said = await call.say("Okay, I'll have one without milk.")
-        assert not calls and said == "Sorry, was that one Cortado with oat milk, or with no milk?"
+        assert said == "Sorry, was that one Cortado with oat milk, or with no milk?"
+        assert names(calls) == ["get_menu_items"]  # looked up as it is asked, nothing added
 
 
 async def test_a_question_about_a_near_miss_is_answered_about_that_drink(tmp_path: Path) -> None:
@@ -2485,7 +2486,8 @@ async def test_a_kind_of_milk_not_understood_for_the_drink_ordered_is_asked(
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("One Matcha Latte, please.")
         calls, said = await call.say("With all the milk, please.")
-        assert not calls and said.startswith("Which milk would you like in the Matcha Latte:")
+        assert said.startswith("Which milk would you like in the Matcha Latte:"), said
+        assert names(calls) == ["get_menu_items"]  # looked up as it is asked, nothing changed
         await call.say("Oat milk, please.")
         assert [r[:3] for r in await call.order()] == [
             ("Matcha Latte", 1, {"milk-options": "Oat Milk"})
@@ -2734,3 +2736,39 @@ async def test_no_before_an_ordered_drink_and_another_asked_for_swaps_them(
         await call.say("Can I get a macchiato?")
         await call.say("No mocha and a latte.")
         assert [r[:2] for r in await call.order()] == [("Mocha", 1), ("Latte", 1)]
+
+
+@pytest.mark.parametrize(
+    ("line", "check"),
+    [
+        # "may I please have" is a request (it was none, so no near miss was looked for), and
+        # "one of them decaf" splits a near miss as it splits a drink said right
+        ("May I please have two mokas, one of them decaf?", "one Mocha and one decaf Mocha"),
+        # a near miss after "decaffeinated" is in a drink's slot, as after "decaf"
+        ("I'd like a decaffeinated cortato.", "one decaf Cortado"),
+    ],
+)
+async def test_a_near_miss_after_more_ways_of_asking_is_checked(
+    tmp_path: Path, line: str, check: str
+) -> None:
+    """Taskmaster-4 dev turns ("may I please have two maacchiatos, one of them decaf and the
+    other normal"; "a decaffinated cuppuccino") got "Which drink would you like, decaf?" and
+    "Sorry, I didn't catch which drink": said in words Whisper writes, each is checked."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(line)
+        assert said == f"Just to check: {check}, right?", said
+        assert "add_order_item" not in names(calls)
+        await call.say("Yes.")
+        assert sum(r[1] for r in await call.order()) == (2 if "two" in line else 1)
+
+
+async def test_which_add_on_is_asked_after_the_drink_is_looked_up(tmp_path: Path) -> None:
+    """ "A latte with 2% milk and sweetener" asks which sweetener; the question was said with
+    no tool. The drink and its milk are looked up as it is asked (nothing added), and the
+    answer adds it."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("I'd like a Latte with 2% milk and sweetener please.")
+        assert names(calls) == ["get_menu_items", "get_addons"], calls
+        assert said.startswith("Sorry, what would you like with the Latte:"), said
+        await call.say("Vanilla, please.")
+        assert [r[:3] for r in await call.order()] == [("Latte", 1, {"milk-options": "2% Milk"})]

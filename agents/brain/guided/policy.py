@@ -681,22 +681,25 @@ class OrderPolicy:
             # "with Manila": "one Cappuccino with vanilla sweetener, right?"
             drink.addons = [*drink.addons, *options[:1]]
             return self._ask_to_confirm(drinks)
+        # the drinks are looked up (and the options understood checked) as the question is
+        # asked, as for a check: what it offers rests on the menu tools of this turn
+        look = self._look_up(drinks)
         if attr == ADDONS:  # "with tea, no, not": which one, or nothing
             self.pending_choice = (drinks, drink, attr, options)
             said = self._addon_words(options)
-            return [_reply(f"Sorry, what would you like with the {drink.name}: "
-                           f"{', '.join(said)}, or nothing?")]  # fmt: skip
+            return [*look, _reply(f"Sorry, what would you like with the {drink.name}: "
+                                  f"{', '.join(said)}, or nothing?")]  # fmt: skip
         if len(options) == 1:
             drink.attributes[attr] = options[0]
             return self._ask_to_confirm(drinks)
         self.pending_choice = (drinks, drink, attr, options)
         if len(options) == 2:
             said = [_options_said({attr: o}, []).lstrip("|") for o in options]
-            return [_reply(f"Sorry, was that {_describe(drink, self.menu)} with {said[0]}, "
-                           f"or with {said[1]}?")]  # fmt: skip
+            return [*look, _reply(f"Sorry, was that {_describe(drink, self.menu)} with "
+                                  f"{said[0]}, or with {said[1]}?")]  # fmt: skip
         missing = f"Sorry, we don't have {_join(drink.dropped)}. " if drink.dropped else ""
         drink.dropped = []
-        return [_reply(missing + self._which_option(drink.name, attr, options))]
+        return [*look, _reply(missing + self._which_option(drink.name, attr, options))]
 
     def _plan_choice_answer(
         self,

@@ -322,7 +322,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "only": (r"\b(actually|just|only)\b",),
     "more": (r"\b(also|another|more|too|as well|plus|add)\b",),
     # the caller is asking for a drink, whatever the grammar ("can I get a latte?")
-    "request": (r"\b(can|could|may|might) (i|we) (get|have|grab|order|do|try)\b",
+    "request": (r"\b(can|could|may|might) (i|we) (?:please |just |also )?(get|have|grab|order|do|try)\b",
                 r"\b(i|we) (could|can|might) (get|have|grab|order|try)\b",
                 r"\b(i'?d|i would|we'?d|we would) (like|love|want|take|have|go with)\b",
                 r"\b(i|we) (want|need|will have|'ll have|ll have|will take|'ll take)\b",
@@ -632,8 +632,9 @@ THREE_HEARD = frozenset({"free", "tree"})
 FREE_OF = frozenset({"sugar", "lactose", "dairy", "gluten", "caffeine", "for", "it", "is"})
 """Words after which "free" means free ("lactose free", "for free"), never three."""
 SLOT_BEFORE = frozenset(
-    {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "oat", "almond", "skim",
-     "whole", "one", "two", "three", "four", "five", "six", "to", "for"}
+    {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "decaffeinated", "oat",
+     "almond", "skim", "whole", "double", "triple", "single", "one", "two", "three", "four",
+     "five", "six", "to", "for"}
 )  # fmt: skip
 """Words after which the caller is naming a drink: where a near miss is looked for."""
 SLOT_ARTICLES = frozenset(
@@ -1098,7 +1099,16 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
         lead = at - 2 if iced_heard else at
         while lead > 0 and words[lead - 1] in SLOT_BEFORE and words[lead - 1] not in SLOT_ARTICLES:
             lead -= 1
+        own = after
         after = " ".join([*words[lead:at], after])
+        first = DrinkRequest(menu_item_id=g.menu_item_id, name=g.name, heard=g.heard)
+        first.quantity, first.quantity_said, first.quantity_unsure = quantity
+        if lines := _one_by_one(first, " ".join(words[lead:at]), own, menu, None):
+            # "two maacchiatos, one of them decaf": a line for each, as for a drink said right
+            for line in lines:
+                line.heard = g.heard
+            out += lines
+            continue
         drinks = []
         for item_id, name in [(g.menu_item_id, g.name), *g.alternatives]:
             drink = DrinkRequest(menu_item_id=item_id, name=name, heard=g.heard)
