@@ -300,7 +300,12 @@ async def test_which_milks_is_read_from_the_menu_card_and_which_syrups_from_the_
      ("What types of chai tea do you have?", ["show_menu", "get_menu_items"], "Chai Latte"),
      ("What kind of coffee do you have?", ["show_menu"], "We have coffee like"),
      ("What different black teas do you have?", ["get_menu_items"],
-      "English Breakfast, Lavender Earl Grey and Three Cultivar Red.")],
+      "English Breakfast, Lavender Earl Grey and Three Cultivar Red."),
+     # asked as "can you tell me ...": the menu and the kind, not the tea part alone
+     ("Hi, can you tell me what kinds of black tea you have?", ["show_menu", "get_menu_items"],
+      "We have English Breakfast, Lavender Earl Grey and Three Cultivar Red."),
+     # drinks of a kind, not the sauce of that name
+     ("Do y'all sell any chocolate drinks?", ["get_menu_items"], "Hot Chocolate and Mocha")],
 )  # fmt: skip
 async def test_a_kind_inside_the_menu_is_answered_with_the_drinks_of_that_kind(
     tmp_path: Path, question: str, tools: list[str], answer_has: str
@@ -2658,6 +2663,9 @@ async def test_an_add_on_whisper_split_in_two_is_asked_about_never_dropped(
         ("Do you make ice cream shakes here?", "ice cream shakes", "have ice cream shakes."),
         ("Can I get a pumpkin spice latte?", "pumpkin spice latte", "a pumpkin spice latte."),
         ("And a cookie?", "cookie", "don't have a cookie; we only have drinks."),
+        ("Hi, do you happen to serve beer here?", "beer", "Sorry, we don't have beer."),
+        # a kind we have ("coffee") in words the menu does not know: not "yes, we have ..."
+        ("DO you happen to have a pour over coffee?", "pour over coffee", "a pour over coffee."),
     ],
 )
 async def test_something_not_on_the_menu_is_looked_up_before_it_is_said(
@@ -2669,7 +2677,7 @@ async def test_something_not_on_the_menu_is_looked_up_before_it_is_said(
     do, and said back in the caller's words with what we do have. Nothing is ordered and the
     model is not asked."""
     fallback = ScriptedFallback()
-    asks = " have " in f" {line.lower()} " or "sell" in line or "make" in line
+    asks = any(f" {w} " in f" {line.lower()} " for w in ("have", "sell", "serve", "make"))
     async with Caller(tmp_path, fallback) as call:
         calls, said = await call.say(line)
         assert names(calls) == ["show_menu", "get_menu_items"][0 if asks else 1 :], calls

@@ -598,7 +598,8 @@ class OrderPolicy:
                 return [lambda _: Say("Your order is empty so far. What can I get you?")]
             return self._plan_read_back(ask=False)
         if "menu" in acts:
-            return [lambda _: Call([ToolCall("show_menu", {})]), self._say_menu(turn)]
+            # (a kind inside a part of the menu, "what kinds of black tea?", is looked up too)
+            return self._plan_menu(turn)
         if (
             "request" in acts
             and not acts & {"human", "goodbye"}
@@ -837,6 +838,8 @@ class OrderPolicy:
             return self._plan_describe(drinks, what_it_is=kind == "about", asked=turn.text)
         if kind == "about" and turn.modifiers is not None and self.lines:
             return self._plan_order_question(turn)
+        if by_kind == "chocolate" and re.search(r"\bchocolate drinks?\b", normalise(turn.text)):
+            return self._plan_kind(by_kind)  # "any chocolate drinks?": drinks, not the sauce
         if turn.modifiers is not None:
             return self._plan_option_question(turn.modifiers)
         if (
@@ -856,6 +859,9 @@ class OrderPolicy:
             return self._plan_catalogue_options(_option_words(turn.text))
         if "menu" in turn.acts:  # "what kinds of coffee do you have?": the menu's part
             return self._plan_menu(turn)
+        if by_kind and (thing := asked_for(turn.text)) and self._unheard_of(thing.thing):
+            # "a pour over coffee?": a coffee, but not one we make; looked up and said so
+            return self._plan_not_on_menu(thing)
         if by_kind:  # "do you have black tea?": the drinks of that kind
             return self._plan_kind(by_kind)
         if _SIZE_WORDS.search(turn.text.lower()):
@@ -871,6 +877,12 @@ class OrderPolicy:
             return self._plan_not_on_menu(thing)  # "do you have any sangria?"
         # something we do not sell ("gluten-free food?"): said from the menu file, no tool
         return [_reply(f"Sorry, we only have drinks. {self._menu_line()} What would you like?")]
+
+    def _unheard_of(self, thing: str) -> bool:
+        """Whether the words of `thing` outside a kind of drink ("pour over" of "pour over
+        coffee") are words the menu does not know."""
+        rest = _BY_KIND.sub(" ", thing).split()
+        return any(w not in self.menu.known_words and w != "drip" for w in rest)
 
     def _plan_not_on_menu(self, asked: Asked) -> list[Callable[[Results], Step | None]]:
         """ "Do you have any sangria?", "a pumpkin spice latte": looked up before it is

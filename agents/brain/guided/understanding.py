@@ -362,7 +362,8 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         r"\btell me about\b", r"\bwhat'?s the difference\b", r"\bdifference between\b",
     ),
     "availability": (
-        r"\b(do|does) you( guys| all)? (have|make|do|sell|serve|carry|offer)\b",
+        r"\b(do|does) (you|y'?all|ya)( guys| all)?( happen to| still| even| currently)?"
+        r" (have|make|do|sell|serve|carry|offer)\b",
         r"\b(is|are) there\b", r"\bhave you got\b", r"\bdo you guys\b",
     ),
 }  # fmt: skip
