@@ -2780,3 +2780,24 @@ async def test_which_add_on_is_asked_after_the_drink_is_looked_up(tmp_path: Path
         assert said.startswith("Sorry, what would you like with the Latte:"), said
         await call.say("Vanilla, please.")
         assert [r[:3] for r in await call.order()] == [("Latte", 1, {"milk-options": "2% Milk"})]
+
+
+@pytest.mark.parametrize(
+    ("line", "lines"),
+    [
+        ("One hot and one iced mocha.", [("Mocha", 1, {"hot-or-iced": "Hot"}),
+                                         ("Mocha", 1, {"hot-or-iced": "Iced"})]),
+        ("A decaf and a regular latte, please.", [("Latte", 1, {"caffeine": "Decaf"}),
+                                                  ("Latte", 1, {})]),
+        ("An oat and an almond cappuccino.", [("Cappuccino", 1, {"milk-options": "Oat Milk"}),
+                                              ("Cappuccino", 1, {"milk-options": "Almond Milk"})]),
+    ],
+)  # fmt: skip
+async def test_two_counts_with_their_options_before_one_drink_are_two_lines(
+    tmp_path: Path, line: str, lines: list[tuple[str, int, dict[str, str]]]
+) -> None:
+    """ "One hot and one iced mocha" ordered one iced Mocha (found while testing stop 37's
+    look-ups): each count with its options is a line of its own."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say(line)
+        assert [r[:3] for r in await call.order()] == lines

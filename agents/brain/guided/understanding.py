@@ -279,6 +279,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     "menu": (
         r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
         r"\bwhat (kind|kinds|sort|sorts|type|types) of\b", r"\bwhat (teas|coffees|drinks)\b",
+        r"\bwhat (coffee|tea|hot|cold) (drinks|beverages)\b",
         r"\b(types?|kinds?|sorts?) of (coffees?|teas?|drinks?|beverages?)\b",
         r"\bwhat'?s available\b", r"\b(varieties|variety|assortments?) of\b",
         r"\b(options|choices)\b", r"\b(have|got) any (teas?|coffees?|drinks)\b",
@@ -982,6 +983,39 @@ def _one_by_one(
     return [base, *ones]
 
 
+PAIR_BEFORE = re.compile(
+    r"\b(one|two|three|four|a|an) ([a-z0-9%' ]+?) (?:and|plus) (one|two|three|four|a|an)"
+    r"((?: [a-z0-9%']+)*?)\s*$"
+)
+"""Two counts with their options before one drink's name: "one hot and one iced mocha"."""
+
+
+def _each_said_before(
+    drink: DrinkRequest, before: str, own_after: str, menu: Menu
+) -> list[DrinkRequest]:
+    """The lines of "one hot and one iced mocha", "a decaf and a regular latte": a count and
+    options for each, said before the drink's name, which the last options run into (the
+    first line is "one hot" alone, its options all option words). Empty when the words say
+    no such thing."""
+    m = PAIR_BEFORE.search(before)
+    if m is None or not set(m.group(2).split()) <= OPTION_AND_ADDON_WORDS | {
+        "hot",
+        "regular",
+        "no",
+    }:
+        return []
+    item = menu.items[drink.menu_item_id]
+    lines = []
+    for count, words in ((m.group(1), m.group(2)), (m.group(3), f"{m.group(4)} {own_after}")):
+        line = DrinkRequest(menu_item_id=drink.menu_item_id, name=drink.name,
+                            quantity=NUMBERS.get(count, 1), quantity_said=True)  # fmt: skip
+        _options(words, item, menu, line, hot=True)
+        lines.append(line)
+    if (lines[0].attributes, lines[0].addons) == (lines[1].attributes, lines[1].addons):
+        return []  # nothing tells them apart: one line of both, as said
+    return lines
+
+
 def add_options(drink: DrinkRequest, said: DrinkRequest, item: dict[str, Any]) -> None:
     """Put on `drink` the options and add-ons `said` names that `item` (its menu entry)
     offers."""
@@ -1367,6 +1401,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             and not NEGATING_LEAD.search(t[:start])
         ):
             turn.leaving.append(drink)  # "remove the latte and make the cappuccino a double"
+            continue
+        if lines := _each_said_before(drink, before, own_after, menu):
+            turn.drinks += lines  # "one hot and one iced mocha": two lines
             continue
         if lines := _one_by_one(drink, before, own_after, menu, turn.other):
             # "two lattes, one of them with oat milk": a line for each drink said apart
