@@ -2801,3 +2801,19 @@ async def test_two_counts_with_their_options_before_one_drink_are_two_lines(
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say(line)
         assert [r[:3] for r in await call.order()] == lines
+
+
+async def test_a_change_looks_its_options_up_unless_they_were_just_listed(tmp_path: Path) -> None:
+    """ "Make it decaf" over a latte looks the option up (`get_addons`) before
+    `update_order_item`, as an order with options does; "I'd like to add hazelnut" right
+    after the add-ons were listed picks from that list, with no second look-up (as the
+    Taskmaster-4 agents do in every such dev turn)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte, please.")
+        calls, _ = await call.say("Make it decaf.")
+        assert names(calls) == ["get_addons", "update_order_item", "get_order_details"], calls
+        calls, _ = await call.say("What sweeteners do you have?")
+        assert names(calls) == ["get_addons"], calls
+        calls, said = await call.say("I would like to add hazelnut.")
+        assert names(calls) == ["update_order_item", "get_order_details"], calls
+        assert "hazelnut" in said

@@ -123,6 +123,10 @@ class OrderPolicy:
     """This turn corrects the order ("no, ...", "I said ...", or answers "what to change?")."""
     asked_change: bool = False
     """The agent asked what to change: a drink already ordered, said again, is a correction."""
+    options_listed: bool = False
+    """The agent's last reply listed options or add-ons from `get_addons`: a change that
+    picks one of them needs no second look-up (the Taskmaster-4 agents make none)."""
+    _options_listed_before: bool = False
     misses: int = 0
     """Ordering turns in a row whose drink was not understood (the second names the menu)."""
     last_said: str = ""
@@ -235,6 +239,7 @@ class OrderPolicy:
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
         self._asked_change_before, self.asked_change = self.asked_change, False
+        self._options_listed_before, self.options_listed = self.options_listed, False
         self._correcting = bool(acts & {"no", "correct"}) or self._asked_change_before
         # a read-back's "shall I place it?" is answered by the very next turn, or not at all
         confirming, self.awaiting_confirmation = self.awaiting_confirmation, False
@@ -958,6 +963,7 @@ class OrderPolicy:
                 say]  # fmt: skip
 
     def _plan_options(self, drink: DrinkRequest) -> list[Callable[[Results], Step | None]]:
+        self.options_listed = True
         return [
             lambda _: Call([ToolCall("get_addons", {"query": "", "menu_item_id": drink.menu_item_id})]),
             self._say_options(drink),
@@ -970,6 +976,7 @@ class OrderPolicy:
         (`show_menu`); any other option or add-on ("what syrups?") is looked up (`get_addons`)."""
         if query.startswith("milk"):
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_milks(lead)]
+        self.options_listed = True
         return [lambda _: Call([ToolCall("get_addons", {"query": query})]),
                 self._say_options(None, lead=lead)]  # fmt: skip
 
@@ -1863,7 +1870,7 @@ class OrderPolicy:
                     line.drink.quantity += change.quantity_delta
             return self._details()
 
-        if not words:
+        if not words or self._options_listed_before:
             return [lambda _: Call(calls), done, self._confirm_after("Okay.")]
         # the options are looked up first, as for a drink ordered with them ("No, I'd like it
         # decaf": the Taskmaster-4 agents call get_addons before update_order_item)
