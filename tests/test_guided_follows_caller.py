@@ -2817,3 +2817,27 @@ async def test_a_change_looks_its_options_up_unless_they_were_just_listed(tmp_pa
         calls, said = await call.say("I would like to add hazelnut.")
         assert names(calls) == ["update_order_item", "get_order_details"], calls
         assert "hazelnut" in said
+
+
+@pytest.mark.parametrize(
+    ("question", "said"),
+    [
+        ("What sweeteners do you have?", "We have hazelnut sweetener, honey, sugar, sugar free "
+         "vanilla sweetener and vanilla sweetener."),
+        ("Any syrups?", "We have caramel sauce, chocolate sauce, hazelnut sweetener, sugar "
+         "free vanilla sweetener and vanilla sweetener."),
+        ("What sauces do you have?", "We have caramel sauce and chocolate sauce."),
+        ("What add-ons do you have?", "We have caramel sauce, chocolate sauce, hazelnut "
+         "sweetener, honey, sugar, sugar free vanilla sweetener and vanilla sweetener."),
+    ],
+)  # fmt: skip
+async def test_a_kind_of_add_on_is_answered_with_that_kind_only(
+    tmp_path: Path, question: str, said: str
+) -> None:
+    """ "What sweeteners do you have?" listed every add-on, caramel sauce first, and "what
+    add-ons do you have?" got "Sorry, we only have drinks" (the hyphen normalised away): the
+    add-ons the tool returns, of the kind asked."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, answer = await call.say(question)
+        assert names(calls) == ["get_addons"] and answer.startswith(said), answer
+        assert await call.order() == []

@@ -145,7 +145,7 @@ def test_suite_packages_are_not_installed_under_clashing_names() -> None:
     assert cfg["tool"]["setuptools"]["packages"] == []
     for name in ("agents", "tools", "evals"):
         mod = __import__(name)
-        assert Path(mod.__file__).resolve().parent == ROOT / name
+        assert mod.__file__ is not None and Path(mod.__file__).resolve().parent == ROOT / name
 
 
 def test_cloud_worker_needs_no_local_engine(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ SIP = Caller(identity="sip_+15550100", is_sip=True)
 WEB = Caller(identity="web-user")
 
 
-def with_(s: Settings, **kw: str) -> Settings:
+def with_(s: Settings, **kw: Any) -> Settings:
     return dataclasses.replace(s, **kw)
 
 

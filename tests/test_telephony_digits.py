@@ -11,7 +11,16 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 from livekit import rtc
-from livekit.agents import Agent, AgentSession, stt
+from livekit.agents import (
+    DEFAULT_API_CONNECT_OPTIONS,
+    Agent,
+    AgentSession,
+    APIConnectOptions,
+    RunResult,
+    stt,
+)
+from livekit.agents.language import LanguageCode
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
 from livekit.agents.utils import AudioBuffer
 
 from agents.phone_digits import PhoneDigitsSTT, normalize_digits
@@ -57,10 +66,16 @@ class _ScriptedSTT(stt.STT):
         super().__init__(capabilities=stt.STTCapabilities(streaming=False, interim_results=False))
         self.text = text
 
-    async def _recognize_impl(self, buffer: AudioBuffer, *, language, conn_options):  # noqa: ANN001
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.SpeechEvent:
         return stt.SpeechEvent(
             type=stt.SpeechEventType.FINAL_TRANSCRIPT,
-            alternatives=[stt.SpeechData(language="en", text=self.text)],
+            alternatives=[stt.SpeechData(language=LanguageCode("en"), text=self.text)],
         )
 
 
@@ -89,7 +104,7 @@ def _rt() -> ToolRuntime:
 
 
 async def test_a_keypad_entry_becomes_the_callers_turn() -> None:
-    room = rtc.EventEmitter()
+    room: rtc.EventEmitter[str] = rtc.EventEmitter()
     keypad = DtmfBuffer().attach(room)  # type: ignore[arg-type]
     fake = FakeLLM(["Thanks, I found order 6304412."])
     async with AgentSession(llm=fake) as session:
@@ -104,13 +119,13 @@ async def test_a_keypad_entry_becomes_the_callers_turn() -> None:
 
 
 async def test_while_get_dtmf_digits_collects_the_entry_goes_to_the_tool() -> None:
-    room = rtc.EventEmitter()
+    room: rtc.EventEmitter[str] = rtc.EventEmitter()
     keypad = DtmfBuffer().attach(room)  # type: ignore[arg-type]
     fake = FakeLLM([[Call("get_dtmf_digits", {"max_digits": 10})], "Order 28740, got it."])
     async with AgentSession(llm=fake) as session:
         keypad.deliver_entries(session)
         await session.start(
-            Agent(instructions="t", tools=build_call_control_tools(_rt(), dtmf=keypad))
+            Agent(instructions="t", tools=[*build_call_control_tools(_rt(), dtmf=keypad)])
         )
 
         async def typing() -> None:
@@ -119,7 +134,7 @@ async def test_while_get_dtmf_digits_collects_the_entry_goes_to_the_tool() -> No
                 room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit=d))
 
         task = asyncio.create_task(typing())
-        r = await session.run(user_input="I'll type my order number")
+        r: RunResult[None] = await session.run(user_input="I'll type my order number")
         await task
         r.expect.next_event().is_function_call(name="get_dtmf_digits")
         out = r.expect.next_event().is_function_call_output().event().item

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from livekit import rtc
-from livekit.agents import Agent, AgentSession, utils
+from livekit.agents import Agent, AgentSession, RunResult, utils
 from livekit.agents.testing import fake_job_context
 
 import tools.call_control as cc
@@ -38,10 +38,10 @@ async def test_end_call_says_goodbye_then_ends_session():
         _rt(), options=CallControlOptions(goodbye="Bye now!"), on_hangup=hung_up.set
     )
     fake = FakeLLM([[Call("end_call")]])
-    session = AgentSession(llm=fake)
+    session: AgentSession[None] = AgentSession(llm=fake)
     session.on("close", lambda _ev: closed.set())
-    await session.start(Agent(instructions="t", tools=tools))
-    r = await session.run(user_input="that's all, bye")
+    await session.start(Agent(instructions="t", tools=[*tools]))
+    r: RunResult[None] = await session.run(user_input="that's all, bye")
     r.expect.next_event().is_function_call(name="end_call")
     await asyncio.wait_for(hung_up.wait(), 5)
     await asyncio.wait_for(closed.wait(), 5)
@@ -59,10 +59,11 @@ async def test_transfer_without_room_explains_and_goes_on():
     async with AgentSession(llm=fake) as session:
         await session.start(
             Agent(
-                instructions="t", tools=build_call_control_tools(_rt(), transfer_to="tel:+15550100")
+                instructions="t",
+                tools=[*build_call_control_tools(_rt(), transfer_to="tel:+15550100")],
             )
         )
-        r = await session.run(user_input="get me a human")
+        r: RunResult[None] = await session.run(user_input="get me a human")
         r.expect.next_event().is_function_call(name="transfer_to_human")
         r.expect.next_event().is_function_call_output(output=opts.no_human_message)
         r.expect.next_event().is_message(role="assistant")
@@ -89,10 +90,11 @@ async def test_transfer_sip_caller_uses_livekit_api(monkeypatch):
     async with AgentSession(llm=fake) as session:
         await session.start(
             Agent(
-                instructions="t", tools=build_call_control_tools(_rt(), transfer_to="tel:+15550100")
+                instructions="t",
+                tools=[*build_call_control_tools(_rt(), transfer_to="tel:+15550100")],
             )
         )
-        r = await session.run(user_input="a person please")
+        r: RunResult[None] = await session.run(user_input="a person please")
         r.expect.next_event().is_function_call(name="transfer_to_human")
         r.expect.next_event().is_function_call_output(
             output="The caller has been transferred to a staff member."
@@ -112,16 +114,16 @@ async def test_transfer_non_sip_or_no_target(monkeypatch):
     fake = FakeLLM([[Call("transfer_to_human")], "Sorry."])
     async with AgentSession(llm=fake) as session:
         await session.start(
-            Agent(instructions="t", tools=build_call_control_tools(_rt(), transfer_to=""))
+            Agent(instructions="t", tools=[*build_call_control_tools(_rt(), transfer_to="")])
         )
-        r = await session.run(user_input="a person please")
+        r: RunResult[None] = await session.run(user_input="a person please")
         r.expect.next_event().is_function_call(name="transfer_to_human")
         r.expect.next_event().is_function_call_output(output=CallControlOptions().no_human_message)
     assert job.api.sip.requests == []
 
 
 async def test_dtmf_buffer_room_events_and_collect():
-    room = rtc.EventEmitter()  # the buffer only needs on/off from the room
+    room: rtc.EventEmitter[str] = rtc.EventEmitter()  # the buffer only needs on/off from the room
     buf = DtmfBuffer().attach(room)  # type: ignore[arg-type]
     for d in "4155#9":
         room.emit("sip_dtmf_received", rtc.SipDTMF(code=0, digit=d))
@@ -148,9 +150,9 @@ async def test_get_dtmf_digits_tool():
     fake = FakeLLM([[Call("get_dtmf_digits", {"max_digits": 5})], "Order 28740."])
     async with AgentSession(llm=fake) as session:
         await session.start(
-            Agent(instructions="t", tools=build_call_control_tools(_rt(), dtmf=buf))
+            Agent(instructions="t", tools=[*build_call_control_tools(_rt(), dtmf=buf)])
         )
-        r = await session.run(user_input="I typed my order number")
+        r: RunResult[None] = await session.run(user_input="I typed my order number")
         r.expect.next_event().is_function_call(name="get_dtmf_digits")
         out = r.expect.next_event().is_function_call_output().event().item
         assert json.loads(out.output) == {"digits": "28740"}
@@ -181,12 +183,12 @@ async def _phone_job(
 async def _end_call_in_job(options: CallControlOptions, server: LiveKitApiServer) -> Any:
     closed = asyncio.Event()
     fake = FakeLLM([[Call("end_call")]])
-    session = AgentSession(llm=fake)
+    session: AgentSession[None] = AgentSession(llm=fake)
     session.on("close", lambda _ev: closed.set())
     await session.start(
-        Agent(instructions="t", tools=build_call_control_tools(_rt(), options=options))
+        Agent(instructions="t", tools=[*build_call_control_tools(_rt(), options=options)])
     )
-    r = await session.run(user_input="that's all, goodbye")
+    r: RunResult[None] = await session.run(user_input="that's all, goodbye")
     r.expect.next_event().is_function_call(name="end_call")
     await asyncio.wait_for(closed.wait(), 5)
     for _ in range(50):  # the hang-up follows the session's close
@@ -230,17 +232,17 @@ async def test_transfer_failure_is_spoken_and_the_call_goes_on(monkeypatch):
             await session.start(
                 Agent(
                     instructions="t",
-                    tools=build_call_control_tools(_rt(), transfer_to="tel:+15550100"),
+                    tools=[*build_call_control_tools(_rt(), transfer_to="tel:+15550100")],
                 )
             )
-            r = await session.run(user_input="put me through to a manager")
+            r: RunResult[None] = await session.run(user_input="put me through to a manager")
             r.expect.next_event().is_function_call(name="transfer_to_human")
             out = r.expect.next_event().is_function_call_output().event().item
             assert "did not go through" in out.output
             r.expect.next_event().is_message(role="assistant")
             r.expect.no_more_events()
             # the call goes on: the next turn is answered in the same session
-            r2 = await session.run(user_input="fine, a latte then")
+            r2: RunResult[None] = await session.run(user_input="fine, a latte then")
             r2.expect.next_event().is_message(role="assistant")
         (method, req) = server.calls[0]
         assert method == "TransferSIPParticipant"

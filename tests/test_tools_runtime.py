@@ -419,7 +419,7 @@ async def test_spoken_barge_in_while_a_slow_tool_runs_silently() -> None:
         rt.tool(find_drink, cancellable=True),
         rt.tool(save_note),
     ]
-    async with _spoken_session(fake, Agent(instructions="t", tools=tools)) as (
+    async with _spoken_session(fake, Agent(instructions="t", tools=[*tools])) as (
         session,
         mic,
         playback,
@@ -461,7 +461,7 @@ async def test_a_caller_who_speaks_over_the_goodbye_is_not_hung_up_on() -> None:
     )
     fake = FakeLLM([[Call("end_call")]], default_reply="Okay.")
     fake.push(*[_answer_the_last_caller_line] * 4)
-    async with _spoken_session(fake, Agent(instructions="t", tools=tools)) as (
+    async with _spoken_session(fake, Agent(instructions="t", tools=[*tools])) as (
         session,
         mic,
         playback,

@@ -977,8 +977,10 @@ class OrderPolicy:
         if query.startswith("milk"):
             return [lambda _: Call([ToolCall("show_menu", {})]), self._say_milks(lead)]
         self.options_listed = True
-        return [lambda _: Call([ToolCall("get_addons", {"query": query})]),
-                self._say_options(None, lead=lead)]  # fmt: skip
+        # "what add-ons do you have?" names no add-on: all of them (the words are no query)
+        look = "" if re.fullmatch(r"add[- ]?ons?|options?", query) else query
+        return [lambda _: Call([ToolCall("get_addons", {"query": look})]),
+                self._say_options(None, lead=lead, kind=query)]  # fmt: skip
 
     @staticmethod
     def _say_milks(lead: str) -> Callable[[Results], Step]:
@@ -1023,8 +1025,12 @@ class OrderPolicy:
                 say]  # fmt: skip
 
     def _say_options(
-        self, drink: DrinkRequest | None, *, lead: str = ""
+        self, drink: DrinkRequest | None, *, lead: str = "", kind: str = ""
     ) -> Callable[[Results], Step]:
+        """The options and add-ons the tool returned; `kind` ("sweeteners", "sauces"): only
+        the add-ons of that kind ("what sweeteners do you have?" is no question about
+        caramel sauce)."""
+
         def say(results: Results) -> Step:
             out = results[0][1] if results and not results[0][2] else None
             if not isinstance(out, dict):
@@ -1035,6 +1041,9 @@ class OrderPolicy:
             parts = [f"{a['attribute_name'].lower()}: {_join([o.lower() for o in a['options']])}"
                      for a in attrs if a.get("options")]  # fmt: skip
             adds = [a["name"].lower() for a in out.get("addons", [])]
+            of_kind = _of_kind(adds, kind)
+            if of_kind and (of_kind != adds or kind.startswith("add")):
+                return Say(_with_lead(lead, f"We have {_join(of_kind)}. What would you like?"))
             if adds:
                 parts.append(f"add-ons: {_join(adds)}")
             subject = f"The {drink.name}" if drink else "We"
@@ -2286,6 +2295,23 @@ def _describes(d: DrinkRequest, line: Line) -> bool:
     )
 
 
+def _of_kind(addons: list[str], kind: str) -> list[str]:
+    """The add-on names of the kind a caller asked about: sweeteners (with sugar and honey),
+    sauces, or syrups (a coffee shop's flavoured syrups: the sweeteners and sauces, not sugar
+    or honey); all of them for any other word."""
+    if kind.startswith("sweet"):
+        return [a for a in addons if "sweetener" in a or a in ("sugar", "honey")]
+    if kind.startswith("sauce"):
+        return [a for a in addons if "sauce" in a]
+    if kind.startswith("syrup"):
+        return [a for a in addons if "sweetener" in a or "sauce" in a]
+    return addons
+
+
+def _with_lead(lead: str, said: str) -> str:
+    return f"{lead} {said}" if lead else said
+
+
 def _to_check(drink: DrinkRequest) -> dict[str, str]:
     """The options of `drink` worth a look-up: all but "hot", which every hot drink is
     made as ("a hot latte" is a latte; the Taskmaster-4 agents look nothing up for it)."""
@@ -2359,7 +2385,7 @@ def _sub_kind_query(text: str) -> str:
 
 
 def _option_words(text: str) -> str:
-    m = re.search(r"\b(milks?|syrups?|sweeteners?|flavou?rs?|sauces?|add-?ons?|shots?)\b",
+    m = re.search(r"\b(milks?|syrups?|sweeteners?|flavou?rs?|sauces?|add[- ]?ons?|shots?)\b",
                   normalise(text))  # fmt: skip
     return m.group(1) if m else ""
 

@@ -350,8 +350,8 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
     ),
     "options": (
         r"\bwhat (kind of |kinds of |sort of )?(milks?|syrups?|sweeteners?|flavou?rs?|options"
-        r"|add-?ons?|sauces?)\b", r"\b(which|what) milks?\b",
-        r"\bany (syrups?|sweeteners?|flavou?rs?|sauces?|add-?ons?|milk options|non-?dairy milks?)\b",
+        r"|add[- ]?ons?|sauces?)\b", r"\b(which|what) milks?\b",
+        r"\bany (syrups?|sweeteners?|flavou?rs?|sauces?|add[- ]?ons?|milk options|non-?dairy milks?)\b",
         r"\bwhat (can|could) (i|you|we) (get|have|add|put) (in|on|with|into)\b",
         r"\b(can|does|do) (it|that|they|the [a-z]+|a [a-z]+|an [a-z]+) (come|be made|be) (with|iced|hot|decaf)\b",
     ),
