@@ -864,7 +864,8 @@ class OrderPolicy:
             return self._plan_catalogue_options(_option_words(turn.text))
         if "menu" in turn.acts:  # "what kinds of coffee do you have?": the menu's part
             return self._plan_menu(turn)
-        if by_kind and (thing := asked_for(turn.text)) and self._unheard_of(thing.thing):
+        thing = asked_for(turn.text)  # "do you have X?": X, in the caller's words
+        if by_kind and thing and self._unheard_of(thing.thing):
             # "a pour over coffee?": a coffee, but not one we make; looked up and said so
             return self._plan_not_on_menu(thing)
         if by_kind:  # "do you have black tea?": the drinks of that kind
@@ -875,7 +876,7 @@ class OrderPolicy:
                 return self._plan_describe([self._last_ordered()], what_it_is=True,
                                            asked=turn.text)  # fmt: skip
             return [_reply("Each of our drinks comes in one size. What would you like?")]
-        if thing := asked_for(turn.text):
+        if thing:
             if option_kind := _option_words(thing.thing):
                 # "Do you offer drink sweeteners?": the add-ons of that kind
                 return self._plan_catalogue_options(option_kind)
@@ -992,7 +993,7 @@ class OrderPolicy:
             have = [m.lower() for m in milks if m.lower() != "no milk"]
             none = ", or none" if len(have) < len(milks) else ""
             said = f"We have {_join(have)}{none}. What would you like?"
-            return Say(f"{lead} {said}" if lead else said)
+            return Say(_with_lead(lead, said))
 
         return say
 
@@ -1051,7 +1052,7 @@ class OrderPolicy:
                 return Say(f"{subject} has no options. Would you like one?")
             verb = "comes with a choice of" if drink else "have"
             said = f"{subject} {verb} {'; '.join(parts[:3])}. What would you like?"
-            return Say(f"{lead} {said}" if lead else said)
+            return Say(_with_lead(lead, said))
 
         return say
 
@@ -2309,6 +2310,7 @@ def _of_kind(addons: list[str], kind: str) -> list[str]:
 
 
 def _with_lead(lead: str, said: str) -> str:
+    """`said` after the reply's lead words, if any ("Sorry, we don't have soy milk.")."""
     return f"{lead} {said}" if lead else said
 
 

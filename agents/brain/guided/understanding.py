@@ -988,6 +988,8 @@ PAIR_BEFORE = re.compile(
     r"((?: [a-z0-9%']+)*?)\s*$"
 )
 """Two counts with their options before one drink's name: "one hot and one iced mocha"."""
+PAIR_FIRST_WORDS = OPTION_AND_ADDON_WORDS | {"hot", "regular", "no"}
+"""The words the first count's options may be made of ("one hot and ...")."""
 
 
 def _each_said_before(
@@ -998,11 +1000,7 @@ def _each_said_before(
     first line is "one hot" alone, its options all option words). Empty when the words say
     no such thing."""
     m = PAIR_BEFORE.search(before)
-    if m is None or not set(m.group(2).split()) <= OPTION_AND_ADDON_WORDS | {
-        "hot",
-        "regular",
-        "no",
-    }:
+    if m is None or not set(m.group(2).split()) <= PAIR_FIRST_WORDS:
         return []
     item = menu.items[drink.menu_item_id]
     lines = []
@@ -1495,12 +1493,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         or turn.acts & {"order_status", "menu", "human"}
     ):
         turn.question = ""  # "what do I have so far?", "how are you?": not about a drink
-    if ELSEWHERE.search(t) and not (turn.drinks or found):
+    elsewhere = ELSEWHERE.search(t) is not None
+    if elsewhere and not (turn.drinks or found):
         turn.guesses = []
     ours = turn.drinks or turn.guesses or turn.modifiers or found
-    if ELSEWHERE.search(t) and not ours:
-        turn.off_topic = True
-    if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t)) and not ours:
+    if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t) or elsewhere) and not ours:
         turn.off_topic = True
     if (
         len(found) == 1
