@@ -660,6 +660,13 @@ def test_the_eleventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> 
     _assert_new_blind_set("blind11", phone_calls=3)
 
 
+def test_the_twelfth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind12 was written and committed on 2026-12-06 (stop 38) before any call of that session
+    ran, and before blind11's transcripts were read; its voices are espeak-ng's named variants,
+    which no earlier set uses."""
+    _assert_new_blind_set("blind12", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
