@@ -43,6 +43,8 @@ from .understanding import (
 LOW_CONFIDENCE = 0.45
 """Below this STT confidence (faster-whisper: exp of the mean token log-probability) the
 drinks heard are read back as a question before anything is added."""
+CHANGE_MARK = re.compile(r"\b(?:actually|actualy|instead|rather|wait|hold on)\b", re.IGNORECASE)
+"""Words that start a change to what was said before ("Actually, ..."), never a yes."""
 OFF_TOPIC_LINE = (
     "Sorry, this is the coffee shop's ordering line: I can take a drink order or tell you "
     "about our menu, but I can't help with that. Would you like to order a drink?"
@@ -368,7 +370,7 @@ class OrderPolicy:
         if (
             choice is not None
             and not (turn.drinks or turn.guesses or turn.question or turn.off_topic)
-            and turn.modifiers is None
+            and (turn.modifiers is None or _answers_with_its_noun(turn, choice[2]))
             and not acts & {"remove", "cancel_all", "human", "goodbye", "done", "place", "menu"}
         ):
             # "Which espresso shots would you like ...?" - "No, no, please." (a phone line's
@@ -438,6 +440,30 @@ class OrderPolicy:
             # "... I didn't catch the other drink. What was it?" - "Just the cappuccino.":
             # nothing more; the order is read back, placed on a yes
             return self._plan_read_back()
+        if (
+            asked_missed
+            and not (turn.drinks or turn.guesses or turn.question or turn.off_topic)
+            and turn.modifiers is None
+            and not acts
+            & {
+                "yes",
+                "no",
+                "done",
+                "place",
+                "goodbye",
+                "remove",
+                "cancel_all",
+                "human",
+                "menu",
+                "only",
+            }
+            and (plan := self._ask_again(again, "What was the other drink?"))
+        ):
+            # "... I didn't catch the other drink. What was it?" - "Won't you show up,
+            # please?" (a held-out caller's "one Jin Xuan"): asked again, never the model's
+            # guess ("Sure, I'll show you up")
+            self.asked_missed = True
+            return plan
         if turn.leaving and turn.drinks and (plan := self._plan_leave_and(turn)):
             return plan
         if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
@@ -497,6 +523,12 @@ class OrderPolicy:
             return self._plan_menu(turn)
         if turn.drinks and "ask" in acts:
             return self._plan_describe(turn.drinks)
+        if turn.drinks and self._only_named_again(turn):
+            # "Actually, pick up the cappuccino" with a cappuccino ordered: what to do with
+            # the drink was not heard; asked, never a second one added
+            self.asked_change = True
+            names = _join(sorted({d.name for d in turn.drinks}))
+            return [_reply(f"Sorry, what would you like to do with the {names}?")]
         if turn.drinks:
             return self._plan_add(turn.drinks)
         if (
@@ -1630,12 +1662,43 @@ class OrderPolicy:
         self.asked_missed = True
         return "Sorry, I didn't catch the other drink. What was it?"
 
+    def _fits_no_line(self, change: DrinkRequest, lines: list[Line]) -> DrinkRequest | None:
+        """The options and add-ons of `change` said of no drink (`change.menu_item_id` is
+        empty) that none of `lines` can have, or None when any can or nothing else was said."""
+        if change.menu_item_id or change.quantity_said or change.quantity_delta or not lines:
+            return None
+        items = [self.menu.items[ln.drink.menu_item_id] for ln in lines]
+        attrs = {k: v for k, v in change.attributes.items()
+                 if k != "hot-or-iced" and not any(k in it["attributes"] for it in items)}  # fmt: skip
+        addons = [a for a in change.addons if not any(a in it["addons"] for it in items)]
+        if not (attrs or addons) or len(attrs) + len(addons) < len(change.attributes) + len(
+            change.addons
+        ):
+            return None
+        return DrinkRequest(menu_item_id="", name="", attributes=attrs, addons=addons)
+
+    def _only_named_again(self, turn: CallerTurn) -> bool:
+        """The turn names drinks already ordered as "the ..." and nothing about them: no
+        request, number, option or add-on ("Actually, pick up the cappuccino")."""
+        return (
+            bool(self.lines)
+            and not turn.acts & {"request", "more"}
+            and all(
+                d.definite
+                and not (d.attributes or d.addons or d.quantity_said or d.unclear)
+                and self._targets(turn, d.menu_item_id)
+                for d in turn.drinks
+            )
+        )
+
     def _says_the_order(self, turn: CallerTurn) -> bool:
         """The turn names exactly the drinks of the order, as ordered ("Just the
         cappuccino.", "A latte with hazelnut sweetener."), and nothing else."""
         if not turn.drinks or turn.acts & {"more", "no", "correct", "change", "remove"}:
             return False
-        if turn.text.lower().lstrip().startswith("and"):
+        if turn.text.lower().lstrip().startswith("and") or CHANGE_MARK.search(turn.text):
+            # "Actually, pick up the cappuccino" (a held-out caller's "take off", as Whisper
+            # wrote it on the phone leg) starts a change: never a yes to place the order
             return False
         return self._is_the_order(turn.drinks)
 
@@ -1849,6 +1912,18 @@ class OrderPolicy:
                 words += [*attrs.values(), *(self.menu.addon_names[a] for a in addons + off)]
         if not calls:
             names = _join(sorted({ln.drink.name for ln in lines}))
+            if held := self._fits_no_line(change, lines):
+                # "Makes a lot with almond milk" over two Hot Chocolates (a held-out caller's
+                # "make the latte with almond milk"): the milk is for a drink not heard, asked
+                # for and kept for it, never dropped with a read-back
+                self.held_options = held
+                wanted = _not_offered(
+                    [*held.attributes.values(), *(self.menu.addon_names[a] for a in held.addons)]
+                )
+                said = _join([*(v.lower() for v in held.attributes.values()),
+                              *self._addon_words(held.addons)])  # fmt: skip
+                return [_reply(f"Sorry, the {names} {wanted}. Which drink would you like "
+                               f"with {said}?")]  # fmt: skip
             if not change.dropped:  # what was said is what the order already has
                 if disputed := [a for a in sorted(change.mentioned)
                                 if all(a in self.menu.items[ln.drink.menu_item_id]["attributes"]
@@ -2427,6 +2502,23 @@ def _spoken(text: str) -> str:
 
 _SAID_BARE = frozenset({"Iced", "Hot", "Decaf", "Caff"})
 _SHOTS = frozenset({"Single", "Double", "Triple", "Quadruple"})
+
+
+ATTRIBUTE_NOUNS = {"milk-options": "milk", "espresso-shots": "shots?"}
+"""The word an answer to a question about that option carries ("Cold milk, please.")."""
+
+
+def _answers_with_its_noun(turn: CallerTurn, attr: str) -> bool:
+    """ "Which milk ...?" - "Cold Milk, please." (a held-out caller's "Oat milk" on the phone
+    leg): the answer names the option's noun and no option of it, so it was not understood
+    ("cold" is no milk, whatever it says of temperature)."""
+    noun = ATTRIBUTE_NOUNS.get(attr)
+    return (
+        noun is not None
+        and turn.modifiers is not None
+        and attr not in turn.modifiers.attributes
+        and re.search(rf"\b{noun}\b", normalise(turn.text)) is not None
+    )
 
 
 def _not_offered(options: list[str]) -> str:

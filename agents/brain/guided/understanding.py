@@ -36,6 +36,9 @@ ITEM_SYNONYMS = {
     "matcha": "Matcha Latte", "cold brew coffee": "Cold Brew", "capuccino": "Cappuccino",
     "cappucino": "Cappuccino", "capp": "Cappuccino", "expresso": "Espresso", "machiato": "Macchiato",
     "rooibos": "Tangerine Rooibos", "steamed milk": "Steamer",
+    # how "Xuan" is said ("shwan"): Metaphone reads the letters, so the spoken form is what a
+    # mishearing comes near ("jink show", "jinx show")
+    "jin shwan": "Jin Xuan", "jin shuan": "Jin Xuan",
 }  # fmt: skip
 LONGER_NAMES = {
     "green tea": "Ginger Green Cold Steep Tea",
@@ -57,14 +60,17 @@ OPTION_WORDS: dict[str, dict[str, str]] = {
     "caffeine": {"decaf": "Decaf", "decaffeinated": "Decaf", "decafe": "Decaf"},
     "espresso-shots": {
         "extra shot": "Double", "another shot": "Double", "double shot": "Double",
-        "double": "Double", "two shots": "Double",
-        "triple": "Triple", "three shots": "Triple", "quad": "Quadruple", "quadruple": "Quadruple",
-        "single shot": "Single",
+        "double": "Double", "two shots": "Double", "2 shots": "Double",
+        "triple": "Triple", "three shots": "Triple", "3 shots": "Triple",
+        "quad": "Quadruple", "quadruple": "Quadruple", "four shots": "Quadruple",
+        "4 shots": "Quadruple", "single shot": "Single", "one shot": "Single", "1 shot": "Single",
     },
 }  # fmt: skip
 ADDON_WORDS = {
     "sugar free vanilla": "sugar-free-vanilla-sweetener",
     "sugar-free vanilla": "sugar-free-vanilla-sweetener",
+    # "shoulder free vanilla", "show the free vanilla": only the sugar-free one is "free"
+    "free vanilla": "sugar-free-vanilla-sweetener",
     "vanilla": "vanilla-sweetener", "hazelnut": "hazelnut-sweetener",
     "hazel nut": "hazelnut-sweetener",
     "caramel": "caramel-sauce", "chocolate sauce": "chocolate-sauce",
@@ -680,6 +686,10 @@ def _clauses(text: str) -> list[str]:
     return [normalise(text), *(c for c in parts if c)]
 
 
+SHOT_COUNTS = "single|double|triple|quad|quadruple|extra|another|one|two|three|four|[1-4]"
+"""Words before "shots of espresso" that make it the shots in another drink."""
+
+
 def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     """(start, end, menu_item_id) of each drink named in `text`, longest names first, plurals
     ("lattes", "mochas") included, no overlaps."""
@@ -698,7 +708,7 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     if len(found) > 1:
         # "a cappuccino ... and a double shot of espresso": shots in the other drink, not an
         # Espresso (alone, "a shot of espresso" is one)
-        shots_of = r"\b(?:single|double|triple|quad|quadruple|extra|another) shots? of $"
+        shots_of = rf"\b(?:{SHOT_COUNTS}) shots? of $"
         found = [f for f in found if not re.search(shots_of, text[: f[0]])]
     return sorted(found)
 
@@ -853,6 +863,7 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
         {a for w, a in ADDON_WORDS.items() for h in heard
          if a in offered and similarity(h, w) >= MIN_SCORE}
         | _split_addon(span, offered)
+        | _addon_heard_wrong(span, offered, menu)
     )  # fmt: skip
     if len(near) == 1:
         out.unclear[ADDONS] = near
@@ -877,6 +888,30 @@ def _unclear_addon(span: str, offered: set[str], menu: Menu, out: DrinkRequest) 
     kind = next((w for w in said if w.startswith("sweet") or w in ("sauce", "syrup")), "")
     if kinds := _addons_of_kind(kind, offered, menu):
         out.unclear[ADDONS] = kinds
+
+
+LONG_ADDON_WORD = 6
+"""A word no menu knows this long or longer, anywhere beside a drink, is compared with the
+add-ons' names ("Latte, win shoulder-free, Manila": vanilla); shorter ones come near too
+many ordinary words ("money" and "honey")."""
+
+
+def _addon_heard_wrong(span: str, offered: set[str], menu: Menu) -> set[str]:
+    """The add-on a long word no menu knows comes near, with the word before it when the
+    two come nearer a longer name ("free manila": the sugar-free vanilla, not the vanilla)."""
+    words = span.split()
+    near: set[str] = set()
+    for k, w in enumerate(words):
+        if len(w) < LONG_ADDON_WORD or w in menu.known_words:
+            continue
+        for heard in ([f"{words[k - 1]} {w}"] if k else []) + [w]:
+            found = {a for p, a in ADDON_WORDS.items()
+                     if a in offered and len(p.split()) == len(heard.split())
+                     and similarity(heard, p) >= MIN_SCORE}  # fmt: skip
+            if found:
+                near |= found
+                break
+    return near
 
 
 SPLIT_ADDON_SCORE = 0.85
@@ -1246,6 +1281,8 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
     pieces = re.split(rf"(\b(?:and|plus|also|or)\b|{DRINK_MARK})", rest)
     for part, then in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
         part = part.strip()
+        if then == "" and rest.rstrip().endswith(part) and _run_together(part, menu):
+            return part  # "Too hot chocolate sandalette": "... and a latte" run together
         # words right before a drink are that drink's ("an already end of Cappuccino")
         if then == DRINK_MARK or not (m := SLOT_LEAD.match(part)):
             continue
@@ -1257,6 +1294,16 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
         if not (said.attributes or said.addons or said.unclear):
             return m.group(2)
     return ""
+
+
+RUN_TOGETHER = 8
+"""A word no menu or caller word knows, this long or longer, alone after the last drink, is
+more words run together by Whisper ("sandalette": "s and a latte"): a drink not caught."""
+
+
+def _run_together(part: str, menu: Menu) -> bool:
+    words = part.split()
+    return len(words) == 1 and len(words[0]) >= RUN_TOGETHER and _strange(words, menu)
 
 
 def _index_of(words: list[str], phrase: str) -> int:
@@ -1387,6 +1434,13 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             strange.append(near)
             continue
         if _names_another_drink(before.split(), menu):
+            if " " in menu.items[item_id]["name"]:
+                # "one weekend chai latte": a strange word before a whole name of two words
+                # is a word heard wrong (a "decaf"), not another drink; the drink is asked about
+                drink.heard = f"{before.split()[-1]} {t[start:end]}"
+                _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
+                strange.append(drink)
+                continue
             # "a pumpkin spice latte": a drink we do not have that ends with one we do
             turn.unknown_drink = " ".join([*before.split()[-2:], t[start:end]])
             continue
