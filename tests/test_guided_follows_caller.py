@@ -2988,3 +2988,19 @@ async def test_a_number_of_shots_is_that_option_not_an_espresso(
         await call.say(line)
         ((_, _, attrs, _),) = await call.order()
         assert attrs == {"espresso-shots": shots}
+
+
+async def test_an_option_said_again_but_not_understood_is_kept(tmp_path: Path) -> None:
+    """blind11's `matcha-vanilla-and-jin-xuan`: "No, that's not right. I'd like one matcha
+    latte with my nameless weight on it and one gin to show." remade the Matcha Latte without
+    its vanilla. Words after "with" the menu does not know are the option said again and heard
+    wrong: the line keeps it, and the drink not caught is asked for, not "shall I place it?"."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A matcha latte with vanilla, please.")
+        calls, said = await call.say(
+            "No, that's not right. I'd like one matcha latte with my nameless weight on it "
+            "and one gin to show."
+        )
+        assert not set(names(calls)) & WRITES, calls
+        assert said.endswith("Sorry, I didn't catch the other drink. What was it?"), said
+        assert await call.addons() == [("Matcha Latte", ["vanilla-sweetener"])]

