@@ -149,6 +149,7 @@ QUESTIONS = [
     ("What's my total?", "i don't have prices"),
     ("What sizes do you have?", "in one size: 12 ounces"),
     ("Could you tell me what types of chai drinks you have?", "chai latte"),
+    ("Do you have iced tea?", "yes, we have ginger green cold steep tea"),
     # about the drink just ordered
     ("What's in it?", "the latte is espresso"),
     ("What does it come with?", "the latte comes with"),

@@ -877,6 +877,14 @@ class OrderPolicy:
             return self._plan_order_question(turn)
         if by_kind == "chocolate" and re.search(r"\bchocolate drinks?\b", normalise(turn.text)):
             return self._plan_kind(by_kind)  # "any chocolate drinks?": drinks, not the sauce
+        if (
+            turn.modifiers is not None
+            and turn.modifiers.attributes.get("hot-or-iced") == "Iced"
+            and re.search(r"\b(?:iced|cold) teas?\b", normalise(turn.text))
+        ):
+            # "Do you have iced tea?": our cold tea, looked up, never "iced goes in our
+            # Cappuccino" (no tea comes iced; one is made cold)
+            return self._plan_kind("cold tea", lead="Yes, we have")
         if turn.modifiers is not None:
             return self._plan_option_question(turn.modifiers)
         if (
