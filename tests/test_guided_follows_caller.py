@@ -2925,11 +2925,17 @@ async def test_an_option_no_ordered_drink_takes_is_said_and_kept_for_the_drink(
     tmp_path: Path,
 ) -> None:
     """blind11's "Makes a lot with almond milk." over two Hot Chocolates (which take no milk)
-    got the order read back, the milk dropped. Said so, and the milk is kept for the drink the
-    caller names next."""
+    got the order read back, the milk dropped. An option no ordered drink takes is said so,
+    and kept for the drink the caller names next; "makes a lot" itself is now checked as the
+    latte it was ("a lot" comes near "latte")."""
     async with Caller(tmp_path, ScriptedFallback()) as call:
         await call.say("Two hot chocolates, please.")
-        calls, said = await call.say("Makes a lot with almond milk.")
+        _, said = await call.say("Makes a lot with almond milk.")
+        assert said == "Just to check: one Latte with almond milk, right?", said
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("Two hot chocolates, please.")
+        calls, said = await call.say("Make it with almond milk.")
         assert not set(names(calls)) & WRITES, calls
         assert said == (
             "Sorry, the Hot Chocolate doesn't come with almond milk. Which drink would you "
@@ -3005,3 +3011,56 @@ async def test_an_option_said_again_but_not_understood_is_kept(tmp_path: Path) -
         assert not set(names(calls)) & WRITES, calls
         assert said.endswith("Sorry, I didn't catch the other drink. What was it?"), said
         assert await call.addons() == [("Matcha Latte", ["vanilla-sweetener"])]
+
+
+# ------------------------------------------------- blind12's calls (read in stop 38)
+
+
+async def test_options_said_with_a_drink_not_caught_look_for_a_near_miss(tmp_path: Path) -> None:
+    """blind12's `cortado-double-then-triple`: "The Double Clortado, please." (no verb, so no
+    request heard) got "Which drink would you like with double?", though "clortado" is one
+    letter from "cortado". Options said with no drink caught look for the drink among the
+    words; the question names the shots as a barista does."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("The Double Clortado, please.")
+        assert said == "Just to check: one Cortado with a double shot, right?", said
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("The Double thingamajig, please.")
+        assert (
+            said
+            == "Sorry, I didn't catch the drink. Which drink would you like with a double shot?"
+        )
+
+
+async def test_a_check_refused_then_said_the_same_offers_the_option(tmp_path: Path) -> None:
+    """blind12's `skim-milk-cappuccino`: "one Cappuccino with oat milk, right?" - "No, that's
+    not right. I'd like one Cappuccino with oat milk." (the caller's "non-fat milk", heard the
+    same wrong way twice) added what the caller had just refused. The same words after a no
+    offer the option instead."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I have a cappucheeno with oat milk?")
+        calls, said = await call.say("No, that's not right. I'd like one Cappuccino with oat milk.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said.startswith("Which milk would you like in the Cappuccino:"), said
+        await call.say("Non-fat milk.")
+        assert await call.order() == [("Cappuccino", 1, {"milk-options": "Non-fat Milk"}, "open")]
+
+
+async def test_an_add_on_question_answered_with_a_milk_keeps_the_milk(tmp_path: Path) -> None:
+    """ "with oatmeal" gets the add-on question; the answer "No, that's not right. I'd like
+    one Cappuccino with oat milk." made a Cappuccino with honey ("one" came near "honey") or
+    a plain one. Numbers come near no add-on, and the milk the answer names is made."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Can I have a Cappuccino with oatmeal?")
+        await call.say("No, that's not right. I'd like one Cappuccino with oat milk.")
+        assert await call.order() == [("Cappuccino", 1, {"milk-options": "Oat Milk"}, "open")]
+        assert await call.addons() == [("Cappuccino", [])]
+
+
+@pytest.mark.parametrize(
+    "line", ["That's outright. I'd like two macchiatos.", "No, let's outright, two macchiatos."]
+)
+def test_outright_is_whisper_s_not_right(line: str) -> None:
+    """ "that's not right", as Whisper wrote it for three blind12 callers."""
+    assert "no" in understand(line).acts

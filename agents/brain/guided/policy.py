@@ -354,6 +354,24 @@ class OrderPolicy:
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
         if (
             pending
+            and "no" in acts
+            and turn.drinks
+            and _drinks_key(turn.drinks) == _drinks_key(pending)
+            and (with_option := next((d for d in turn.drinks if d.attributes), None))
+        ):
+            # "Just to check: one Cappuccino with oat milk, right?" - "No, that's not right.
+            # I'd like one Cappuccino with oat milk." (a held-out caller's "non-fat milk", heard
+            # the same way twice): never made as it was refused; its option is offered instead
+            attr = (
+                "milk-options"
+                if "milk-options" in with_option.attributes
+                else next(iter(with_option.attributes))
+            )
+            del with_option.attributes[attr]
+            with_option.unclear[attr] = list(self.menu.attribute_options.get(attr, []))
+            return self._ask_option(turn.drinks, with_option)
+        if (
+            pending
             and acts & {"no", "correct"}
             and turn.drinks
             and any(self._targets(turn, d.menu_item_id) for d in turn.drinks)
@@ -558,7 +576,8 @@ class OrderPolicy:
             how = [
                 v.lower() for k, v in mods.attributes.items() if k in ("hot-or-iced", "caffeine")
             ]
-            withs = [*(v.lower() for k, v in mods.attributes.items()
+            withs = [*(f"a {v.lower()} shot" if k == "espresso-shots" else v.lower()
+                       for k, v in mods.attributes.items()
                        if k not in ("hot-or-iced", "caffeine")),
                      *self._addon_words(mods.addons)]  # fmt: skip
             said = (f", {' and '.join(how)}" if how else "") + (
@@ -771,6 +790,16 @@ class OrderPolicy:
                 return self._ask_to_confirm(drinks)
             elif not re.search(r"\b(nothing|none|no|nope|just|plain)\b", normalise(turn.text)):
                 return None
+            # "No, that's not right. I'd like one Cappuccino with oat milk": the options the
+            # answer names for that drink are made too, never dropped with the add-on
+            offered = (
+                set(self.menu.items[drink.menu_item_id]["attributes"])
+                if drink.menu_item_id
+                else set()
+            )
+            for d in [*turn.drinks, *([turn.modifiers] if turn.modifiers else [])]:
+                if d.menu_item_id in ("", drink.menu_item_id):
+                    drink.attributes.update({k: v for k, v in d.attributes.items() if k in offered})
             return self._plan_update(drink, lines) if lines else self._confirm_or_add(drinks)
         named = [d.attributes.get(attr) for d in turn.drinks]
         if turn.modifiers is not None:
@@ -2591,9 +2620,10 @@ def _heard_near(text: str, spoken: dict[str, str], *, against: str | None = None
     # words every option shares ("milk") tell none apart: a span of only those ("Fruit
     # Milk" has "milk") would pick whichever option they spell most of (2% milk)
     shared = set.intersection(*(set(v.split()) for v in spoken.values())) if spoken else set()
+    # nor do numbers alone ("one" comes as near "honey" as a mishearing does)
     spans = [(i, j) for i in range(len(words))
              for j in range(i + min_words, min(len(words), i + 4) + 1)
-             if not set(words[i:j]) <= shared]  # fmt: skip
+             if not set(words[i:j]) <= shared | NUMBERS.keys()]  # fmt: skip
     if not spans:
         return None
     scored = sorted(

