@@ -196,6 +196,23 @@ def test_the_caller_follows_its_goal() -> None:
     assert mind.finished and mind.decide("Goodbye!") is None
 
 
+def test_a_last_line_that_says_goodbye_is_the_caller_leaving() -> None:
+    """blind12's animal-clinic caller ended its last line with "Bye." and the agent let it
+    go; the eval counted a premature hang-up, as the caller still had its own goodbye to say.
+    A last line ending in a farewell is the caller's goodbye; an earlier one is not."""
+    mind = CallerMind(goal(want=[], lines=["Is this the animal clinic?", "Oh, my mistake. Bye."]))
+    first = mind.first_line()
+    mind.commit(first)
+    assert not mind.finished
+    last = mind.decide("Sorry, this is the coffee shop's ordering line. Would you like to order?")
+    assert last is not None and (last.kind, last.text) == ("request", "Oh, my mistake. Bye.")
+    mind.commit(last)
+    assert mind.finished
+    early = CallerMind(goal(lines=["Hi, bye.", "A latte with oat milk, please."]))
+    early.commit(early.first_line())
+    assert not early.finished
+
+
 def test_the_caller_names_its_option_when_offered_a_choice() -> None:
     mind = CallerMind(goal())
     mind.commit(mind.first_line())

@@ -35,6 +35,9 @@ agrees, its repair when not."""
 CHOICE = re.compile(r"\bor\b[^.?!]*\?\s*$|\bwhich \w+ would you like\b", re.I)
 """An either/or question ("with oat milk, or with no milk?", "which milk would you like:
 ...?"): a caller names the option it wants."""
+SIGNS_OFF = re.compile(r"\b(?:bye|goodbye|bye-bye)[.!]*\s*$", re.I)
+"""A line that ends by saying goodbye ("Oh, my mistake. Bye."): written as the goal's last
+request rather than its `goodbye`, it is still the caller leaving."""
 DRINK_CHOICE = re.compile(r"\bwas that\b[^?]*\bor\b[^?]*\?", re.I)
 """The agent offers drinks the caller's words matched as well ("was that two Matcha Lattes or
 two Mochas?"): a caller names the one it wants, as it wants it."""
@@ -218,6 +221,8 @@ class CallerMind:
     def commit(self, decision: Decision) -> None:
         if decision.kind == "request":
             self.next_line += 1
+            if self.next_line >= len(self.goal.lines) and SIGNS_OFF.search(decision.text):
+                self.finished = True  # the last line said goodbye: nothing more to say
         elif decision.kind == "repair":
             self.repairs += 1
         elif decision.kind in ("done", "confirm"):
