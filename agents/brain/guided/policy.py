@@ -45,6 +45,11 @@ LOW_CONFIDENCE = 0.45
 drinks heard are read back as a question before anything is added."""
 CHANGE_MARK = re.compile(r"\b(?:actually|actualy|instead|rather|wait|hold on)\b", re.IGNORECASE)
 """Words that start a change to what was said before ("Actually, ..."), never a yes."""
+LEAVES_THE_QUESTION = frozenset(
+    {"remove", "cancel_all", "human", "goodbye", "done", "place", "menu"}
+)
+"""Acts by which a caller turns away from the question just asked, rather than answer it
+badly: a question is asked again only when none of them is heard."""
 OFF_TOPIC_LINE = (
     "Sorry, this is the coffee shop's ordering line: I can take a drink order or tell you "
     "about our menu, but I can't help with that. Would you like to order a drink?"
@@ -389,7 +394,7 @@ class OrderPolicy:
             choice is not None
             and not (turn.drinks or turn.guesses or turn.question or turn.off_topic)
             and (turn.modifiers is None or _answers_with_its_noun(turn, choice[2]))
-            and not acts & {"remove", "cancel_all", "human", "goodbye", "done", "place", "menu"}
+            and not acts & LEAVES_THE_QUESTION
         ):
             # "Which espresso shots would you like ...?" - "No, no, please." (a phone line's
             # "Double, please"): the question again, never the model's guess at the answer
@@ -462,19 +467,7 @@ class OrderPolicy:
             asked_missed
             and not (turn.drinks or turn.guesses or turn.question or turn.off_topic)
             and turn.modifiers is None
-            and not acts
-            & {
-                "yes",
-                "no",
-                "done",
-                "place",
-                "goodbye",
-                "remove",
-                "cancel_all",
-                "human",
-                "menu",
-                "only",
-            }
+            and not acts & (LEAVES_THE_QUESTION | {"yes", "no", "only"})
             and (plan := self._ask_again(again, "What was the other drink?"))
         ):
             # "... I didn't catch the other drink. What was it?" - "Won't you show up,
@@ -576,8 +569,7 @@ class OrderPolicy:
             how = [
                 v.lower() for k, v in mods.attributes.items() if k in ("hot-or-iced", "caffeine")
             ]
-            withs = [*(f"a {v.lower()} shot" if k == "espresso-shots" else v.lower()
-                       for k, v in mods.attributes.items()
+            withs = [*(_said_with(v) for k, v in mods.attributes.items()
                        if k not in ("hot-or-iced", "caffeine")),
                      *self._addon_words(mods.addons)]  # fmt: skip
             said = (f", {' and '.join(how)}" if how else "") + (
@@ -2576,12 +2568,16 @@ def _answers_with_its_noun(turn: CallerTurn, attr: str) -> bool:
     )
 
 
+def _said_with(option: str) -> str:
+    """An option as it is said after "with": "a double shot", "oat milk"."""
+    return f"a {option.lower()} shot" if option in _SHOTS else option.lower()
+
+
 def _not_offered(options: list[str]) -> str:
     """ "doesn't come iced", "doesn't come with a double shot or oat milk": options a
     drink does not have, said as a barista says them."""
     bare = [o.lower() for o in options if o in _SAID_BARE]
-    withs = [f"a {o.lower()} shot" if o in _SHOTS else o.lower()
-             for o in options if o not in _SAID_BARE]  # fmt: skip
+    withs = [_said_with(o) for o in options if o not in _SAID_BARE]
     said: list[str] = []
     if bare:
         said.append(_join_or(bare))

@@ -1283,7 +1283,7 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
     pieces = re.split(rf"(\b(?:and|plus|also|or)\b|{DRINK_MARK})", rest)
     for part, then in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
         part = part.strip()
-        if then == "" and rest.rstrip().endswith(part) and _run_together(part, menu):
+        if then == "" and _run_together(part, menu):
             return part  # "Too hot chocolate sandalette": "... and a latte" run together
         # words right before a drink are that drink's ("an already end of Cappuccino")
         if then == DRINK_MARK or not (m := SLOT_LEAD.match(part)):
