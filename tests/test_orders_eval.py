@@ -684,6 +684,13 @@ def test_the_twelfth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> N
     _assert_new_blind_set("blind12", phone_calls=3)
 
 
+def test_the_thirteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind13 was written and committed on 2026-12-07 (stop 39) before any call of that session
+    ran; its voices are espeak-ng variants no earlier set uses (adam, anika, caleb, david,
+    grandma, shelby, victor, zac, benjamin, aunty, m8)."""
+    _assert_new_blind_set("blind13", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
