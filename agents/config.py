@@ -176,6 +176,13 @@ class Settings:
     local_stt_window: float = 30.0
     """Seconds of audio the wideband leg's Whisper (tiny.en) encoder sees per pass
     (`LOCAL_STT_WINDOW`, 5-30), as `local_phone_stt_window` is for the phone leg."""
+    local_stt_second_listen: str = "base"
+    """`LOCAL_STT_SECOND_LISTEN`: the wideband leg's second listen. `base` (the default): a
+    turn whose tiny.en words the ordering policy cannot place (`heard_doubtfully`) is heard
+    again by Whisper base (when `scripts/install_models.py` installed it), whose words are
+    used when they place (`agents.brain.second_listen`); `off`: tiny.en alone. Measured
+    (README, "The offline brain"): `python -m evals.second_listen`. Not with
+    `LOCAL_STT_MODEL`, and not on the phone leg, whose first Whisper is base already."""
     local_stt_speculate: str = "all"
     """Where the local STT transcribes a caller's segment in the background as soon as they
     pause (0.1 s) and uses it when only silence followed (fasterwhisper.SpeculativeSTT):
@@ -313,6 +320,9 @@ class Settings:
             local_phone_stt_beam=_beam(e, "LOCAL_PHONE_STT_BEAM", d.local_phone_stt_beam),
             local_phone_stt_window=_window(e, "LOCAL_PHONE_STT_WINDOW", d.local_phone_stt_window),
             local_stt_window=_window(e, "LOCAL_STT_WINDOW", d.local_stt_window),
+            local_stt_second_listen=_choice(
+                e, "LOCAL_STT_SECOND_LISTEN", d.local_stt_second_listen, ("base", "off")
+            ),
             local_stt_speculate=_choice(
                 e, "LOCAL_STT_SPECULATE", d.local_stt_speculate, ("wideband", "all", "off")
             ),

@@ -188,11 +188,15 @@ def utterances(limit: int | None = None) -> list[Utterance]:
 
 
 def make_stt(engine: str, settings: Settings) -> Any:  # stt.STT
-    """The local STT a brain gets (its Whisper; the digit normaliser is scored separately)."""
+    """The local STT a brain gets: its first Whisper (the digit normaliser is scored
+    separately; the wideband leg's second listen by `python -m evals.second_listen`)."""
     from agents.brain.factories import _local_stt
+    from agents.brain.second_listen import SecondListenSTT
 
     engine_stt = _local_stt(settings, telephony=engine == "telephony")
-    return engine_stt.inner if isinstance(engine_stt, PhoneDigitsSTT) else engine_stt
+    if isinstance(engine_stt, PhoneDigitsSTT | SecondListenSTT):
+        return engine_stt.inner
+    return engine_stt
 
 
 @dataclass

@@ -16,6 +16,7 @@ from livekit.plugins import fasterwhisper
 
 from agents.brain.chains import build_stt
 from agents.brain.model_files import LOCAL_STT_DIR, STAMP_VERSION
+from agents.brain.second_listen import SecondListenSTT
 from agents.config import ConfigError, Settings
 from agents.phone_digits import PhoneDigitsSTT
 from tests.test_plugin_fasterwhisper import (
@@ -145,12 +146,20 @@ def _base_installed(tmp_path: Path) -> Settings:
     return dataclasses.replace(Settings(), models_dir=str(tmp_path))
 
 
-def test_both_legs_get_the_speculative_stt_and_wideband_keeps_the_phone_leg_s_base_out(
+def test_both_legs_get_the_speculative_stt_and_wideband_hears_with_tiny_en_first(
     tmp_path: Path,
 ) -> None:
     vad_model = _vad()
     settings = _base_installed(tmp_path)
     wide = build_stt(("local",), settings, telephony=False, vad_model=vad_model)
+    assert isinstance(wide, fasterwhisper.SpeculativeSTT)
+    # tiny.en hears first; the phone leg's base only hears again what tiny.en's words
+    # cannot place (agents.brain.second_listen), inside the same speculative pass
+    assert isinstance(wide.wrapped_stt, SecondListenSTT)
+    assert _whisper(wide).model == "whisper-tiny.en"
+    assert wide.wrapped_stt.second.model == LOCAL_STT_DIR
+    off_second = dataclasses.replace(settings, local_stt_second_listen="off")
+    wide = build_stt(("local",), off_second, telephony=False, vad_model=vad_model)
     assert isinstance(wide, fasterwhisper.SpeculativeSTT)
     assert isinstance(wide.wrapped_stt, fasterwhisper.STT)
     # the phone leg's Whisper base is speculated by default (measured sooner, same accuracy)

@@ -2945,6 +2945,21 @@ async def test_an_option_no_ordered_drink_takes_is_said_and_kept_for_the_drink(
         assert ("Latte", 1, {"milk-options": "Almond Milk"}, "open") in await call.order()
 
 
+async def test_shots_no_ordered_drink_takes_are_said_as_a_barista_says_them(
+    tmp_path: Path,
+) -> None:
+    """The question after "doesn't come with a double shot" names the shots the same way,
+    never "with double" (stop 38's review)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two hot chocolates, please.")
+        await asked_first(
+            call,
+            "Make it a double.",
+            "Sorry, the Hot Chocolate doesn't come with a double shot. Which drink would you "
+            "like with a double shot?",
+        )
+
+
 async def test_a_milk_answer_not_understood_gets_the_milk_question_again(
     tmp_path: Path,
 ) -> None:

@@ -156,4 +156,6 @@ def test_the_telephony_variant_hears_numbers_as_numbers() -> None:
     phone = _local_stt(Settings(), True)
     assert isinstance(phone, PhoneDigitsSTT)
     assert isinstance(phone.inner, fasterwhisper.STT)
-    assert isinstance(_local_stt(Settings(), False), fasterwhisper.STT)
+    wideband = _local_stt(Settings(), False)
+    assert not isinstance(wideband, PhoneDigitsSTT)
+    assert isinstance(getattr(wideband, "inner", wideband), fasterwhisper.STT)

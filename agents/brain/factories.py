@@ -80,12 +80,33 @@ def _local_stt(s: Settings, telephony: bool) -> stt.STT:
         encoder_window=s.local_phone_stt_window if telephony else s.local_stt_window,
     )
     if not telephony:
-        return whisper
+        return _with_second_listen(s, whisper)
     # phone callers read order and phone numbers digit by digit: one number for the tools
     # (measured: python -m evals.stt_phone_bench, README "Phone calls")
     from ..phone_digits import PhoneDigitsSTT
 
     return PhoneDigitsSTT(whisper)
+
+
+def _with_second_listen(s: Settings, whisper: stt.STT) -> stt.STT:
+    """The wideband leg's tiny.en, with Whisper base hearing again the turns whose words the
+    ordering policy cannot place (`LOCAL_STT_SECOND_LISTEN`, `agents.brain.second_listen`);
+    tiny.en alone when it is off, when base is not installed or `LOCAL_STT_MODEL` is set."""
+    base = installed_model(s.models_dir, LOCAL_STT_DIR)
+    if s.local_stt_second_listen == "off" or s.local_stt_model or base is None:
+        return whisper
+    from livekit.plugins import fasterwhisper
+
+    from .guided.understanding import heard_doubtfully
+    from .second_listen import SecondListenSTT
+
+    second = fasterwhisper.STT(
+        model=str(base),
+        beam_size=5,
+        initial_prompt=local_stt_prompt(),
+        encoder_window=s.local_stt_window,
+    )
+    return SecondListenSTT(whisper, second, heard_doubtfully)
 
 
 def openai_llm(s: Settings, model: str) -> llm.LLM:

@@ -1963,7 +1963,7 @@ class OrderPolicy:
                 wanted = _not_offered(
                     [*held.attributes.values(), *(self.menu.addon_names[a] for a in held.addons)]
                 )
-                said = _join([*(v.lower() for v in held.attributes.values()),
+                said = _join([*(_said_with(v) for v in held.attributes.values()),
                               *self._addon_words(held.addons)])  # fmt: skip
                 return [_reply(f"Sorry, the {names} {wanted}. Which drink would you like "
                                f"with {said}?")]  # fmt: skip

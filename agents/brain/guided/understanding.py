@@ -9,7 +9,7 @@ language model (`CallerTurn.understood` is False).
 Written by hand because no library does this: it is a small grammar of one menu, not general
 NLU; the vocabulary comes from the menu file, the synonyms below are how callers say them.
 
-Owns: `understand(text) -> CallerTurn`. Imports: `tools.coffee` (the menu), stdlib.
+Owns: `understand(text) -> CallerTurn` and `heard_doubtfully(text)`. Imports: `tools.coffee` (the menu), stdlib.
 """
 
 from __future__ import annotations
@@ -1581,3 +1581,21 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # "Bye, can I get a latte": a farewell word inside an order is not a goodbye
         turn.acts.discard("goodbye")
     return turn
+
+
+def heard_doubtfully(text: str, menu: Menu | None = None) -> bool:
+    """Words the policy cannot place as they stand: nothing understood, a near miss or a
+    drink we do not have, a drink missed in a list, or an option it cannot read. The
+    offline brain's wideband ears hear these turns again with a second Whisper
+    (`agents.brain.second_listen`). Silence is not doubtful: there is nothing to hear."""
+    if not text.strip():
+        return False
+    turn = understand(text, menu)
+    return bool(
+        not turn.understood
+        or turn.guesses
+        or turn.unknown_drink
+        or turn.missed
+        or any(d.doubtful or d.unclear for d in turn.drinks)
+        or (turn.modifiers is not None and turn.modifiers.unclear)
+    )

@@ -1,0 +1,134 @@
+"""The wideband leg's second listen (`agents.brain.second_listen`): Whisper base hears again
+only the turns whose tiny.en words the ordering policy cannot place, and its words are used
+only when they place."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from livekit import rtc
+from livekit.agents import DEFAULT_API_CONNECT_OPTIONS, APIConnectOptions, llm, stt
+from livekit.agents.types import NOT_GIVEN, NotGivenOr
+from livekit.agents.utils import AudioBuffer
+from livekit.agents.voice.events import ConversationItemAddedEvent
+
+from agents.brain.factories import _local_stt
+from agents.brain.guided.understanding import heard_doubtfully
+from agents.brain.model_files import LOCAL_STT_DIR, installed_model
+from agents.brain.second_listen import SecondListenSTT
+from agents.config import ConfigError, Settings
+from tests.test_telephony_digits import _ScriptedSTT
+
+FRAME = rtc.AudioFrame(np.zeros(1600, np.int16).tobytes(), 16000, 1, 1600)
+
+
+class _CountingSTT(_ScriptedSTT):
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.calls = 0
+        self.closed = False
+        self.items: list[str] = []
+
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.SpeechEvent:
+        self.calls += 1
+        return await super()._recognize_impl(buffer, language=language, conn_options=conn_options)
+
+    def _push_conversation_item(self, ev: ConversationItemAddedEvent) -> None:
+        self.items.append(ev.item.text_content or "")  # type: ignore[union-attr]
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+async def _heard(first: str, second: str) -> tuple[str, int]:
+    one, two = _CountingSTT(first), _CountingSTT(second)
+    engine = SecondListenSTT(one, two, heard_doubtfully)
+    event = await engine.recognize(buffer=FRAME)
+    return event.alternatives[0].text, two.calls
+
+
+@pytest.mark.parametrize(
+    ("line", "doubtful"),
+    [
+        ("A latte with oat milk, please.", False),
+        ("Yes.", False),
+        ("That's everything.", False),
+        ("Is this the plumber? My sink is leaking.", False),  # off topic: placed
+        ("How much is a cortado?", False),
+        ("", False),  # silence: nothing to hear again
+        ("Hello, could I get a free coat in my red tea?", True),  # a drink we do not have
+        ("How much in the Clortado?", True),  # a near miss
+        ("Wild milk, stir your palm.", True),  # nothing understood
+    ],
+)
+def test_words_the_policy_cannot_place_are_doubtful(line: str, doubtful: bool) -> None:
+    assert heard_doubtfully(line) is doubtful
+
+
+async def test_placed_words_are_never_heard_twice() -> None:
+    assert await _heard("A latte, please.", "A lot, please.") == ("A latte, please.", 0)
+
+
+async def test_doubtful_words_are_replaced_by_a_second_listen_that_places() -> None:
+    text, calls = await _heard(
+        "Can I get a free coat in my red tea?", "Can I get a three cultivar red tea?"
+    )
+    assert (text, calls) == ("Can I get a three cultivar red tea?", 1)
+
+
+async def test_a_second_listen_that_does_not_place_leaves_the_first_words() -> None:
+    text, calls = await _heard("How much in the Clortado?", "Wild milk, stir your palm.")
+    assert (text, calls) == ("How much in the Clortado?", 1)
+
+
+async def test_both_ears_get_the_conversation_and_are_closed() -> None:
+    one, two = _CountingSTT("Yes."), _CountingSTT("Yes.")
+    engine = SecondListenSTT(one, two, heard_doubtfully)
+    item = llm.ChatMessage(role="assistant", content=["Which milk would you like?"])
+    engine._push_conversation_item(ConversationItemAddedEvent(item=item))
+    assert one.items == two.items == ["Which milk would you like?"]
+    await engine.aclose()
+    assert one.closed and two.closed
+
+
+def test_the_second_listen_is_a_setting_and_needs_base() -> None:
+    assert Settings.from_env({}).local_stt_second_listen == "base"
+    with pytest.raises(ConfigError, match="LOCAL_STT_SECOND_LISTEN"):
+        Settings.from_env({"LOCAL_STT_SECOND_LISTEN": "small"})
+    off = Settings.from_env({"LOCAL_STT_SECOND_LISTEN": "off"})
+    assert not isinstance(_local_stt(off, telephony=False), SecondListenSTT)
+    # never on the phone leg (its first Whisper is base already)
+    assert not isinstance(_local_stt(Settings(), telephony=True), SecondListenSTT)
+    missing = dataclasses.replace(Settings(), models_dir="/nonexistent")
+    assert not isinstance(_local_stt(missing, telephony=False), SecondListenSTT)
+
+
+@pytest.mark.slow
+async def test_the_wideband_leg_hears_a_drink_tiny_en_writes_as_other_words() -> None:
+    """blind12's over-greeting caller (espeak-ng en-us-nyc+robert): tiny.en writes "three
+    cultivar red" as "a free coat in my red"; the wideband leg the brain's factory builds
+    hears the drink, through its second listen."""
+    from evals.orders.voices import parse_voice, speech_for
+
+    if installed_model(Settings().models_dir, LOCAL_STT_DIR) is None:
+        pytest.fail("Whisper base is not installed: run scripts/bootstrap.sh")
+    wideband = _local_stt(Settings(), telephony=False)
+    assert isinstance(wideband, SecondListenSTT)
+    line = "Hello, could I get a three cultivar red tea?"
+    pcm = speech_for(line, parse_voice("espeak:en-us-nyc+robert"), 16000, noise_db=None,
+                     rng=np.random.default_rng(0))  # fmt: skip
+    pcm = np.concatenate([np.zeros(4000, np.int16), pcm, np.zeros(8000, np.int16)])
+    frame = rtc.AudioFrame(pcm.tobytes(), 16000, 1, len(pcm))
+    first = (await wideband.inner.recognize(buffer=frame)).alternatives[0].text
+    assert heard_doubtfully(first), first  # tiny.en alone misses it
+    heard = (await wideband.recognize(buffer=frame)).alternatives[0].text
+    assert "three cultivar red" in heard.lower(), heard
+    assert wideband.listens == wideband.replaced == 1
