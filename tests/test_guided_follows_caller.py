@@ -3079,3 +3079,80 @@ async def test_an_add_on_question_answered_with_a_milk_keeps_the_milk(tmp_path: 
 def test_outright_is_whisper_s_not_right(line: str) -> None:
     """ "that's not right", as Whisper wrote it for three blind12 callers."""
     assert "no" in understand(line).acts
+
+
+# ------------------------------------------------- blind13's calls (read in stop 39)
+
+
+async def test_please_alone_answers_the_place_question(tmp_path: Path) -> None:
+    """blind13's "Yes, please place it" came through as "Please, please." and "Please, please,
+    please, it.", and two callers went round "Shall I place the order?" three times. Over
+    "Anything else, or shall I place the order?" a bare "please" gets the read-back (it may
+    be a tail cut off); over the place question alone, it places the order."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A mocha, please.")
+        calls, said = await call.say("Please, please.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Sure. That's one Mocha. Shall I place the order?"
+        calls, _ = await call.say("Please, please, please, it.")
+        assert "finish_order" in names(calls)
+        assert await call.order() == [("Mocha", 1, {}, "finished")]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Actually, hazelnut instead of the caramel.",
+        "They're actually hazelnuts instead of the caramel.",
+    ],
+)
+async def test_an_add_on_instead_of_another_replaces_it(tmp_path: Path, line: str) -> None:
+    """blind13's `latte-caramel-then-hazelnut`: "hazelnut instead of the caramel" kept the
+    caramel (typed, it added the hazelnut beside it; heard as "hazelnuts", it did nothing).
+    The add-on after "instead of" comes off, and a syrup said in the plural is that syrup."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte with caramel, please.")
+        _, said = await call.say(line)
+        assert said.startswith("Okay. That's one Latte with hazelnut sweetener."), said
+        assert await call.addons() == [("Latte", ["hazelnut-sweetener"])]
+
+
+@pytest.mark.parametrize(
+    "line, check",
+    [
+        ("Killnuggets are nice to the Cappuccino.", "one iced Cappuccino"),
+        ("I'd like well nice to decaf Cappuccino.", "one decaf iced Cappuccino"),
+    ],
+)
+async def test_nice_after_any_word_before_a_drink_is_checked_as_iced(
+    tmp_path: Path, line: str, check: str
+) -> None:
+    """blind13's "Could I get an iced decaf cappuccino?" was heard as these lines, and a
+    plain (then a decaf) Cappuccino was made: "an iced" and "a nice" are the same sounds,
+    after any word. The drink is checked iced, never made without the question."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say(line)
+        assert not set(names(calls)) & WRITES, calls
+        assert said == f"Just to check: {check}, right?"
+
+
+async def test_to_before_a_drink_is_checked_as_two(tmp_path: Path) -> None:
+    """blind13's phone caller's "Two americanos and a hot chocolate" came through as "To the
+    Americano and the hot chocolate", and "I'd like two Americanos" as "I'd like to learn
+    Americano": one was made, and read back as exactly what was asked, twice. "to" there is
+    checked as two; "to" before a verb or after "add ... " is not."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("To the Americano and the hot chocolate, please.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: two Americanos and one Hot Chocolate, right?"
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("An Americano, please.")
+        await call.say("No, that's not right. I'd like to learn Americano.")
+        assert await call.order() == [("Americano", 2, {}, "open")]
+    (tmp_path / "c").mkdir()
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("A latte, please.")
+        await call.say("Could you add caramel to the latte?")
+        await call.say("I'd like to try the mocha.")
+        assert await call.order() == [("Latte", 1, {}, "open"), ("Mocha", 1, {}, "open")]

@@ -663,6 +663,17 @@ class OrderPolicy:
             return [
                 _reply(f"Sorry, I still didn't catch it. {self._menu_line()} Which would you like?")
             ]
+        if (
+            confirming
+            and self.last_said.endswith(PLACE_QUESTION)
+            and "anything else" not in self.last_said.lower()
+            and re.fullmatch(r"(?:please )+(?:it )?", normalise(turn.text) + " ")
+        ):
+            # "Shall I place the order?" - "Please, please, please, it." (Whisper's "Yes,
+            # please place it"; two blind13 callers went round this question three times):
+            # "please" alone answers the one question asked. Over "Anything else, or shall I
+            # place the order?" it may be a tail cut off (below), so the order is read back
+            return self._plan_finish()
         if confirming and not turn.asking and len(normalise(turn.text).split()) <= 2:
             # "I'll take the English Breakfast, | please.": a tail after a comma pause comes in
             # as a turn of its own, often misheard ("Green."), over the read-back it cut off;
@@ -2222,7 +2233,7 @@ class OrderPolicy:
             self.awaiting_confirmation = ask
             if not ask:
                 return Say(f"So far you have {said}. Anything else?")
-            return Say(f"{opening} {said}. Shall I place the order?")
+            return Say(f"{opening} {said}. {PLACE_QUESTION}")
 
         return [lambda _: self._details(), read]
 
@@ -2365,6 +2376,8 @@ def _asks(text: str) -> bool:
 
 
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "you", "cheers"})
+PLACE_QUESTION = "Shall I place the order?"
+"""The read-back's own question (after "Anything else, or ..." it is one of two)."""
 """Words that carry no request of their own."""
 
 

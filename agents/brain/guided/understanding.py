@@ -653,15 +653,17 @@ SLOT_ARTICLES = frozenset(
 """Words a drink's name comes after when it is being ordered ("a ...", "two ...")."""
 CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "without milk": ("milk-options", ("Oat Milk", "No Milk")),
-    "a nice": ("hot-or-iced", ("Iced",)),
-    "one nice": ("hot-or-iced", ("Iced",)),
+    # after any word: "a nice", "one nice", and "well nice to decaf" / "are nice to the" (two
+    # held-out callers' "one iced decaf", "an iced decaf"); "Nice, a latte" is not one
+    "(?<=[a-z] )nice": ("hot-or-iced", ("Iced",)),
     "with no milk": ("milk-options", ("Oat Milk", "No Milk")),
     "the cafe": ("caffeine", ("Decaf",)),
     "de cafe": ("caffeine", ("Decaf",)),
 }
-"""Phrases that sound like another option: "with oat milk" and "without milk" differ by one
-consonant, and "an iced latte" and "a nice latte" are the same sounds; Whisper writes either
-for either. A barista asks which (one option: "one iced Latte, right?")."""
+"""Phrases (regular expressions) that sound like another option: "with oat milk" and "without
+milk" differ by one consonant, and "an iced latte" and "a nice latte" are the same sounds;
+Whisper writes either for either. A barista asks which (one option: "one iced Latte,
+right?")."""
 MILK_LEADS = frozenset(
     {"with", "no", "some", "of", "the", "a", "and", "more", "extra", "less", "little", "any",
      "steamed", "hot", "cold", "iced", "warm", "in", "plus", "regular", "normal", "dairy"}
@@ -720,9 +722,10 @@ NOT_WANTED = r"\b(?:no|without|not|hold the|skip the)(?: any| the)? "
 TAKEN_OFF = (
     r"\b(?:remove|take off|take out|drop|lose|get rid of)(?: the| that| my)? {word}\b"
     r"|\b(?:take|get|leave)(?: the| that| my)? {word} (?:off|out)\b"
+    r"|\binstead of(?: the| that| my)? {word}\b"
 )
-"""Words around an add-on that take it off ("take the honey off", "remove the caramel");
-`{word}` is the add-on's word."""
+"""Words around an add-on that take it off ("take the honey off", "remove the caramel",
+"hazelnut instead of the caramel"); `{word}` is the add-on's word."""
 
 
 def _options(
@@ -756,10 +759,11 @@ def _options(
     if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and (item or hot):
         out.attributes.setdefault("hot-or-iced", "Hot")
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
-        if re.search(rf"\b{re.escape(word)}\b", consumed):
-            consumed = re.sub(rf"\b{re.escape(word)}\b", " ", consumed)
-            if re.search(rf"{NOT_WANTED}{re.escape(word)}\b", span) or re.search(
-                TAKEN_OFF.format(word=re.escape(word)), span
+        said = rf"{re.escape(word)}s?"  # "hazelnuts", as callers say a syrup too
+        if re.search(rf"\b{said}\b", consumed):
+            consumed = re.sub(rf"\b{said}\b", " ", consumed)
+            if re.search(rf"{NOT_WANTED}{said}\b", span) or re.search(
+                TAKEN_OFF.format(word=said), span
             ):
                 # "a cappuccino, no sugar": not wanted, not added ("Actually, no honey" over
                 # a latte with honey: taken off it)
@@ -1062,6 +1066,10 @@ CHANGE_TO = frozenset({"change", "changed", "switch", "swap", "go", "going", "mo
 """Words after which "to" before a drink is the drink changed to, not the number two."""
 
 
+VERBS_AFTER_TO = frozenset({"try", "grab", "buy", "see", "order", "get", "have", "start", "do"})
+"""Words after "I'd like to" that are what the caller does with the drink, not a number."""
+
+
 def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
     """(quantity, said, unsure) from the words before a drink, never across an "and" ("two
     quartadles and the cold brew" is not two cold brews)."""
@@ -1070,6 +1078,13 @@ def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
         return PLURAL_UNSURE[words[-1]], True, True
     if words[-1:] in (["to"], ["too"]) and not set(words[-3:-1]) & CHANGE_TO:
         # "make that to hot chocolate", "I'd like to hot chocolate": "two", to confirm
+        return 2, True, True
+    if words in (["to", "the"], ["too", "the"]) or (
+        words[-3:-1] in (["like", "to"], ["want", "to"])
+        and words[-1] not in load_menu().known_words | VERBS_AFTER_TO
+    ):
+        # "To the Americano and ...", "I'd like to learn Americano": a held-out caller's
+        # "two Americanos", heard so twice; to confirm
         return 2, True, True
     for i, w in reversed(list(enumerate(words[-4:], start=max(0, len(words) - 4)))):
         if w in THREE_HEARD and (i == 0 or words[i - 1] not in FREE_OF):
