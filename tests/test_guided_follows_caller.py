@@ -3156,3 +3156,17 @@ async def test_to_before_a_drink_is_checked_as_two(tmp_path: Path) -> None:
         await call.say("Could you add caramel to the latte?")
         await call.say("I'd like to try the mocha.")
         assert await call.order() == [("Latte", 1, {}, "open"), ("Mocha", 1, {}, "open")]
+
+
+async def test_a_word_near_decaf_beside_a_drink_is_asked_about(tmp_path: Path) -> None:
+    """blind13's "iced decaf cappuccino" came through as "a iced Vcaf Cappuccino", and an iced
+    Cappuccino was made, the decaf dropped without a word. A word the menu does not know
+    that comes near "decaf" is asked about."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Can I get a iced Vcaf Cappuccino?")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one iced decaf Cappuccino, right?"
+        await call.say("Yes.")
+        assert await call.order() == [
+            ("Cappuccino", 1, {"caffeine": "Decaf", "hot-or-iced": "Iced"}, "open")
+        ]

@@ -691,6 +691,13 @@ def test_the_thirteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -
     _assert_new_blind_set("blind13", phone_calls=3)
 
 
+def test_the_fourteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind14 was written and committed on 2026-12-07 (stop 39) while blind13's last run went,
+    before any call of it ran; its voices are espeak-ng variants no earlier set uses (boris,
+    ed, grandpa, gustave, iven, michel, norbert, pablo, rob, steph2, marcelo)."""
+    _assert_new_blind_set("blind14", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")

@@ -67,6 +67,7 @@ async def _heard(first: str, second: str) -> tuple[str, int]:
         ("Hello, could I get a free coat in my red tea?", True),  # a drink we do not have
         ("How much in the Clortado?", True),  # a near miss
         ("Wild milk, stir your palm.", True),  # nothing understood
+        ("Hello, can I get a free coat in my rear seat?", True),  # an order, no drink caught
     ],
 )
 def test_words_the_policy_cannot_place_are_doubtful(line: str, doubtful: bool) -> None:

@@ -29,7 +29,7 @@ from .wrapped_stt import WrappedSTT
 if TYPE_CHECKING:
     from livekit.agents.voice.events import ConversationItemAddedEvent
 
-logger = logging.getLogger("voice-suite.second-listen")
+logger = logging.getLogger("voice_suite.second_listen")
 
 
 class SecondListenSTT(WrappedSTT):
