@@ -3170,3 +3170,32 @@ async def test_a_word_near_decaf_beside_a_drink_is_asked_about(tmp_path: Path) -
         assert await call.order() == [
             ("Cappuccino", 1, {"caffeine": "Decaf", "hot-or-iced": "Iced"}, "open")
         ]
+
+
+async def test_a_change_to_one_drink_of_a_check_keeps_the_others(tmp_path: Path) -> None:
+    """blind12's phone caller: "Just to check: one Latte and one Mocha, right?" - "Make the
+    Mocha ice cream." made the Mocha alone; the Latte was dropped without a word. Words
+    about one drink of a check change that drink and keep the others in the check."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("To the latte and the mocha, please.")
+        calls, said = await call.say("Make the Mocha iced.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: two Lattes and one iced Mocha, right?"
+        await call.say("Yes.")
+        assert await call.order() == [
+            ("Latte", 2, {}, "open"),
+            ("Mocha", 1, {"hot-or-iced": "Iced"}, "open"),
+        ]
+
+
+async def test_thanks_is_not_a_yes_to_a_check(tmp_path: Path) -> None:
+    """Whisper wrote "Thanks." for two blind callers' "No, that's not right" (blind12's
+    macchiatos, blind13's hazelnut latte), and the checked drinks were made. "Please." is a
+    yes to a check; "Thanks." gets the check again."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("To the americano, please.")
+        calls, said = await call.say("Thanks.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Sorry, I didn't catch that. Was that two Americanos?"
+        await call.say("Please.")
+        assert await call.order() == [("Americano", 2, {}, "open")]

@@ -278,8 +278,10 @@ class OrderPolicy:
                 self.pending, self.pending_fixes = pending, fixes
                 self.pending_looked_up = looked_up
                 return plan
-        if pending and _only_words(turn.text, COURTESY_WORDS):
+        if pending and _only_words(turn.text, frozenset({"please"})):
             yes = True  # "Just to check: one Cappuccino with oat milk, right?" - "Please."
+        # ("Thanks." is not a yes to a check: Whisper wrote it for two blind callers' "No,
+        # that's not right", and two Chai Lattes and two Macchiatos were made; asked again)
         if (
             pending
             and not (turn.drinks or turn.guesses or acts or turn.question or turn.off_topic)
@@ -337,6 +339,21 @@ class OrderPolicy:
         ):
             # "A latte with oat milk, right?" - "And a hot chocolate too": moving on is a yes
             return self._plan_add([*pending, *turn.drinks])
+        if (
+            len(pending) > 1
+            and turn.drinks
+            and not acts & {"no", "correct", "remove", "request"}
+            and all(d.definite for d in turn.drinks)
+            and {d.menu_item_id for d in turn.drinks} < {d.menu_item_id for d in pending}
+        ):
+            # "Just to check: one Latte and one Mocha, right?" - "Make the Mocha ice cream.":
+            # about one of the drinks checked, so the others stay in the check (a blind12
+            # phone caller's Latte was dropped without a word)
+            for heard in turn.drinks:
+                drink = next(d for d in pending if d.menu_item_id == heard.menu_item_id)
+                add_options(drink, heard, self.menu.items[drink.menu_item_id])
+                drink.unclear = {**heard.unclear, **drink.unclear}
+            return self._ask_to_confirm(pending)
         if (
             pending
             and not turn.drinks
