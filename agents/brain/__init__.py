@@ -7,6 +7,7 @@
 - `selection`: dispatch metadata / participant attribute / `BRAIN` / automatic -> a profile
 - `hybrid`: the realtime model's hand-off to a text reasoner (`consult_expert`)
 - `local_models`: loading the offline engines once per process (prewarm)
+- `second_listen`: the offline wideband ears' second Whisper, on turns the policy cannot place
 
 May import: `agents.config`, `agents.log`, `tools` (the tool runtime and domain), livekit and
 its plugins. Never imports the worker, the side channel or `evals`.
