@@ -204,10 +204,11 @@ async def test_a_local_call_costs_its_engines_cpu_seconds(tmp_path: Path) -> Non
         faults.caller_recording(turns=1).recording, tmp_path / "out", settings,
         choose_brain(settings),
     )  # fmt: skip
-    rows = {r["provider"]: r for r in result.summary["usage"]}
-    assert set(rows) == {"faster-whisper", "llama.cpp", "piper"}, result.summary["usage"]
-    cpu = sum(r["usage"]["cpu_s"] for r in rows.values())
-    assert all(r["usage"]["cpu_s"] > 0 for r in rows.values()), rows
+    rows = result.summary["usage"]
+    # faster-whisper may report twice: tiny.en, and Whisper base on a turn it hears again
+    assert {r["provider"] for r in rows} == {"faster-whisper", "llama.cpp", "piper"}, rows
+    cpu = sum(r["usage"]["cpu_s"] for r in rows)
+    assert all(r["usage"]["cpu_s"] > 0 for r in rows), rows
     assert result.summary["cost"]["total"] == pytest.approx(cpu * 0.044625 / 3600, abs=1e-7)
 
 

@@ -90,6 +90,27 @@ async def test_a_second_listen_that_does_not_place_leaves_the_first_words() -> N
     assert (text, calls) == ("How much in the Clortado?", 1)
 
 
+class _FailingSTT(_CountingSTT):
+    async def _recognize_impl(
+        self,
+        buffer: AudioBuffer,
+        *,
+        language: NotGivenOr[str] = NOT_GIVEN,
+        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
+    ) -> stt.SpeechEvent:
+        raise RuntimeError("model file unreadable")
+
+
+async def test_a_second_listen_that_fails_leaves_the_first_words() -> None:
+    engine = SecondListenSTT(
+        _CountingSTT("How much in the Clortado?"), _FailingSTT(""), heard_doubtfully
+    )
+    no_retry = APIConnectOptions(max_retry=0)
+    event = await engine.recognize(buffer=FRAME, conn_options=no_retry)
+    assert event.alternatives[0].text == "How much in the Clortado?"
+    assert (engine.listens, engine.replaced) == (1, 0)
+
+
 async def test_both_ears_get_the_conversation_and_are_closed() -> None:
     one, two = _CountingSTT("Yes."), _CountingSTT("Yes.")
     engine = SecondListenSTT(one, two, heard_doubtfully)

@@ -8,8 +8,8 @@ Whisper base hears many of those right but takes about twice as long, so it list
 `doubtful(text)` says the first words do not place (the offline brain's predicate:
 `agents.brain.guided.understanding.heard_doubtfully`), and its words replace the first ones
 only when they do place. Measured (`python -m evals.second_listen`, README "The offline
-brain"): on the orders eval's goal lines, the policy reads more lines as written, with the
-second pass on about a quarter of them.
+brain"): on the orders eval's 16 kHz goal lines the policy read 105 of 193 as written
+against 91 with tiny.en alone, with the second pass on 60 of them.
 
 No library does this: LiveKit's `FallbackAdapter` switches engines on errors, not on what was
 heard, so the choice is written here.
@@ -71,7 +71,13 @@ class SecondListenSTT(WrappedSTT):
         if not text.strip() or not self._doubtful(text):
             return first
         self.listens += 1
-        again = await self._second.recognize(buffer, language=language, conn_options=conn_options)
+        try:
+            again = await self._second.recognize(
+                buffer, language=language, conn_options=conn_options
+            )
+        except Exception:  # the first words stand: a second opinion never loses the turn
+            logger.warning("second listen failed; the first words stand", exc_info=True)
+            return first
         text2 = again.alternatives[0].text if again.alternatives else ""
         used = bool(text2.strip()) and not self._doubtful(text2)
         # the decision only: the caller's words are the transcript's, never the log's

@@ -2393,9 +2393,9 @@ def _asks(text: str) -> bool:
 
 
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "you", "cheers"})
+"""Words that carry no request of their own."""
 PLACE_QUESTION = "Shall I place the order?"
 """The read-back's own question (after "Anything else, or ..." it is one of two)."""
-"""Words that carry no request of their own."""
 
 
 HANG_UP_ANSWER_WORDS = FAREWELL_WORDS | {

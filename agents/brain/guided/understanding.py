@@ -9,7 +9,8 @@ language model (`CallerTurn.understood` is False).
 Written by hand because no library does this: it is a small grammar of one menu, not general
 NLU; the vocabulary comes from the menu file, the synonyms below are how callers say them.
 
-Owns: `understand(text) -> CallerTurn` and `heard_doubtfully(text)`. Imports: `tools.coffee` (the menu), stdlib.
+Owns: `understand(text) -> CallerTurn` and `heard_doubtfully(text)`. Imports: `tools.coffee`
+(the menu), stdlib.
 """
 
 from __future__ import annotations
