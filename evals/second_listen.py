@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import sys
 import time
 from collections.abc import Sequence
@@ -32,6 +31,8 @@ from typing import Any
 
 import numpy as np
 from livekit import rtc
+
+from evals.latency import Spread
 
 GOALS = Path(__file__).resolve().parent / "orders" / "goals"
 RATE = 16000
@@ -98,11 +99,10 @@ async def _heard(engine: Any, audio: np.ndarray) -> tuple[str, float]:
 
 
 def _spread(xs: list[float]) -> str:
-    if not xs:
+    sp = Spread.of(xs)
+    if sp is None:
         return "-"
-    q = statistics.quantiles(xs, n=20) if len(xs) > 1 else [xs[0]] * 19
-    q1, _, q3 = statistics.quantiles(xs, n=4) if len(xs) > 1 else (xs[0],) * 3
-    return f"{statistics.median(xs):.2f} [{q1:.2f}-{q3:.2f}] p95 {q[18]:.2f}"
+    return f"{sp.median:.2f} [{sp.q25:.2f}-{sp.q75:.2f}] p95 {sp.p95:.2f}"
 
 
 async def run(sets: Sequence[str], verbose: bool) -> int:

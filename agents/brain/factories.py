@@ -71,13 +71,10 @@ def _local_stt(s: Settings, telephony: bool) -> stt.STT:
     search and the menu prompt. Measured (README, "The offline brain" and "Policy turns and
     model turns"): tiny.en is two to three times as fast a pass, base more accurate on
     spoken orders over the phone."""
-    from livekit.plugins import fasterwhisper
-
-    whisper = fasterwhisper.STT(
-        model=local_whisper_model(s, telephony),
-        beam_size=s.local_phone_stt_beam if telephony else 5,
-        initial_prompt=local_stt_prompt(),
-        encoder_window=s.local_phone_stt_window if telephony else s.local_stt_window,
+    whisper = _menu_whisper(
+        local_whisper_model(s, telephony),
+        beam_size=s.local_phone_stt_beam if telephony else WIDEBAND_BEAM,
+        window=s.local_phone_stt_window if telephony else s.local_stt_window,
     )
     if not telephony:
         return _with_second_listen(s, whisper)
@@ -95,18 +92,24 @@ def _with_second_listen(s: Settings, whisper: stt.STT) -> stt.STT:
     base = installed_model(s.models_dir, LOCAL_STT_DIR)
     if s.local_stt_second_listen == "off" or s.local_stt_model or base is None:
         return whisper
-    from livekit.plugins import fasterwhisper
-
     from .guided.understanding import heard_doubtfully
     from .second_listen import SecondListenSTT
 
-    second = fasterwhisper.STT(
-        model=str(base),
-        beam_size=5,
-        initial_prompt=local_stt_prompt(),
-        encoder_window=s.local_stt_window,
-    )
+    second = _menu_whisper(str(base), beam_size=WIDEBAND_BEAM, window=s.local_stt_window)
     return SecondListenSTT(whisper, second, heard_doubtfully)
+
+
+WIDEBAND_BEAM = 5
+"""The wideband leg's Whisper beam width (both its passes)."""
+
+
+def _menu_whisper(model: str | None, *, beam_size: int, window: float) -> stt.STT:
+    """A local Whisper (`model`; None = tiny.en in its wheel) with the menu prompt."""
+    from livekit.plugins import fasterwhisper
+
+    return fasterwhisper.STT(
+        model=model, beam_size=beam_size, initial_prompt=local_stt_prompt(), encoder_window=window
+    )
 
 
 def openai_llm(s: Settings, model: str) -> llm.LLM:

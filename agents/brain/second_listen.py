@@ -67,7 +67,7 @@ class SecondListenSTT(WrappedSTT):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> stt.SpeechEvent:
         first = await self._inner.recognize(buffer, language=language, conn_options=conn_options)
-        text = first.alternatives[0].text if first.alternatives else ""
+        text = _text(first)
         if not text.strip() or not self._doubtful(text):
             return first
         self.listens += 1
@@ -78,7 +78,7 @@ class SecondListenSTT(WrappedSTT):
         except Exception:  # the first words stand: a second opinion never loses the turn
             logger.warning("second listen failed; the first words stand", exc_info=True)
             return first
-        text2 = again.alternatives[0].text if again.alternatives else ""
+        text2 = _text(again)
         used = bool(text2.strip()) and not self._doubtful(text2)
         # the decision only: the caller's words are the transcript's, never the log's
         logger.debug("second listen", extra={"used": used})
@@ -90,3 +90,7 @@ class SecondListenSTT(WrappedSTT):
     async def aclose(self) -> None:
         await super().aclose()
         await self._second.aclose()
+
+
+def _text(event: stt.SpeechEvent) -> str:
+    return event.alternatives[0].text if event.alternatives else ""

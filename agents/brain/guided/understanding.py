@@ -1091,7 +1091,7 @@ VERBS_AFTER_TO = frozenset({"try", "grab", "buy", "see", "order", "get", "have",
 """Words after "I'd like to" that are what the caller does with the drink, not a number."""
 
 
-def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
+def _quantity(before: str, plural: bool, menu: Menu) -> tuple[int, bool, bool]:
     """(quantity, said, unsure) from the words before a drink, never across an "and" ("two
     quartadles and the cold brew" is not two cold brews)."""
     words = re.split(r"\b(?:and|plus|also|then)\b", before)[-1].split()
@@ -1102,7 +1102,7 @@ def _quantity(before: str, plural: bool) -> tuple[int, bool, bool]:
         return 2, True, True
     if words in (["to", "the"], ["too", "the"]) or (
         words[-3:-1] in (["like", "to"], ["want", "to"])
-        and words[-1] not in load_menu().known_words | VERBS_AFTER_TO
+        and words[-1] not in menu.known_words | VERBS_AFTER_TO
     ):
         # "To the Americano and ...", "I'd like to learn Americano": a held-out caller's
         # "two Americanos", heard so twice; to confirm
@@ -1136,7 +1136,7 @@ def _near_longer_name(before: str, name: str, own_after: str, menu: Menu) -> Dri
         return None
     drink = DrinkRequest(menu_item_id=item_id, name=menu.items[item_id]["name"], heard=heard)
     drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(
-        " ".join(before.split()[:-1]), plural
+        " ".join(before.split()[:-1]), plural, menu
     )
     _options(own_after, menu.items[item_id], menu, drink)
     return drink
@@ -1196,7 +1196,7 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
         if at <= 0 or NOT_OURS.search(g.heard) or not (words[at - 1] in SLOT_BEFORE or iced_heard):
             # ("two flat whites" is a drink we do not have, never a near miss of a Latte)
             continue
-        quantity = _quantity(" ".join(words[:at]), g.heard.endswith("s"))
+        quantity = _quantity(" ".join(words[:at]), g.heard.endswith("s"), menu)
         # its options run to the next drink ("and a mocha"), not past "and milk"
         rest = " ".join(words[at + len(g.heard.split()) :])
         after = re.split(r"\b(and|plus|also)\b(?! milk\b)", rest)[0]
@@ -1444,7 +1444,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         plural = t[start:end].endswith("s") and not menu.items[item_id]["name"].lower().endswith(
             "s"
         )
-        drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(before, plural)
+        drink.quantity, drink.quantity_said, drink.quantity_unsure = _quantity(before, plural, menu)
         drink.definite = bool(re.search(r"\b(the|my|that)\s*$", t[:start]))
         if re.search(
             r"\b(?:not|did ?n'?t (?:mean|say|order|ask for)|did not (?:mean|say|order|ask for))"
