@@ -154,3 +154,12 @@ async def test_the_wideband_leg_hears_a_drink_tiny_en_writes_as_other_words() ->
     heard = (await wideband.recognize(buffer=frame)).alternatives[0].text
     assert "three cultivar red" in heard.lower(), heard
     assert wideband.listens == wideband.replaced == 1
+
+
+def test_the_bench_refuses_a_goal_set_it_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
+    from evals.second_listen import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--exclude", "blind99"])
+    assert exc.value.code == 2
+    assert "unknown goal set(s): blind99" in capsys.readouterr().err
