@@ -25,8 +25,9 @@ FRAME = rtc.AudioFrame(np.zeros(1600, np.int16).tobytes(), 16000, 1, 1600)
 
 
 class _CountingSTT(_ScriptedSTT):
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, fail: bool = False) -> None:
         super().__init__(text)
+        self.fail = fail
         self.calls = 0
         self.closed = False
         self.items: list[str] = []
@@ -39,6 +40,8 @@ class _CountingSTT(_ScriptedSTT):
         conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
     ) -> stt.SpeechEvent:
         self.calls += 1
+        if self.fail:
+            raise RuntimeError("model file unreadable")
         return await super()._recognize_impl(buffer, language=language, conn_options=conn_options)
 
     def _push_conversation_item(self, ev: ConversationItemAddedEvent) -> None:
@@ -90,20 +93,9 @@ async def test_a_second_listen_that_does_not_place_leaves_the_first_words() -> N
     assert (text, calls) == ("How much in the Clortado?", 1)
 
 
-class _FailingSTT(_CountingSTT):
-    async def _recognize_impl(
-        self,
-        buffer: AudioBuffer,
-        *,
-        language: NotGivenOr[str] = NOT_GIVEN,
-        conn_options: APIConnectOptions = DEFAULT_API_CONNECT_OPTIONS,
-    ) -> stt.SpeechEvent:
-        raise RuntimeError("model file unreadable")
-
-
 async def test_a_second_listen_that_fails_leaves_the_first_words() -> None:
     engine = SecondListenSTT(
-        _CountingSTT("How much in the Clortado?"), _FailingSTT(""), heard_doubtfully
+        _CountingSTT("How much in the Clortado?"), _CountingSTT("", fail=True), heard_doubtfully
     )
     no_retry = APIConnectOptions(max_retry=0)
     event = await engine.recognize(buffer=FRAME, conn_options=no_retry)
