@@ -149,6 +149,29 @@ def test_voices_are_parsed_and_spoken_at_the_calls_rate() -> None:
         assert 1000 < np.abs(pcm.astype(np.int32)).max() < 32767
 
 
+def test_an_espeak_voice_or_variant_the_machine_lacks_is_refused_not_spoken_as_the_default() -> (
+    None
+):
+    """espeak-ng speaks an unknown language or variant with its default voice and exits 0:
+    blind12's `en+andy` caller (the file is `!v/Andy`) spoke as plain `en` until stop 40."""
+    assert str(parse_voice("espeak:en-us+Alex")) == "espeak:en-us+Alex"
+    with pytest.raises(VoiceError, match="no variant 'andy'.*case-sensitive"):
+        parse_voice("espeak:en+andy")
+    with pytest.raises(VoiceError, match="no language 'en-zz'"):
+        parse_voice("espeak:en-zz+m3")
+    plain = speech_for(
+        "A mocha.", parse_voice("espeak:en"), 16000, noise_db=None, rng=np.random.default_rng(0)
+    )
+    andy = speech_for(
+        "A mocha.",
+        parse_voice("espeak:en+Andy"),
+        16000,
+        noise_db=None,
+        rng=np.random.default_rng(0),
+    )
+    assert len(plain) != len(andy) or not np.array_equal(plain, andy)
+
+
 # ------------------------------------------------------------------ the caller's ear and mind
 
 
@@ -696,6 +719,14 @@ def test_the_fourteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -
     before any call of it ran; its voices are espeak-ng variants no earlier set uses (boris,
     ed, grandpa, gustave, iven, michel, norbert, pablo, rob, steph2, marcelo)."""
     _assert_new_blind_set("blind14", phone_calls=3)
+
+
+def test_the_fifteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind15 was written and committed on 2026-12-07 (stop 40) before any call of that session
+    ran; its voices are espeak-ng's capitalised variants, which the voice check of the same
+    commit made usable (Alex, Alicia, Andrea, Annie, Denis, Hugo, Lee, Michael, Mike) and
+    antonio and steph3."""
+    _assert_new_blind_set("blind15", phone_calls=3)
 
 
 # ------------------------------------------------------------------ end to end (slow)

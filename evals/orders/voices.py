@@ -4,8 +4,9 @@ A voice is written `engine:name[@speed]`:
 
 - `flite:kal`, `flite:kal16`, `flite:awb`, `flite:rms`, `flite:slt` (a bare flite name works
   too: `slt`); `@speed` is a duration stretch (`@1.1` = 10 % slower);
-- `espeak:en-us+m3`, `espeak:en+f2`, `espeak:en-gb`, ... (any espeak-ng voice and variant);
-  `@speed` is words per minute (default 160).
+- `espeak:en-us+m3`, `espeak:en+f2`, `espeak:en-gb`, `espeak:en-us+Alex`, ... (any voice and
+  variant the installed espeak-ng lists; an unknown one is refused, because espeak-ng itself
+  would silently speak with its default voice); `@speed` is words per minute (default 160).
 
 `synthesize` returns int16 mono at the engine's own rate; `speech_for` resamples it to the
 call's input rate, levels it and adds seeded line noise (`line_noise`).
@@ -13,6 +14,7 @@ call's input rate, levels it and adds seeded line noise (`line_noise`).
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -29,7 +31,7 @@ FLITE_VOICES = ("kal", "kal16", "awb", "rms", "slt")
 ESPEAK_DEFAULT_WPM = 160
 SPEECH_RMS_DBFS = -20.0
 """Every line is levelled to this loudness (a caller at a normal distance from the phone)."""
-_ESPEAK_NAME = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*(\+[a-z0-9]{1,12})?$")
+_ESPEAK_NAME = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{1,8})*(\+[A-Za-z0-9]{1,12})?$")
 _FORBIDDEN = ("piper", "joe")
 """The agent's own voice: a caller speaking with it would test nothing."""
 
@@ -74,9 +76,46 @@ def parse_voice(spec: str) -> Voice:
             raise VoiceError(f"{spec!r}: not an espeak-ng voice name such as en-us+m3")
         if speed is not None and not 80 <= speed <= 400:
             raise VoiceError(f"{spec!r}: espeak-ng speed is 80..400 words per minute")
+        _check_espeak_installed_has(spec, name)
     else:
         raise VoiceError(f"{spec!r}: the engine is flite or espeak (e.g. flite:slt, espeak:en+f2)")
     return Voice(engine, name, speed)
+
+
+@functools.cache
+def _espeak_catalogue() -> tuple[frozenset[str], frozenset[str]] | None:
+    """The installed espeak-ng's languages and variant files (None: espeak-ng is not installed,
+    and `synthesize` says so when a line is spoken)."""
+    if shutil.which("espeak-ng") is None:
+        return None
+    langs = subprocess.run(["espeak-ng", "--voices"], capture_output=True, text=True, timeout=30)
+    variants = subprocess.run(
+        ["espeak-ng", "--voices=variant"], capture_output=True, text=True, timeout=30
+    )
+    rows = [line.split() for line in langs.stdout.splitlines()[1:]]
+    # a voice answers to its own language and to the ones after it: "(en-gb 3)(en 2)"
+    others = re.findall(r"\(([a-z0-9-]+) \d+\)", langs.stdout)
+    languages = frozenset([*(r[1] for r in rows if len(r) > 1), *others])
+    files = (line.split() for line in variants.stdout.splitlines()[1:])
+    names = frozenset(r[4].removeprefix("!v/") for r in files if len(r) > 4)
+    return languages, names
+
+
+def _check_espeak_installed_has(spec: str, name: str) -> None:
+    """espeak-ng falls back to its default voice, silently, for a language or variant it does
+    not have; a caller that sounds like another would test nothing new."""
+    catalogue = _espeak_catalogue()
+    if catalogue is None:
+        return
+    languages, variants = catalogue
+    language, _, variant = name.partition("+")
+    if language not in languages:
+        raise VoiceError(f"{spec!r}: espeak-ng has no language {language!r} (espeak-ng --voices)")
+    if variant and variant not in variants:
+        raise VoiceError(
+            f"{spec!r}: espeak-ng has no variant {variant!r} (espeak-ng --voices=variant; "
+            "names are case-sensitive)"
+        )
 
 
 def _run(cmd: list[str]) -> None:
