@@ -3199,3 +3199,57 @@ async def test_thanks_is_not_a_yes_to_a_check(tmp_path: Path) -> None:
         assert said == "Sorry, I didn't catch that. Was that two Americanos?"
         await call.say("Please.")
         assert await call.order() == [("Americano", 2, {}, "open")]
+
+
+# ---------------------------------------- blind14's calls (read in stop 40, after two runs)
+
+
+async def test_not_right_is_a_no(tmp_path: Path) -> None:
+    """blind14's phone caller: "Just to check: one Hot Chocolate, right?" (its "Actually" as
+    Whisper wrote it) - "Not right." got the check again, as words not caught. It is a no."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A chai latte with vanilla, please.")
+        call.guided.note_hearing("Hot Chocolate, Make It Shoulder Free, Vanilla,", 0.3)
+        _, said = await call.say("Hot Chocolate, Make It Shoulder Free, Vanilla,")
+        assert said == "Just to check: one Hot Chocolate, right?"
+        call.guided.note_hearing("Not right.", 0.9)
+        calls, said = await call.say("Not right.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Sorry about that. Which drink would you like?"
+        assert await call.order() == [("Chai Latte", 1, {}, "open")]
+
+
+async def test_one_drink_said_again_over_two_lines_of_it_is_made_as_said(tmp_path: Path) -> None:
+    """blind14's phone caller: over one Chai Latte with vanilla and one plain, "What would you
+    like to change?" - "I'd like one Chai Latte with sugar free vanilla sweetener." put the
+    sugar-free vanilla on the plain one and kept both. One drink said with its number, fewer
+    than the lines hold and like none of them: the lines are made again as now said."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A chai latte with vanilla, please.")
+        await call.say("And a chai latte.")
+        await call.say("No, not right.")
+        calls, said = await call.say("I'd like one Chai Latte with sugar free vanilla sweetener.")
+        assert names(calls).count("update_order_item") == 2, calls
+        assert "one Chai Latte with sugar free vanilla sweetener" in said
+        assert [r[:2] for r in await call.order()] == [("Chai Latte", 1)]
+        assert await call.addons() == [("Chai Latte", ["sugar-free-vanilla-sweetener"])]
+
+
+async def test_a_drink_name_heard_as_a_kind_of_milk_is_asked_about_not_added(
+    tmp_path: Path,
+) -> None:
+    """blind14's "No, that's not right. I'd like one latte with skim milk and a triple shot"
+    came through as "... World Latte with our Latte Milk and a triple shot", and a second
+    Latte was made. A drink's name between "with" and "milk" is a kind of milk not
+    understood: the milk is asked for."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("I'd like one latte with oat milk and a triple shot.")
+        calls, said = await call.say(
+            "Ooh, that's outright. I'd like World Latte with our Latte Milk and a triple shot."
+        )
+        assert not set(names(calls)) & WRITES, calls
+        assert said.startswith("Which milk would you like in the Latte:"), said
+        await call.say("Non-fat milk.")
+        assert await call.order() == [
+            ("Latte", 1, {"espresso-shots": "Triple", "milk-options": "Non-fat Milk"}, "open")
+        ]

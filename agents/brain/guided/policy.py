@@ -1531,6 +1531,13 @@ class OrderPolicy:
             fits = [ln for ln in same if _describes(d, ln)]
             if fits and fits[0].drink.quantity >= d.quantity:
                 out += [ln for ln in same if ln is not fits[0]]
+            elif (
+                not fits and d.quantity_said and d.quantity < sum(ln.drink.quantity for ln in same)
+            ):
+                # "I'd like one Chai Latte with sugar free vanilla" over one with vanilla and
+                # one plain (blind14's phone caller): none of them is that drink, and the
+                # number said is fewer than they hold; they are made again as now said
+                out += same
         return out
 
     def _would_change(self, said: DrinkRequest, line: Line) -> bool:
