@@ -5,6 +5,7 @@ only when they place."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 import pytest
@@ -155,3 +156,30 @@ def test_the_bench_refuses_a_goal_set_it_does_not_have(capsys: pytest.CaptureFix
         main(["--exclude", "blind99"])
     assert exc.value.code == 2
     assert "unknown goal set(s): blind99" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_bench_s_phone_mode_hears_phone_audio_with_base_then_tiny_en(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`python -m evals.second_listen --phone`: goal lines through the SIP hop (8 kHz mu-law),
+    the phone leg's Whisper base first and the candidate, tiny.en, as the second listen."""
+    import evals.second_listen as bench
+
+    if installed_model(Settings().models_dir, LOCAL_STT_DIR) is None:
+        pytest.fail("Whisper base is not installed: run scripts/bootstrap.sh")
+    real = bench.goal_lines
+    seen: list[Any] = []
+
+    def two_lines(sets: Any, phone: bool = False) -> list[Any]:
+        lines = real(["blind14"], phone)[:2]
+        seen.extend(lines)
+        return lines
+
+    monkeypatch.setattr(bench, "goal_lines", two_lines)
+    assert bench.main(["--phone", "--only", "blind14"]) == 0
+    out = capsys.readouterr().out
+    assert "phone (8 kHz mu-law) leg: first base, second tiny.en" in out
+    assert "| all | 2 |" in out
+    # 8 kHz audio: a 16 kHz line would be twice as long for the same words
+    assert all(len(line.audio) < 8000 * 6 for line in seen)
