@@ -729,6 +729,14 @@ def test_the_fifteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() ->
     _assert_new_blind_set("blind15", phone_calls=3)
 
 
+def test_the_sixteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind16 was written and committed on 2026-12-07 (stop 40) after blind15's second run
+    and before any of blind15's calls was read; for the next session to run held out. Its
+    voices are espeak-ng variants no earlier set uses (Diogo, Gene, Marco, Henrique, Jacky,
+    Mario, edward2, Nguyen, pedro, miguel, sandro)."""
+    _assert_new_blind_set("blind16", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
