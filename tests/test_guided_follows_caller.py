@@ -3063,12 +3063,17 @@ async def test_a_check_refused_then_said_the_same_offers_the_option(tmp_path: Pa
 
 
 async def test_an_add_on_question_answered_with_a_milk_keeps_the_milk(tmp_path: Path) -> None:
-    """ "with oatmeal" gets the add-on question; the answer "No, that's not right. I'd like
+    """ "with oatmeal" got the add-on question; the answer "No, that's not right. I'd like
     one Cappuccino with oat milk." made a Cappuccino with honey ("one" came near "honey") or
-    a plain one. Numbers come near no add-on, and the milk the answer names is made."""
+    a plain one. Numbers come near no add-on, and the milk the answer names is made. (Since
+    stop 40 "oatmeal" is checked as oat milk; a no to that check, said with oat milk, asks
+    which milk.)"""
     async with Caller(tmp_path, ScriptedFallback()) as call:
-        await call.say("Can I have a Cappuccino with oatmeal?")
-        await call.say("No, that's not right. I'd like one Cappuccino with oat milk.")
+        _, said = await call.say("Can I have a Cappuccino with oatmeal?")
+        assert said == "Just to check: one Cappuccino with oat milk, right?"
+        _, said = await call.say("No, that's not right. I'd like one Cappuccino with oat milk.")
+        assert said.startswith("Which milk would you like in the Cappuccino:"), said
+        await call.say("Oat milk, please.")
         assert await call.order() == [("Cappuccino", 1, {"milk-options": "Oat Milk"}, "open")]
         assert await call.addons() == [("Cappuccino", [])]
 
@@ -3252,4 +3257,25 @@ async def test_a_drink_name_heard_as_a_kind_of_milk_is_asked_about_not_added(
         await call.say("Non-fat milk.")
         assert await call.order() == [
             ("Latte", 1, {"espresso-shots": "Triple", "milk-options": "Non-fat Milk"}, "open")
+        ]
+
+
+# ------------------------------- blind15's calls (read in stop 40, after its two held-out runs)
+
+
+async def test_oatmeal_is_whisper_s_oat_milk(tmp_path: Path) -> None:
+    """blind15's "Sorry, can you make it oat milk?" came through as "... make it oatmeal?",
+    and "I'd like one iced latte with oatmeal" got "I have exactly that" twice, the whole
+    milk kept. "oatmeal" sounds like oat milk (the menu sells no food): asked about as oat
+    milk, made on a yes, and read back."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An iced latte with whole milk, please.")
+        calls, said = await call.say("Sorry, can you make it oatmeal?")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one iced Latte with oat milk, right?"
+        calls, said = await call.say("Yes.")
+        assert "update_order_item" in names(calls)
+        assert said.startswith("Okay. That's one iced Latte with oat milk.")
+        assert await call.order() == [
+            ("Latte", 1, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}, "open")
         ]

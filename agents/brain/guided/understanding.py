@@ -660,6 +660,8 @@ CONFUSABLE_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     # held-out callers' "one iced decaf", "an iced decaf"); "Nice, a latte" is not one
     "(?<=[a-z] )nice": ("hot-or-iced", ("Iced",)),
     "with no milk": ("milk-options", ("Oat Milk", "No Milk")),
+    # Whisper's "oat milk" from two blind callers ("can you make it oatmeal?")
+    "oatmeal": ("milk-options", ("Oat Milk",)),
     "the cafe": ("caffeine", ("Decaf",)),
     "de cafe": ("caffeine", ("Decaf",)),
 }
