@@ -3260,6 +3260,20 @@ async def test_a_drink_name_heard_as_a_kind_of_milk_is_asked_about_not_added(
         ]
 
 
+async def test_a_number_written_twice_before_a_drink_not_caught_is_still_asked_for(
+    tmp_path: Path,
+) -> None:
+    """blind14's over-greeting caller, asked what to change over one Hot Chocolate: "I'd like
+    one Hot Chocolate and one one the old year." (one lavender earl grey) got "I have exactly
+    that", twice; the drink not caught was dropped because Whisper wrote "one" twice."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A hot chocolate, please.")
+        await call.say("No, but not right.")
+        calls, said = await call.say("I'd like one Hot Chocolate and one one the old year.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said.endswith("Sorry, I didn't catch the other drink. What was it?"), said
+
+
 # ------------------------------- blind15's calls (read in stop 40, after its two held-out runs)
 
 

@@ -1328,7 +1328,9 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
         return ""
     pieces = re.split(rf"(\b(?:and|plus|also|or)\b|{DRINK_MARK})", rest)
     for part, then in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
-        part = part.strip()
+        # a number Whisper wrote twice ("and one one the old year", blind14's "and one
+        # lavender earl grey") is said once
+        part = re.sub(r"\b(a|an|one|two|three|four) \1\b", r"\1", part.strip())
         if then == "" and _run_together(part, menu):
             return part  # "Too hot chocolate sandalette": "... and a latte" run together
         # words right before a drink are that drink's ("an already end of Cappuccino")
