@@ -116,8 +116,8 @@ async def _heard(engine: Any, audio: np.ndarray, rate: int) -> tuple[str, float]
 
 def _engine_name(engine: Any, base: Path | None) -> str:
     """ "base" or "tiny.en": which Whisper an engine is (its model directory)."""
-    model = engine.options.model
-    return "base" if base is not None and Path(model) == base else "tiny.en"
+    model = Path(engine.options.model).resolve()  # the models folder may be a link
+    return "base" if base is not None and model == base.resolve() else "tiny.en"
 
 
 def _spread(xs: list[float]) -> str:
