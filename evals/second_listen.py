@@ -155,14 +155,13 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
             file=sys.stderr,
         )
         return 2
-    shipped = leg
     base = installed_model(settings.models_dir, LOCAL_STT_DIR)
     names = {
-        "first": _engine_name(shipped.inner, base),
-        "second": _engine_name(shipped.second, base),
+        "first": _engine_name(leg.inner, base),
+        "second": _engine_name(leg.second, base),
         "both": "second listen",
     }
-    engines = {"first": shipped.inner, "second": shipped.second, "both": shipped}
+    engines = {"first": leg.inner, "second": leg.second, "both": leg}
     rate = 8000 if phone else RATE
     for e in engines.values():
         e.prewarm()
@@ -173,7 +172,7 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
         tally = tallies.setdefault(line.set, Tally())
         tally.lines += 1
         want = reading(line.text)
-        listens, replaced = shipped.listens, shipped.replaced
+        listens, replaced = leg.listens, leg.replaced
         right: dict[str, bool] = {}
         for name, engine in engines.items():
             text, took = await _heard(engine, line.audio, rate)
@@ -182,8 +181,8 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
             tally.right[name] += right[name]
             if verbose:
                 print(f"{line.id} {name}: {text!r}", file=sys.stderr)
-        tally.twice += shipped.listens - listens
-        if shipped.replaced > replaced:
+        tally.twice += leg.listens - listens
+        if leg.replaced > replaced:
             tally.replaced += 1
             tally.replaced_right += right["both"]
     load_after = os.getloadavg()
