@@ -737,6 +737,14 @@ def test_the_sixteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() ->
     _assert_new_blind_set("blind16", phone_calls=3)
 
 
+def test_the_seventeenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind17 was written and committed on 2026-12-07 (stop 41) while blind16's first run was
+    under way and before any of blind16's calls was read; for the next session to run held
+    out. Its voices are espeak-ng variants no earlier set uses (Gene2, iven2, iven3, iven4,
+    klatt, klatt2, klatt3, Storm, Tweaky, RicishayMax, AnxiousAndy)."""
+    _assert_new_blind_set("blind17", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
