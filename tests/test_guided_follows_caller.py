@@ -3293,3 +3293,82 @@ async def test_oatmeal_is_whisper_s_oat_milk(tmp_path: Path) -> None:
         assert await call.order() == [
             ("Latte", 1, {"hot-or-iced": "Iced", "milk-options": "Oat Milk"}, "open")
         ]
+
+
+# ------------------------------- blind16's calls (read in stop 41, after its held-out run)
+
+
+async def test_a_comma_list_of_bare_drink_names_is_checked_before_anything_is_added(
+    tmp_path: Path,
+) -> None:
+    """Whisper base, prompted with the menu's names as a comma list, wrote them back for a
+    phone caller's "Can I get a latte with vanilla, please?": "Cappuccino, Latte, Whitman
+    and Latte, please.", and both drinks were added unasked. Bare names each in a clause of
+    their own are the prompt's shape: one check first, a name written twice is one drink,
+    and the caller's "no" with the order said again is what gets added."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Cappuccino, Latte, Whitman and Latte, please.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Cappuccino and one Latte, right?"
+        calls, said = await call.say(
+            "No, that's not right. I'd like two steamers and one tangerine rooibos."
+        )
+        assert said.startswith("Got it. That's two Steamers and one Tangerine Rooibos."), said
+        assert await call.order() == [
+            ("Steamer", 2, {}, "open"),
+            ("Tangerine Rooibos", 1, {}, "open"),
+        ]
+
+
+async def test_drinks_said_with_their_numbers_and_articles_are_not_taken_for_a_list_echo(
+    tmp_path: Path,
+) -> None:
+    """The check above is for bare names only: "A latte, a mocha and a cappuccino" and one
+    bare name ("Latte, please.") are added as they always were."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("A latte, a mocha and a cappuccino, please.")
+        assert "add_order_item" in names(calls), said
+        calls, said = await call.say("Hot chocolate, please.")
+        assert "add_order_item" in names(calls), said
+        assert len(await call.order()) == 4
+
+
+async def test_you_bet_answers_a_check_with_yes(tmp_path: Path) -> None:
+    """blind16's phone caller's "Yes." came through as "You bet." three times, and the check
+    it answered was asked again each time until the caller gave up. "You bet" is a yes."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An iced mocha, real oatmeal, and caramel, please.")
+        calls, said = await call.say("You bet.")
+        assert "add_order_item" in names(calls), said
+        assert said.startswith("Got it. That's one iced Mocha with oat milk and caramel sauce.")
+
+
+async def test_the_order_just_placed_said_again_is_not_placed_twice(tmp_path: Path) -> None:
+    """blind16's phone caller's "Yes, please place it" came in two pieces; the second cut
+    the placement news off at its first word, the agent's "Sorry, I didn't catch that.
+    Anything else?" left the caller thinking the order was lost, it said the order again,
+    and two orders were placed. Now the news goes with the question asked again, and the
+    same order said again is said to be placed (read from the placed order), never a
+    second order; "another ..." still orders one."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("Two steamers and a tangerine rooibos, please.")
+        calls, said = await call.say("Yes, please place it.")
+        assert names(calls) == ["finish_order"]
+        calls, said = await call.say("Clear, clean plate it.")
+        assert names(calls) == ["get_order_details"]
+        assert said == "Sorry, I didn't catch that. Your order is placed already. Anything else?"
+        calls, said = await call.say(
+            "No, that's not right. I'd like two Steamer and one Tangerine Rooibos."
+        )
+        assert names(calls) == ["get_order_details"]
+        assert said == (
+            "Your order is placed already: two Steamers and one Tangerine Rooibos. Anything else?"
+        )
+        assert [s for *_, s in await call.order()] == ["finished", "finished"]
+        calls, said = await call.say("I'd like another steamer, please.")
+        assert "add_order_item" in names(calls), said
+        assert await call.order() == [
+            ("Steamer", 2, {}, "finished"),
+            ("Tangerine Rooibos", 1, {}, "finished"),
+            ("Steamer", 1, {}, "open"),
+        ]

@@ -98,6 +98,8 @@ class OrderPolicy:
     placed: int = 0
     placed_order_id: str | None = None
     """The last order placed on this call: "it's placed already" is read from it."""
+    placed_drinks: tuple[Any, ...] = ()
+    """What that order held (`_order_key`): the same order said again is not a second one."""
     offered: list[DrinkRequest] = field(default_factory=list)
     """Drinks the agent just described and asked "would you like one?" about."""
     pending: list[DrinkRequest] = field(default_factory=list)
@@ -557,6 +559,18 @@ class OrderPolicy:
             self.asked_change = True
             names = _join(sorted({d.name for d in turn.drinks}))
             return [_reply(f"Sorry, what would you like to do with the {names}?")]
+        if (
+            turn.drinks
+            and self.placed
+            and not self.lines
+            and "more" not in acts
+            and _order_key(turn.drinks) == self.placed_drinks
+        ):
+            # the order just placed, said again ("No, that's not right. I'd like two steamers
+            # and one tangerine rooibos": blind16's phone caller, whose "please place it" had
+            # cut the announcement off, had it placed twice): said to be placed, with what
+            # it holds; "another ..." or "... as well" orders it again
+            return self._plan_placed_already("Anything else?", listing=True)
         if turn.drinks:
             return self._plan_add(turn.drinks)
         if (
@@ -2118,6 +2132,11 @@ class OrderPolicy:
             ]
         elif words and words <= GREETING_WORDS:
             plan = [_reply(f"Hi! {question}")]
+        elif not again and self.placed and not self.lines and self.last_said.startswith(PLACED):
+            # words over "Your order is placed ..." (blind16's phone callers' "please place
+            # it" and "bye" cut it off at its first word): the news goes with the question
+            self.asked_again = 1
+            plan = self._plan_placed_already(question, lead=AGAIN_LEADS[0])
         else:
             plan = self._ask_again(again, question)
         if not plan:
@@ -2261,16 +2280,20 @@ class OrderPolicy:
 
         return [lambda _: self._details(), read]
 
-    def _plan_placed_already(self, then: str) -> list[Callable[[Results], Step | None]]:
+    def _plan_placed_already(
+        self, then: str, *, lead: str = "", listing: bool = False
+    ) -> list[Callable[[Results], Step | None]]:
         """ "It's placed already", read from the placed order's `get_order_details` (its
-        status) in this turn, never from memory: a statement about the order has a tool
-        result behind it."""
+        status, and with `listing` its drinks) in this turn, never from memory: a statement
+        about the order has a tool result behind it."""
 
         def say(results: Results) -> Step:
             out = results[0][1] if results and not results[0][2] else None
             if isinstance(out, dict) and out.get("status") == "finished":
-                return Say(f"Your order is placed already. {then}")
-            return Say(f"Sorry, I couldn't look up your order just now. {then}")
+                said = self._order_said(results) if listing else ""
+                return Say(f"{lead}Your order is placed already{f': {said}' if said else ''}. "
+                           f"{then}")  # fmt: skip
+            return Say(f"{lead}Sorry, I couldn't look up your order just now. {then}")
 
         return [lambda _: self._details(self.placed_order_id or ""), say]
 
@@ -2285,10 +2308,10 @@ class OrderPolicy:
             self.awaiting_confirmation = False
             self.placed += 1
             self.placed_order_id = self.order_id
+            self.placed_drinks = _order_key([ln.drink for ln in self.lines])
             self.lines, self.order_id = [], None
             self.order_type = self.order_type_set = ""
-            return Say("Your order is placed and will be ready at the bar in a few minutes. "
-                       "Anything else?")  # fmt: skip
+            return Say(f"{PLACED} and will be ready at the bar in a few minutes. Anything else?")
 
         return [finish, placed]
 
@@ -2333,6 +2356,9 @@ FAREWELL_WORDS = frozenset(
 )  # fmt: skip
 """Words a farewell is made of ("Okay, thanks so much, bye!")."""
 
+
+PLACED = "Your order is placed"
+"""How the agent says `finish_order` succeeded."""
 
 AGAIN_LEADS = ("Sorry, I didn't catch that. ", "Sorry, I'm having trouble hearing you. ")
 """What a question asked again starts with, the first time and the second."""
@@ -2627,6 +2653,11 @@ def _drinks_key(drinks: list[DrinkRequest]) -> tuple[Any, ...]:
     """What a check was about: each drink, its number and its options."""
     return tuple((d.menu_item_id, d.quantity, tuple(sorted(d.attributes.items())),
                   tuple(sorted(d.addons))) for d in drinks)  # fmt: skip
+
+
+def _order_key(drinks: list[DrinkRequest]) -> tuple[Any, ...]:
+    """What an order holds, in any order of saying: its drinks, numbers and options."""
+    return tuple(sorted(_drinks_key(drinks)))
 
 
 def _join(words: list[str]) -> str:

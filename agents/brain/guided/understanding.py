@@ -276,6 +276,8 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"^(it|this|that|everything|the order|the details|details) (is|are|does|looks)\b",
         r"\b(is|are) (all )?(correct|right)\b", r"\b(that will|that'?ll) (work|do)\b",
         r"\byou got it\b", r"\bjust what i (ordered|wanted)\b",
+        # "You bet." (blind16's phone caller's "Yes." as Whisper wrote it, twice; a yes anyway)
+        r"^(you bet|sure thing|for sure)\b",
     ),
     "no": (r"^((wait|oh|um|uh|sorry|actually|hmm|hold on) )*(no|nope|nah|not quite|wrong)\b",
            # "that's outright", "let's outright": Whisper's "that's not right" (held-out
@@ -1628,7 +1630,29 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     if ours or "request" in turn.acts and not turn.acts & {"done", "place"}:
         # "Bye, can I get a latte": a farewell word inside an order is not a goodbye
         turn.acts.discard("goodbye")
+    if _reads_like_the_menu_list(text, menu):
+        for drink in turn.drinks:
+            drink.doubtful = True  # checked before it is added
+        # a name written twice is one drink, as `add_order_item` would take it
+        turn.drinks = [d for i, d in enumerate(turn.drinks) if d not in turn.drinks[:i]]
     return turn
+
+
+def _reads_like_the_menu_list(text: str, menu: Menu) -> bool:
+    """Two or more bare drink names, each a clause of its own ("Cappuccino, Latte, Whitman
+    and Latte, please."): the shape of Whisper's prompt (the menu's names, comma separated:
+    `agents.brain.factories.local_stt_prompt`), which Whisper writes back for words it
+    cannot make out. blind16's phone callers got it for "Can I get a latte with vanilla,
+    please?", for "Two steamers and a tangerine rooibos" and for a "Yes." (heard again with
+    the audio's start 0.1 s later, the first is "I guess I'm not in with my little
+    offspring"), and the drinks were added unasked. A caller who does list bare names
+    gets one check before they are added."""
+    bare = 0
+    for clause in re.split(r"[,.;:!?]", text):
+        c = normalise(clause)
+        found = _find_items(c, menu)
+        bare += len(found) == 1 and found[0][:2] == (0, len(c))
+    return bare >= 2
 
 
 def heard_doubtfully(text: str, menu: Menu | None = None) -> bool:
