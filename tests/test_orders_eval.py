@@ -745,6 +745,14 @@ def test_the_seventeenth_blind_set_is_new_callers_in_voices_no_other_set_uses() 
     _assert_new_blind_set("blind17", phone_calls=3)
 
 
+def test_the_eighteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind18 was written and committed on 2026-12-07 (stop 41) after blind17's first run
+    and before any of blind17's calls was read; for the next session to run held out. Its
+    voice settings are new: espeak-ng's klatt4-6, RicishayMax2-3, Alicia in en-us-nyc, Annie
+    in en-gb-scotland, m5 in en-029, and flite's kal, kal16 and awb at speeds no set used."""
+    _assert_new_blind_set("blind18", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
