@@ -107,7 +107,7 @@ def goal_lines(sets: Sequence[str], phone: bool = False) -> list[Line]:
     return out
 
 
-async def _heard(engine: Any, audio: np.ndarray, rate: int) -> tuple[str, float]:
+async def hear_line(engine: Any, audio: np.ndarray, rate: int) -> tuple[str, float]:
     frame = rtc.AudioFrame(audio.astype(np.int16).tobytes(), rate, 1, len(audio))
     started = time.perf_counter()
     event = await engine.recognize(buffer=frame)
@@ -120,7 +120,7 @@ def _engine_name(engine: Any, base: Path | None) -> str:
     return "base" if base is not None and model == base.resolve() else "tiny.en"
 
 
-def _spread(xs: list[float]) -> str:
+def spread_text(xs: list[float]) -> str:
     sp = Spread.of(xs)
     if sp is None:
         return "-"
@@ -175,7 +175,7 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
         listens, replaced = leg.listens, leg.replaced
         right: dict[str, bool] = {}
         for name, engine in engines.items():
-            text, took = await _heard(engine, line.audio, rate)
+            text, took = await hear_line(engine, line.audio, rate)
             tally.seconds[name].append(took)
             right[name] = reading(text) == want
             tally.right[name] += right[name]
@@ -208,7 +208,7 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
     print("| engine | seconds per line: median [IQR], p95 |")
     print("|---|---|")
     for k, label in names.items():
-        print(f"| {label} | {_spread(total.seconds[k])} |")
+        print(f"| {label} | {spread_text(total.seconds[k])} |")
     print()
     fmt = " ".join(f"{x:.2f}" for x in load_before)
     print(f"load average before / after: {fmt} / {' '.join(f'{x:.2f}' for x in load_after)} "

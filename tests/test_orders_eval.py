@@ -747,10 +747,19 @@ def test_the_seventeenth_blind_set_is_new_callers_in_voices_no_other_set_uses() 
 
 def test_the_eighteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind18 was written and committed on 2026-12-07 (stop 41) after blind17's first run
-    and before any of blind17's calls was read; for the next session to run held out. Its
+    and before any of blind17's calls was read, and first run held out in stop 41 (run I),
+    after blind16's and blind17's fixes and before any of its calls was read. Its
     voice settings are new: espeak-ng's klatt4-6, RicishayMax2-3, Alicia in en-us-nyc, Annie
     in en-gb-scotland, m5 in en-029, and flite's kal, kal16 and awb at speeds no set used."""
     _assert_new_blind_set("blind18", phone_calls=3)
+
+
+def test_the_nineteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind19 was written and committed on 2026-12-07 (stop 41) before blind18's first run
+    and before any blind18 call was read; for the next session to run held out. Its voice
+    settings are new: espeak-ng variants at speeds no set used (m3, f5, f3, f2, m7, m6),
+    croak and kaukovalta, and flite's rms, slt and kal16 at new speeds."""
+    _assert_new_blind_set("blind19", phone_calls=3)
 
 
 # ------------------------------------------------------------------ end to end (slow)

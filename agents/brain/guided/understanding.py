@@ -1646,7 +1646,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     if ours or "request" in turn.acts and not turn.acts & {"done", "place"}:
         # "Bye, can I get a latte": a farewell word inside an order is not a goodbye
         turn.acts.discard("goodbye")
-    if _reads_like_the_menu_list(text, menu):
+    if reads_like_the_menu_list(text, menu):
         for drink in turn.drinks:
             drink.doubtful = True  # checked before it is added
         # a name written twice is one drink, as `add_order_item` would take it
@@ -1654,7 +1654,7 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     return turn
 
 
-def _reads_like_the_menu_list(text: str, menu: Menu) -> bool:
+def reads_like_the_menu_list(text: str, menu: Menu) -> bool:
     """Two or more bare drink names, each a clause of its own ("Cappuccino, Latte, Whitman
     and Latte, please."): the shape of Whisper's prompt (the menu's names, comma separated:
     `agents.brain.factories.local_stt_prompt`), which Whisper writes back for words it
