@@ -32,7 +32,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from evals.second_listen import GOALS, goal_lines, hear_line, reading, spread_text
+from evals.second_listen import (
+    add_set_arguments,
+    chosen_sets,
+    goal_lines,
+    hear_line,
+    reading,
+    spread_text,
+)
 
 PROMPTS = ("shipped", "menu list", "none")
 
@@ -125,19 +132,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m evals.prompt_bench", description=__doc__.split("\n")[0]
     )
     ap.add_argument("--phone", action="store_true", help="every line as a phone caller's")
-    ap.add_argument("--exclude", default="", help="goal sets to leave out (held out)")
-    ap.add_argument("--only", default="", help="only these goal sets")
+    add_set_arguments(ap)
     args = ap.parse_args(argv)
-    known = sorted(d.name for d in GOALS.iterdir() if d.is_dir())
-    only = [s for s in args.only.split(",") if s] or known
-    exclude = {s for s in args.exclude.split(",") if s}
-    unknown = (set(only) | exclude) - set(known)
-    if unknown:
-        ap.error(f"unknown goal set(s): {', '.join(sorted(unknown))} (have: {', '.join(known)})")
-    sets = [s for s in only if s not in exclude]
-    if not sets:
-        ap.error("no goal set left to hear")
-    return asyncio.run(run(sets, args.phone))
+    return asyncio.run(run(chosen_sets(ap, args), args.phone))
 
 
 if __name__ == "__main__":

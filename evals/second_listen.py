@@ -216,24 +216,38 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m evals.second_listen", description=__doc__.split("\n")[0]
-    )
+def add_set_arguments(ap: argparse.ArgumentParser) -> None:
+    """`--exclude` and `--only`: which goal sets a bench over goal lines hears."""
     ap.add_argument("--exclude", default="", help="goal sets to leave out (held out)")
     ap.add_argument("--only", default="", help="only these goal sets")
-    ap.add_argument("--verbose", action="store_true", help="print each line as heard")
-    ap.add_argument(
-        "--phone", action="store_true", help="every goal line as a phone caller's, the phone leg"
-    )
-    args = ap.parse_args(argv)
+
+
+def chosen_sets(ap: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
+    """The goal sets `--only` and `--exclude` leave; a set that does not exist, or none
+    left, is a usage error (exit 2)."""
     known = sorted(d.name for d in GOALS.iterdir() if d.is_dir())
     only = [s for s in args.only.split(",") if s] or known
     exclude = {s for s in args.exclude.split(",") if s}
     unknown = (set(only) | exclude) - set(known)
     if unknown:
         ap.error(f"unknown goal set(s): {', '.join(sorted(unknown))} (have: {', '.join(known)})")
-    return asyncio.run(run([s for s in only if s not in exclude], args.verbose, args.phone))
+    sets = [s for s in only if s not in exclude]
+    if not sets:
+        ap.error("no goal set left to hear")
+    return sets
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.second_listen", description=__doc__.split("\n")[0]
+    )
+    add_set_arguments(ap)
+    ap.add_argument("--verbose", action="store_true", help="print each line as heard")
+    ap.add_argument(
+        "--phone", action="store_true", help="every goal line as a phone caller's, the phone leg"
+    )
+    args = ap.parse_args(argv)
+    return asyncio.run(run(chosen_sets(ap, args), args.verbose, args.phone))
 
 
 if __name__ == "__main__":

@@ -31,17 +31,6 @@ def test_the_old_menu_list_prompt_reads_like_the_menu_list() -> None:
     assert reads_like_the_menu_list(menu_list_prompt(), load_menu())
 
 
-def test_the_prompt_bench_refuses_a_goal_set_it_does_not_have(
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    from evals.prompt_bench import main
-
-    with pytest.raises(SystemExit) as exc:
-        main(["--only", "blind99"])
-    assert exc.value.code == 2
-    assert "unknown goal set(s): blind99" in capsys.readouterr().err
-
-
 @pytest.mark.slow
 def test_the_prompt_bench_hears_phone_lines_with_each_prompt(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]

@@ -149,13 +149,26 @@ async def test_the_wideband_leg_hears_a_drink_tiny_en_writes_as_other_words() ->
     assert wideband.listens == wideband.replaced == 1
 
 
-def test_the_bench_refuses_a_goal_set_it_does_not_have(capsys: pytest.CaptureFixture[str]) -> None:
-    from evals.second_listen import main
+@pytest.mark.parametrize("bench", ["evals.second_listen", "evals.prompt_bench"])
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (["--exclude", "blind99"], "unknown goal set(s): blind99"),
+        (["--only", "tuned", "--exclude", "tuned"], "no goal set left to hear"),
+    ],
+)
+def test_the_bench_refuses_goal_sets_it_cannot_hear(
+    bench: str, argv: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Both benches over goal lines (`second_listen`, `prompt_bench`) refuse a set that does
+    not exist, and a choice that leaves none, with one line and exit 2."""
+    import importlib
 
+    main = importlib.import_module(bench).main
     with pytest.raises(SystemExit) as exc:
-        main(["--exclude", "blind99"])
+        main(argv)
     assert exc.value.code == 2
-    assert "unknown goal set(s): blind99" in capsys.readouterr().err
+    assert error in capsys.readouterr().err
 
 
 @pytest.mark.slow
