@@ -128,24 +128,26 @@ def test_the_second_listen_is_a_setting_and_needs_base() -> None:
 
 @pytest.mark.slow
 async def test_the_wideband_leg_hears_a_drink_tiny_en_writes_as_other_words() -> None:
-    """blind12's over-greeting caller (espeak-ng en-us-nyc+robert): tiny.en writes "three
-    cultivar red" as "a free coat in my red"; the wideband leg the brain's factory builds
-    hears the drink, through its second listen."""
+    """A caller in flite's kal16, slowed (`@0.8`): tiny.en writes "A mocha with lactose free
+    milk" as "The milk with Lattos Free Milk"; the wideband leg the brain's factory builds
+    hears the drink, through its second listen. (Until stop 41 this was blind12's "three
+    cultivar red" as "a free coat in my red", which tiny.en hears right since the prompt
+    became a sentence.)"""
     from evals.orders.voices import parse_voice, speech_for
 
     if installed_model(Settings().models_dir, LOCAL_STT_DIR) is None:
         pytest.fail("Whisper base is not installed: run scripts/bootstrap.sh")
     wideband = _local_stt(Settings(), telephony=False)
     assert isinstance(wideband, SecondListenSTT)
-    line = "Hello, could I get a three cultivar red tea?"
-    pcm = speech_for(line, parse_voice("espeak:en-us-nyc+robert"), 16000, noise_db=None,
+    line = "A mocha with lactose free milk, please."
+    pcm = speech_for(line, parse_voice("flite:kal16@0.8"), 16000, noise_db=None,
                      rng=np.random.default_rng(0))  # fmt: skip
     pcm = np.concatenate([np.zeros(4000, np.int16), pcm, np.zeros(8000, np.int16)])
     frame = rtc.AudioFrame(pcm.tobytes(), 16000, 1, len(pcm))
     first = (await wideband.inner.recognize(buffer=frame)).alternatives[0].text
     assert heard_doubtfully(first), first  # tiny.en alone misses it
     heard = (await wideband.recognize(buffer=frame)).alternatives[0].text
-    assert "three cultivar red" in heard.lower(), heard
+    assert "mocha" in heard.lower() and "lactose" in heard.lower(), heard
     assert wideband.listens == wideband.replaced == 1
 
 

@@ -48,9 +48,9 @@ def local_stt_prompt() -> str:
     written as a caller orders ("Can I get one Americano, two Cappuccinos, ... a Latte or a
     Mocha, with oat milk ...?"), not as a bare list: given the names comma by comma, Whisper
     wrote the list back for words it could not make out ("Cappuccino, Latte, Whitman and
-    Latte, please.") and heard fewer lines right (`python -m evals.prompt_bench`: on 304 goal
-    lines through the phone hop, 132 read as written with the list, 173 with the sentence;
-    tiny.en at 16 kHz, 117 of 230 and 139). Built once per process from the menu the
+    Latte, please.") and heard fewer lines right (`python -m evals.prompt_bench --phone`: of
+    336 goal lines through the phone hop, 141 read as written with the list, 180 with the
+    sentence; README, "The offline brain"). Built once per process from the menu the
     ordering policy reads."""
     from .guided.understanding import load_menu
 

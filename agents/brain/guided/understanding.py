@@ -1656,13 +1656,14 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
 
 def reads_like_the_menu_list(text: str, menu: Menu) -> bool:
     """Two or more bare drink names, each a clause of its own ("Cappuccino, Latte, Whitman
-    and Latte, please."): the shape of Whisper's prompt (the menu's names, comma separated:
-    `agents.brain.factories.local_stt_prompt`), which Whisper writes back for words it
-    cannot make out. blind16's phone callers got it for "Can I get a latte with vanilla,
-    please?", for "Two steamers and a tangerine rooibos" and for a "Yes." (heard again with
-    the audio's start 0.1 s later, the first is "I guess I'm not in with my little
-    offspring"), and the drinks were added unasked. A caller who does list bare names
-    gets one check before they are added."""
+    and Latte, please."): the shape of the prompt Whisper had until stop 41 (the menu's
+    names, comma separated), which it wrote back for words it could not make out. blind16's
+    phone callers got it for "Can I get a latte with vanilla, please?", for "Two steamers
+    and a tangerine rooibos" and for a "Yes." (heard again with the audio's start 0.1 s
+    later, the first is "I guess I'm not in with my little offspring"), and the drinks were
+    added unasked. The prompt is a sentence now (`agents.brain.factories.local_stt_prompt`;
+    `python -m evals.prompt_bench` counts these echoes per prompt); a caller who does list
+    bare names gets one check before they are added."""
     bare = 0
     for clause in re.split(r"[,.;:!?]", text):
         rest = normalise(clause)
