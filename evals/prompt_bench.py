@@ -37,6 +37,7 @@ from evals.second_listen import (
     chosen_sets,
     goal_lines,
     hear_line,
+    load_line,
     reading,
     spread_text,
 )
@@ -67,21 +68,12 @@ class Tally:
 
 
 def _engines(phone: bool) -> tuple[str, dict[str, Any]]:
-    from livekit.plugins import fasterwhisper
-
-    from agents.brain.factories import WIDEBAND_BEAM, local_whisper_model
+    from agents.brain.factories import leg_whisper, local_whisper_model
     from agents.config import Settings
 
     s = Settings.from_env(dict(os.environ))
     model = local_whisper_model(s, telephony=phone)
-    beam = s.local_phone_stt_beam if phone else WIDEBAND_BEAM
-    window = s.local_phone_stt_window if phone else s.local_stt_window
-    engines = {
-        p: fasterwhisper.STT(
-            model=model, beam_size=beam, initial_prompt=prompt_text(p), encoder_window=window
-        )
-        for p in PROMPTS
-    }
+    engines = {p: leg_whisper(s, phone, prompt_text(p)) for p in PROMPTS}
     return (Path(model).name if model else "tiny.en"), engines
 
 
@@ -122,8 +114,7 @@ async def run(sets: Sequence[str], phone: bool) -> int:
     for p in PROMPTS:
         print(f"| {p} | {spread_text(total.seconds[p])} |")
     print()
-    before, after = (" ".join(f"{x:.2f}" for x in la) for la in (load_before, load_after))
-    print(f"load average before / after: {before} / {after} ({os.cpu_count()} CPUs)")
+    print(load_line(load_before, load_after))
     return 0
 
 

@@ -120,6 +120,12 @@ def _engine_name(engine: Any, base: Path | None) -> str:
     return "base" if base is not None and model == base.resolve() else "tiny.en"
 
 
+def load_line(before: Sequence[float], after: Sequence[float]) -> str:
+    """ "load average before / after: 0.71 0.61 0.72 / 1.69 1.63 1.25 (2 CPUs)" """
+    b, a = (" ".join(f"{x:.2f}" for x in la) for la in (before, after))
+    return f"load average before / after: {b} / {a} ({os.cpu_count()} CPUs)"
+
+
 def spread_text(xs: list[float]) -> str:
     sp = Spread.of(xs)
     if sp is None:
@@ -210,9 +216,7 @@ async def run(sets: Sequence[str], verbose: bool, phone: bool = False) -> int:
     for k, label in names.items():
         print(f"| {label} | {spread_text(total.seconds[k])} |")
     print()
-    fmt = " ".join(f"{x:.2f}" for x in load_before)
-    print(f"load average before / after: {fmt} / {' '.join(f'{x:.2f}' for x in load_after)} "
-          f"({os.cpu_count()} CPUs)")  # fmt: skip
+    print(load_line(load_before, load_after))
     return 0
 
 

@@ -90,11 +90,7 @@ def _local_stt(s: Settings, telephony: bool) -> stt.STT:
     search and the menu prompt. Measured (README, "The offline brain" and "Policy turns and
     model turns"): tiny.en is two to three times as fast a pass, base more accurate on
     spoken orders over the phone."""
-    whisper = _menu_whisper(
-        local_whisper_model(s, telephony),
-        beam_size=s.local_phone_stt_beam if telephony else WIDEBAND_BEAM,
-        window=s.local_phone_stt_window if telephony else s.local_stt_window,
-    )
+    whisper = leg_whisper(s, telephony, local_stt_prompt())
     if not telephony:
         return _with_second_listen(s, whisper)
     # phone callers read order and phone numbers digit by digit: one number for the tools
@@ -122,12 +118,27 @@ WIDEBAND_BEAM = 5
 """The wideband leg's Whisper beam width (both its passes)."""
 
 
+def leg_whisper(s: Settings, telephony: bool, prompt: str | None) -> stt.STT:
+    """A leg's first Whisper as the brain builds it (its model, beam and encoder window),
+    with `prompt` (the brain passes `local_stt_prompt()`; `evals.prompt_bench` others)."""
+    return _whisper(
+        local_whisper_model(s, telephony),
+        beam_size=s.local_phone_stt_beam if telephony else WIDEBAND_BEAM,
+        window=s.local_phone_stt_window if telephony else s.local_stt_window,
+        prompt=prompt,
+    )
+
+
 def _menu_whisper(model: str | None, *, beam_size: int, window: float) -> stt.STT:
     """A local Whisper (`model`; None = tiny.en in its wheel) with the menu prompt."""
+    return _whisper(model, beam_size=beam_size, window=window, prompt=local_stt_prompt())
+
+
+def _whisper(model: str | None, *, beam_size: int, window: float, prompt: str | None) -> stt.STT:
     from livekit.plugins import fasterwhisper
 
     return fasterwhisper.STT(
-        model=model, beam_size=beam_size, initial_prompt=local_stt_prompt(), encoder_window=window
+        model=model, beam_size=beam_size, initial_prompt=prompt, encoder_window=window
     )
 
 
