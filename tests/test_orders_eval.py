@@ -762,6 +762,14 @@ def test_the_nineteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -
     _assert_new_blind_set("blind19", phone_calls=3)
 
 
+def test_the_twentieth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind20 was written and committed on 2026-12-07 (stop 42) while blind19's first run was
+    under way and before any of blind19's calls was read; held out. Its voices are espeak-ng
+    variants no earlier set uses (robosoft to robosoft7, UniRobot, anikaRobot, announcer,
+    fast)."""
+    _assert_new_blind_set("blind20", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
