@@ -3427,3 +3427,53 @@ async def test_a_list_echo_whose_clause_holds_two_names_is_checked_too(tmp_path:
         calls, said = await call.say("Mocha Latte, Cappuccino,")
         assert not set(names(calls)) & WRITES, calls
         assert said == "Just to check: one Mocha and one Cappuccino, right?"
+
+
+# ------------------------------- blind19's calls (read in stop 42, after its held-out run)
+
+
+async def test_two_names_run_together_are_asked_about_as_the_longer_name_they_come_near(
+    tmp_path: Path,
+) -> None:
+    """blind19's phone caller said "Two matcha lattes, please." and Whisper wrote "A Macchiato
+    Latte, a Clean", then "I'd like two Macchiato Latte in." after the check was refused; two
+    Macchiatos and a Latte were added. Two names with no pause between them are one name heard
+    wrong: the longer name they come near is checked, and made on a yes."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("A Macchiato Latte, a Clean")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Matcha Latte, right?"
+        calls, said = await call.say("No, that's not right. I'd like two Macchiato Latte in.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: two Matcha Lattes, right?"
+        await call.say("Yeah.")
+        assert [r[:2] for r in await call.order()] == [("Matcha Latte", 2)]
+
+
+async def test_two_names_run_together_with_no_longer_name_near_are_checked_not_added(
+    tmp_path: Path,
+) -> None:
+    """ "A latte macchiato" (no drink of ours) is not a Latte and a Macchiato said as a list:
+    both are checked before anything is added; a list said with a pause keeps every drink."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("A latte macchiato, please.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Latte and one Macchiato, right?"
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("A latte, macchiato and mocha, please.")
+        assert [r[0] for r in await call.order()] == ["Latte", "Macchiato", "Mocha"]
+
+
+async def test_a_bare_name_after_the_order_is_placed_is_checked_before_a_new_order(
+    tmp_path: Path,
+) -> None:
+    """A phone caller's "Bye." after "Your order is placed. Anything else?" came through as
+    "Mocha." and opened a second order nobody asked for: a bare name then is checked."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A latte, please.")
+        await call.say("That's all, please place it.")
+        calls, said = await call.say("Mocha.")
+        assert not set(names(calls)) & WRITES, calls
+        assert said == "Just to check: one Mocha, right?"
+        calls, said = await call.say("A mocha, please.")
+        assert "add_order_item" in names(calls), said

@@ -572,6 +572,16 @@ class OrderPolicy:
             # cut the announcement off, had it placed twice): said to be placed, with what
             # it holds; "another ..." or "... as well" orders it again
             return self._plan_placed_already("Anything else?", listing=True)
+        if (
+            turn.drinks
+            and self.placed
+            and not self.lines
+            and not acts
+            and len(normalise(turn.text).split()) <= 2
+        ):
+            # "Your order is placed. Anything else?" - "Mocha." (a phone caller's "Bye."): a
+            # bare name after the order is placed opens a new order only on a yes
+            return self._ask_to_confirm(turn.drinks)
         if turn.drinks:
             return self._plan_add(turn.drinks)
         if (
