@@ -756,7 +756,8 @@ def test_the_eighteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -
 
 def test_the_nineteenth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind19 was written and committed on 2026-12-07 (stop 41) before blind18's first run
-    and before any blind18 call was read; for the next session to run held out. Its voice
+    and before any blind18 call was read, and first run held out at the start of stop 42
+    (run J), before any of its calls was read. Its voice
     settings are new: espeak-ng variants at speeds no set used (m3, f5, f3, f2, m7, m6),
     croak and kaukovalta, and flite's rms, slt and kal16 at new speeds."""
     _assert_new_blind_set("blind19", phone_calls=3)

@@ -37,6 +37,10 @@ TIE_MARGIN = 0.05
 asks which ("to march us": Mochas or Matcha Lattes, 0.75 each)."""
 SPAN_BONUS = 0.05
 """Added per extra word when ranking spans (not to the score)."""
+ASKED_MIN_SCORE = 0.65
+"""The threshold where the agent has just asked which drink ("Sorry, I didn't catch which
+drink"): a drink is certainly being named, and the guess is checked before anything is
+made. blind20's "one cotta go with 2% milk" (a Cortado) scores 0.71; "cotton or" 0.53."""
 RANK_EPS = 0.01
 """Spans whose ranks differ by less than this are as good: the longer one is taken."""
 
@@ -83,13 +87,16 @@ def _score(heard: str, phrase: str) -> float:
 
 
 def guess_drinks(
-    words: list[str], names: dict[str, tuple[str, str]], known: frozenset[str]
+    words: list[str],
+    names: dict[str, tuple[str, str]],
+    known: frozenset[str],
+    min_score: float = MIN_SCORE,
 ) -> list[Guess]:
     """The best guess for each run of words that are not ordinary words (`known`).
 
     `names`: phrase a caller may say (lowercase) -> (menu_item_id, menu name). Spans of up
     to `MAX_SPAN` consecutive unknown-or-short words are tried; each run yields at most one
-    guess, the best-scoring span and phrase at or above `MIN_SCORE`."""
+    guess, the best-scoring span and phrase at or above `min_score`."""
     guesses: list[Guess] = []
     i = 0
     while i < len(words):
@@ -117,7 +124,7 @@ def guess_drinks(
                 better = rank > best_rank + RANK_EPS or (
                     rank > best_rank - RANK_EPS and len(span) > best_len
                 )
-                if score >= MIN_SCORE and better:
+                if score >= min_score and better:
                     best, best_end, best_rank, best_len = (
                         Guess(item_id, name, heard, round(score, 3)),
                         j,
@@ -125,21 +132,21 @@ def guess_drinks(
                         len(span),
                     )
         if best is not None:
-            guesses.append(_with_ties(best, names))
+            guesses.append(_with_ties(best, names, min_score))
             i = best_end
         else:
             i += 1
     return guesses
 
 
-def _with_ties(best: Guess, names: dict[str, tuple[str, str]]) -> Guess:
+def _with_ties(best: Guess, names: dict[str, tuple[str, str]], min_score: float) -> Guess:
     """`best` with the other drinks its words match within `TIE_MARGIN`, best first."""
     scores: dict[tuple[str, str], float] = {}
     for phrase, (item_id, name) in names.items():
         if item_id == best.menu_item_id:
             continue
         score = _score(best.heard, phrase)
-        if score >= MIN_SCORE and score >= best.score - TIE_MARGIN:
+        if score >= min_score and score >= best.score - TIE_MARGIN:
             scores[(item_id, name)] = max(score, scores.get((item_id, name), 0.0))
     ties = tuple(sorted(scores, key=lambda k: -scores[k]))
     return Guess(best.menu_item_id, best.name, best.heard, best.score, ties)

@@ -25,7 +25,7 @@ from typing import Any
 
 from tools.coffee import MENU_JSON
 
-from .near_miss import MIN_SCORE, guess_drinks, similarity
+from .near_miss import ASKED_MIN_SCORE, MIN_SCORE, guess_drinks, similarity
 
 NUMBERS = {
     "a": 1, "an": 1, "one": 1, "single": 1, "two": 2, "couple": 2, "pair": 2, "three": 3,
@@ -701,6 +701,19 @@ SHOT_COUNTS = "single|double|triple|quad|quadruple|extra|another|one|two|three|f
 """Words before "shots of espresso" that make it the shots in another drink."""
 
 
+def with_heard(text: str, menu: Menu) -> str:
+    """Normalised `text` with a "which" right after a drink's name read as "with": Whisper
+    writes one for the other ("A nice Macchiato, which I will not leave", a blind20 phone
+    caller's "An iced macchiato with hazelnut"); a question ("a latte, which milk do you
+    have?") keeps it."""
+    for _, end, _ in sorted(_find_items(text, menu), reverse=True):
+        m = re.match(r" which\b", text[end:])
+        if m and not re.match(r"(?: [a-z']+){0,2} (?:do|does|is|are|can|would|should)\b",
+                              text[end + m.end() :]):  # fmt: skip
+            text = text[:end] + " with" + text[end + m.end() :]
+    return text
+
+
 def drinks_in(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     """(start, end, menu_item_id) of each drink named in normalised `text`."""
     return _find_items(text, menu)
@@ -1215,7 +1228,17 @@ def _drinks_marked(t: str, found: list[tuple[int, int, str]]) -> str:
     return t
 
 
-def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[DrinkRequest]:
+def guesses_when_asked(text: str, menu: Menu | None = None) -> list[DrinkRequest]:
+    """The drinks the caller's words come near with the looser `ASKED_MIN_SCORE`, for a turn
+    that answers "which drink?" (`understand` found none at `MIN_SCORE`)."""
+    menu = menu or load_menu()
+    t = with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
+    return _near_misses(t, _find_items(t, menu), menu, ASKED_MIN_SCORE)
+
+
+def _near_misses(
+    t: str, found: list[tuple[int, int, str]], menu: Menu, min_score: float = MIN_SCORE
+) -> list[DrinkRequest]:
     """Drinks the words outside the exact names come near, where a drink is being named."""
     words = _drinks_marked(t, found).split()
     names = {
@@ -1224,7 +1247,7 @@ def _near_misses(t: str, found: list[tuple[int, int, str]], menu: Menu) -> list[
     out: list[DrinkRequest] = []
     # a name's word outside a whole name ("one real grey") may start or join a near miss
     known = (menu.known_words - menu.name_words) | {DRINK_MARK}
-    for g in guess_drinks(words, names, known):
+    for g in guess_drinks(words, names, known, min_score):
         at = _index_of(words, g.heard)
         # "a nice lad": Whisper's "an iced latte" (CONFUSABLE_OPTIONS), a drink's slot too
         iced_heard = at >= 2 and words[at - 1] == "nice" and words[at - 2] in ("a", "one")
@@ -1426,7 +1449,7 @@ def _said_no_to(text: str, before: str, said: str, after: str, *, more_drinks: b
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     menu = menu or load_menu()
     # "a Mocha Latte" is a Mocha (said without a comma: "a mocha, latte and ..." is a list)
-    t = normalise(MOCHA_LATTE.sub(r"mocha\2", text))
+    t = with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
     turn = CallerTurn(text=text)
     for act, pats in _ACTS.items():
         if any(p.search(t) for p in pats):
