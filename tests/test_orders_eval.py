@@ -771,6 +771,14 @@ def test_the_twentieth_blind_set_is_new_callers_in_voices_no_other_set_uses() ->
     _assert_new_blind_set("blind20", phone_calls=3)
 
 
+def test_the_twenty_first_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind21 was written and committed on 2026-12-07 (stop 42) after blind20's first run
+    and before any call of it ran; held out. Its voice settings are new: espeak-ng's
+    robosoft8 and Demonic, f4, m4, m2 and f1 at speeds no set used, and flite's kal, awb,
+    slt, kal16 and rms at new speeds."""
+    _assert_new_blind_set("blind21", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
