@@ -779,6 +779,15 @@ def test_the_twenty_first_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind21", phone_calls=3)
 
 
+def test_the_twenty_second_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind22 was written and committed on 2026-12-07 (stop 42) after blind21's first run
+    and after its two failed calls were read (both hearing: nothing in the code changed for
+    them), before any blind22 call ran; held out. Its voice settings are new: espeak-ng's
+    whisperf, and m1, m8, f4, m5, f1 and m6 at speeds no set used, and flite's awb, slt,
+    kal16 and rms at new speeds."""
+    _assert_new_blind_set("blind22", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
