@@ -3535,3 +3535,21 @@ async def test_hot_or_iced_offered_names_the_drink_both_ways(tmp_path: Path) -> 
         assert said == "Just to check: one iced Macchiato, right?"
         calls, said = await call.say("No, that's not right. I'd like one iced Macchiato.")
         assert said == "Sorry, was that one hot Macchiato, or one iced Macchiato?"
+
+
+async def test_the_order_said_again_after_a_no_with_words_after_and_asks_for_the_add_on(
+    tmp_path: Path,
+) -> None:
+    """blind20's phone caller again (run L): "with hazelnut" came through as "and we can't
+    let the reason it" after one iced Macchiato, and "No, that's not right" got "I have
+    exactly that". Words that name nothing after "and", past the last drink, are what was
+    wrong, as after "with"; a list ("a latte and a mocha, and oat milk") is not."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("One iced macchiato, please.")
+        calls, said = await call.say(
+            "No, that's not right. I like one iced Macchiato, and we can't let the reason it."
+        )
+        assert not set(names(calls)) & WRITES, calls
+        assert said.startswith("Sorry, what would you like with the Macchiato: caramel sauce,")
+        await call.say("Hazelnut sweetener, please.")
+        assert await call.addons() == [("Macchiato", ["hazelnut-sweetener"])]

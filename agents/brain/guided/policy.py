@@ -1861,13 +1861,20 @@ class OrderPolicy:
 
     def _with_words_not_placed(self, turn: CallerTurn) -> re.Match[str] | None:
         """Where "with" and the words after it that name nothing the menu knows stand in
-        the turn's normalised words (`Match.string`), if they do."""
-        m = re.search(r"\bwith\b((?: [a-z']+){1,4})", with_heard(normalise(turn.text), self.menu))
-        if m is None or not any(
-            w not in self.menu.known_words and len(w) > 3 for w in m.group(1).split()
-        ):
-            return None
-        return m
+        the turn's normalised words (`Match.string`), if they do; or "and" and such words
+        after the last drink named ("one iced Macchiato, and we can't let the reason it": a
+        blind20 phone caller's "with hazelnut", the "with" lost)."""
+        text = with_heard(normalise(turn.text), self.menu)
+        drinks = drinks_in(text, self.menu)
+        last = max((end for _, end, _ in drinks), default=None)
+        for m in re.finditer(r"\b(with|and)\b((?: [a-z']+){1,4})", text):
+            if m.group(1) == "and" and (last is None or m.start() < last):
+                continue  # ("a latte and a mocha": a list)
+            if any(w not in self.menu.known_words and len(w) > 3 for w in m.group(2).split()):
+                return m
+            if m.group(1) == "with":
+                return None
+        return None
 
     def _only_named_again(self, turn: CallerTurn) -> bool:
         """The turn names drinks already ordered as "the ..." and nothing about them: no
