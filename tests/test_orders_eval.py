@@ -788,6 +788,14 @@ def test_the_twenty_second_blind_set_is_new_callers_in_voices_no_other_set_uses(
     _assert_new_blind_set("blind22", phone_calls=3)
 
 
+def test_the_twenty_third_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind23 was written and committed on 2026-12-07 (stop 42) while blind22's first run
+    was under way and before any of blind22's calls was read; for the next session to run
+    held out. Its voice settings are new: espeak-ng's whisper, and m1, f2, m7, f5 and m3 at
+    speeds no set used, and flite's kal, awb, slt and rms at new speeds."""
+    _assert_new_blind_set("blind23", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
