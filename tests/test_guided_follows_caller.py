@@ -3553,3 +3553,18 @@ async def test_the_order_said_again_after_a_no_with_words_after_and_asks_for_the
         assert said.startswith("Sorry, what would you like with the Macchiato: caramel sauce,")
         await call.say("Hazelnut sweetener, please.")
         assert await call.addons() == [("Macchiato", ["hazelnut-sweetener"])]
+
+
+# ------------------------------- blind22's calls (read in stop 42, after its held-out run)
+
+
+async def test_steak_off_the_drink_is_whisper_s_take_off(tmp_path: Path) -> None:
+    """blind22's phone caller's "Take off the macchiato, please." came through as "Steak off
+    the Macchiato, please."; the agent asked what to do with the Macchiato, and the answers
+    were lost. "steak off the ..." at the start of a request is "take off"; a steak is not."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A Latte, a Macchiato, please.")
+        calls, said = await call.say("Steak off the Macchiato, please.")
+        assert "update_order_item" in names(calls), said
+        assert [r[0] for r in await call.order()] == ["Latte"]
+    assert understand("I want a steak off the grill.").acts.isdisjoint({"remove"})

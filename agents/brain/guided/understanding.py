@@ -635,8 +635,13 @@ def normalise(text: str) -> str:
     t = text.lower().replace("’", "'")
     t = re.sub(r"[^a-z0-9%']+", " ", t)
     t = " ".join(t.split())
-    # words Whisper runs together: "scratchy espresso" is "scratch the espresso"
-    return re.sub(r"\bscratchy\b", "scratch the", t)
+    # words Whisper runs together: "scratchy espresso" is "scratch the espresso"; and a "take
+    # off" heard with the "s" of a word before it ("Steak off the Macchiato, please.", a
+    # blind22 phone caller's "Take off the macchiato, please.")
+    t = re.sub(r"\bscratchy\b", "scratch the", t)
+    return re.sub(
+        r"(^|\b(?:and|please|just|you|actually) )steak off\b(?= the| that| my)", r"\1take off", t
+    )
 
 
 PLURAL_UNSURE = {"to": 2, "too": 2, "tu": 2, "for": 4}
