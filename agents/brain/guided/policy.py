@@ -240,7 +240,8 @@ class OrderPolicy:
                     g.alternatives = [a for a in g.alternatives
                                       if self._takes(a.menu_item_id, held)]  # fmt: skip
             turn.guesses = loose
-            self.misses = 0 if loose else self.misses
+            if loose:
+                self.misses = 0
         if (
             held is not None
             and not turn.drinks
@@ -646,11 +647,9 @@ class OrderPolicy:
             # "Good morning and I speak up like a with oat milk": the drink was not heard,
             # the milk was; ask for the drink and keep the milk for it
             self.held_options = mods = turn.modifiers
-            how = [
-                v.lower() for k, v in mods.attributes.items() if k in ("hot-or-iced", "caffeine")
-            ]
+            how = [v.lower() for k, v in mods.attributes.items() if k in ADJECTIVE_OPTIONS]
             withs = [*(_said_with(v) for k, v in mods.attributes.items()
-                       if k not in ("hot-or-iced", "caffeine")),
+                       if k not in ADJECTIVE_OPTIONS),
                      *self._addon_words(mods.addons)]  # fmt: skip
             said = (f", {' and '.join(how)}" if how else "") + (
                 f" with {_join(withs)}" if withs else ""
@@ -738,10 +737,9 @@ class OrderPolicy:
         if "request" in acts and not acts & {"human", "goodbye"}:
             # ordering something not understood: ask, never let the model guess an order
             self.misses += 1
-            if self.misses == 1:
-                self.asked_drink = True
-                return [_reply("Sorry, I didn't catch which drink. Could you say it again?")]
             self.asked_drink = True
+            if self.misses == 1:
+                return [_reply("Sorry, I didn't catch which drink. Could you say it again?")]
             return [
                 _reply(f"Sorry, I still didn't catch it. {self._menu_line()} Which would you like?")
             ]
@@ -1703,11 +1701,9 @@ class OrderPolicy:
             if _to_check(d) or d.addons:
                 with_options.setdefault(d.menu_item_id, []).append(d)
         groups = list(with_options.values())
-        first = self.menu.items[groups[0][0].menu_item_id] if groups else {}
         if len(groups) > 1 and all(
-            set(d.attributes) <= set(first["attributes"]) and set(d.addons) <= set(first["addons"])
-            for same in groups[1:] for d in same
-        ):  # fmt: skip
+            self._takes(groups[0][0].menu_item_id, d) for same in groups[1:] for d in same
+        ):
             # "a mocha with oat milk and a latte with almond milk": an option's choices
             # are one list for every drink that has it, so one check on the first drink
             # covers them all (add_order_item still refuses one a drink does not offer)

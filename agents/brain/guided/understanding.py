@@ -1233,11 +1233,18 @@ def _drinks_marked(t: str, found: list[tuple[int, int, str]]) -> str:
     return t
 
 
+def _words_read(text: str, menu: Menu) -> str:
+    """The caller's words as `understand` reads them: normalised, "a Mocha Latte" a Mocha
+    (said without a comma: "a mocha, latte and ..." is a list), "which" after a drink as
+    "with"."""
+    return with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
+
+
 def guesses_when_asked(text: str, menu: Menu | None = None) -> list[DrinkRequest]:
     """The drinks the caller's words come near with the looser `ASKED_MIN_SCORE`, for a turn
     that answers "which drink?" (`understand` found none at `MIN_SCORE`)."""
     menu = menu or load_menu()
-    t = with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
+    t = _words_read(text, menu)
     return _near_misses(t, _find_items(t, menu), menu, ASKED_MIN_SCORE)
 
 
@@ -1453,8 +1460,7 @@ def _said_no_to(text: str, before: str, said: str, after: str, *, more_drinks: b
 
 def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     menu = menu or load_menu()
-    # "a Mocha Latte" is a Mocha (said without a comma: "a mocha, latte and ..." is a list)
-    t = with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
+    t = _words_read(text, menu)
     turn = CallerTurn(text=text)
     for act, pats in _ACTS.items():
         if any(p.search(t) for p in pats):
