@@ -796,6 +796,15 @@ def test_the_twenty_third_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind23", phone_calls=3)
 
 
+def test_the_twenty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind24 was written and committed on 2026-12-07 (stop 43) while blind23's first run
+    was under way and before any of blind23's calls was read; for a later run held out. Its
+    voice settings are new: flite's kal, slt, awb, rms and kal16 at speeds no set used
+    (0.6-0.8), and espeak-ng's f3, m8, f1, m7 and m1 at new speeds; three by phone, a caller
+    for another shop, one over the greeting."""
+    _assert_new_blind_set("blind24", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
