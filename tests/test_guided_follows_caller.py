@@ -3568,3 +3568,25 @@ async def test_steak_off_the_drink_is_whisper_s_take_off(tmp_path: Path) -> None
         assert "update_order_item" in names(calls), said
         assert [r[0] for r in await call.order()] == ["Latte"]
     assert understand("I want a steak off the grill.").acts.isdisjoint({"remove"})
+
+
+# ------------------------------- blind23's calls (read in stop 43, after its held-out run)
+
+
+async def test_a_flavour_heard_wrong_before_a_drink_is_checked_not_refused(tmp_path: Path) -> None:
+    """blind23's whispered caller said "A vanilla latte, please."; Whisper wrote "A Barilla
+    Latte, please." and the agent said "Sorry, we don't have a barilla latte" and read the
+    menu. One strange word before a drink that comes near an add-on the drink takes is that
+    add-on heard wrong: checked ("one Latte with vanilla sweetener, right?"), made on a yes.
+    Drinks we do not have stay refused, including a flavour near no add-on ("coconut")."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("A Barilla Latte, please.")
+        assert "add_order_item" not in names(calls) and "vanilla sweetener" in said, said
+        assert said.startswith("Just to check"), said
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+        assert await call.addons() == [("Latte", ["vanilla-sweetener"])]
+    for heard in ("A pumpkin spice latte, please.", "A coconut mocha, please.",
+                  "A nutella latte, please."):  # fmt: skip
+        turn = understand(heard)
+        assert turn.unknown_drink and not turn.drinks, heard

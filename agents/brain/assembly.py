@@ -17,16 +17,21 @@ from ..config import ConfigError, Settings
 from .chains import build_llm, build_stt, build_tts
 from .credentials import PROVIDER_READY, missing_keys
 from .factories import LLM_FACTORIES, make_turn_detection, openai_llm, openai_realtime
-from .profiles import SILERO_SILENCE, BrainProfile
+from .profiles import SILERO_ACTIVATION, SILERO_SILENCE, BrainProfile
+
+
+def silero_vad(min_silence: float, activation: float = SILERO_ACTIVATION) -> vad.VAD:
+    """Silero VAD ending a speech segment after `min_silence` seconds and starting one when
+    the speech probability reaches `activation`, loaded once per process per setting (a VAD
+    object serves any number of sessions, as the worker's prewarmed one does)."""
+    return _silero_vad(float(min_silence), float(activation))
 
 
 @functools.cache
-def silero_vad(min_silence: float) -> vad.VAD:
-    """Silero VAD ending a speech segment after `min_silence` seconds, loaded once per process
-    (a VAD object serves any number of sessions, as the worker's prewarmed one does)."""
+def _silero_vad(min_silence: float, activation: float) -> vad.VAD:
     from livekit.plugins import silero
 
-    return silero.VAD.load(min_silence_duration=min_silence)
+    return silero.VAD.load(min_silence_duration=min_silence, activation_threshold=activation)
 
 
 @dataclass

@@ -33,6 +33,10 @@ from ..log import logger
 
 SILERO_SILENCE = 0.55
 """Silero VAD's own `min_silence_duration`: what the worker's prewarmed VAD uses."""
+SILERO_ACTIVATION = 0.5
+"""Silero VAD's `activation_threshold` (speech probability that starts speech; LiveKit's
+default). Its deactivation threshold stays LiveKit's: 0.15 under it. Measured against missed
+lines and false starts by `python -m evals.vad_threshold`."""
 STT_ENGINES: tuple[str, ...] = ("deepgram", "local")
 LLM_ENGINES: tuple[str, ...] = ("openai", "local")
 TTS_ENGINES: tuple[str, ...] = ("cartesia", "openai", "local")

@@ -1222,6 +1222,24 @@ def _names_another_drink(before: list[str], menu: Menu) -> bool:
     return k < len(before) and (k == 0 or before[k - 1] in SLOT_ARTICLES)
 
 
+FLAVOUR_BEFORE_MIN_SCORE = 0.7
+"""How near one strange word right before a drink's name must come to an add-on the drink
+takes to be that add-on heard wrong ("barilla" is 0.71 from "vanilla"; "nutella" 0.67 and
+"coconut" 0.63 stay drinks we do not have)."""
+
+
+def _addon_said_before(before: list[str], item: dict[str, Any], menu: Menu) -> str:
+    """The add-on of `item` that the one strange word right before its name comes near, said
+    as a flavour ("a Barilla Latte": vanilla sweetener), to ask about; "" when that is more
+    than one strange word ("a pumpkin spice latte") or near no add-on, or near two."""
+    if len(before) > 1 and _strange(before[-2:-1], menu):
+        return ""
+    near = {a for w, a in ADDON_WORDS.items()
+            if a in item["addons"] and " " not in w
+            and similarity(before[-1], w) >= FLAVOUR_BEFORE_MIN_SCORE}  # fmt: skip
+    return near.pop() if len(near) == 1 else ""
+
+
 AND_A_HEARD = frozenset({"under", "ender", "anda", "inna"})
 """How Whisper writes "and a" run together right before a drink's name."""
 
@@ -1563,7 +1581,10 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "a matter latte": a word heard wrong in a longer name (Matcha Latte), asked about
             strange.append(near)
             continue
-        if _names_another_drink(before.split(), menu):
+        flavour = ""
+        if _names_another_drink(before.split(), menu) and not (
+            flavour := _addon_said_before(before.split(), menu.items[item_id], menu)
+        ):
             if " " in menu.items[item_id]["name"]:
                 # "one weekend chai latte": a strange word before a whole name of two words
                 # is a word heard wrong (a "decaf"), not another drink; the drink is asked about
@@ -1592,6 +1613,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             turn.drinks += lines
             continue
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
+        if flavour and not drink.addons:
+            # "A Barilla Latte" (a whispered "vanilla latte", blind23): checked as said
+            drink.unclear.setdefault(ADDONS, [flavour])
         drink.doubtful = not (
             drink.attributes or drink.addons or drink.dropped or drink.unclear
         ) and bool(
