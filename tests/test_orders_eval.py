@@ -805,6 +805,15 @@ def test_the_twenty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses(
     _assert_new_blind_set("blind24", phone_calls=3)
 
 
+def test_the_twenty_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind25 was written and committed on 2026-12-07 (stop 43) while blind24's first run
+    was under way and before any of blind24's calls was read; for a later run held out. Its
+    voice settings are new: flite's kal, rms, kal16, awb and slt at 0.6-0.75 and 1.4, and
+    espeak-ng's f4, f3, f2, m8 and f4 in other accents at new speeds; three by phone, a
+    caller for a bank, one over the greeting."""
+    _assert_new_blind_set("blind25", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
