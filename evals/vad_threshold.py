@@ -1,6 +1,6 @@
 """Silero VAD's start-of-speech threshold, measured: missed caller lines against false starts.
 
-    python -m evals.vad_threshold [--thresholds 0.5,0.4,0.35] [--seeds 3] [--json F]
+    python -m evals.vad_threshold [--thresholds 0.5,0.4,0.35] [--seeds 3] [--silence S] [--json F]
 
 The worker's VAD (`agents.brain.assembly.silero_vad`) decides when the caller starts
 speaking: it opens the STT segment and it is what barges in on the agent. A line that never
@@ -20,9 +20,11 @@ threshold trades one for the other; this bench runs LiveKit's Silero plugin (the
   leaking back 25 and 35 dB under the caller's level (a handset or an imperfect echo
   canceller) over -50 dBFS noise: every start there is false.
 
-Prints one table per threshold row with spread over clips (median [p10-p90]) and false
-starts per minute (mean [min-max] over seeds), and the machine's load before and after. The
-default threshold (0.5) is the baseline measured in the same run.
+Prints a row per threshold, group and rate with spread over clips (median [p10-p90]), false
+starts per minute (mean [min-max] over seeds), and the machine's load before and after; the
+VAD ends speech after the offline brain's 0.3 s of silence unless `--silence` says otherwise.
+The default threshold (0.5, `agents.brain.profiles.SILERO_ACTIVATION`) is the baseline,
+measured in the same run.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from agents.brain.profiles import PROFILES, SILERO_ACTIVATION
 from evals.orders.voices import SPEECH_RMS_DBFS, level, line_noise, parse_voice, synthesize
 from evals.replay.telephony import SIP_RATE, resample, telephone_audio
 from evals.stt_phone_bench import piper_16k
@@ -60,7 +63,9 @@ NOISE_DB = -50.0
 """Line noise under every caller line (the eval's callers use -47 to -55 dBFS)."""
 NOISE_S = 30.0
 LEAD_S, TAIL_S = 0.6, 1.5
-DEFAULT_THRESHOLD = 0.5
+DEFAULT_THRESHOLD = SILERO_ACTIVATION
+LOCAL_SILENCE = PROFILES["local"].vad_silence
+"""The offline brain's VAD silence (0.3 s); `--silence 0.55` is the cloud brains'."""
 
 
 @dataclass
@@ -84,16 +89,18 @@ class Outcome:
     end_lag_ms: list[float] = field(default_factory=list)
 
 
-async def events(pcm: np.ndarray, rate: int, threshold: float) -> list[tuple[str, int]]:
+async def events(
+    pcm: np.ndarray, rate: int, threshold: float, silence: float = LOCAL_SILENCE
+) -> list[tuple[str, int]]:
     """(kind, sample index) of every start and end of speech the worker's VAD gives `pcm`,
-    with its activation threshold at `threshold`: the plugin's own stream, frame by frame."""
+    with its activation threshold at `threshold` and its end after `silence` seconds: the
+    plugin's own stream, frame by frame."""
     from livekit import rtc
     from livekit.agents import vad as agents_vad
 
     from agents.brain.assembly import silero_vad
-    from agents.brain.profiles import SILERO_SILENCE
 
-    stream = silero_vad(SILERO_SILENCE, threshold).stream()
+    stream = silero_vad(silence, threshold).stream()
     out: list[tuple[str, int]] = []
 
     async def read() -> None:
@@ -216,11 +223,11 @@ def _spread(xs: Sequence[float]) -> str:
     return f"{statistics.median(xs):.0f} [{_pct(xs, 10):.0f}-{_pct(xs, 90):.0f}]"
 
 
-async def score_callers(clips: Sequence[Clip], threshold: float) -> list[Outcome]:
+async def score_callers(clips: Sequence[Clip], threshold: float, silence: float) -> list[Outcome]:
     by: dict[tuple[str, str], Outcome] = {}
     for c in clips:
         o = by.setdefault((c.group, c.rate), Outcome(c.group, c.rate, threshold))
-        evs = await events(c.pcm, c.sample_rate, threshold)
+        evs = await events(c.pcm, c.sample_rate, threshold, silence)
         ms = 1000 / c.sample_rate
         starts = [i for k, i in evs if k == "start" and c.onset - 0.1 * c.sample_rate <= i]
         starts = [i for i in starts if i <= c.offset + 0.3 * c.sample_rate]
@@ -235,11 +242,13 @@ async def score_callers(clips: Sequence[Clip], threshold: float) -> list[Outcome
     return list(by.values())
 
 
-async def score_empty(clips: Sequence[Clip], threshold: float) -> dict[str, list[float]]:
+async def score_empty(
+    clips: Sequence[Clip], threshold: float, silence: float
+) -> dict[str, list[float]]:
     """False starts per minute, per kind of empty audio, one figure per seed."""
     out: dict[str, list[float]] = {}
     for c in clips:
-        evs = await events(c.pcm, c.sample_rate, threshold)
+        evs = await events(c.pcm, c.sample_rate, threshold, silence)
         starts = sum(1 for k, _ in evs if k == "start")
         out.setdefault(c.group, []).append(starts * 60 * c.sample_rate / len(c.pcm))
     return out
@@ -249,13 +258,13 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
-async def run(thresholds: Sequence[float], seeds: int, humans: int) -> dict:
+async def run(thresholds: Sequence[float], seeds: int, humans: int, silence: float) -> dict:
     load_before = _load()
     callers, empty = caller_clips(seeds, humans), empty_clips(seeds)
     rows: list[dict] = []
     for thr in thresholds:
-        outcomes = await score_callers(callers, thr)
-        false = await score_empty(empty, thr)
+        outcomes = await score_callers(callers, thr, silence)
+        false = await score_empty(empty, thr, silence)
         rows.append(
             {
                 "threshold": thr,
@@ -270,13 +279,14 @@ async def run(thresholds: Sequence[float], seeds: int, humans: int) -> dict:
                 "false_starts_per_min": false,
             }
         )
-    return {"load_before": load_before, "load_after": _load(), "seeds": seeds, "rows": rows}
+    return {"load_before": load_before, "load_after": _load(), "seeds": seeds,
+            "silence": silence, "rows": rows}  # fmt: skip
 
 
 def print_table(result: dict) -> None:
     print(
         f"load average before: {result['load_before']}, after: {result['load_after']}; "
-        f"{result['seeds']} noise seeds; baseline = threshold {DEFAULT_THRESHOLD}"
+        f"{result['seeds']} noise seeds; VAD silence {result['silence']} s; baseline = threshold {DEFAULT_THRESHOLD}"
     )
     print()
     print("| threshold | group | rate | missed | start delay ms | end lag ms |")
@@ -319,11 +329,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--thresholds", type=_thresholds, default=[0.5, 0.4, 0.35, 0.3])
     parser.add_argument("--seeds", type=int, default=3, help="noise seeds (default 3)")
     parser.add_argument("--humans", type=int, default=12, help="real recorded lines (default 12)")
+    parser.add_argument(
+        "--silence", type=float, default=LOCAL_SILENCE,
+        help=f"the VAD's min_silence_duration (default {LOCAL_SILENCE}: the offline brain's)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="write the results here too")
     args = parser.parse_args(argv)
-    if args.seeds < 1 or args.humans < 0:
-        parser.error("--seeds must be 1 or more and --humans 0 or more")
-    result = asyncio.run(run(args.thresholds, args.seeds, args.humans))
+    if args.seeds < 1 or args.humans < 0 or not 0 < args.silence <= 5:
+        parser.error("--seeds must be 1 or more, --humans 0 or more, --silence in (0, 5] s")
+    result = asyncio.run(run(args.thresholds, args.seeds, args.humans, args.silence))
     print_table(result)
     if args.json:
         args.json.write_text(json.dumps(result, indent=1, default=str))

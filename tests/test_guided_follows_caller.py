@@ -3590,3 +3590,24 @@ async def test_a_flavour_heard_wrong_before_a_drink_is_checked_not_refused(tmp_p
                   "A nutella latte, please."):  # fmt: skip
         turn = understand(heard)
         assert turn.unknown_drink and not turn.drinks, heard
+
+
+# ------------------------------- blind24's calls (read in stop 43, after its held-out run)
+
+
+async def test_a_price_asked_of_a_drink_heard_wrong_names_the_drink_it_comes_near(
+    tmp_path: Path,
+) -> None:
+    """blind24's caller asked "What does a cortado cost?"; Whisper wrote "What does a
+    Coltango cost?" (0.67 from Cortado, under the 0.72 a near miss needs) and the agent asked
+    "Which drink would you like the price of?". The one drink the words come near at the
+    looser score is priced by name ("the Cortado is rung up ..."), and a yes orders it; the
+    price's own words are no part of the name ("coltango cost" is not Cloud and Mist)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("What does a Coltango cost?")
+        assert "the Cortado" in said and "add_order_item" not in names(calls), said
+        await call.say("Yes.")
+        assert [r[:2] for r in await call.order()] == [("Cortado", 1)]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        calls, said = await call.say("What does a blueberry muffin cost?")
+        assert said == "Which drink would you like the price of?" and not calls, said
