@@ -3611,3 +3611,16 @@ async def test_a_price_asked_of_a_drink_heard_wrong_names_the_drink_it_comes_nea
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         calls, said = await call.say("What does a blueberry muffin cost?")
         assert said == "Which drink would you like the price of?" and not calls, said
+
+
+async def test_a_shot_word_heard_wrong_before_a_drink_is_asked_not_refused(tmp_path: Path) -> None:
+    """blind24's phone caller's "Can I get a quadruple espresso?" came through as "Can I get
+    that one ruple espresso?" and the agent said "Sorry, we don't have one ruple espresso"
+    and read the menu. A strange word before a drink near the shot words the drink takes
+    ("ruple": triple 0.86, quadruple 0.75) is asked about, like one after it."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("Can I get that one ruple espresso?")
+        assert "add_order_item" not in names(calls), said
+        assert "triple shot" in said and "quadruple shot" in said, said
+        await call.say("Quadruple, please.")
+        assert await call.order() == [("Espresso", 1, {"espresso-shots": "Quadruple"}, "open")]

@@ -1223,21 +1223,37 @@ def _names_another_drink(before: list[str], menu: Menu) -> bool:
 
 
 FLAVOUR_BEFORE_MIN_SCORE = 0.7
-"""How near one strange word right before a drink's name must come to an add-on the drink
-takes to be that add-on heard wrong ("barilla" is 0.71 from "vanilla"; "nutella" 0.67 and
-"coconut" 0.63 stay drinks we do not have)."""
+"""How near one strange word right before a drink's name must come to an add-on or an
+option word of the drink to be that word heard wrong ("barilla" is 0.71 from "vanilla";
+"nutella" 0.67 and "coconut" 0.63 stay drinks we do not have)."""
+FLAVOUR_BEFORE_MIN_LENGTH = 5
+"""Shorter strange words come near too many option words ("hot" is 0.67 from "oat")."""
 
 
-def _addon_said_before(before: list[str], item: dict[str, Any], menu: Menu) -> str:
-    """The add-on of `item` that the one strange word right before its name comes near, said
-    as a flavour ("a Barilla Latte": vanilla sweetener), to ask about; "" when that is more
-    than one strange word ("a pumpkin spice latte") or near no add-on, or near two."""
-    if len(before) > 1 and _strange(before[-2:-1], menu):
-        return ""
-    near = {a for w, a in ADDON_WORDS.items()
-            if a in item["addons"] and " " not in w
-            and similarity(before[-1], w) >= FLAVOUR_BEFORE_MIN_SCORE}  # fmt: skip
-    return near.pop() if len(near) == 1 else ""
+def _option_said_before(
+    before: list[str], item: dict[str, Any], menu: Menu
+) -> tuple[str, list[str]]:
+    """The add-on or the options of one attribute of `item` that the one strange word right
+    before its name comes near ("a Barilla Latte": vanilla sweetener; "one ruple espresso":
+    a triple or a quadruple shot), as `DrinkRequest.unclear`'s key and options, to ask
+    about; ("", []) when that is more than one strange word ("a pumpkin spice latte"), a
+    short one, or near nothing the drink takes, or near words of two kinds."""
+    word = before[-1] if before else ""
+    if len(word) < FLAVOUR_BEFORE_MIN_LENGTH or (len(before) > 1 and _strange(before[-2:-1], menu)):
+        return "", []
+    near: dict[str, set[str]] = {}
+    for w, a in ADDON_WORDS.items():
+        if a in item["addons"] and " " not in w and similarity(word, w) >= FLAVOUR_BEFORE_MIN_SCORE:
+            near.setdefault(ADDONS, set()).add(a)
+    for attr in item["attributes"]:
+        for w, option in OPTION_WORDS.get(attr, {}).items():
+            if " " not in w and similarity(word, w) >= FLAVOUR_BEFORE_MIN_SCORE:
+                near.setdefault(attr, set()).add(option)
+    if len(near) != 1 or len(near.get(ADDONS, ())) > 1:
+        return "", []
+    key, options = near.popitem()
+    order = menu.attribute_options.get(key, [])
+    return key, sorted(options, key=lambda o: order.index(o) if o in order else 0)
 
 
 AND_A_HEARD = frozenset({"under", "ender", "anda", "inna"})
@@ -1581,9 +1597,10 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # "a matter latte": a word heard wrong in a longer name (Matcha Latte), asked about
             strange.append(near)
             continue
-        flavour = ""
-        if _names_another_drink(before.split(), menu) and not (
-            flavour := _addon_said_before(before.split(), menu.items[item_id], menu)
+        flavour: tuple[str, list[str]] = ("", [])
+        if (
+            _names_another_drink(before.split(), menu)
+            and not (flavour := _option_said_before(before.split(), menu.items[item_id], menu))[0]
         ):
             if " " in menu.items[item_id]["name"]:
                 # "one weekend chai latte": a strange word before a whole name of two words
@@ -1613,9 +1630,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             turn.drinks += lines
             continue
         _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
-        if flavour and not drink.addons:
-            # "A Barilla Latte" (a whispered "vanilla latte", blind23): checked as said
-            drink.unclear.setdefault(ADDONS, [flavour])
+        if flavour[0] and not (drink.addons if flavour[0] == ADDONS else
+                               drink.attributes.get(flavour[0])):  # fmt: skip
+            # "A Barilla Latte" (a whispered "vanilla latte", blind23), "that one ruple
+            # espresso" (a phone caller's "quadruple", blind24): asked, not refused
+            drink.unclear.setdefault(*flavour)
         drink.doubtful = not (
             drink.attributes or drink.addons or drink.dropped or drink.unclear
         ) and bool(
