@@ -3624,3 +3624,25 @@ async def test_a_shot_word_heard_wrong_before_a_drink_is_asked_not_refused(tmp_p
         assert "triple shot" in said and "quadruple shot" in said, said
         await call.say("Quadruple, please.")
         assert await call.order() == [("Espresso", 1, {"espresso-shots": "Quadruple"}, "open")]
+
+
+# ------------------------------- blind25's calls (read in stop 43, after its held-out run)
+
+
+async def test_an_add_on_no_drink_of_the_list_takes_is_a_drink_not_caught(tmp_path: Path) -> None:
+    """blind25's phone caller said "A caramel latte and an espresso, please."; Whisper wrote
+    "A Caramelet and an Espresso, please." and the agent said "Got it. That's one Espresso."
+    with nothing about the first drink. A slot of the list that names only an add-on no
+    drink of the list takes (an Espresso takes none) is a drink of its own not caught, and
+    is asked for; "one vanilla and one caramel latte" is still two Lattes."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        calls, said = await call.say("A Caramelet and an Espresso, please.")
+        assert said.endswith("Sorry, I didn't catch the other drink. What was it?"), said
+        assert [r[:2] for r in await call.order()] == [("Espresso", 1)]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        calls, said = await call.say("One vanilla and one caramel latte, please.")
+        assert "didn't catch" not in said, said
+        assert await call.addons() == [
+            ("Latte", ["vanilla-sweetener"]),
+            ("Latte", ["caramel-sauce"]),
+        ]
