@@ -814,6 +814,15 @@ def test_the_twenty_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind25", phone_calls=3)
 
 
+def test_the_twenty_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind26 was written and committed on 2026-12-07 (stop 43) after blind25's first run
+    and after two of its calls had been read (both hearing or a drink not caught; one fix),
+    before any blind26 call ran. Its voice settings are new: flite's kal, slt, kal16, awb and
+    rms at 0.55 and 1.35-1.45, and espeak-ng's m6, f1 and m5 at new speeds and accents;
+    three by phone, a car-hire caller, one over the greeting."""
+    _assert_new_blind_set("blind26", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
