@@ -3646,3 +3646,24 @@ async def test_an_add_on_no_drink_of_the_list_takes_is_a_drink_not_caught(tmp_pa
             ("Latte", ["vanilla-sweetener"]),
             ("Latte", ["caramel-sauce"]),
         ]
+
+
+async def test_a_drink_named_where_an_add_on_goes_is_checked_not_made(tmp_path: Path) -> None:
+    """The same blind25 call, after a refused read-back of one Espresso: "No, that's not
+    right. I'd like one left with their Mocha Sambana Espresso." took the Espresso off and
+    put a Mocha on with no question. A drink's name right after "with" (where an add-on
+    goes) is checked before anything is made or changed for it; "mocha sauce" is the
+    chocolate sauce, not a Mocha."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An espresso, please.")
+        calls, said = await call.say(
+            "No, that's not right. I'd like one left with their Mocha Sambana Espresso."
+        )
+        assert said == "Just to check: one Mocha, right?", said
+        assert [r[:2] for r in await call.order()] == [("Espresso", 1)]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        calls, said = await call.say("A latte with a mocha, please.")
+        assert said.startswith("Just to check:") and "add_order_item" not in names(calls), said
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("A latte with mocha sauce, please.")
+        assert await call.addons() == [("Latte", ["chocolate-sauce"])]

@@ -1361,6 +1361,12 @@ class OrderPolicy:
 
     def _plan_correct(self, turn: CallerTurn) -> list[Callable[[Results], Step | None]]:
         """ "No, I said a macchiato": the drink heard wrong comes off, the right one goes on."""
+        ordered = {ln.drink.menu_item_id for ln in self.lines}
+        if any(d.doubtful and d.menu_item_id not in ordered for d in turn.drinks):
+            # "No, that's not right. I'd like one left with their Mocha ..." over an
+            # Espresso (blind25's phone caller): a drink never ordered, heard where an
+            # add-on goes, is checked before the order is changed for it
+            return self._ask_to_confirm([*turn.drinks, *turn.guesses])
         if not turn.negated and not turn.guesses and self._is_the_order(turn.drinks):
             if (
                 self._correcting
@@ -1382,7 +1388,6 @@ class OrderPolicy:
             return self._plan_read_back(lead="I have exactly that:")
         wrong = [ln for ln in self.lines if ln.drink.menu_item_id in turn.negated]
         named = turn.drinks[0]
-        ordered = {ln.drink.menu_item_id for ln in self.lines}
         heard_wrong = (
             "correct" in turn.acts
             and len(turn.drinks) == 1

@@ -734,9 +734,10 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
             if any(taken[m.start() : m.end()]):
                 continue
             if phrase == "chocolate" or (
-                phrase == "hot chocolate" and "sauce" in text[m.end() : m.end() + 7]
+                phrase in ("hot chocolate", "mocha")
+                and re.match(r" (?:sauce|syrup)\b", text[m.end() :])
             ):
-                continue
+                continue  # "with mocha sauce": the chocolate sauce, not a Mocha
             if text[m.end() :].startswith(" milk") and re.search(
                 r"\bwith(?: [a-z']+)? $", text[: m.start()]
             ):
@@ -1256,6 +1257,15 @@ def _option_said_before(
     return key, sorted(options, key=lambda o: order.index(o) if o in order else 0)
 
 
+WITH_BEFORE = re.compile(
+    r"(?:^|\b(?!(?:go|going|goes|went|start|come|comes|coming|do|along|stick|stay)\b)\w+ )"
+    r"with (?:the |their |his |her |a |an |some )?$"
+)
+"""A drink's name said where an add-on goes: after "with" that follows the drink before it
+("a latte with a mocha") or other words ("one left with their Mocha"), not after "go with",
+"start with" and the like ("I'd like to go with a latte")."""
+
+
 AND_A_HEARD = frozenset({"under", "ender", "anda", "inna"})
 """How Whisper writes "and a" run together right before a drink's name."""
 
@@ -1651,7 +1661,10 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         ) and bool(
             re.match(r"\s*(?!with\b)(?:\w+ ){0,3}(?:to|in|on|into) (?:it|that|them)\b", own_after)
         )
-        drink.doubtful = drink.doubtful or run_together
+        # "one left with their Mocha" (blind25's phone caller's "one latte with caramel
+        # sauce"): a name where an add-on goes is more likely words heard wrong than a
+        # second drink: checked, never made unasked
+        drink.doubtful = drink.doubtful or run_together or bool(WITH_BEFORE.search(before.lstrip()))
         turn.drinks.append(drink)
     if turn.leaving and not turn.drinks:
         turn.drinks, turn.leaving = turn.leaving, []  # "remove the latte": a removal
