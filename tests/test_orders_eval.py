@@ -823,6 +823,14 @@ def test_the_twenty_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind26", phone_calls=3)
 
 
+def test_the_twenty_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind27 was written and committed on 2026-12-07 (stop 43) while blind26's first run
+    was under way and before any of blind26's calls was read. Its voice settings are new:
+    flite's kal, kal16, slt and rms at 1.4-1.45 and awb at 0.55, and espeak-ng's f3, f1, m2
+    and f5 at new speeds and accents; three by phone, a gym caller, one over the greeting."""
+    _assert_new_blind_set("blind27", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
