@@ -14,8 +14,9 @@ threshold trades one for the other; this bench runs LiveKit's Silero plugin (the
   variants, and real human speech (Debian `pocketsphinx-testdata`); each at 16 kHz and as a
   SIP bridge delivers it (8 kHz G.711 mu-law), with seeded line noise. A line is *missed* when
   no start of speech falls inside it; *start delay* is from the line's first sample to the
-  start event, *end lag* from its last sample to the end event (what the turn detector waits
-  on, so a lower deactivation threshold shows up there);
+  start event, *end lag* from its last sample to the last end event (what the turn detector
+  waits on, so a lower deactivation threshold shows up there; a line with a pause in it may
+  be two segments);
 - **no caller**: 30 s of line noise at -50, -45 and -40 dBFS, and the agent's own Piper voice
   leaking back 25 and 35 dB under the caller's level (a handset or an imperfect echo
   canceller) over -50 dBFS noise: every start there is false.
@@ -237,8 +238,8 @@ async def score_callers(clips: Sequence[Clip], threshold: float, silence: float)
             continue
         o.start_delay_ms.append((starts[0] - c.onset) * ms)
         ends = [i for k, i in evs if k == "end" and i > starts[0]]
-        if ends:
-            o.end_lag_ms.append((ends[0] - c.offset) * ms)
+        if ends:  # the last end: when the caller is done for the VAD (a line may pause)
+            o.end_lag_ms.append((ends[-1] - c.offset) * ms)
     return list(by.values())
 
 

@@ -22,8 +22,10 @@ def test_the_worker_vad_starts_on_a_caller_line_and_not_on_line_noise() -> None:
         events = asyncio.run(bench.events(clip.pcm, clip.sample_rate, SILERO_ACTIVATION))
         starts = [i for kind, i in events if kind == "start"]
         ends = [i for kind, i in events if kind == "end"]
-        assert len(starts) == 1 and clip.onset <= starts[0] < clip.offset, (rate, events)
-        assert len(ends) == 1 and ends[0] > clip.offset, (rate, events)
+        # the line starts speech inside it (its comma may end a segment and start another
+        # with the offline brain's 0.3 s silence), and the last segment ends after it
+        assert starts and all(clip.onset <= i < clip.offset for i in starts), (rate, events)
+        assert len(ends) == len(starts) and ends[-1] > clip.offset, (rate, events)
     noise = np.clip(line_noise(5 * bench.RATE, -45.0, rng), -32768, 32767).astype(np.int16)
     assert asyncio.run(bench.events(noise, bench.RATE, SILERO_ACTIVATION)) == []
 
