@@ -40,6 +40,7 @@ from .understanding import (
     guesses_when_asked,
     load_menu,
     normalise,
+    takes,
     with_heard,
 )
 
@@ -774,10 +775,7 @@ class OrderPolicy:
     def _takes(self, item_id: str, options: DrinkRequest) -> bool:
         """Whether the drink `item_id` can be made with every option and add-on `options`
         holds."""
-        item = self.menu.items[item_id]
-        return set(options.attributes) <= set(item["attributes"]) and set(options.addons) <= set(
-            item["addons"]
-        )
+        return takes(self.menu.items[item_id], options)
 
     def _ask_to_confirm(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
         """Heard, not understood: a near-miss name or a doubtful number earns a question,

@@ -1447,18 +1447,19 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
         _options(m.group(2), None, menu, said, hot=True)
         if not (said.attributes or said.addons or said.unclear):
             return m.group(2)
-        if not any(_takes_all(said, menu.items[i]) for _, _, i in found):
+        if not any(takes(menu.items[i], said, with_unclear=True) for _, _, i in found):
             # "A Caramelet and an Espresso" (blind25's phone caller's "caramel latte"): an
             # add-on no drink of the list takes is a drink of its own, not caught
             return m.group(2)
     return ""
 
 
-def _takes_all(said: DrinkRequest, item: dict[str, Any]) -> bool:
-    """Whether `item` can be made with every option, add-on and unclear option of `said`."""
-    addons = [*said.addons, *said.unclear.get(ADDONS, [])]
-    attrs = {*said.attributes, *(k for k in said.unclear if k != ADDONS)}
-    return set(addons) <= set(item["addons"]) and attrs <= set(item["attributes"])
+def takes(item: dict[str, Any], said: DrinkRequest, *, with_unclear: bool = False) -> bool:
+    """Whether the menu drink `item` can be made with every option and add-on `said` holds
+    (`with_unclear`: and every option or add-on it holds unclear, to be asked about)."""
+    addons = {*said.addons, *(said.unclear.get(ADDONS, []) if with_unclear else [])}
+    attrs = {*said.attributes, *(k for k in said.unclear if k != ADDONS and with_unclear)}
+    return addons <= set(item["addons"]) and attrs <= set(item["attributes"])
 
 
 RUN_TOGETHER = 8
