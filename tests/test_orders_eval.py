@@ -831,6 +831,14 @@ def test_the_twenty_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses
     _assert_new_blind_set("blind27", phone_calls=3)
 
 
+
+def test_the_twenty_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind28 was written and committed on 2026-12-07 (stop 44) before any call of that
+    session ran; blind27's calls had been read in stop 43. Its voice settings are new:
+    flite's kal at 0.65 and slt, awb and rms at 1.5, and espeak-ng's m5, m8, m7, f3, f5 and
+    f4 at new speeds and accents; three by phone, a haircut caller, one over the greeting."""
+    _assert_new_blind_set("blind28", phone_calls=3)
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
