@@ -839,6 +839,14 @@ def test_the_twenty_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses(
     f4 at new speeds and accents; three by phone, a haircut caller, one over the greeting."""
     _assert_new_blind_set("blind28", phone_calls=3)
 
+
+def test_the_twenty_ninth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind29 was written and committed on 2026-12-07 (stop 44) after blind28's first run
+    and before any of blind28's calls was read. Its voice settings are new: flite's kal at
+    0.6, kal16 at 0.55 and 1.45 and awb at 0.5, and espeak-ng's m7, f5, m3, m2, f2 and m6 at
+    new speeds and accents; three by phone, a flat-hunting caller, one over the greeting."""
+    _assert_new_blind_set("blind29", phone_calls=3)
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
