@@ -847,6 +847,14 @@ def test_the_twenty_ninth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     new speeds and accents; three by phone, a flat-hunting caller, one over the greeting."""
     _assert_new_blind_set("blind29", phone_calls=3)
 
+
+def test_the_thirtieth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind30 was written and committed on 2026-12-07 (stop 44) after blind29's first run
+    and before any of blind29's calls was read. Its voice settings are new: flite's slt, rms
+    and kal16 at 0.5 and awb at 1.6, and espeak-ng's f1, m3, m8 and m4 at new speeds and
+    accents; three by phone, a dry-cleaning caller, one over the greeting."""
+    _assert_new_blind_set("blind30", phone_calls=3)
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
@@ -882,6 +890,8 @@ def test_a_simulated_caller_answers_the_read_back_and_the_order_is_placed(
     rows_ = [json.loads(x) for x in (out / ANSWERING_CALLER["id"] / "transcript.jsonl").open()]
     finish = [r for r in rows_ if r.get("name") == "finish_order" and r["type"] == "function_call"]
     assert finish and finish[0]["at"] >= answered[0]["start"]
+    # every caller turn is on the call's timeline, LiveKit's times or the VAD's
+    assert all(r["start"] is not None for r in rows_ if r["role"] == "user"), rows_
     assert (out / ANSWERING_CALLER["id"] / "call.ogg").stat().st_size > 10_000
     assert os.path.exists(out / "orders.sqlite")
     # the call's own log: what the session heard, its states, LiveKit's debug lines
