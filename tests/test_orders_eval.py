@@ -831,7 +831,6 @@ def test_the_twenty_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses
     _assert_new_blind_set("blind27", phone_calls=3)
 
 
-
 def test_the_twenty_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind28 was written and committed on 2026-12-07 (stop 44) before any call of that
     session ran; blind27's calls had been read in stop 43. Its voice settings are new:
@@ -854,6 +853,7 @@ def test_the_thirtieth_blind_set_is_new_callers_in_voices_no_other_set_uses() ->
     and kal16 at 0.5 and awb at 1.6, and espeak-ng's f1, m3, m8 and m4 at new speeds and
     accents; three by phone, a dry-cleaning caller, one over the greeting."""
     _assert_new_blind_set("blind30", phone_calls=3)
+
 
 # ------------------------------------------------------------------ end to end (slow)
 
