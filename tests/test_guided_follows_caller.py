@@ -2549,7 +2549,10 @@ async def test_an_add_on_said_not_wanted_comes_off_the_drink_that_has_it(tmp_pat
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         # the drink not caught: the honey held for it is dropped, the drink still asked for
         _, said = await call.say("The light with honey, please.")
-        assert said == "Sorry, I didn't catch the drink. Which drink would you like with honey?"
+        assert said == (
+            "Sorry, I didn't catch the drink. "
+            "Which drink would you like with honey: a Cappuccino, a Latte or a Mocha?"
+        )
         calls, said = await call.say("Actually, no honey.")
         assert not calls and said == "Okay, no honey. Which drink would you like?", said
         await call.say("A latte, please.")
@@ -3667,3 +3670,46 @@ async def test_a_drink_named_where_an_add_on_goes_is_checked_not_made(tmp_path: 
     async with Caller(tmp_path / "c", ScriptedFallback()) as call:
         await call.say("A latte with mocha sauce, please.")
         assert await call.addons() == [("Latte", ["chocolate-sauce"])]
+
+
+# ------------------------------- blind29's calls (read in stop 44, after its held-out run)
+
+
+async def test_more_of_a_drink_not_caught_in_a_list_is_asked_for(tmp_path: Path) -> None:
+    """blind29's "A mocha and two Earl Greys, please." came through as "A Mocha and two more
+    trees, please."; the agent said "That's one Mocha" and nothing of the teas. "two more"
+    and words that name nothing we know is a drink not caught, asked for once the Mocha is
+    in; "two more of those", "one more thing" and "two more mochas" are not."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("A Mocha and two more trees, please.")
+        assert said.endswith("Sorry, I didn't catch the other drink. What was it?"), said
+        assert [r[:2] for r in await call.order()] == [("Mocha", 1)]
+    for i, line in enumerate(["A latte and two more of those.", "A latte and one more thing."]):
+        (tmp_path / str(i)).mkdir()
+        async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
+            _, said = await call.say(line)
+            assert "didn't catch" not in said, (line, said)
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("Two lattes and two more mochas.")
+        assert [r[:2] for r in await call.order()] == [("Latte", 2), ("Mocha", 2)]
+
+
+async def test_options_heard_without_their_drink_narrow_the_question(tmp_path: Path) -> None:
+    """blind29's phone caller said "A decaf latte with honey"; Whisper wrote "A D-Caflaponi"
+    and then, after "which drink?", "No, that's not right. I like one decaf, like with
+    honey.", and got the whole menu read out twice. The decaf and the honey are kept, the
+    "no" is the repair's, and the question names the drinks that take both (a barista's
+    "a decaf what?"); the answer gets them. With oat milk (eight drinks) none are named."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A D-Caflaponi, please.")
+        _, said = await call.say("No, that's not right. I like one decaf, like with honey.")
+        assert said == (
+            "Sorry, I didn't catch the drink. Which drink would you like, decaf with honey: "
+            "a Cappuccino, a Latte or a Mocha?"
+        ), said
+        await call.say("The latte, please.")
+        assert await call.order() == [("Latte", 1, {"caffeine": "Decaf"}, "open")]
+        assert await call.addons() == [("Latte", ["honey"])]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("The light with oat milk, please.")
+        assert said == "Sorry, I didn't catch the drink. Which drink would you like with oat milk?"

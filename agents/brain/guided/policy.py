@@ -648,7 +648,10 @@ class OrderPolicy:
             and not self.lines
             and not turn.asking
             and not turn.unknown_drink  # ("an iced vanilla coffee": a kind, listed below)
-            and not acts & {"yes", "no", "goodbye", "done", "place", "human"}
+            # ("No, that's not right. I'd like one decaf, like with honey" after "which
+            # drink?": the "no" is the repair's, not an answer)
+            and not acts & {"yes", "goodbye", "done", "place", "human"}
+            and ("no" not in acts or asked_drink)
         ):
             # "Good morning and I speak up like a with oat milk": the drink was not heard,
             # the milk was; ask for the drink and keep the milk for it
@@ -660,7 +663,7 @@ class OrderPolicy:
             said = (f", {' and '.join(how)}" if how else "") + (
                 f" with {_join(withs)}" if withs else ""
             )
-            return [_reply(f"Sorry, I didn't catch the drink. Which drink would you like{said}?")]
+            return [_reply(f"Sorry, I didn't catch the drink. {self._which_takes(mods, said)}")]
         if turn.order_type and self.lines and not turn.asking and turn.modifiers is None:
             # "It's for here", "make it to go": the order's type, then the order read back
             return [*self._set_order_type(), lambda _: self._details(),
@@ -771,6 +774,19 @@ class OrderPolicy:
         return []
 
     # ------------------------------------------------------------------ uncertainty
+
+    def _which_takes(self, options: DrinkRequest, said: str) -> str:
+        """ "Which drink would you like{said}?", naming the drinks that take `options` where
+        they are few ("decaf with honey: a Cappuccino, a Latte or a Mocha?"), as a barista
+        narrows the question to what can be made."""
+        names = [
+            item["name"]
+            for item_id, item in self.menu.items.items()
+            if self._takes(item_id, options)
+        ]
+        if 2 <= len(names) <= MAX_DRINKS_OFFERED:
+            return f"Which drink would you like{said}: {_join_or([f'a {n}' for n in names])}?"
+        return f"Which drink would you like{said}?"
 
     def _takes(self, item_id: str, options: DrinkRequest) -> bool:
         """Whether the drink `item_id` can be made with every option and add-on `options`
@@ -2546,6 +2562,9 @@ def _asks(text: str) -> bool:
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "you", "cheers"})
 """Words that carry no request of their own."""
 PLACE_QUESTION = "Shall I place the order?"
+MAX_DRINKS_OFFERED = 3
+"""Asking which drink the options heard are for, the drinks that take them are named when
+they are this few (decaf with honey: Cappuccino, Latte, Mocha; oat milk fits eight)."""
 """The read-back's own question (after "Anything else, or ..." it is one of two)."""
 
 

@@ -1441,16 +1441,21 @@ def _missed_slot(t: str, found: list[tuple[int, int, str]], guesses: list[DrinkR
         if then == DRINK_MARK or not (m := SLOT_LEAD.match(part)):
             continue
         words = m.group(2).split()
+        if words[0] == "more" and len(words) > 1 and words[1] not in NOT_A_DRINK_AFTER:
+            # "A Mocha and two more trees" (blind29's "two Earl Greys"): more of a drink not
+            # caught ("one more thing", "two more of those" stay no drink)
+            words = words[1:]
         if words[0] in NOT_A_DRINK_AFTER or NOT_A_DRINK & set(words) or not _strange(words, menu):
             continue
+        slot = " ".join(words)
         said = DrinkRequest(menu_item_id="", name="")
-        _options(m.group(2), None, menu, said, hot=True)
+        _options(slot, None, menu, said, hot=True)
         if not (said.attributes or said.addons or said.unclear):
-            return m.group(2)
+            return slot
         if not any(takes(menu.items[i], said, with_unclear=True) for _, _, i in found):
             # "A Caramelet and an Espresso" (blind25's phone caller's "caramel latte"): an
             # add-on no drink of the list takes is a drink of its own, not caught
-            return m.group(2)
+            return slot
     return ""
 
 
