@@ -855,6 +855,15 @@ def test_the_thirtieth_blind_set_is_new_callers_in_voices_no_other_set_uses() ->
     _assert_new_blind_set("blind30", phone_calls=3)
 
 
+
+def test_the_thirty_first_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind31 was written and committed on 2026-12-07 (stop 44) while blind30's first run
+    was under way and before any of blind30's calls was read. Its voice settings are new:
+    flite's slt and rms at 1.6 and kal and kal16 at 1.5, and espeak-ng's m1, f2, m4, m3, m2
+    and f4 at new speeds and accents; three by phone, a bike-shop caller, one over the
+    greeting."""
+    _assert_new_blind_set("blind31", phone_calls=3)
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
