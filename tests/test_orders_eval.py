@@ -864,6 +864,15 @@ def test_the_thirty_first_blind_set_is_new_callers_in_voices_no_other_set_uses()
     greeting."""
     _assert_new_blind_set("blind31", phone_calls=3)
 
+
+def test_the_thirty_second_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind32 was written and committed on 2026-12-07 (stop 44) while blind30's tuned
+    companion run was under way and before any of blind31's calls ran. Its voice settings
+    are new: flite's awb and rms at 1.7 and kal at 1.6, and espeak-ng's m7, f4, f1, m8, m2,
+    m1 and m3 at new speeds and accents; three by phone, an electricity-bill caller, one over
+    the greeting."""
+    _assert_new_blind_set("blind32", phone_calls=3)
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
