@@ -19,7 +19,7 @@ from .caller_audio import aec_warmup
 from .coffee_agent import CoffeeAgent
 from .config import Settings
 from .resilience import TurnGuard, attach_resilience, session_conn_options
-from .side_channel import CallerSpeech, CallGuard, CallRecord, default_guardrails
+from .side_channel import CallGuard, CallRecord, default_guardrails
 from .side_channel.judge import LLMJudge
 from .side_channel.usage import meter_call
 
@@ -40,9 +40,6 @@ class Call:
     turns: TurnGuard | None = None
     """No silent turn: apologies, the clean end of a failing call, realtime failover
     (`agents.resilience`); its `errors` go into replay's summary."""
-    speech: CallerSpeech | None = None
-    """The caller's VAD speech spans: times for caller turns LiveKit leaves untimed
-    (`agents.side_channel.transcript`); pass it to `transcript_items`."""
 
     async def aclose(self) -> None:
         await self.store.close()
@@ -96,7 +93,6 @@ async def open_call(
     )
     if keypad is not None:  # typed entries (order numbers) reach every brain as a turn
         keypad.deliver_entries(session)
-    speech = CallerSpeech().attach(session)
     record = None
     if settings.call_records_dir.lower() not in ("off", "none"):
         record = CallRecord.create(
@@ -106,7 +102,7 @@ async def open_call(
             brain=choice.profile.name,
             brain_reason=choice.explain(),
             brain_source=choice.source,
-        ).attach(session, speech)
+        ).attach(session)
     guardrails = default_guardrails(
         policy_file=settings.guardrail_policy, block_regex=settings.guardrail_block
     )
@@ -154,5 +150,4 @@ async def open_call(
         record=record,
         guard=guard,
         turns=resilience,
-        speech=speech,
     )

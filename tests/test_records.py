@@ -8,13 +8,7 @@ import os
 import time
 from pathlib import Path
 
-from livekit.agents import (
-    Agent,
-    AgentSession,
-    ConversationItemAddedEvent,
-    UserStateChangedEvent,
-    llm,
-)
+from livekit.agents import Agent, AgentSession
 
 from agents.side_channel import CallRecord, prune_records, record_for
 from tests.loopback import OpenAIChatServer
@@ -80,49 +74,6 @@ async def test_a_sessions_items_reach_the_record_as_they_complete(tmp_path: Path
     assert rows[1]["text"] == "A latte is three fifty."
     meta = json.loads((rec.path / "meta.json").read_text())
     assert meta["end_reason"] == "done"
-
-
-async def test_a_caller_turn_livekit_left_untimed_takes_the_vad_s_speech_spans(
-    tmp_path: Path,
-) -> None:
-    """LiveKit stamps a caller message with its speaking times only when its end-of-turn
-    anchors agree; a barge-in or a call's last words often get none. The record times such a
-    turn from the session's own VAD state changes since the caller turn before it, marked
-    `timed_by: vad`; a turn LiveKit timed keeps its times, and typed text (no speech) stays
-    untimed rather than borrowing an older span."""
-    session: AgentSession = AgentSession()  # never started: the record hears its events
-    rec = CallRecord.create(tmp_path, brain="local").attach(session)
-    t0 = rec.t0
-
-    def state(new: str, at: float) -> None:
-        old = "listening" if new == "speaking" else "speaking"
-        session.emit("user_state_changed", UserStateChangedEvent(old_state=old, new_state=new, created_at=t0 + at))  # type: ignore[arg-type]  # fmt: skip
-
-    def said(text: str, at: float, **metrics: float) -> None:
-        msg = llm.ChatMessage(role="user", content=[text], created_at=t0 + at)
-        msg.metrics = {k: t0 + v for k, v in metrics.items()}  # type: ignore[assignment]
-        session.emit("conversation_item_added", ConversationItemAddedEvent(item=msg))
-
-    state("speaking", 1.0)
-    state("listening", 2.5)
-    said("A latte, please.", 3.0, started_speaking_at=1.1, stopped_speaking_at=2.2)
-    state("speaking", 4.0)  # over the agent's answer, in two breaths
-    state("listening", 4.9)
-    state("speaking", 5.2)
-    state("listening", 6.0)
-    said("No, make it iced.", 6.4)
-    said("typed: that's all", 7.0)
-    state("speaking", 8.0)
-    said("Thanks, bye.", 8.6)  # the call ended before VAD's end of speech
-    rec.close()
-    rows = _lines(rec.path / "transcript.jsonl")
-    timing = [(r["text"], r["start"], r["end"], r.get("timed_by")) for r in rows]
-    assert timing == [
-        ("A latte, please.", 1.1, 2.2, None),
-        ("No, make it iced.", 4.0, 6.0, "vad"),
-        ("typed: that's all", None, None, None),
-        ("Thanks, bye.", 8.0, None, "vad"),
-    ]
 
 
 def test_records_are_private_to_the_workers_user(tmp_path: Path) -> None:

@@ -33,12 +33,11 @@ from .log_redaction import RedactingFilter, install_log_redaction
 from .metrics import turn_latencies
 from .records import CallRecord, record_for
 from .retention import prune_records
-from .transcript import CallerSpeech, masked_rows, transcript_items
+from .transcript import masked_rows, transcript_items
 
 __all__ = [
     "CallGuard",
     "CallRecord",
-    "CallerSpeech",
     "Finding",
     "Guardrail",
     "Guardrails",

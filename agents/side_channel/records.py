@@ -50,7 +50,7 @@ from livekit.agents import AgentSession, llm
 from tools.sensitive import StreamMasker, mask, mask_value
 
 from .call_metrics import call_metrics
-from .transcript import CallerSpeech, transcript_items
+from .transcript import transcript_items
 
 logger = logging.getLogger("voice_suite.records")
 
@@ -241,8 +241,6 @@ class CallRecord:
         """The caller's turns masked as one stream (a card split over two turns)."""
         self._writer = _LineWriter(path)
         self._last_user_metrics: dict[str, Any] | None = None
-        self._speech: CallerSpeech | None = None
-        self._last_caller_turn_at = float("-inf")
         self._metrics = call_metrics()
         self._write_meta()
         self._metrics.calls_active.labels(brain=brain).inc()
@@ -339,11 +337,9 @@ class CallRecord:
 
     # --- fed by the session -----------------------------------------------------------
 
-    def attach(self, session: AgentSession, speech: CallerSpeech | None = None) -> CallRecord:
-        """Record `session`'s items and events from now on; `speech` (the call's own, or one
-        attached here) times the caller turns LiveKit leaves untimed."""
+    def attach(self, session: AgentSession) -> CallRecord:
+        """Record `session`'s items and events from now on."""
         _records[session] = self
-        self._speech = speech or CallerSpeech().attach(session)
         session.on("conversation_item_added", self._on_item)
         session.on("function_tools_executed", self._on_tools)
         session.on("error", self._on_error)
@@ -352,20 +348,16 @@ class CallRecord:
         session.on("tool_call_finished", self._on_tool_call)  # type: ignore[arg-type]
         return self
 
+    def _rows(self, *items: llm.ChatItem) -> list[dict[str, Any]]:
+        return transcript_items(llm.ChatContext(items=list(items)), self.t0)
+
     def _on_item(self, ev: Any) -> None:
         item = ev.item
-        rows = transcript_items(
-            llm.ChatContext(items=[item]),
-            self.t0,
-            self._speech,
-            previous_caller_turn_at=self._last_caller_turn_at,
-        )
-        for row in rows:
+        for row in self._rows(item):
             self.item(row)
         if getattr(item, "type", None) != "message":
             return
         if item.role == "user":
-            self._last_caller_turn_at = item.created_at
             self._last_user_metrics = dict(item.metrics or {})
         elif item.role == "assistant" and self._last_user_metrics is not None:
             self._turn(self._last_user_metrics, dict(item.metrics or {}))
@@ -401,7 +393,7 @@ class CallRecord:
             items.append(call)
             if output is not None:
                 items.append(output)
-        for row in transcript_items(llm.ChatContext(items=items), self.t0):
+        for row in self._rows(*items):
             self.item(row)
 
     def _on_tool_call(self, rec: Any) -> None:

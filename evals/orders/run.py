@@ -269,7 +269,7 @@ async def run_goal(
             finally:
                 await call.aclose()
         history, t0, mind = call.session.history, talk.t0, talk.mind
-        rows = transcript_items(history, t0, call.speech)
+        rows = transcript_items(history, t0)
         with open(out_dir / "transcript.jsonl", "w", encoding="utf-8") as f:
             for row in masked_rows(rows):  # what may be written: personal numbers masked
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -205,7 +205,7 @@ async def run_replay(
         )
         session = call.session
         # every string masked, the caller's turns as one stream (agents.side_channel)
-        rows = masked_rows(transcript_items(session.history, t0, call.speech))
+        rows = masked_rows(transcript_items(session.history, t0))
         summary: dict[str, Any] = {
             "brain": choice.profile.name,
             "brain_reason": choice.explain(),
