@@ -3713,3 +3713,49 @@ async def test_options_heard_without_their_drink_narrow_the_question(tmp_path: P
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         _, said = await call.say("The light with oat milk, please.")
         assert said == "Sorry, I didn't catch the drink. Which drink would you like with oat milk?"
+
+
+# ------------------------------- blind31's calls (read in stop 44, after its held-out run)
+
+
+async def test_a_removal_naming_a_kind_takes_off_the_order_s_drink_of_that_kind(
+    tmp_path: Path,
+) -> None:
+    """blind31's "Actually, cancel the tea." over a Cappuccino and an English Breakfast got
+    the list of teas ("We have Ginger Green Cold Steep Tea, ... Which would you like?"); the
+    caller had to say the order again. The order's one tea comes off and the order is read
+    back; with two teas in it the agent asks which; "take the coffee off" works the same."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("One cappuccino and one English Breakfast tea, please.")
+        calls, said = await call.say("Actually, cancel the tea.")
+        assert "update_order_item" in names(calls), calls
+        assert [r[:2] for r in await call.order()] == [("Cappuccino", 1)], said
+        assert "Cappuccino" in said and "English Breakfast" not in said, said
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("An Earl Grey and a Jin Xuan and a latte, please.")
+        calls, said = await call.say("Cancel the tea.")
+        assert "update_order_item" not in names(calls), calls
+        assert said.endswith("Which one should I take off?"), said
+        await call.say("The Earl Grey.")
+        assert [r[:2] for r in await call.order()] == [("Jin Xuan", 1), ("Latte", 1)]
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("A mocha and a peppermint rose, please.")
+        await call.say("Take the coffee off, please.")
+        assert [r[:2] for r in await call.order()] == [("Peppermint Rose", 1)]
+
+
+# ------------------------------- blind32's calls (read in stop 44, after its held-out run)
+
+
+async def test_words_asking_for_more_of_something_not_caught_are_asked_again(
+    tmp_path: Path,
+) -> None:
+    """blind32's phone caller's "Two matcha lattes with vanilla, please." came through as
+    "Too much of Arcane Windman Hitler Clean." and went to the fallback model, which refused
+    it ("sorry, but I can't assist with that"). Words not understood that ask for more of
+    something ("too", "also", "add") are an order not caught: asked again, not the model's."""
+    fallback = ScriptedFallback("MODEL REPLY.")
+    async with Caller(tmp_path, fallback) as call:
+        _, said = await call.say("Too much of Arcane Windman Hitler Clean.")
+        assert said == "Sorry, I didn't catch that. What can I get you?", said
+        assert fallback.asked == []

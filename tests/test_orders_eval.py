@@ -873,7 +873,6 @@ def test_the_thirty_second_blind_set_is_new_callers_in_voices_no_other_set_uses(
     _assert_new_blind_set("blind32", phone_calls=3)
 
 
-
 def test_the_thirty_third_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind33 was written and committed on 2026-12-07 (stop 44) while blind32's first run
     was under way and before any of blind32's calls was read. Its voice settings are new:
@@ -881,6 +880,7 @@ def test_the_thirty_third_blind_set_is_new_callers_in_voices_no_other_set_uses()
     f3, m1, f2 and m2 at new speeds and accents; three by phone, a cinema caller, one over
     the greeting."""
     _assert_new_blind_set("blind33", phone_calls=3)
+
 
 # ------------------------------------------------------------------ end to end (slow)
 

@@ -544,6 +544,15 @@ class OrderPolicy:
             return plan
         if (turn.drinks or turn.guesses) and "remove" in acts and not turn.asking:
             return self._plan_remove(turn.drinks or turn.guesses, turn)
+        if turn.removed_kind and not (turn.drinks or turn.guesses) and self.lines:
+            # "Actually, cancel the tea." over a Cappuccino and an English Breakfast (blind31):
+            # the order's drink of that kind comes off; of two, which one is asked
+            of_kind = [ln for ln in self.lines
+                       if self.menu.items[ln.drink.menu_item_id]["category"] == turn.removed_kind]  # fmt: skip
+            if len(of_kind) == 1:
+                return self._plan_remove([of_kind[0].drink], turn)
+            if of_kind:
+                return self._ask_which_off(of_kind)
         if (
             turn.drinks
             and self.lines
@@ -2208,16 +2217,7 @@ class OrderPolicy:
                 or (d.definite and d.quantity_unsure and not d.quantity_said)
             )
             if len(lines) > 1 and not everything and not _matches_options(d, lines):
-                self.pending_remove = lines
-                which = _join([_describe(ln.drink, self.menu) for ln in lines]).replace(
-                    " and ", " or "
-                )
-                # said after a fresh look at the order: a statement about it rests on a tool
-                # result of this turn
-                return [
-                    lambda _: self._details(),
-                    _reply(f"You have {which}. Which one should I take off?"),
-                ]
+                return self._ask_which_off(lines)
             if len(lines) > 1 and not everything:
                 lines = [ln for ln in lines if _matches_options(d, [ln])][:1] or lines[-1:]
             for ln in lines:
@@ -2319,6 +2319,18 @@ class OrderPolicy:
 
         return [lambda _: self._details(), ask]
 
+    def _ask_which_off(self, lines: list[Line]) -> list[Callable[[Results], Step | None]]:
+        """ "You have X or Y. Which one should I take off?", the answer taken by
+        `_plan_remove_answer`."""
+        self.pending_remove = lines
+        which = _join([_describe(ln.drink, self.menu) for ln in lines]).replace(" and ", " or ")
+        # said after a fresh look at the order: a statement about it rests on a tool result
+        # of this turn
+        return [
+            lambda _: self._details(),
+            _reply(f"You have {which}. Which one should I take off?"),
+        ]
+
     def _plan_remove_answer(
         self, turn: CallerTurn, lines: list[Line]
     ) -> list[Callable[[Results], Step | None]] | None:
@@ -2335,6 +2347,10 @@ class OrderPolicy:
             return None
         chosen = [ln for ln in lines for d in turn.drinks if d.menu_item_id == ln.drink.menu_item_id
                   and _matches_options(d, [ln]) and (d.attributes or d.addons)]  # fmt: skip
+        named = [ln for ln in lines if any(d.menu_item_id == ln.drink.menu_item_id
+                                           for d in turn.drinks)]  # fmt: skip
+        if not chosen and len(named) == 1:
+            chosen = named  # "The Earl Grey." of an Earl Grey and a Jin Xuan ("cancel the tea")
         if not chosen and turn.modifiers is not None:
             chosen = [ln for ln in lines if _matches_options(turn.modifiers, [ln])]
         if not chosen and (hot := re.search(r"\b(hot|iced|ice|cold)\b", text)):
@@ -2546,7 +2562,14 @@ def _sounds_misheard(turn: CallerTurn) -> bool:
     order's words around ones the policy cannot place."""
     words = normalise(turn.text).split()
     doubted = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
-    return len(words) <= MISHEARD_WORDS or doubted or bool(set(words) & ORDERING_CUES)
+    # ("Too much of Arcane Windman ...", blind32's "Two matcha lattes with vanilla": "too"
+    # asks for more of something, an order's word)
+    return (
+        len(words) <= MISHEARD_WORDS
+        or doubted
+        or bool(set(words) & ORDERING_CUES)
+        or "more" in turn.acts
+    )
 
 
 def _asks(text: str) -> bool:
@@ -2562,10 +2585,10 @@ def _asks(text: str) -> bool:
 COURTESY_WORDS = frozenset({"please", "thanks", "thank", "you", "cheers"})
 """Words that carry no request of their own."""
 PLACE_QUESTION = "Shall I place the order?"
+"""The read-back's own question (after "Anything else, or ..." it is one of two)."""
 MAX_DRINKS_OFFERED = 3
 """Asking which drink the options heard are for, the drinks that take them are named when
 they are this few (decaf with honey: Cappuccino, Latte, Mocha; oat milk fits eight)."""
-"""The read-back's own question (after "Anything else, or ..." it is one of two)."""
 
 
 HANG_UP_ANSWER_WORDS = FAREWELL_WORDS | {

@@ -540,6 +540,9 @@ class CallerTurn:
     other: DrinkRequest | None = None
     """Options said for "the other" in "one of them with oat milk and the other with almond
     milk": for what is left of the line after one drink is split off."""
+    removed_kind: str = ""
+    """The menu category a removal names instead of a drink ("cancel the tea": "tea",
+    "take the coffee off": "coffee"), for the order's one drink of that kind."""
 
     @property
     def understood(self) -> bool:
@@ -1048,6 +1051,12 @@ REMOVE_LEAD = re.compile(
     r"|scratch|forget|get rid of|no more)(?: the| that| my)?\s*$"
 )
 """Words just before a drink that take it off ("remove the latte and ...")."""
+KIND_REMOVED = re.compile(
+    r"\b(?:(?:remove|cancel|take off|take away|take out|leave off|drop|delete|scratch|forget"
+    r"|get rid of|no more)(?: the| that| my)? (?P<kind>tea|coffee)s?"
+    r"|take (?:the|that|my) (?P<kind2>tea|coffee)s? (?:off|out|away))\b"
+)
+"""A removal that names a kind of drink, not a drink ("Actually, cancel the tea.")."""
 EACH_ONE = re.compile(
     r"\b(?:and |but )?(?:make |have )?(?:just |only )?(?:(?:the )?others?|one)"
     r"(?: of (?:them|those|these|the \w+))?\b"
@@ -1688,6 +1697,8 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         # "one latte and one mocha, both with oat milk": what follows "both" is for each
         for d in turn.drinks:
             _options(both.group(1), menu.items[d.menu_item_id], menu, d)
+    if "remove" in turn.acts and not turn.drinks and (k := KIND_REMOVED.search(t)):
+        turn.removed_kind = k.group("kind") or k.group("kind2")
     if unwanted and not turn.drinks:
         # only drinks the caller no longer wants: they come off
         turn.drinks, turn.negated = unwanted, []
