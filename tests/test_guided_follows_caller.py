@@ -3759,3 +3759,36 @@ async def test_words_asking_for_more_of_something_not_caught_are_asked_again(
         _, said = await call.say("Too much of Arcane Windman Hitler Clean.")
         assert said == "Sorry, I didn't catch that. What can I get you?", said
         assert fallback.asked == []
+
+
+# ------------------------------- blind33's calls (read in stop 44, after its held-out run)
+
+
+async def test_the_same_drink_said_again_after_a_no_asks_how_many(tmp_path: Path) -> None:
+    """blind33's phone caller wanted three English Breakfast teas; Whisper wrote "A Fried
+    English Breakfast" and "I like reading English Breakfast". "Just to check: one English
+    Breakfast, right?" - "No, that's not right. I like Fried English Breakfast." added the
+    one English Breakfast just refused, and the same words over the read-back got "I have
+    exactly that". The drink agrees, so the number is what was wrong: it is asked, and the
+    answer sets it (on the check before anything is made; on the read-back, on the line)."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("A Fried English Breakfast Bean, clean!")
+        assert said == "Just to check: one English Breakfast, right?", said
+        calls, said = await call.say("No, that's not right. I like Fried English Breakfast.")
+        assert "add_order_item" not in names(calls), calls
+        assert said == "How many English Breakfasts would you like?", said
+        await call.say("Three, please.")
+        assert [r[:2] for r in await call.order()] == [("English Breakfast", 3)]
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("One English Breakfast, please.")
+        calls, said = await call.say("No, that's not right. I like reading English Breakfast.")
+        assert "update_order_item" not in names(calls), calls
+        assert said == "Sorry, how many English Breakfasts would you like?", said
+        calls, said = await call.say("Three English Breakfasts.")
+        assert [r[:2] for r in await call.order()] == [("English Breakfast", 3)], calls
+        assert "three English Breakfasts" in said, said
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        # a number said with it: nothing to ask, the order as it was
+        await call.say("One English Breakfast, please.")
+        _, said = await call.say("No, that's not right. I'd like one English Breakfast.")
+        assert said.startswith("I have exactly that"), said

@@ -882,7 +882,6 @@ def test_the_thirty_third_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind33", phone_calls=3)
 
 
-
 def test_the_thirty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
     """blind34 was written and committed on 2026-12-07 (stop 44) while blind33's first run
     was under way and before any of blind33's calls was read. Its voice settings are new:
@@ -890,6 +889,7 @@ def test_the_thirty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses(
     and f2 at new speeds and accents; three by phone, a job applicant, one over the
     greeting."""
     _assert_new_blind_set("blind34", phone_calls=3)
+
 
 # ------------------------------------------------------------------ end to end (slow)
 

@@ -115,6 +115,9 @@ class OrderPolicy:
     """Drinks the agent heard uncertainly and asked "..., right?" about: added on a yes."""
     pending_quantity: DrinkRequest | None = None
     """A drink whose number the agent asked for ("How many lattes?")."""
+    pending_count: Line | None = None
+    """A line of the order whose number the agent asked for after the order, said again
+    without a number, was refused ("How many English Breakfasts would you like?")."""
     pending_remove: list[Line] = field(default_factory=list)
     """Lines the agent asked "which one?" or "one or both?" about before removing."""
     pending_choice: tuple[list[DrinkRequest], DrinkRequest, str, list[str]] | None = None
@@ -270,6 +273,7 @@ class OrderPolicy:
             self.order_type = turn.order_type
         fixes, self.pending_fixes = self.pending_fixes, False
         asked_qty, self.pending_quantity = self.pending_quantity, None
+        count_for, self.pending_count = self.pending_count, None
         removing, self.pending_remove = self.pending_remove, []
         choice, self.pending_choice = self.pending_choice, None
         choice_for, self.choice_for = self.choice_for, []
@@ -442,6 +446,18 @@ class OrderPolicy:
             return self._ask_option(turn.drinks, with_option)
         if (
             pending
+            and "no" in acts
+            and len(turn.drinks) == len(pending) == 1
+            and _drinks_key(turn.drinks) == _drinks_key(pending)
+            and _count_not_said(turn, turn.drinks[0])
+        ):
+            # "Just to check: one English Breakfast, right?" - "No, that's not right. I like
+            # Fried English Breakfast." (blind33's phone caller's "three English Breakfast
+            # teas"): the drink agrees, so its number is what was wrong; asked, never made
+            # as it was refused
+            return self._ask_to_confirm([replace(turn.drinks[0], quantity_unsure=True)])
+        if (
+            pending
             and acts & {"no", "correct"}
             and turn.drinks
             and any(self._targets(turn, d.menu_item_id) for d in turn.drinks)
@@ -477,6 +493,14 @@ class OrderPolicy:
                 False,
             )
             return self._plan_add([asked_qty])
+        if (
+            count_for is not None
+            and count_for in self.lines
+            and (qty := _count_answer(turn, count_for))
+        ):
+            # "How many English Breakfasts would you like?" - "Three.": that line's number
+            want = replace(count_for.drink, quantity=qty, quantity_said=True, quantity_delta=0)
+            return self._plan_update(want, [count_for])
         if removing and (plan := self._plan_remove_answer(turn, removing)):
             return plan
         if offered and yes and not turn.drinks and not acts & {"done", "place"}:
@@ -1406,6 +1430,17 @@ class OrderPolicy:
                 ]
             if self._correcting and (plan := self._ask_what_with(turn)):
                 return plan
+            if (
+                len(turn.drinks) == len(self.lines) == 1
+                and "no" in turn.acts
+                and _count_not_said(turn, turn.drinks[0])
+            ):
+                # "No, that's not right. I like reading English Breakfast." over one English
+                # Breakfast (blind33's "three"): the one thing it can be is the number
+                self.pending_count = self.lines[0]
+                name = self.lines[0].drink.name
+                return [_reply(f"Sorry, how many {name}{'' if name.endswith('s') else 's'} "
+                               "would you like?")]  # fmt: skip
             # "No, that's not right. I'd like one Steamer and one Americano with vanilla" over
             # exactly that: nothing to change; say what the order holds, never add it again
             return self._plan_read_back(lead="I have exactly that:")
@@ -2807,6 +2842,26 @@ def _not_offered(options: list[str]) -> str:
     if withs:
         said.append(f"with {_join_or(withs)}")
     return f"doesn't come {' or '.join(said)}" if said else "doesn't come that way"
+
+
+def _count_not_said(turn: CallerTurn, drink: DrinkRequest) -> bool:
+    """The caller named `drink` with no number or article before it, where a number goes:
+    nothing ("I'd like English Breakfast") or a word not understood ("I like Fried English
+    Breakfast", a phone line's "three")."""
+    if drink.quantity_said:
+        return False
+    m = re.search(rf"(\w+)\s+{re.escape(drink.name.lower())}", normalise(turn.text))
+    return m is not None and m.group(1) not in NUMBERS and m.group(1) not in ("the", "some")
+
+
+def _count_answer(turn: CallerTurn, line: Line) -> int:
+    """The number an answer to "How many ... would you like?" gives `line` (0: none)."""
+    same = [d for d in turn.drinks if d.menu_item_id == line.drink.menu_item_id]
+    if len(turn.drinks) > len(same):
+        return 0  # another drink named: not an answer to the question
+    if same and same[0].quantity_said:
+        return same[0].quantity
+    return _said_number(turn.text)
 
 
 def _drinks_key(drinks: list[DrinkRequest]) -> tuple[Any, ...]:
