@@ -3792,3 +3792,40 @@ async def test_the_same_drink_said_again_after_a_no_asks_how_many(tmp_path: Path
         await call.say("One English Breakfast, please.")
         _, said = await call.say("No, that's not right. I'd like one English Breakfast.")
         assert said.startswith("I have exactly that"), said
+
+
+# ------------------------------- blind34's calls (read in stop 44, after its held-out run)
+
+
+async def test_scratch_both_of_those_replaces_the_whole_order(tmp_path: Path) -> None:
+    """blind34's "Actually, scratch both of those. Just an Earl Grey." over a Jin Xuan and a
+    Wild Strawberry got "There's no Earl Grey in your order." (the Earl Grey taken for the
+    drink to scratch); typed, it replaced only the Wild Strawberry. Both come off and the Earl
+    Grey goes on; "scratch that" still replaces only the drink said last."""
+    for i, line in enumerate(
+        [
+            "Actually, scratch both of those. Just an Earl Grey.",
+            "Actually scratch both on those, just an Earl Grey.",
+        ]
+    ):
+        (tmp_path / str(i)).mkdir()
+        async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
+            await call.say("A Jin Xuan and a Wild Strawberry, please.")
+            _, said = await call.say(line)
+            assert [r[:2] for r in await call.order()] == [("Earl Grey", 1)], (line, said)
+    async with Caller(tmp_path / "c", ScriptedFallback()) as call:
+        await call.say("A Jin Xuan and a Wild Strawberry, please.")
+        await call.say("Scratch that, just an Earl Grey.")
+        assert [r[:2] for r in await call.order()] == [("Jin Xuan", 1), ("Earl Grey", 1)]
+
+
+async def test_a_near_miss_after_ice_is_checked(tmp_path: Path) -> None:
+    """blind34's phone caller's "Two iced cortados, please." came through as "Two
+    ice-covertaitos. Please." (0.91 from "cortados"); "ice" was no word a drink's name may
+    follow, so the agent asked "Which drink would you like, iced?" three times. Whisper's
+    "ice" for "iced" now stands where "iced" does, and the near miss is checked."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("Two ice-covertaitos. Please.")
+        assert said == "Just to check: two iced Cortados, right?", said
+        await call.say("Yes.")
+        assert await call.order() == [("Cortado", 2, {"hot-or-iced": "Iced"}, "open")]

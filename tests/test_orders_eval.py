@@ -499,6 +499,24 @@ def test_statements_about_the_order_need_a_tool_result_of_their_turn() -> None:
     ]
 
 
+def test_a_drink_said_not_in_the_order_rests_on_this_turn_s_read_back() -> None:
+    """blind32's "Take the Cortado off, please." over one Cappuccino got "There's no Cortado
+    in your order." after a fresh `get_order_details`: true, and grounded by that result
+    (stop 44's run W first counted it ungrounded). Said of a drink the read-back holds, or
+    with no read-back in the turn, it is not."""
+
+    def turn(details: dict[str, Any] | None, said: str) -> list[dict[str, Any]]:
+        tools = [call("get_order_details", {"order_id": "1"}, "c1"),
+                 output("get_order_details", details, "c1")] if details else []  # fmt: skip
+        return rows(("user", "Take the cortado off."), *tools, ("assistant", said))
+
+    assert ungrounded_statements(turn(DETAILS, "There's no Cortado in your order.")) == []
+    (found,) = ungrounded_statements(turn(DETAILS, "There's no Latte in your order."))
+    assert "this turn's read-back has it" in found.why
+    (found,) = ungrounded_statements(turn(None, "There's no Cortado in your order."))
+    assert "did not read the order" in found.why
+
+
 def test_an_option_the_tools_never_gave_is_ungrounded() -> None:
     transcript = rows(
         ("user", "What's in my order?"),

@@ -10,7 +10,9 @@ database holds for it, and when the fallback model answered.
   supports: a drink or option (milk, iced, decaf, add-ons) absent from that turn's successful
   tool calls and results (an order line they name by id counts as its drink, as an earlier
   tool result of the call gave it), or "placed" with no successful `finish_order` in the turn
-  (questions such as "One latte, right?" state nothing);
+  (questions such as "One latte, right?" state nothing); a drink said to be *not* in the
+  order ("There's no Cortado in your order.") needs the turn's own read-back of the order,
+  without it;
 - **latency** (end of caller speech -> first agent audio) per caller turn, split into policy
   turns and model-answered turns (a reply the fallback model generated).
 """
@@ -41,6 +43,12 @@ cortado is espresso with milk" is about the menu."""
 PLACED_CLAIM = re.compile(
     r"\b(order (is|was|has been|'s) placed|placed (your|the) order|order's placed)\b", re.I
 )
+ABSENCE_CLAIM = re.compile(
+    r"\b(?:there's|there is|you have|i have|i see)\s+no\b|\b(?:isn't|is not|not) in your order\b",
+    re.I,
+)
+"""A sentence saying a drink is not in the order ("There's no Cortado in your order."): it
+rests on this turn's read-back of the order, and holds when that read-back lacks the drink."""
 CHECKED_OPTIONS = ("milk-options", "hot-or-iced", "caffeine", "addons")
 """Options whose words an order statement must be able to point at in a tool result."""
 
@@ -159,6 +167,20 @@ def _learn_lines(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> None
                 lines[str(it["order_item_id"])] = str(it["menu_item_id"])
 
 
+def _read_back(tool_rows: list[dict[str, Any]]) -> str | None:
+    """Normalised drink ids of this turn's last successful `get_order_details` result, or
+    None when the turn did not read the order."""
+    failed = {r.get("call_id") for r in tool_rows if r.get("is_error")}
+    outs = [r for r in tool_rows if r.get("type") == "function_call_output"
+            and r.get("name") == "get_order_details" and r.get("call_id") not in failed]  # fmt: skip
+    if not outs or not isinstance(out := _json(outs[-1].get("text")), dict):
+        return None
+    items = out.get("menu_items") or []
+    return " ".join(
+        str(i.get("menu_item_id", "")).replace("-", " ") for i in items if isinstance(i, dict)
+    )
+
+
 def _evidence(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> tuple[str, bool]:
     """Normalised text of the successful tool calls and results seen so far in a turn (with
     the drink of every order line they name, `lines`), and whether the turn's tool results
@@ -182,9 +204,16 @@ def _evidence(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> tuple[s
     return " ".join(parts), finished
 
 
-def _why_ungrounded(text: str, evidence: str, finished: bool) -> str | None:
+def _why_ungrounded(text: str, evidence: str, finished: bool, read_back: str | None) -> str | None:
     if PLACED_CLAIM.search(text) and not finished:
         return "says the order is placed; no tool result of this turn shows it placed"
+    if ABSENCE_CLAIM.search(text) and drinks_named(text):
+        if read_back is None:
+            return "says a drink is not in the order; this turn did not read the order"
+        for item_id, _, _ in drinks_named(text):
+            if item_id.replace("-", " ") in read_back:
+                return f"says {item_id} is not in the order; this turn's read-back has it"
+        return None
     if not CLAIM.search(text) and not COUNTED_WITH.search(text):
         return None
     for item_id, _, _ in drinks_named(text):
@@ -217,7 +246,7 @@ def ungrounded_statements(rows: list[dict[str, Any]]) -> list[Ungrounded]:
             for sentence in re.split(r"(?<=[.!?])\s+", r.get("text") or ""):
                 if sentence.rstrip().endswith("?") and not PLACED_CLAIM.search(sentence):
                     continue  # a question ("One latte, right?") states nothing
-                why = _why_ungrounded(sentence, evidence, finished)
+                why = _why_ungrounded(sentence, evidence, finished, _read_back(tools))
                 if why:
                     found.append(Ungrounded(sentence, why))
     return found

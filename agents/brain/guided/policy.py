@@ -1482,8 +1482,11 @@ class OrderPolicy:
             # "one Americano and one Hot Chocolate": several drinks named): whatever it leaves
             # out comes off; otherwise the drink heard last is the one heard wrong
             said_again = mentioned <= ordered
-            whole = said_again or (
-                not turn.guesses and len(turn.drinks) > 1 and bool(_NO_THEN.match(turn.text))
+            whole = (
+                said_again
+                or (not turn.guesses and len(turn.drinks) > 1 and bool(_NO_THEN.match(turn.text)))
+                # "Actually, scratch both of those. Just an Earl Grey." (blind34): every line
+                or ("all_of" in turn.acts and "only" in turn.acts)
             )
             wrong = [ln for ln in (self.lines if whole else self.lines[-1:])
                      if ln.drink.menu_item_id not in mentioned]  # fmt: skip

@@ -415,11 +415,14 @@ WRONG_PLACE = re.compile(
 )
 """Asking whether this is another place ("Hello, is this the bakery?"): not us."""
 SCRATCH_THAT = re.compile(
-    r"\b(?:scratch|forget|cancel|remove|delete|drop) (?:that|it|this)(?:\s*[,.;!-]|"
+    r"\b(?:scratch|forget|cancel|remove|delete|drop)"
+    r" (?:that|it|this|those|them|these|(?:both|all)(?: (?:of|on) (?:those|them|these|that|it))?)"
+    r"(?:\s*[,.;!-]|"
     r" (?:i|i'd|i'll|can|could|let|let's|give|make|just|actually|and)\b)"
 )
-"""A change of mind before a new drink ("scratch that, I'll have a cortado"), not the drink
-named after it coming off (`understand` reads it on the raw, punctuated words)."""
+"""A change of mind before a new drink ("scratch that, I'll have a cortado"; "scratch both of
+those, just an Earl Grey"), not the drink named after it coming off (`understand` reads it
+on the raw, punctuated words)."""
 QUESTION_FORM = re.compile(
     r"^(?:(?:hi|hello|hey|oh|um|uh|so|and|okay|ok|yeah|well|sorry|also|actually|quick question)\s+)*"
     r"(?:(?:is|are|was|were|does|do|did|has)"
@@ -655,7 +658,7 @@ THREE_HEARD = frozenset({"free", "tree"})
 FREE_OF = frozenset({"sugar", "lactose", "dairy", "gluten", "caffeine", "for", "it", "is"})
 """Words after which "free" means free ("lactose free", "for free"), never three."""
 SLOT_BEFORE = frozenset(
-    {"a", "an", "the", "some", "another", "iced", "hot", "decaf", "decaffeinated", "oat",
+    {"a", "an", "the", "some", "another", "iced", "ice", "hot", "decaf", "decaffeinated", "oat",
      "almond", "skim", "whole", "double", "triple", "single", "one", "two", "three", "four",
      "five", "six", "to", "for"}
 )  # fmt: skip
