@@ -449,7 +449,7 @@ class OrderPolicy:
             and "no" in acts
             and len(turn.drinks) == len(pending) == 1
             and _drinks_key(turn.drinks) == _drinks_key(pending)
-            and _count_not_said(turn, turn.drinks[0])
+            and _count_not_said(turn, turn.drinks[0], self.menu)
         ):
             # "Just to check: one English Breakfast, right?" - "No, that's not right. I like
             # Fried English Breakfast." (blind33's phone caller's "three English Breakfast
@@ -1433,7 +1433,7 @@ class OrderPolicy:
             if (
                 len(turn.drinks) == len(self.lines) == 1
                 and "no" in turn.acts
-                and _count_not_said(turn, turn.drinks[0])
+                and _count_not_said(turn, turn.drinks[0], self.menu)
             ):
                 # "No, that's not right. I like reading English Breakfast." over one English
                 # Breakfast (blind33's "three"): the one thing it can be is the number
@@ -2847,14 +2847,22 @@ def _not_offered(options: list[str]) -> str:
     return f"doesn't come {' or '.join(said)}" if said else "doesn't come that way"
 
 
-def _count_not_said(turn: CallerTurn, drink: DrinkRequest) -> bool:
-    """The caller named `drink` with no number or article before it, where a number goes:
-    nothing ("I'd like English Breakfast") or a word not understood ("I like Fried English
-    Breakfast", a phone line's "three")."""
+COUNT_SLOT_LEADS = frozenset({"like", "want", "have", "get", "take", "order", "need"})
+"""Words a drink's name may follow with no number said ("I'd like English Breakfast")."""
+
+
+def _count_not_said(turn: CallerTurn, drink: DrinkRequest, menu: Menu) -> bool:
+    """The caller named `drink` with nothing where its number goes: right after "like",
+    "want" and the like ("I'd like English Breakfast"), or after a word not understood ("I
+    like Fried English Breakfast", a phone line's "three"); not after a size, an option or
+    any other word we know ("No, make that a large latte")."""
     if drink.quantity_said:
         return False
     m = re.search(rf"(\w+)\s+{re.escape(drink.name.lower())}", normalise(turn.text))
-    return m is not None and m.group(1) not in NUMBERS and m.group(1) not in ("the", "some")
+    if m is None:
+        return False
+    before = m.group(1)
+    return before in COUNT_SLOT_LEADS or (before not in menu.known_words and not before.isdigit())
 
 
 def _count_answer(turn: CallerTurn, line: Line) -> int:
