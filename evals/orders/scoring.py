@@ -167,10 +167,16 @@ def _learn_lines(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> None
                 lines[str(it["order_item_id"])] = str(it["menu_item_id"])
 
 
+def _failed_calls(tool_rows: list[dict[str, Any]]) -> set[Any]:
+    """Call ids whose tool result is an error."""
+    return {r.get("call_id") for r in tool_rows if r.get("type") == "function_call_output"
+            and r.get("is_error")}  # fmt: skip
+
+
 def _read_back(tool_rows: list[dict[str, Any]]) -> str | None:
     """Normalised drink ids of this turn's last successful `get_order_details` result, or
     None when the turn did not read the order."""
-    failed = {r.get("call_id") for r in tool_rows if r.get("is_error")}
+    failed = _failed_calls(tool_rows)
     outs = [r for r in tool_rows if r.get("type") == "function_call_output"
             and r.get("name") == "get_order_details" and r.get("call_id") not in failed]  # fmt: skip
     if not outs or not isinstance(out := _json(outs[-1].get("text")), dict):
@@ -186,8 +192,7 @@ def _evidence(tool_rows: list[dict[str, Any]], lines: dict[str, str]) -> tuple[s
     the drink of every order line they name, `lines`), and whether the turn's tool results
     show the order placed (`finish_order` succeeded, or `get_order_details` read it back
     finished)."""
-    failed = {r.get("call_id") for r in tool_rows if r.get("type") == "function_call_output"
-              and r.get("is_error")}  # fmt: skip
+    failed = _failed_calls(tool_rows)
     parts: list[str] = []
     finished = False
     for r in tool_rows:
@@ -243,10 +248,11 @@ def ungrounded_statements(rows: list[dict[str, Any]]) -> list[Ungrounded]:
                 continue
             _learn_lines(tools, lines)
             evidence, finished = _evidence(tools, lines)
+            read_back = _read_back(tools)
             for sentence in re.split(r"(?<=[.!?])\s+", r.get("text") or ""):
                 if sentence.rstrip().endswith("?") and not PLACED_CLAIM.search(sentence):
                     continue  # a question ("One latte, right?") states nothing
-                why = _why_ungrounded(sentence, evidence, finished, _read_back(tools))
+                why = _why_ungrounded(sentence, evidence, finished, read_back)
                 if why:
                     found.append(Ungrounded(sentence, why))
     return found

@@ -833,9 +833,7 @@ class OrderPolicy:
         if len(drinks) == 1 and vague:
             self.pending_quantity = vague[0]
             name = vague[0].name
-            return [
-                lambda _: Say(f"How many {name}{'' if name.endswith('s') else 's'} would you like?")
-            ]
+            return [lambda _: Say(f"How many {_plural(name)} would you like?")]
         self.pending, self.pending_fixes = drinks, self._correcting
         self.pending_looked_up = _drinks_key(drinks)
         said = _join([_describe(d, self.menu) for d in drinks])
@@ -1438,9 +1436,9 @@ class OrderPolicy:
                 # "No, that's not right. I like reading English Breakfast." over one English
                 # Breakfast (blind33's "three"): the one thing it can be is the number
                 self.pending_count = self.lines[0]
-                name = self.lines[0].drink.name
-                return [_reply(f"Sorry, how many {name}{'' if name.endswith('s') else 's'} "
-                               "would you like?")]  # fmt: skip
+                return [
+                    _reply(f"Sorry, how many {_plural(self.lines[0].drink.name)} would you like?")
+                ]
             # "No, that's not right. I'd like one Steamer and one Americano with vanilla" over
             # exactly that: nothing to change; say what the order holds, never add it again
             return self._plan_read_back(lead="I have exactly that:")
@@ -2429,8 +2427,7 @@ class OrderPolicy:
                     ln.drink.quantity = left
             if not self.lines:
                 gone = [ln.drink.name for ln, _ in ok]
-                names = _join([n + ("s" if gone.count(n) > 1 and not n.endswith("s") else "")
-                               for n in dict.fromkeys(gone)])  # fmt: skip
+                names = _join([_plural(n) if gone.count(n) > 1 else n for n in dict.fromkeys(gone)])
                 return Say(f"Okay, I took off the {names}. Your order is empty now. "
                            "What can I get you instead?")  # fmt: skip
             return self._details()
@@ -2897,9 +2894,13 @@ def _join_or(words: list[str]) -> str:
     return ", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else "".join(words)
 
 
+def _plural(name: str) -> str:
+    return name if name.endswith("s") else f"{name}s"
+
+
 def _count(n: int, name: str) -> str:
     word = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}.get(n, str(n))
-    return f"{word} {name}" + ("s" if n > 1 and not name.endswith("s") else "")
+    return f"{word} {_plural(name) if n > 1 else name}"
 
 
 def _heard_near(text: str, spoken: dict[str, str], *, against: str | None = None) -> str | None:

@@ -1049,14 +1049,15 @@ CHANGE_OF_MIND = re.compile(
     r"|no,? sorry,?|sorry,? no,?|no,? actually,?|actually,? no,?)(?: a| an| one)?\s*$"
 )
 """Words before a drink that take back the one said just before it, in one sentence."""
-REMOVE_LEAD = re.compile(
-    r"\b(?:remove|cancel|take off|take away|take out|leave off|nix|lose|drop|delete"
-    r"|scratch|forget|get rid of|no more)(?: the| that| my)?\s*$"
+REMOVE_WORDS = (
+    r"remove|cancel|take off|take away|take out|leave off|drop|delete|scratch|forget"
+    r"|get rid of|no more"
 )
+"""Words that take a drink off, said before it (a regex alternation)."""
+REMOVE_LEAD = re.compile(rf"\b(?:{REMOVE_WORDS}|nix|lose)(?: the| that| my)?\s*$")
 """Words just before a drink that take it off ("remove the latte and ...")."""
 KIND_REMOVED = re.compile(
-    r"\b(?:(?:remove|cancel|take off|take away|take out|leave off|drop|delete|scratch|forget"
-    r"|get rid of|no more)(?: the| that| my)? (?P<kind>tea|coffee)s?"
+    rf"\b(?:(?:{REMOVE_WORDS})(?: the| that| my)? (?P<kind>tea|coffee)s?"
     r"|take (?:the|that|my) (?P<kind2>tea|coffee)s? (?:off|out|away))\b"
 )
 """A removal that names a kind of drink, not a drink ("Actually, cancel the tea.")."""
