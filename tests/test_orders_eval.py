@@ -909,6 +909,14 @@ def test_the_thirty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses(
     _assert_new_blind_set("blind34", phone_calls=3)
 
 
+def test_the_thirty_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind35 was written and committed on 2026-12-07 (stop 45) before any call of that
+    session ran. Its voice settings are new: flite's kal16 at 1.7 and kal at 1.8, and
+    espeak-ng's m7, m4 (twice), f1, f5, m1, m6, f2 and f4 at new speeds and accents; three by
+    phone, a florist caller, one over the greeting."""
+    _assert_new_blind_set("blind35", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
