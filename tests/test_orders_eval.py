@@ -917,6 +917,15 @@ def test_the_thirty_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind35", phone_calls=3)
 
 
+def test_the_thirty_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind36 was written and committed on 2026-12-07 (stop 45) while blind35's first run
+    was under way and before any of blind35's calls was read. Its voice settings are new:
+    flite's awb, rms and slt at 1.9, and espeak-ng's f2, m2, f3 (twice), m1, f4, m7 and m5 at
+    new speeds and accents; three by phone, a caller for a car mechanic, one over the
+    greeting."""
+    _assert_new_blind_set("blind36", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
