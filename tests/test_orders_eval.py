@@ -926,6 +926,15 @@ def test_the_thirty_sixth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind36", phone_calls=3)
 
 
+def test_the_thirty_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind37 was written and committed on 2026-12-07 (stop 45) while blind36's first run
+    was under way and before any of blind36's calls was read. Its voice settings are new:
+    flite's kal16 at 1.8 and 1.9 and kal at 1.9, and espeak-ng's f3, m1, f4, m5, m3, f1, m4
+    and f5 at new speeds and accents; three by phone, a caller for a locksmith, one over the
+    greeting."""
+    _assert_new_blind_set("blind37", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
