@@ -935,6 +935,15 @@ def test_the_thirty_seventh_blind_set_is_new_callers_in_voices_no_other_set_uses
     _assert_new_blind_set("blind37", phone_calls=3)
 
 
+def test_the_thirty_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind38 was written and committed on 2026-12-07 (stop 45) while blind37's first run
+    was under way and before any of blind37's calls was read. Its voice settings are new:
+    flite's awb, rms and slt at 2.0, and espeak-ng's m6 (twice), f2, f5 (twice), m5, f3 and
+    m3 at new speeds and accents; three by phone, a caller for a museum, one over the
+    greeting."""
+    _assert_new_blind_set("blind38", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
