@@ -944,6 +944,15 @@ def test_the_thirty_eighth_blind_set_is_new_callers_in_voices_no_other_set_uses(
     _assert_new_blind_set("blind38", phone_calls=3)
 
 
+def test_the_thirty_ninth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind39 was written and committed on 2026-12-07 (stop 45) after blind38's first run
+    and before any of blind38's calls was read. Its voice settings are new: flite's kal16
+    and kal at 2.0, and espeak-ng's m4 (twice), m2, f5, f4 (twice), m6 (twice) and m1 at new
+    speeds and accents; three by phone, a caller for a swimming pool, one over the
+    greeting."""
+    _assert_new_blind_set("blind39", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
