@@ -3829,3 +3829,120 @@ async def test_a_near_miss_after_ice_is_checked(tmp_path: Path) -> None:
         assert said == "Just to check: two iced Cortados, right?", said
         await call.say("Yes.")
         assert await call.order() == [("Cortado", 2, {"hot-or-iced": "Iced"}, "open")]
+
+
+# ------------------------- blind35's to blind37's calls (read in stop 45, after their runs)
+
+
+async def test_thanks_and_a_word_not_caught_is_thanks(tmp_path: Path) -> None:
+    """blind35's callers' "Thanks, bye!" after the order was placed came through as "Thanks,
+    boy!" and as Whisper's "Thanks for watching!"; both got "Sorry, I didn't catch that.
+    Your order is placed already." Thanks and two words not understood are thanks; three
+    are not."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A mocha, please.")
+        await call.say("Yes, please place it.")
+        for line in ("Thanks, boy!", "Thanks for watching!", "Oh, thank you, Sir."):
+            _, said = await call.say(line)
+            assert said == "You're welcome. Anything else?", (line, said)
+        _, said = await call.say("Thanks, the moon is very bright.")
+        assert not said.startswith("You're welcome"), said
+        assert await call.order() == [("Mocha", 1, {}, "finished")]
+
+
+async def test_a_drink_name_before_words_not_understood_is_checked(tmp_path: Path) -> None:
+    """blind35's florist caller's "a bunch of roses" came through as "I'd like to send a
+    mocha roses to my mother for her birthday" and a Mocha was added; blind37's "one iced
+    macchiato with oat milk" as "one iced Macchiato remote mould", added as one iced
+    Macchiato. A word not understood right after a drink's name, with nothing the drink
+    takes heard, makes the drink a guess: checked, not added. Words a caller says after a
+    drink ("to go", "please", "for my son", "with oat milk") and a question are not."""
+    checked = {
+        "Hi, I'd like to send a mocha roses to my mother for her birthday.":
+            "Just to check: one Mocha, right?",
+        "I'd like one iced Macchiato remote mould.": "Just to check: one iced Macchiato, right?",
+    }  # fmt: skip
+    for i, (line, check) in enumerate(checked.items()):
+        (tmp_path / str(i)).mkdir()
+        async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
+            _, said = await call.say(line)
+            assert said == check, (line, said)
+            assert await call.order() == [], line
+    for i, line in enumerate(
+        [
+            "A latte to go, please.",
+            "A mocha for my son, please.",
+            "A cortado with oat milk, please.",
+            "Two cappuccinos please.",
+        ]
+    ):
+        (tmp_path / f"a{i}").mkdir()
+        async with Caller(tmp_path / f"a{i}", ScriptedFallback()) as call:
+            _, said = await call.say(line)
+            assert said.startswith("Got it."), (line, said)
+    (tmp_path / "q").mkdir()
+    async with Caller(tmp_path / "q", ScriptedFallback()) as call:
+        _, said = await call.say("Is a mocha sweeter than a latte?")
+        assert "Just to check" not in said, said
+        assert await call.order() == []
+
+
+async def test_not_right_to_the_add_on_question_asks_for_the_drink(tmp_path: Path) -> None:
+    """blind37's phone caller's "Two lattes with oat milk" was heard as Americanos and, said
+    again, "Two Americano with oatmeal"; asked "what would you like with the Americano: ...,
+    or nothing?", its "No, that's not right." was taken for "nothing" and two Americanos were
+    added. A "not right" with nothing named refuses the drink asked about; "No, thanks." is
+    still no add-on."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An Americano with oatmeal, please.")
+        assert "what would you like with the Americano" in call.spoken[-1], call.spoken
+        _, said = await call.say("No, that's not right.")
+        assert said == "Sorry about that. Which drink would you like?", said
+        assert await call.order() == []
+        await call.say("A latte with oat milk, please.")
+        assert await call.order() == [("Latte", 1, {"milk-options": "Oat Milk"}, "open")]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("An Americano with oatmeal, please.")
+        await call.say("No, thanks.")
+        assert await call.order() == [("Americano", 1, {}, "open")]
+
+
+async def test_a_word_near_an_option_before_a_drink_is_asked_after_any_word(tmp_path: Path) -> None:
+    """blind36's "Hello, a non-fat latte please." over the greeting came through as "The Law
+    and Unfat Latte, please."; a word near an option right before a drink's name was asked
+    about only after an article, a number or nothing ("a Barilla Latte"), so "unfat" was
+    dropped and a plain Latte added. After any word it is asked about."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        _, said = await call.say("The Law and Unfat Latte, please.")
+        assert said == "Just to check: one Latte with non-fat milk, right?", said
+        await call.say("Yes.")
+        assert await call.order() == [("Latte", 1, {"milk-options": "Non-fat Milk"}, "open")]
+
+
+async def test_a_temperature_said_of_milk_is_the_milk_s(tmp_path: Path) -> None:
+    """blind38's phone caller's "change that to oat milk" came through as "Sorry, can you
+    change that cold milk?" and made its Mocha iced; blind36's "No, that's not right. I'd
+    like one Latte with non-fat milk" as "... with a Hot Milk", which made its Latte hot. A
+    temperature said of milk names no temperature of the drink: the milk is asked about.
+    "A hot latte" and "an iced latte with cold milk" keep theirs."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A Mocha with almond milk, please.")
+        _, said = await call.say("Sorry, can you change that cold milk?")
+        assert said.startswith("Which milk would you like in the Mocha"), said
+        await call.say("Oat milk, please.")
+        assert await call.order() == [("Mocha", 1, {"milk-options": "Oat Milk"}, "open")]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        await call.say("A latte, please.")
+        _, said = await call.say("No, that's not right. I'd like one Latte with a Hot Milk.")
+        assert said.startswith("Which milk would you like in the Latte"), said
+        await call.say("Non-fat milk, please.")
+        assert await call.order() == [("Latte", 1, {"milk-options": "Non-fat Milk"}, "open")]
+    for i, (line, want) in enumerate(
+        [("A hot latte, please.", "Hot"), ("An iced latte with cold milk, please.", "Iced")]
+    ):
+        (tmp_path / f"t{i}").mkdir()
+        async with Caller(tmp_path / f"t{i}", ScriptedFallback()) as call:
+            await call.say(line)
+            assert await call.order() == [("Latte", 1, {"hot-or-iced": want}, "open")], line

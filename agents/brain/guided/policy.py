@@ -205,8 +205,11 @@ class OrderPolicy:
                 if isinstance(step, (Say, Defer)):
                     self._plan = []
                 if isinstance(step, Say) and step.text:
-                    if step.text.strip() == self.last_said.strip():
-                        # the same question twice is a loop, not a conversation
+                    if step.text.strip() == self.last_said.strip() and not step.text.startswith(
+                        "You're welcome."
+                    ):
+                        # the same question twice is a loop, not a conversation (thanks
+                        # twice is thanked twice)
                         again = step.text.removeprefix("Sorry, ")
                         again = again[:1].upper() + again[1:]
                         step = Say(f"{AGAIN_LEADS[1]}{again}")
@@ -934,6 +937,15 @@ class OrderPolicy:
                     return self._plan_update(drink, lines)
                 drink.addons = [*drink.addons, near]
                 return self._ask_to_confirm(drinks)
+            elif _NOT_RIGHT.search(turn.text) and not (
+                lines or turn.drinks or turn.guesses or turn.modifiers
+            ):
+                # "Sorry, what would you like with the Americano: ..., or nothing?" - "No,
+                # that's not right." (blind37's phone caller, whose "two lattes with oat
+                # milk" was heard as Americanos and "oatmeal"): the drink asked about is
+                # refused, not its add-ons; never made with none
+                self.asked_drink = True
+                return [_reply("Sorry about that. Which drink would you like?")]
             elif not re.search(r"\b(nothing|none|no|nope|just|plain)\b", normalise(turn.text)):
                 return None
             # "No, that's not right. I'd like one Cappuccino with oat milk": the options the
@@ -1439,6 +1451,17 @@ class OrderPolicy:
                 return [
                     _reply(f"Sorry, how many {_plural(self.lines[0].drink.name)} would you like?")
                 ]
+            named = turn.drinks[0]
+            if (
+                "no" in turn.acts
+                and len(turn.drinks) == 1
+                and (disputed := sorted(named.mentioned - set(named.attributes)))
+                and (targets := self._targets(turn, named.menu_item_id))
+            ):
+                # "No, that's not right. I'd like one Latte with a Hot Milk." over one Latte
+                # (blind36's "with non-fat milk"): the milk is what the caller disputes, so
+                # its options are offered, never "I have exactly that"
+                return self._offer_options(named, disputed[0], targets)
             # "No, that's not right. I'd like one Steamer and one Americano with vanilla" over
             # exactly that: nothing to change; say what the order holds, never add it again
             return self._plan_read_back(lead="I have exactly that:")
@@ -2296,7 +2319,7 @@ class OrderPolicy:
         question asked again; then the words go to the model."""
         words = set(normalise(turn.text).split())
         question = self._last_question()
-        if words and words <= THANKS_WORDS:
+        if words and (words <= THANKS_WORDS or _thanks_and_a_tail(normalise(turn.text).split())):
             plan: list[Callable[[Results], Step | None]] | None = [
                 _reply(f"You're welcome. {question}")
             ]
@@ -2562,6 +2585,21 @@ ORDER_OPENING_WORDS = frozenset(
 THANKS_WORDS = frozenset({"thanks", "thank", "you", "so", "much", "very", "cheers", "great",
                           "oh", "okay", "ok"})  # fmt: skip
 """Words a bare "thanks" is made of (answered "You're welcome", then the question again)."""
+THANKS_TAIL = 2
+"""How many words not understood may follow a thanks that is still a thanks."""
+
+
+def _thanks_and_a_tail(words: list[str]) -> bool:
+    """Thanks, then at most `THANKS_TAIL` words not understood: a phone caller's "Thanks,
+    bye!" as Whisper wrote it ("Thanks, boy!"), or its "Thanks for watching!" over a short
+    word (blind35's calls, after the order was placed, had got "Sorry, I didn't catch
+    that")."""
+    k = 0
+    while k < len(words) and words[k] in THANKS_WORDS:
+        k += 1
+    return bool({"thanks", "thank"} & set(words[:k])) and len(words) - k <= THANKS_TAIL
+
+
 GREETING_WORDS = frozenset({"hi", "hello", "hey", "there", "good", "morning", "afternoon",
                             "evening", "oh"})  # fmt: skip
 """Words a bare greeting is made of."""
@@ -2753,6 +2791,8 @@ def _kind_query(text: str) -> str:
     return " OR ".join(dict.fromkeys(kinds))
 
 
+_NOT_RIGHT = re.compile(r"(?i)\b(?:not right|not correct|wrong|that'?s not (?:it|what))\b")
+"""Words that refuse what the agent took the caller to mean ("No, that's not right")."""
 _NO_THEN = re.compile(r"(?i)\W*(?:no|nope|nah)\b\s*(?:[,.!]|that'?s not|not right|wrong)")
 """A "no" to what was read back, then what the caller says ("No, not right. A mocha and ...");
 not "No mocha, I'll have a cortado"."""
