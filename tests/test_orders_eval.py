@@ -953,6 +953,15 @@ def test_the_thirty_ninth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind39", phone_calls=3)
 
 
+def test_the_fortieth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind40 was written and committed on 2026-12-07 (stop 45) while blind39's first run
+    was under way and before any of blind39's calls was read. Its voice settings are new:
+    flite's slt and rms at 1.95, and espeak-ng's f5 (three times), m2, f1 (twice), m4, m6
+    and m1 at new speeds and accents; three by phone, a caller asking for a bus, one over
+    the greeting."""
+    _assert_new_blind_set("blind40", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
