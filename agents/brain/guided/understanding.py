@@ -1235,10 +1235,14 @@ STRANGE_AFTER_MIN_LENGTH = 4
 
 def _strange_right_after(own_after: str, drink: DrinkRequest, menu: Menu) -> bool:
     """The word right after a drink's name is not understood (and long enough to be a
-    word, `STRANGE_AFTER_MIN_LENGTH`), and the words after it name nothing the drink
-    takes: the name is as likely a word heard wrong as the drink."""
-    words = own_after.split()[:1]
-    if not (words and len(words[0]) >= STRANGE_AFTER_MIN_LENGTH and _strange(words, menu)):
+    word, `STRANGE_AFTER_MIN_LENGTH`), more words follow it, and none of them names
+    anything the drink takes: the name is as likely a word heard wrong as the drink."""
+    words = own_after.split()
+    if not (
+        len(words) >= 2 and len(words[0]) >= STRANGE_AFTER_MIN_LENGTH and _strange(words[:1], menu)
+    ):
+        # (one word alone after the name is most often a "please" or a "too" heard wrong:
+        # "A Macchiato Clean.", "A Latte. Plays.", "And a Cortado tube.")
         return False
     after = DrinkRequest(menu_item_id=drink.menu_item_id, name=drink.name)
     _options(own_after, menu.items[drink.menu_item_id], menu, after)
