@@ -3855,8 +3855,9 @@ async def test_a_drink_name_before_words_not_understood_is_checked(tmp_path: Pat
     mocha roses to my mother for her birthday" and a Mocha was added; blind37's "one iced
     macchiato with oat milk" as "one iced Macchiato remote mould", added as one iced
     Macchiato. A word not understood right after a drink's name, with nothing the drink
-    takes heard, makes the drink a guess: checked, not added. Words a caller says after a
-    drink ("to go", "please", "for my son", "with oat milk") and a question are not."""
+    takes heard and more words after it, makes the drink a guess: checked, not added. Words
+    a caller says after a drink ("to go", "please", "for my son", "with oat milk"), one word
+    alone ("A Macchiato Clean.", a phone line's "please") and a question are not."""
     checked = {
         "Hi, I'd like to send a mocha roses to my mother for her birthday.":
             "Just to check: one Mocha, right?",
@@ -3874,6 +3875,8 @@ async def test_a_drink_name_before_words_not_understood_is_checked(tmp_path: Pat
             "A mocha for my son, please.",
             "A cortado with oat milk, please.",
             "Two cappuccinos please.",
+            "A Macchiato Clean.",  # (a phone line's "please": one word alone is not doubted)
+            "And a Cortado tube.",
         ]
     ):
         (tmp_path / f"a{i}").mkdir()
@@ -3946,3 +3949,20 @@ async def test_a_temperature_said_of_milk_is_the_milk_s(tmp_path: Path) -> None:
         async with Caller(tmp_path / f"t{i}", ScriptedFallback()) as call:
             await call.say(line)
             assert await call.order() == [("Latte", 1, {"hot-or-iced": want}, "open")], line
+
+
+async def test_a_letter_before_a_drink_s_name_is_no_drink_we_do_not_have(tmp_path: Path) -> None:
+    """blind39's phone caller's "I'd like one decaf Cappuccino" came through as "... one D
+    Cappuccino" and got "Sorry, we don't have one d cappuccino." A letter or two before a
+    drink's name is a word heard wrong: the drink is checked, and over the same drink
+    ordered a yes adds none. "A pumpkin spice latte" is still a drink we do not have."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("A Cappuccino, please.")
+        _, said = await call.say("No, that's not right. I'd like one D Cappuccino.")
+        assert said == "Just to check: one Cappuccino, right?", said
+        await call.say("Yes.")
+        assert await call.order() == [("Cappuccino", 1, {}, "open")]
+    (tmp_path / "b").mkdir()
+    async with Caller(tmp_path / "b", ScriptedFallback()) as call:
+        _, said = await call.say("A pumpkin spice latte, please.")
+        assert said.startswith("Sorry, we don't have a pumpkin spice latte."), said

@@ -1228,6 +1228,9 @@ def _strange(words: list[str], menu: Menu) -> bool:
     return any(w not in menu.known_words and not w.isdigit() for w in words)
 
 
+SHORT_WORD = 2
+"""A strange word this short before a drink's name is a word heard wrong, never part of the
+name of a drink we do not have."""
 STRANGE_AFTER_MIN_LENGTH = 4
 """Shorter words not understood right after a drink's name are too often a caller's own
 ("a latte, ta") to doubt the drink for."""
@@ -1670,9 +1673,11 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             else ("", [])
         )
         if _names_another_drink(before.split(), menu) and not flavour[0]:
-            if " " in menu.items[item_id]["name"]:
+            if " " in menu.items[item_id]["name"] or len(before.split()[-1]) <= SHORT_WORD:
                 # "one weekend chai latte": a strange word before a whole name of two words
-                # is a word heard wrong (a "decaf"), not another drink; the drink is asked about
+                # is a word heard wrong (a "decaf"), not another drink; the drink is asked
+                # about. So is a letter or two ("I'd like one D Cappuccino", blind39's phone
+                # caller's "decaf", had got "Sorry, we don't have one d cappuccino")
                 drink.heard = f"{before.split()[-1]} {t[start:end]}"
                 _options(f"{before} {own_after}", menu.items[item_id], menu, drink)
                 strange.append(drink)
