@@ -962,6 +962,15 @@ def test_the_fortieth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> 
     _assert_new_blind_set("blind40", phone_calls=3)
 
 
+def test_the_forty_first_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind41 was written and committed on 2026-12-07 (stop 45) during the tuned run on
+    the session's last policy code and before any of blind40's calls was read. Its voice
+    settings are new: flite's kal16 and kal at 1.95, and espeak-ng's m8 (four times), f3,
+    f5, m3, f1 and m4 at new speeds and accents; three by phone, a caller for a nail salon,
+    one over the greeting."""
+    _assert_new_blind_set("blind41", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
