@@ -3966,3 +3966,28 @@ async def test_a_letter_before_a_drink_s_name_is_no_drink_we_do_not_have(tmp_pat
     async with Caller(tmp_path / "b", ScriptedFallback()) as call:
         _, said = await call.say("A pumpkin spice latte, please.")
         assert said.startswith("Sorry, we don't have a pumpkin spice latte."), said
+
+
+async def test_make_that_a_drink_replaces_the_drink_ordered_last(tmp_path: Path) -> None:
+    """blind37's phone caller's "Sorry, make that a cold brew." over an Espresso got "That's
+    one Espresso and one Cold Brew" (the simulated caller's "No, that's not right" put it
+    right; a person may not). Said in a turn of its own, "make that a <drink>", "<drink>
+    instead" and "<drink> instead of the <drink>" replace a drink; "make that two mochas"
+    and "make it a double" still change the drink ordered."""
+    cases = [
+        (["An espresso, please.", "Sorry, make that a cold brew."], [("Cold Brew", 1, {})]),
+        (["A chai latte, please.", "Sorry, could you make that a matcha latte instead?"],
+         [("Matcha Latte", 1, {})]),
+        (["A latte, please.", "Actually, a mocha instead."], [("Mocha", 1, {})]),
+        (["A latte, please.", "I'll have a mocha instead of the latte."], [("Mocha", 1, {})]),
+        (["A latte and a cortado, please.", "Can I get a mocha instead of the cortado?"],
+         [("Latte", 1, {}), ("Mocha", 1, {})]),
+        (["A mocha, please.", "Make that two mochas."], [("Mocha", 2, {})]),
+        (["A latte, please.", "Make it a double."], [("Latte", 1, {"espresso-shots": "Double"})]),
+    ]  # fmt: skip
+    for i, (lines, want) in enumerate(cases):
+        (tmp_path / str(i)).mkdir()
+        async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
+            for line in lines:
+                await call.say(line)
+            assert [r[:3] for r in await call.order()] == want, lines

@@ -1626,6 +1626,12 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
         ):
             turn.negated.append(item_id)  # "not a mocha, a macchiato", "I didn't mean Macchiato"
             continue
+        if i and re.search(r"\binstead of(?: the| that| my| a| an)?\s*$", t[:start]):
+            # "I'll have a mocha instead of the latte": the latte is the drink replaced (it
+            # had been added again, beside the mocha)
+            turn.negated.append(item_id)
+            turn.acts.add("correct")
+            continue
         if NEGATING_LEAD.search(t[:start]) or _said_no_to(
             text, t[:start], t[start:end], after, more_drinks=i + 1 < len(found)
         ):
@@ -1820,12 +1826,19 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     if (
         len(found) == 1
         and turn.drinks
-        and re.search(
-            r"\b(?:switch|change|swap)(?: it| that| this| mine)? (?:to|for)(?: an?| the)?\s*$",
-            t[: found[0][0]],
+        and (
+            re.search(
+                r"\b(?:(?:switch|change|swap)(?: it| that| this| mine)? (?:to|for|into)"
+                r"|make (?:it|that|this|mine)(?: one)?(?: into)?)(?: an?| the| one)?\s*$",
+                t[: found[0][0]],
+            )
+            or re.match(r"\s*instead\b(?! of\b)", t[found[0][1] :])
         )
     ):
-        # "switch to latte", "change it to a mocha": the drink ordered last is replaced
+        # "switch to latte", "change it to a mocha", and, said after the drink was ordered,
+        # "make that a cold brew" or "a mocha instead" (blind37's phone caller's "Sorry,
+        # make that a cold brew" over an Espresso had got both): the drink ordered last is
+        # replaced
         turn.acts.add("correct")
     if (
         "remove" in turn.acts
