@@ -3991,3 +3991,24 @@ async def test_make_that_a_drink_replaces_the_drink_ordered_last(tmp_path: Path)
             for line in lines:
                 await call.say(line)
             assert [r[:3] for r in await call.order()] == want, lines
+
+
+async def test_a_yes_that_asks_for_more_does_not_place_the_order(tmp_path: Path) -> None:
+    """blind41's caller answered "Anything else, or shall I place the order?" with "Great,
+    two iced mochas then.", heard as "Great, to my smokers name.", and the order was placed
+    on the "Great" with one Mocha in it. A yes whose next words start with a count or ask
+    for more, with a word not understood among them, asks for the drink; a plain yes, "Yes,
+    clean play with it." (a phone line's "please place it") and "Yes, too." place it."""
+    for i, line in enumerate(["Great, to my smokers name.", "Yeah, two more mockers."]):
+        (tmp_path / str(i)).mkdir()
+        async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
+            await call.say("A mocha, please.")
+            _, said = await call.say(line)
+            assert said == "Sorry, I didn't catch which drink. Could you say it again?", said
+            assert await call.order() == [("Mocha", 1, {}, "open")], line
+    for i, line in enumerate(["Yes, please.", "Yes, clean play with it.", "Yes, too."]):
+        (tmp_path / f"y{i}").mkdir()
+        async with Caller(tmp_path / f"y{i}", ScriptedFallback()) as call:
+            await call.say("A mocha, please.")
+            await call.say(line)
+            assert await call.order() == [("Mocha", 1, {}, "finished")], line

@@ -971,6 +971,15 @@ def test_the_forty_first_blind_set_is_new_callers_in_voices_no_other_set_uses() 
     _assert_new_blind_set("blind41", phone_calls=3)
 
 
+def test_the_forty_second_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind42 was written and committed on 2026-12-07 (stop 45) while blind41's first run
+    was under way and before any of blind41's calls was read. Its voice settings are new:
+    flite's slt and rms at 1.75, and espeak-ng's f1, f2, f4 (twice), f3 (twice), m8 (twice)
+    and m4 at new speeds and accents; three by phone, a caller for a furniture shop, one
+    over the greeting."""
+    _assert_new_blind_set("blind42", phone_calls=3)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")

@@ -714,6 +714,19 @@ class OrderPolicy:
             thing = turn.unknown_drink
             not_ours = asked_for(turn.text) or Asked(thing, article_before(turn.text, thing))
             return self._plan_not_on_menu(not_ours)
+        if (
+            confirming
+            and "yes" in acts
+            and not acts & {"place", "done"}
+            and not (turn.drinks or turn.guesses)
+            and _more_asked_for(turn, self.menu)
+        ):
+            # "Anything else, or shall I place the order?" - "Yeah, two more mockers.", or
+            # "Great, to my smokers name." (blind41's "Great, two iced mochas then."): a
+            # yes that goes on to ask for more is no yes to placing the order; the drink
+            # is asked for, never the order placed
+            self.asked_drink = True
+            return [_reply("Sorry, I didn't catch which drink. Could you say it again?")]
         # "No, that's it, place it" answers "anything else?": a no beside a done is not a change
         if confirming and acts & {"yes", "place", "done"} and "change" not in acts:
             # the whole order was just read back with "anything else, or shall I place it?"
@@ -2628,6 +2641,24 @@ ORDERING_CUES = frozenset({"like", "please", "milk", "want", "get", "have", "ord
 """Words of an order: a longer sentence with one of them, not understood, was an order misheard
 ("Hi, I like and I smoke with a milk."); one without is small talk for the model ("It's been
 a really long week.")."""
+
+
+COUNT_LEADS = frozenset({"two", "to", "too", "three", "four", "five", "six", "2", "3", "4"})
+"""Words a count of drinks starts with, as Whisper writes them ("to my smokers" for "two
+iced mochas")."""
+
+
+def _more_asked_for(turn: CallerTurn, menu: Menu) -> bool:
+    """After the first clause (a "yes"), words that ask for more ("two more ...") or start
+    with a count, and hold a word not understood: more drinks asked for, not heard ("Yeah,
+    two more mockers.", "Great, to my smokers name."). "Yes, too." is not."""
+    clauses = [normalise(c) for c in re.split(r"[,.;:!?]", turn.text) if c.strip()]
+    tail = " ".join(clauses[1:]).split() if len(clauses) > 1 else normalise(turn.text).split()[1:]
+    return (
+        len(tail) >= 2
+        and ("more" in turn.acts or tail[0] in COUNT_LEADS)
+        and any(w not in menu.known_words and len(w) >= 4 for w in tail[1:])
+    )
 
 
 def _sounds_misheard(turn: CallerTurn) -> bool:
