@@ -626,7 +626,10 @@ class OrderPolicy:
         doubtful = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
         if (
             turn.guesses
-            or any(d.quantity_unsure or d.doubtful for d in turn.drinks)
+            or any(
+                d.quantity_unsure or d.doubtful or (d.strange_after and turn.confidence is not None)
+                for d in turn.drinks
+            )
             or (turn.drinks and doubtful)
         ):
             return self._ask_to_confirm([*turn.drinks, *turn.guesses])
