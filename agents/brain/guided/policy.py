@@ -206,7 +206,7 @@ class OrderPolicy:
                     self._plan = []
                 if isinstance(step, Say) and step.text:
                     if step.text.strip() == self.last_said.strip() and not step.text.startswith(
-                        "You're welcome."
+                        WELCOME_LEAD
                     ):
                         # the same question twice is a loop, not a conversation (thanks
                         # twice is thanked twice)
@@ -2333,11 +2333,12 @@ class OrderPolicy:
         phone", and said it again to the next). What the agent was waiting for stays open.
         Thanks and a greeting are answered in kind. Twice at most in a row, like every
         question asked again; then the words go to the model."""
-        words = set(normalise(turn.text).split())
+        said = normalise(turn.text).split()
+        words = set(said)
         question = self._last_question()
-        if words and (words <= THANKS_WORDS or _thanks_and_a_tail(normalise(turn.text).split())):
+        if words and (words <= THANKS_WORDS or _thanks_and_a_tail(said)):
             plan: list[Callable[[Results], Step | None]] | None = [
-                _reply(f"You're welcome. {question}")
+                _reply(f"{WELCOME_LEAD}{question}")
             ]
         elif words and words <= GREETING_WORDS:
             plan = [_reply(f"Hi! {question}")]
@@ -2357,7 +2358,7 @@ class OrderPolicy:
     def _last_question(self) -> str:
         """The question the agent's last reply asked (leads for asking again cut off), or
         the one its state asks when that reply asked none."""
-        said = _without_leads(self.last_said, (*AGAIN_LEADS, "Sorry, ", "You're welcome. ", "Hi! "))
+        said = _without_leads(self.last_said, (*AGAIN_LEADS, "Sorry, ", WELCOME_LEAD, "Hi! "))
         asked = [s for s in re.split(r"(?<=[.!?])\s+", said.strip()) if s.endswith("?")]
         if asked:
             return asked[-1][:1].upper() + asked[-1][1:]
@@ -2601,6 +2602,9 @@ ORDER_OPENING_WORDS = frozenset(
 THANKS_WORDS = frozenset({"thanks", "thank", "you", "so", "much", "very", "cheers", "great",
                           "oh", "okay", "ok"})  # fmt: skip
 """Words a bare "thanks" is made of (answered "You're welcome", then the question again)."""
+WELCOME_LEAD = "You're welcome. "
+"""What a thanks is answered with, before the question again (said twice in a row, it is
+no loop)."""
 THANKS_TAIL = 2
 """How many words not understood may follow a thanks that is still a thanks."""
 
