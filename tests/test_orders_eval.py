@@ -980,6 +980,14 @@ def test_the_forty_second_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind42", phone_calls=3)
 
 
+def test_the_forty_third_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind43 was written and committed on 2026-12-07 (stop 46) before any call of that
+    session ran. Its voice settings are new: flite's kal at 1.3, slt and rms at 1.85, awb and
+    kal16 at 1.75, and espeak-ng's Gene2, Mario, zac, travis, victor and boris variants; four
+    by phone, a caller for a tailor, one over the greeting."""
+    _assert_new_blind_set("blind43", phone_calls=4)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
