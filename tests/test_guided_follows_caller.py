@@ -4011,3 +4011,31 @@ async def test_a_yes_that_asks_for_more_does_not_place_the_order(tmp_path: Path)
             await call.say("A mocha, please.")
             await call.say(line)
             assert await call.order() == [("Mocha", 1, {}, "finished")], line
+
+
+# ------------------------------------------------ blind39's call (read in stop 46, left in 45)
+
+
+async def test_a_drink_picked_while_correcting_fixes_the_line_never_adds_one(
+    tmp_path: Path,
+) -> None:
+    """blind39's phone caller wanted two mochas. Heard as two Matcha Lattes, the caller said
+    "No, that's not right."; to "What would you like to change?" Whisper wrote "Three
+    Matches. Plays Actually, just two.", the agent asked "was that three Matcha Lattes or three
+    Mochas?", and "Two Matcha Latte" was added as a second line (four in all). A drink picked
+    in answer to that question while correcting fixes the lines ordered; outside a
+    correction it is added, as before."""
+    async with Caller(tmp_path / "fix", ScriptedFallback()) as call:
+        await call.say("Two matcha lattes please.")
+        await call.say("No, that's not right.")
+        _, said = await call.say("Three Matches. Plays Actually, just two.")
+        assert said == "Sorry, was that three Matcha Lattes or three Mochas?", said
+        calls, said = await call.say("Two Matcha Latte")
+        assert [c[0] for c in calls] == ["get_order_details"], calls
+        assert said == "That's two Matcha Lattes. Shall I place the order?", said
+        assert await call.order() == [("Matcha Latte", 2, {}, "open")]
+    async with Caller(tmp_path / "add", ScriptedFallback()) as call:
+        _, said = await call.say("Three Matches please.")
+        assert said == "Sorry, was that three Matcha Lattes or three Mochas?", said
+        await call.say("Two Matcha Latte")
+        assert await call.order() == [("Matcha Latte", 2, {}, "open")]

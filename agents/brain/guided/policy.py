@@ -131,6 +131,10 @@ class OrderPolicy:
     pending_drink: tuple[list[DrinkRequest], DrinkRequest] | None = None
     """(the drinks of the request, the near miss with `alternatives`): the agent asked "was
     that two Matcha Lattes or two Mochas?" before adding."""
+    pending_drink_fixes: bool = False
+    """`pending_drink` was asked while the caller corrected the order (its words answered
+    "what would you like to change?"): the drink picked fixes the lines ordered, as a
+    confirmed correction does, never adds a second line of it."""
     pending_change: tuple[DrinkRequest, list[Line]] | None = None
     """(the change, the lines it is for): the agent asked "one Americano with hazelnut
     sweetener, right?" about a change heard near an add-on, made on a yes."""
@@ -282,6 +286,7 @@ class OrderPolicy:
         choice_for, self.choice_for = self.choice_for, []
         choice_one_of, self.choice_one_of = self.choice_one_of, False
         which, self.pending_drink = self.pending_drink, None
+        which_fixes, self.pending_drink_fixes = self.pending_drink_fixes, False
         change, self.pending_change = self.pending_change, None
         self.caller_turns += 1
         asked_goodbye, self.asked_goodbye = self.asked_goodbye, False
@@ -487,7 +492,7 @@ class OrderPolicy:
                 self.pending_choice, self.choice_for = choice, choice_for
                 self.choice_one_of = choice_one_of
                 return plan
-        if which is not None and (plan := self._plan_drink_answer(turn, which)):
+        if which is not None and (plan := self._plan_drink_answer(turn, which, which_fixes)):
             return plan
         if asked_qty is not None and (qty := _said_number(turn.text)):
             asked_qty.quantity, asked_qty.quantity_said, asked_qty.quantity_unsure = (
@@ -1011,15 +1016,16 @@ class OrderPolicy:
         self, drinks: list[DrinkRequest], guess: DrinkRequest
     ) -> list[Callable[[Results], Step | None]]:
         """Words that match two drinks as well ("to march us"): offer both, never pick one."""
-        self.pending_drink = (drinks, guess)
+        self.pending_drink, self.pending_drink_fixes = (drinks, guess), self._correcting
         said = [_phrase(d.quantity, d.name, "") for d in [guess, *guess.alternatives]]
         return [_reply(f"Sorry, was that {_join_or(said)}?")]
 
     def _plan_drink_answer(
-        self, turn: CallerTurn, which: tuple[list[DrinkRequest], DrinkRequest]
+        self, turn: CallerTurn, which: tuple[list[DrinkRequest], DrinkRequest], fixes: bool
     ) -> list[Callable[[Results], Step | None]] | None:
         """The caller's answer to "was that two Matcha Lattes or two Mochas?": the drink it
-        names, with any number and options said in the answer."""
+        names, with any number and options said in the answer. `fixes`: the question was
+        asked while correcting the order, so the drink fixes the lines ordered."""
         drinks, guess = which
         named = {d.menu_item_id: d for d in [*turn.drinks, *turn.guesses]}
         picked = [o for o in [guess, *guess.alternatives] if o.menu_item_id in named]
@@ -1036,6 +1042,14 @@ class OrderPolicy:
         drink.addons = list(dict.fromkeys([*drink.addons, *answer.addons]))
         drink.heard, drink.alternatives = answer.heard, []
         drinks = [drink if d is guess else d for d in drinks]
+        if fixes:
+            # "What would you like to change?" - "Three Matches. Plays..." - "was that three
+            # Matcha Lattes or three Mochas?" - "Two Matcha Latte": a check keeps correcting
+            self._correcting = True
+            if not any(d.heard or d.quantity_unsure for d in drinks) and (
+                plan := self._plan_fix(drinks)
+            ):
+                return plan
         return self._confirm_or_add(drinks)
 
     def _confirm_or_add(self, drinks: list[DrinkRequest]) -> list[Callable[[Results], Step | None]]:
@@ -2625,7 +2639,8 @@ GREETING_WORDS = frozenset({"hi", "hello", "hey", "there", "good", "morning", "a
 """Words a bare greeting is made of."""
 WAITING_ON_AN_ANSWER = (
     "awaiting_confirmation", "pending", "pending_fixes", "pending_quantity", "pending_remove",
-    "pending_choice", "choice_for", "choice_one_of", "pending_drink", "pending_change",
+    "pending_choice", "choice_for", "choice_one_of", "pending_drink", "pending_drink_fixes",
+    "pending_change",
     "offered", "asked_cancel", "asked_missed", "held_options", "missed", "asked_change",
 )  # fmt: skip
 """What the agent's question waits on: kept when the caller's words were not caught and the
