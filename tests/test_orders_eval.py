@@ -988,6 +988,15 @@ def test_the_forty_third_blind_set_is_new_callers_in_voices_no_other_set_uses() 
     _assert_new_blind_set("blind43", phone_calls=4)
 
 
+def test_the_forty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind44 was written and committed on 2026-12-07 (stop 46) while stop 46's tool-call
+    run on the train split was under way, before any orders call of the session ran. Its
+    voice settings are new: flite's slt and rms at 1.65, awb and kal16 at 1.85, kal at 1.45,
+    and espeak-ng's Mario, travis, victor, zac, Gene2 and boris in new accents and speeds;
+    four by phone, a caller for a travel agent, one over the greeting."""
+    _assert_new_blind_set("blind44", phone_calls=4)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
