@@ -230,6 +230,13 @@ FILLER = set(
         "you",
         "there",
         "is",
+        # verbs a caller describes a drink with ("a cortado that is decaf, has non-fat
+        # milk"): "has" had been a near miss of "chai"
+        "has",
+        "had",
+        "are",
+        "was",
+        "be",
         "in",
         "your",
         "any",
@@ -239,6 +246,11 @@ FILLER = set(
     ]
 )
 """Words that may stand next to a drink's name without making it a different drink."""
+
+READY_TO_GO = r"\b(good|ready|all set|god) to go\b"
+"""A yes ("Yes. That's ready to go.", "OK, good to go"; "god" is a typed "good"), never the
+order type "to go"."""
+
 ACTS: dict[str, tuple[str, ...]] = {
     # a request for a person, not any sentence with "someone" in it ("something for
     # someone who does not like coffee" is a question)
@@ -268,14 +280,16 @@ ACTS: dict[str, tuple[str, ...]] = {
         r"^(yes|yeah|yep|yup|sure|correct|right|exactly|perfect|great|ok(ay)?|sounds good)\b",
         # other ways to say yes, and what Whisper makes of a short "yes" ("Nice.")
         r"^(nice|cool|good|fine|lovely|awesome|alright|all right|absolutely|definitely"
-        r"|of course|uh huh|mhm|mm hmm|please do|do it|go for it|that works|works for me)"
+        r"|of course|uh huh|mhm|mm hmm|please do|do it|go for it|that works|works for me"
+        r"|aye|aye indeed|indeed|terrific|excellent|wonderful|brilliant|spot on|all clear)"
         r"( please| thanks| thank you)*$",
         r"\b(that'?s|that is|it'?s) (right|correct|perfect)\b", r"\b(yes|yea|yeah)\b",
-        r"^(that'?s|that is|sounds|it'?s) (great|good|fine|lovely|awesome)( thanks| thank you)*$",
-        r"\blooks? (good|great|right|correct|fine|perfect)\b", r"\ball good\b",
+        r"^(that'?s|that is|sounds|it'?s|it is) (great|good|fine|lovely|awesome|terrific"
+        r"|excellent|wonderful|accurate)( thanks| thank you)*$",
+        r"\blooks? (go+d|great|right|correct|fine|perfect|accurate)\b", r"\ball good\b",
         r"^(it|this|that|everything|the order|the details|details) (is|are|does|looks)\b",
         r"\b(is|are) (all )?(correct|right)\b", r"\b(that will|that'?ll) (work|do)\b",
-        r"\byou got it\b", r"\bjust what i (ordered|wanted)\b",
+        r"\byou got it\b", r"\bjust what i (ordered|wanted)\b", READY_TO_GO,
         # "You bet." (blind16's phone caller's "Yes." as Whisper wrote it, twice; a yes anyway)
         r"^(you bet|sure thing|for sure)\b",
     ),
@@ -291,6 +305,9 @@ ACTS: dict[str, tuple[str, ...]] = {
     ),
     "menu": (
         r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
+        # "could you tell me what espresso drinks you offer?"
+        r"\bwhat( [a-z]+)? (drinks|coffees|teas|beverages)( do)? (you|y'?all)( guys)?"
+        r" (have|offer|serve|sell|make)\b",
         r"\bwhat (kind|kinds|sort|sorts|type|types) of\b", r"\bwhat (teas|coffees|drinks)\b",
         r"\bwhat (coffee|tea|hot|cold) (drinks|beverages)\b",
         r"\b(types?|kinds?|sorts?) of (coffees?|teas?|drinks?|beverages?)\b",
@@ -362,8 +379,9 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         r"\bsomething (for|without|that|sweet|strong|light|not too)\b",
     ),
     "options": (
-        r"\bwhat (kind of |kinds of |sort of )?(milks?|syrups?|sweeteners?|flavou?rs?|options"
-        r"|add[- ]?ons?|sauces?)\b", r"\b(which|what) milks?\b",
+        r"\bwhat (kind of |kinds of |sorts? of |types? of )?(milks?|syrups?|sweeteners?"
+        r"|flavou?rs?|options|add[- ]?ons?|sauces?)\b",
+        r"\b(which|what) (milks?|syrups?|sweeteners?|sauces?)\b",
         r"\bany (syrups?|sweeteners?|flavou?rs?|sauces?|add[- ]?ons?|milk options|non-?dairy milks?)\b",
         r"\bwhat (can|could) (i|you|we) (get|have|add|put) (in|on|with|into)\b",
         r"\b(can|does|do) (it|that|they|the [a-z]+|a [a-z]+|an [a-z]+) (come|be made|be) (with|iced|hot|decaf)\b",
@@ -379,6 +397,9 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         r"\b(do|does) (you|y'?all|ya)( guys| all)?( happen to| still| even| currently)?"
         r" (have|make|do|sell|serve|carry|offer)\b",
         r"\b(is|are) there\b", r"\bhave you got\b", r"\bdo you guys\b",
+        # "could you tell me what espresso drinks you offer?"
+        r"\bwhat( [a-z]+)? (drinks|coffees|teas|beverages)( do)? (you|y'?all)( guys)?"
+        r" (have|offer|serve|sell|make|carry)\b",
     ),
 }  # fmt: skip
 """A question about the menu: answered, never acted on."""
@@ -433,9 +454,11 @@ QUESTION_FORM = re.compile(
 "is" need a subject after them ("Hey, do Americanos, please" is "two Americanos")."""
 ASKING_FOR = re.compile(
     r"\b(?:how|what) about\b|\bis (?:it|there any way|there any chance) (?:possible )?(?:to|i|we)\b"
-    r"|\bdo you think (?:i|we|you) (?:can|could)\b|\b(?:do|does) (?:it|that|they) come in\b"
+    r"|\bdo you think (?:i|we|you) (?:can|could)\b(?! (?:tell|show|explain|describe|let me know)\b)"
+    r"|\b(?:do|does) (?:it|that|they) come in\b"
 )
-"""Question-shaped requests: "how about a latte?", "is it possible to get a mocha?"."""
+"""Question-shaped requests: "how about a latte?", "is it possible to get a mocha?" ("do you
+think you could tell me what ...?" stays a question)."""
 NEGATING_LEAD = re.compile(
     r"\b(?:(?:do ?n'?t|do not|no longer) (?:want|need)|never ?mind(?: about)?|leave out|skip"
     r"|changed? my mind (?:about|on))(?: the| a| an| that| my| any)?\s*$"
@@ -649,6 +672,8 @@ def normalise(text: str) -> str:
     # off" heard with the "s" of a word before it ("Steak off the Macchiato, please.", a
     # blind22 phone caller's "Take off the macchiato, please.")
     t = re.sub(r"\bscratchy\b", "scratch the", t)
+    # "thanks for double checking" checks; it is no double shot
+    t = re.sub(r"\bdouble (check(?:ing|ed|s)?)\b", r"\1", t)
     return re.sub(
         r"(^|\b(?:and|please|just|you|actually) )steak off\b(?= the| that| my)", r"\1take off", t
     )
@@ -736,7 +761,15 @@ def drinks_in(text: str, menu: Menu) -> list[tuple[int, int, str]]:
 
 def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
     """(start, end, menu_item_id) of each drink named in `text`, longest names first, plurals
-    ("lattes", "mochas") included, no overlaps."""
+    ("lattes", "mochas") included, no overlaps; a drink's name said of what goes in another
+    drink (`_ingredients`) is none."""
+    found = _names_in(text, menu)
+    gone = set(_ingredients(text, found))
+    return [f for f in found if f not in gone]
+
+
+def _names_in(text: str, menu: Menu) -> list[tuple[int, int, str]]:
+    """Every drink's name in `text`, sorted, ingredients included."""
     taken = [False] * len(text)
     found: list[tuple[int, int, str]] = []
     for phrase, item_id in menu.names.items():
@@ -756,12 +789,47 @@ def _find_items(text: str, menu: Menu) -> list[tuple[int, int, str]]:
                 continue
             taken[m.start() : m.end()] = [True] * (m.end() - m.start())
             found.append((m.start(), m.end(), item_id))
-    if len(found) > 1:
-        # "a cappuccino ... and a double shot of espresso": shots in the other drink, not an
-        # Espresso (alone, "a shot of espresso" is one)
-        shots_of = rf"\b(?:{SHOT_COUNTS}) shots? of $"
-        found = [f for f in found if not re.search(shots_of, text[: f[0]])]
     return sorted(found)
+
+
+def _ingredients(
+    text: str, found: list[tuple[int, int, str]], *, shots: bool = True
+) -> list[tuple[int, int, str]]:
+    """The names of `found` (sorted) said of what goes in another drink named in `text`:
+    "a cappuccino ... and a double shot of espresso" (`shots`; alone, "a shot of espresso"
+    is one), and, after the first drink (what goes in a drink is said after it), "a matcha
+    latte with extra matcha", "a chai latte with 5 chai pumps", "a latte with two espresso
+    shots", "a macchiato in a cappuccino cup" (`INGREDIENT_BEFORE`, `INGREDIENT_AFTER`)."""
+    if len(found) < 2:
+        return []
+    shots_of = rf"\b(?:{SHOT_COUNTS}) shots? of $"
+    return [
+        f
+        for f in found
+        if (shots and re.search(shots_of, text[: f[0]]))
+        or (
+            f != found[0]
+            and (
+                re.search(INGREDIENT_BEFORE, text[: f[0]])
+                or (
+                    re.match(INGREDIENT_AFTER, text[f[1] :])
+                    # "a latte and an espresso shot": a drink of its own
+                    and not re.search(r"\b(?:and|plus|also) (?:a|an|one) $", text[: f[0]])
+                )
+            )
+        )
+    ]
+
+
+INGREDIENT_BEFORE = (
+    r"\b(?:with|(?:with|some|add|added) (?:extra|less|more)|(?:dash|splash|drizzle|hint|bit|touch"
+    r"|amount|pumps?|scoops?|sprinkle|pinch|taste|flavou?r) of) $"
+)
+INGREDIENT_AFTER = r" (?:shots?|pumps?|powder|cups?|flavou?r(?:ing|ed)?|taste|scoops?)\b"
+"""Words around a drink's name that make it an ingredient of another drink named in the same
+words ("with mocha", "with extra matcha", "a dash of espresso", "two espresso shots", "cocoa powder", "a
+cappuccino cup"): checked only when another drink is named (alone, "an espresso shot" and
+"some extra chai" are orders)."""
 
 
 NOT_WANTED = r"\b(?:no|without|not|hold the|skip the)(?: any| the)? "
@@ -783,7 +851,8 @@ def _options(
     hot?" is a question about the menu."""
     offered = set(item["attributes"]) if item else set(menu.attribute_options)
     addons_offered = set(item["addons"]) if item else set(menu.addon_names)
-    consumed = _not_a_temperature(span, menu)
+    # "a latte with two espresso shots": the shots of the drink ("two shots")
+    consumed = re.sub(r"\bespresso (shots?)\b", r"\1", _not_a_temperature(span, menu))
     for attr, words in OPTION_WORDS.items():
         for word, option in sorted(words.items(), key=lambda kv: -len(kv[0])):
             if re.search(rf"(?<![\w%]){re.escape(word)}(?![\w%])", consumed):
@@ -1098,9 +1167,14 @@ def _one_by_one(
             attributes=dict(base.attributes), addons=list(base.addons),
         )  # fmt: skip
         _options(words, item, menu, one, hot=True)
-        if (one.attributes, one.addons) == (base.attributes, base.addons) or one.unclear:
+        plain = bool(PLAIN_ONE.match(words))
+        if ((one.attributes, one.addons) == (base.attributes, base.addons) and not plain) or (
+            one.unclear
+        ):
             return []  # "two lattes, one ..." that says nothing of its own: no split
         ones.append(one)
+    if all((o.attributes, o.addons) == (base.attributes, base.addons) for o in ones):
+        return []  # "one regular and one normal": nothing splits them
     rest = drink.quantity - len(ones)
     if "other" in marks[-1].group(0):
         ones[-1].quantity += rest  # "... and the others with oat milk": all that is left
@@ -1111,6 +1185,14 @@ def _one_by_one(
     if other is not None:
         add_options(base, other, item)
     return [base, *ones]
+
+
+PLAIN_ONE = re.compile(
+    r"\s*(?:regular|normal|plain|standard|not|without|no|as is|caffeinated)"
+    r"(?: (?:one|please|thanks|it|any|anything|that))*\s*$"
+)
+"""A "one" of "two lattes, one decaf and one regular" whose words ask for the drink as it
+comes ("one not", "one without", "one regular"): a plain line, not words not understood."""
 
 
 PAIR_BEFORE = re.compile(
@@ -1326,7 +1408,12 @@ def _words_read(text: str, menu: Menu) -> str:
     """The caller's words as `understand` reads them: normalised, "a Mocha Latte" a Mocha
     (said without a comma: "a mocha, latte and ..." is a list), "which" after a drink as
     "with"."""
-    return with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
+    t = with_heard(normalise(MOCHA_LATTE.sub(r"mocha\2", text)), menu)
+    # a drink's name said of what goes in another drink is taken out of the words, so that
+    # no near miss is made of it either ("a latte with two espresso shots": "two shots")
+    for start, end, _ in reversed(_ingredients(t, _names_in(t, menu), shots=False)):
+        t = " ".join(f"{t[:start]} {t[end:]}".split())
+    return t
 
 
 def guesses_when_asked(text: str, menu: Menu | None = None) -> list[DrinkRequest]:
@@ -1454,10 +1541,12 @@ SLOT_LEAD = re.compile(
 words, then an article or a number, then up to three words."""
 NOT_A_DRINK_AFTER = frozenset(
     {"of", "more", "for", "to", "in", "at", "with", "as", "like", "little", "half", "few",
-     "couple", "same", "other", "another", "great", "nice", "good", "new"}
+     "couple", "same", "other", "another", "great", "nice", "good", "new",
+     # "two mochas, one with oat milk and one without": one as it comes (`PLAIN_ONE`)
+     "not", "without", "regular", "normal", "plain"}
 )  # fmt: skip
 """First words after "a"/"one" that do not start a drink's name ("one of them", "a little
-sugar", "a nice day")."""
+sugar", "a nice day", "and one not")."""
 NOT_A_DRINK = frozenset(
     {"sec", "second", "minute", "moment", "bit", "lot", "question", "thing", "while", "problem",
      "time", "call", "order", "card", "name", "number", "day", "friend", "coworker", "colleague"}
@@ -1532,7 +1621,9 @@ def _index_of(words: list[str], phrase: str) -> int:
 
 ORDER_TYPES = (
     # "to go" but not "I'd like to go with a latte"; "take away" but not "take away the latte"
-    (re.compile(r"\b(?:to ?go|take ?out|take ?away|carry ?out)\b"
+    # ("good to go", "ready to go", "all set to go": a yes, `READY_TO_GO`)
+    (re.compile(r"\b(?<!good )(?<!ready )(?<!set )(?<!god )(?:to ?go|take ?out|take ?away"
+                r"|carry ?out)\b"
                 r"(?!\s+(?:with|ahead|out|back|over|through|for|the|that|my|those|them|both))"),
      "To go"),
     (re.compile(r"\b(?:for here|dine in|eat in|eating in|drink it here|to stay)\b"), "Here"),
