@@ -4094,7 +4094,7 @@ async def test_idioms_are_not_options_and_more_ways_to_say_yes_place_the_order(
 
 
 async def test_one_of_several_said_plain_splits_the_drinks(tmp_path: Path) -> None:
-    """"Can I get two chai lattes, one decaffeinated and one not." had made two decaf Chai
+    """ "Can I get two chai lattes, one decaffeinated and one not." had made two decaf Chai
     Lattes and asked for "the other drink"; "one regular", "one not" and "one without" are
     the drink as it comes."""
     cases = [
@@ -4115,7 +4115,7 @@ async def test_one_of_several_said_plain_splits_the_drinks(tmp_path: Path) -> No
 async def test_questions_about_syrups_and_kinds_of_drink_are_answered_not_ordered(
     tmp_path: Path,
 ) -> None:
-    """"What types of syrup do y'all have?" had read the drinks menu (`show_menu`); "could
+    """ "What types of syrup do y'all have?" had read the drinks menu (`show_menu`); "could
     you tell me what espresso drinks you offer?" had added an Espresso; "a Cortado that is
     decaf, has non-fat milk" had heard "has" as "chai" and checked two Chai Lattes."""
     for i, line in enumerate(["What types of syrup do y'all have?", "Which syrup do y'all have?"]):

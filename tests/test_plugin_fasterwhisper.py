@@ -216,3 +216,52 @@ async def test_session_path_vad_stream_adapter_yields_the_transcript() -> None:
 
     reference = reference_transcript("sense_and_sensibility_01_austen_64kb-0930")
     assert word_error_rate(reference, " ".join(finals)) < 0.2, finals
+
+
+class _EchoingWhisper:
+    """Writes the prompt's first sentence twice when the agent's words are in the prompt
+    (what tiny.en did to a held-out phone caller's "Sorry, make that oat milk instead."),
+    and the caller's words otherwise; records every prompt it gets."""
+
+    frames_per_second = 100
+
+    def __init__(self, agent_said: str, caller_said: str) -> None:
+        self.agent_said, self.caller_said = agent_said, caller_said
+        self.prompts: list[str | None] = []
+
+    def transcribe(self, audio: np.ndarray, **kw: object) -> tuple[list[object], object]:
+        prompt = kw["initial_prompt"]
+        assert prompt is None or isinstance(prompt, str)
+        self.prompts.append(prompt)
+        first = self.agent_said.split(".")[0] + "."
+        text = f"{first} {first}" if prompt and self.agent_said in prompt else self.caller_said
+        seg = type("Seg", (), {"start": 0.0, "end": 1.0, "text": text, "avg_logprob": -0.2,
+                               "tokens": [1, 2, 3]})()  # fmt: skip
+        return [seg], type("Info", (), {"language": "en"})()
+
+
+async def test_a_transcript_that_echoes_the_agent_s_words_is_heard_again_without_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """When Whisper writes the agent's own last words (its prompt) for the caller's, the
+    audio is decoded again with the domain words alone and that transcript is final; a
+    caller who answers in a few of the agent's words is not decoded twice."""
+    from livekit.agents import llm
+    from livekit.agents.voice.events import ConversationItemAddedEvent
+
+    agent = "Sorry, I didn't catch the drink. Which drink would you like with almond milk?"
+    whisper = fasterwhisper.STT(initial_prompt="Latte, Mocha.")
+    fake = _EchoingWhisper(agent, "Sorry, make that oat milk instead.")
+    monkeypatch.setattr(whisper, "_load", lambda: fake)
+    item = llm.ChatMessage(role="assistant", content=[agent])
+    whisper._push_conversation_item(ConversationItemAddedEvent(item=item))
+    frame = rtc.AudioFrame(bytes(16000 * 2), 16000, 1, 16000)
+    ev = await whisper.recognize(frame)
+    assert ev.alternatives[0].text == "Sorry, make that oat milk instead."
+    assert fake.prompts == [f"{agent} Latte, Mocha.", "Latte, Mocha."]
+
+    fake.agent_said = "nothing the prompt holds"  # the caller's words come back first time
+    fake.caller_said = "Almond milk, please."
+    fake.prompts.clear()
+    ev = await whisper.recognize(frame)
+    assert ev.alternatives[0].text == "Almond milk, please." and len(fake.prompts) == 1

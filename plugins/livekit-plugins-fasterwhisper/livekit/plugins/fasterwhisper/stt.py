@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import math
+import re
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -319,19 +320,33 @@ class STT(stt.STT):
         opts = replace(self._opts, initial_prompt=self.prompt)
         if is_given(language) and language:
             opts.language = language
+        agent_said = self._agent_said if self._opts.agent_context else ""
         try:
-            return await asyncio.to_thread(self._recognize_sync, buffer, opts)
+            return await asyncio.to_thread(self._recognize_sync, buffer, opts, agent_said)
         except ValueError:
             raise
         except Exception as e:
             raise APIConnectionError(f"faster-whisper recognition failed: {e}") from e
 
-    def _recognize_sync(self, buffer: AudioBuffer, opts: STTOptions) -> stt.SpeechEvent:
+    def _recognize_sync(
+        self, buffer: AudioBuffer, opts: STTOptions, agent_said: str = ""
+    ) -> stt.SpeechEvent:
         request_id = utils.shortuuid()
         audio = _to_whisper_input(buffer)
         if audio.size == 0:
             return _final_event(request_id, opts.language, "", 0.0, 0.0, 0.0)
+        text, language, confidence, start, end = self._decode(audio, opts)
+        if agent_said and echoes(text, agent_said):
+            # Whisper wrote the agent's own words from its prompt for the caller's ("Sorry,
+            # I didn't catch the drink." twice, for a held-out phone caller's "Sorry, make
+            # that oat milk instead."): heard again with the domain words alone
+            logger.debug("transcript echoes the agent's words; decoding without them")
+            plain = replace(opts, initial_prompt=build_prompt(self._opts.initial_prompt, ""))
+            text, language, confidence, start, end = self._decode(audio, plain)
+        return _final_event(request_id, language, text, confidence, start, end)
 
+    def _decode(self, audio: np.ndarray, opts: STTOptions) -> tuple[str, str, float, float, float]:
+        """(text, language, confidence, start, end) of one Whisper pass over `audio`."""
         whisper = self._load()
         window = opts.encoder_window
         fits = audio.size / WHISPER_SAMPLE_RATE <= window - WINDOW_MARGIN_S
@@ -368,9 +383,29 @@ class STT(stt.STT):
         if weights:
             mean_logprob = float(np.average(logprobs, weights=weights))
             confidence = min(1.0, max(0.0, math.exp(mean_logprob)))
-        return _final_event(
-            request_id, info.language or opts.language, text, confidence, start, end
-        )
+        return text, info.language or opts.language, confidence, start, end
+
+
+ECHO_MIN_WORDS = 4
+"""A transcript this long or longer, made of runs of the agent's last words, is an echo."""
+ECHO_RUN = 3
+ECHO_SHARE = 0.8
+
+
+def echoes(text: str, agent_said: str) -> bool:
+    """Whether `text` is the agent's own words (from Whisper's prompt) rather than the
+    caller's: at least `ECHO_MIN_WORDS` words, `ECHO_SHARE` of them inside runs of
+    `ECHO_RUN` words the agent said in that order. A caller who repeats part of a question
+    ("almond milk, please") shares too few words; a wrong guess costs one more pass."""
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    said = " " + " ".join(re.findall(r"[a-z0-9']+", agent_said.lower())) + " "
+    if len(words) < ECHO_MIN_WORDS:
+        return False
+    covered = [False] * len(words)
+    for i in range(len(words) - ECHO_RUN + 1):
+        if f" {' '.join(words[i : i + ECHO_RUN])} " in said:
+            covered[i : i + ECHO_RUN] = [True] * ECHO_RUN
+    return sum(covered) >= ECHO_SHARE * len(words)
 
 
 def build_prompt(initial_prompt: str | None, agent_said: str) -> str | None:
