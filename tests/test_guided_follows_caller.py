@@ -4136,3 +4136,26 @@ async def test_questions_about_syrups_and_kinds_of_drink_are_answered_not_ordere
         assert [r[:3] for r in await call.order()] == [
             ("Cortado", 1, {"caffeine": "Decaf", "milk-options": "Non-fat Milk"})
         ]
+
+
+# ------------------------------------------------ blind43's calls (read in stop 46, after its run)
+
+
+async def test_a_drink_heard_among_another_business_s_words_is_checked(tmp_path: Path) -> None:
+    """blind43's tailor caller's "Hi, is this the tailor? I need my trousers taken in." came
+    through as "Hi, it's Miss Macchiato, I need my trousers taken in.", and a Macchiato was
+    added. A heard drink beside another business's words is checked; refused, the caller
+    is told what this line does. Typed, "a latte, and can I pay by card?" still adds."""
+    async with Caller(tmp_path / "tailor", ScriptedFallback()) as call:
+        calls, said = await call.say(
+            "Hi, it's Miss Macchiato, I need my trousers taken in.", heard=0.8
+        )
+        assert said == "Just to check: one Macchiato, right?", said
+        _, said = await call.say(
+            "No, that's not right. Hi, is this the tailor? I need my trousers taken in.",
+            heard=0.8,
+        )
+        assert "coffee" in said.lower() and await call.order() == [], said
+    async with Caller(tmp_path / "typed", ScriptedFallback()) as call:
+        await call.say("A latte, and can I pay by card?")
+        assert [r[:2] for r in await call.order()] == [("Latte", 1)]

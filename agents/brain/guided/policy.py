@@ -418,6 +418,10 @@ class OrderPolicy:
                 # "Just to check: one Cortado, right?" - "No. What kinds of tea do you
                 # have?": the check is off, and the question is answered
                 return self._plan_question(turn)
+            if turn.off_topic:
+                # "..., right?" - "No, that's not right. Is this the tailor?": what this
+                # line does, said once
+                return [lambda _: Say(OFF_TOPIC_LINE)]
             self.asked_drink = True
             return [lambda _: Say("Sorry about that. Which drink would you like?")]
         if (
@@ -628,12 +632,14 @@ class OrderPolicy:
         asked = [*turn.drinks, *turn.guesses]
         if len(asked) == 1 and asked[0].alternatives:
             return self._ask_which_drink(asked, asked[0])
-        doubtful = turn.confidence is not None and turn.confidence < LOW_CONFIDENCE
+        by_ear = turn.confidence is not None
+        doubtful = turn.confidence is not None and (
+            turn.confidence < LOW_CONFIDENCE or turn.business_words
+        )
         if (
             turn.guesses
             or any(
-                d.quantity_unsure or d.doubtful or (d.strange_after and turn.confidence is not None)
-                for d in turn.drinks
+                d.quantity_unsure or d.doubtful or (d.strange_after and by_ear) for d in turn.drinks
             )
             or (turn.drinks and doubtful)
         ):

@@ -420,7 +420,7 @@ OFF_TOPIC = re.compile(
     r"|(?:your|opening|store|shop) hours|are you open|(?:when|what time) do you (?:open|close)"
     r"|where are you|located|location|address|directions|deliver|delivery|wi-?fi|parking"
     r"|pay (?:with|by)|credit card|debit card|apple pay|cash|job|jobs|hiring|complain|complaint"
-    r"|refund|restroom|bathroom)\b"
+    r"|refund|restroom|bathroom|tailor|alterations?|trousers|hemm?ed)\b"
 )
 """Another business's words: the caller rang the wrong line (said once, politely)."""
 ELSEWHERE = re.compile(
@@ -553,6 +553,10 @@ class CallerTurn:
     question: str = ""
     """price / recommend / options / contents / availability: a question, never an action."""
     off_topic: bool = False
+    business_words: bool = False
+    """Another business's words beside a drink's name ("Hi, it's Miss Macchiato, I need my
+    trousers taken in": blind43's tailor caller, the drink pulled in by Whisper's prompt): a
+    heard drink is then checked, never added unasked."""
     """Another business's words with nothing of ours: the caller wants something else."""
     confidence: float | None = None
     """The STT's confidence in these words (0..1), when it gives one."""
@@ -1914,8 +1918,9 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
     if elsewhere and not (turn.drinks or found):
         turn.guesses = []
     ours = turn.drinks or turn.guesses or turn.modifiers or found
-    if (OFF_TOPIC.search(t) or WRONG_PLACE.search(t) or elsewhere) and not ours:
-        turn.off_topic = True
+    if OFF_TOPIC.search(t) or WRONG_PLACE.search(t) or elsewhere:
+        turn.off_topic = not ours
+        turn.business_words = bool(ours)
     if (
         len(found) == 1
         and turn.drinks
