@@ -4159,3 +4159,19 @@ async def test_a_drink_heard_among_another_business_s_words_is_checked(tmp_path:
     async with Caller(tmp_path / "typed", ScriptedFallback()) as call:
         await call.say("A latte, and can I pay by card?")
         assert [r[:2] for r in await call.order()] == [("Latte", 1)]
+
+
+async def test_a_word_that_starts_another_drink_s_name_offers_both(tmp_path: Path) -> None:
+    """blind43's "Three Jin Xuan teas, please." came through as "Free Jin Chai Lattes,
+    please." twice, and "three Chai Lattes, right?" was asked each time until the caller
+    gave up. A word that only ever starts another drink's name ("jin"), right before a
+    drink's name, offers both; "hot" and "cold" (options too) do not."""
+    async with Caller(tmp_path / "jin", ScriptedFallback()) as call:
+        _, said = await call.say("Free Jin Chai Lattes, please.", heard=0.8)
+        assert said == "Sorry, was that three Chai Lattes or three Jin Xuans?", said
+        await call.say("Three jin xuans.", heard=0.8)
+        assert await call.order() == [("Jin Xuan", 3, {}, "open")]
+    for i, line in enumerate(["A hot latte please.", "A cold latte please."]):
+        async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
+            _, said = await call.say(line)
+            assert said.startswith("Got it. That's one "), said

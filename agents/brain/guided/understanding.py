@@ -1342,6 +1342,26 @@ def _strange_right_after(own_after: str, drink: DrinkRequest, menu: Menu) -> boo
     return not (after.attributes or after.addons or after.dropped or after.unclear)
 
 
+def _longer_name_started(before: str, drink: DrinkRequest, menu: Menu) -> DrinkRequest | None:
+    """The one other drink whose name of two words or more starts with the word right before
+    `drink`'s name, when that word is only ever part of a drink's name ("jin" of Jin Xuan,
+    not "hot" of Hot Chocolate: an option too) and not of this drink's own name."""
+    word = before.split()[-1:]
+    if not word or word[0] not in menu.name_words:
+        return None
+    own = drink.name.lower().split()
+    others = [
+        i for i, it in menu.items.items()
+        if i != drink.menu_item_id and it["name"].lower().split()[0] == word[0]
+        and len(it["name"].split()) > 1 and word[0] not in own
+    ]  # fmt: skip
+    if len(others) != 1:
+        return None
+    return DrinkRequest(menu_item_id=others[0], name=menu.items[others[0]]["name"],
+                        quantity=drink.quantity, quantity_said=drink.quantity_said,
+                        quantity_unsure=drink.quantity_unsure)  # fmt: skip
+
+
 def _names_another_drink(before: list[str], menu: Menu) -> bool:
     """Strange words right before a drink's name, themselves after an article or a number or
     at the start ("a pumpkin spice latte"), name a drink we do not have; after other words they
@@ -1829,6 +1849,10 @@ def understand(text: str, menu: Menu | None = None) -> CallerTurn:
             # drink a guess when heard: checked, never added unasked (typed, it is a word we
             # do not know, as the tool-call eval's dialogs showed: four held-out first turns)
             drink.strange_after = True
+        if longer := _longer_name_started(before, drink, menu):
+            # "Free Jin Chai Lattes" (blind43's "Three Jin Xuan teas", twice): a word that
+            # starts another drink's name, right before this one's, offers both
+            drink.alternatives = [longer]
         turn.drinks.append(drink)
     if turn.leaving and not turn.drinks:
         turn.drinks, turn.leaving = turn.leaving, []  # "remove the latte": a removal
