@@ -4175,3 +4175,18 @@ async def test_a_word_that_starts_another_drink_s_name_offers_both(tmp_path: Pat
         async with Caller(tmp_path / str(i), ScriptedFallback()) as call:
             _, said = await call.say(line)
             assert said.startswith("Got it. That's one "), said
+
+
+async def test_blind44_s_just_two_and_not_right_as_whisper_wrote_them(tmp_path: Path) -> None:
+    """blind44's phone caller's "Sorry, just two." over three Macchiatos came through as
+    "I'll eat just two." and got "Sorry, I didn't catch that"; its "No, that's not right."
+    came through as "No, next hot light." and made the Macchiatos hot. A lead of one word
+    before "just two" still sets the number; "next hot light" is "not right", never "hot"."""
+    async with Caller(tmp_path / "two", ScriptedFallback()) as call:
+        await call.say("Three macchiatos, please.")
+        await call.say("I'll eat just two.", heard=0.8)
+        assert await call.order() == [("Macchiato", 2, {}, "open")]
+    async with Caller(tmp_path / "hot", ScriptedFallback()) as call:
+        await call.say("Three macchiatos, please.")
+        await call.say("No, next hot light. I like through Macchiato.", heard=0.8)
+        assert await call.order() == [("Macchiato", 3, {}, "open")]

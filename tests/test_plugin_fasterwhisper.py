@@ -265,3 +265,32 @@ async def test_a_transcript_that_echoes_the_agent_s_words_is_heard_again_without
     fake.prompts.clear()
     ev = await whisper.recognize(frame)
     assert ev.alternatives[0].text == "Almond milk, please." and len(fake.prompts) == 1
+
+
+async def test_a_transcript_whisper_repeats_itself_in_is_given_low_confidence(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """blind44's "Actually, I'll have an Earl Grey instead." came through as "Hot Chocolate,
+    a Yo-A-N-E-O-N-E-O-N-E-..." and the Hot Chocolate was added unasked. A segment over
+    faster-whisper's own compression-ratio threshold keeps its words but gets a confidence
+    under the one callers' drinks are checked below (0.45)."""
+
+    class Looping:
+        frames_per_second = 100
+
+        def __init__(self, ratio: float) -> None:
+            self.ratio = ratio
+
+        def transcribe(self, audio: np.ndarray, **kw: object) -> tuple[list[object], object]:
+            seg = type("Seg", (), {"start": 0.0, "end": 1.0, "avg_logprob": -0.05,
+                                   "text": "Hot Chocolate, a Yo-A-N-E-O-N-E-O-N-E-O-N-E",
+                                   "tokens": [1, 2, 3], "compression_ratio": self.ratio})()  # fmt: skip
+            return [seg], type("Info", (), {"language": "en"})()
+
+    frame = rtc.AudioFrame(bytes(16000 * 2), 16000, 1, 16000)
+    for ratio, low in ((3.1, True), (1.3, False)):
+        whisper = fasterwhisper.STT(agent_context=False)
+        monkeypatch.setattr(whisper, "_load", lambda ratio=ratio: Looping(ratio))
+        ev = await whisper.recognize(frame)
+        assert ev.alternatives[0].text.startswith("Hot Chocolate")
+        assert (ev.alternatives[0].confidence <= 0.2) is low, ev.alternatives[0].confidence

@@ -476,6 +476,12 @@ ONLY_NUMBER = (
     re.compile(
         _LEAD + r"(?:just|only) (\w+)(?: of (?:those|them|these))?(?: please| thanks| then)*$"
     ),
+    # "I'll take just two", and blind44's phone caller's "Sorry, just two." heard as "I'll
+    # eat just two."
+    re.compile(
+        r"^(?:i'?ll|we'?ll|i|we)(?: [a-z']+)? (?:just|only) (\w+)"
+        r"(?: of (?:those|them|these))?(?: please| thanks| then)*$"
+    ),  # fmt: skip
 )
 """A new number for the drink ordered, said without its name ("just one, please")."""
 ONE_MORE = re.compile(
@@ -678,6 +684,9 @@ def normalise(text: str) -> str:
     t = re.sub(r"\bscratchy\b", "scratch the", t)
     # "thanks for double checking" checks; it is no double shot
     t = re.sub(r"\bdouble (check(?:ing|ed|s)?)\b", r"\1", t)
+    # "No, next hot light." (blind44's phone caller's "No, that's not right."): never "hot"
+    t = re.sub(r"\b(?:next|that's|thats|that is|it's|its) (?:hot|out|not) (?:light|right|rite)\b",
+               "that's not right", t)  # fmt: skip
     return re.sub(
         r"(^|\b(?:and|please|just|you|actually) )steak off\b(?= the| that| my)", r"\1take off", t
     )

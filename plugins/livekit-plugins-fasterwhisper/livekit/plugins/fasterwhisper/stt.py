@@ -367,11 +367,13 @@ class STT(stt.STT):
         logprobs: list[float] = []
         weights: list[int] = []
         start = end = 0.0
+        looped = False
         try:
             for i, seg in enumerate(segments):  # the generator does the decoding
                 if i == 0:
                     start = seg.start
                 end = seg.end
+                looped = looped or getattr(seg, "compression_ratio", 0.0) > LOOP_COMPRESSION
                 texts.append(seg.text.strip())
                 logprobs.append(seg.avg_logprob)
                 weights.append(max(1, len(seg.tokens)))
@@ -383,9 +385,18 @@ class STT(stt.STT):
         if weights:
             mean_logprob = float(np.average(logprobs, weights=weights))
             confidence = min(1.0, max(0.0, math.exp(mean_logprob)))
+        if looped:
+            # "Hot Chocolate, a Yo-A-N-E-O-N-E-O-N-E-...": Whisper repeating itself (its own
+            # hallucination test); the words are kept, their confidence is not
+            confidence = min(confidence, LOOP_CONFIDENCE)
         return text, info.language or opts.language, confidence, start, end
 
 
+LOOP_COMPRESSION = 2.4
+"""A segment whose text compresses (gzip) better than this is a repetition loop: faster-
+whisper's own `compression_ratio_threshold` for a failed decode."""
+LOOP_CONFIDENCE = 0.2
+"""The most confidence a looping transcript is given (callers check words under 0.45)."""
 ECHO_MIN_WORDS = 4
 """A transcript this long or longer, made of runs of the agent's last words, is an echo."""
 ECHO_RUN = 3
