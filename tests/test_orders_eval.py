@@ -997,6 +997,15 @@ def test_the_forty_fourth_blind_set_is_new_callers_in_voices_no_other_set_uses()
     _assert_new_blind_set("blind44", phone_calls=4)
 
 
+def test_the_forty_fifth_blind_set_is_new_callers_in_voices_no_other_set_uses() -> None:
+    """blind45 was written and committed on 2026-12-08 (stop 46) while the tool-call eval
+    ran on the final code, after blind44's run, before any of its own calls ran. Its voice
+    settings are new: flite's slt, kal and rms at 1.55, awb and kal16 at 1.65, and espeak-ng's
+    travis, victor, Mario, Gene2, zac and Jacky in new accents and speeds; four by phone, a
+    caller for a piano tuner, one over the greeting."""
+    _assert_new_blind_set("blind45", phone_calls=4)
+
+
 # ------------------------------------------------------------------ end to end (slow)
 
 KEY_VARS = ("OPENAI_API_KEY", "DEEPGRAM_API_KEY", "CARTESIA_API_KEY", "OPENAI_BASE_URL", "BRAIN")
