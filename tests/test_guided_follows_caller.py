@@ -4190,3 +4190,22 @@ async def test_blind44_s_just_two_and_not_right_as_whisper_wrote_them(tmp_path: 
         await call.say("Three macchiatos, please.")
         await call.say("No, next hot light. I like through Macchiato.", heard=0.8)
         assert await call.order() == [("Macchiato", 3, {}, "open")]
+
+
+async def test_a_drink_not_caught_with_its_add_on_is_asked_for_not_said_to_be_there(
+    tmp_path: Path,
+) -> None:
+    """blind45's "one cortado with caramel sauce and one English Breakfast", said to "What
+    would you like to change?", came through as "I like one cotango in caramel sauce and one
+    English Breakfast." and got "I have exactly that: one English Breakfast." twice. A slot
+    of a list with words not understood and what goes in it is a drink not caught: asked
+    for."""
+    async with Caller(tmp_path, ScriptedFallback()) as call:
+        await call.say("An English Breakfast tea, please.")
+        await call.say("No, that's not right.")
+        _, said = await call.say(
+            "I like one cotango in caramel sauce and one English Breakfast.", heard=0.8
+        )
+        assert said.endswith("Sorry, I didn't catch the other drink. What was it?"), said
+        await call.say("A cortado with caramel sauce.", heard=0.8)
+        assert [r[0] for r in await call.order()] == ["English Breakfast", "Cortado"]

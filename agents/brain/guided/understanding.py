@@ -1568,10 +1568,12 @@ SLOT_LEAD = re.compile(
     r"may|get|have|take|like|want|need|me|us|we|we'll|we'd|please|just|maybe|actually|"
     r"good|morning|afternoon|evening|after|order|to|will|would|go|gonna)\s+)*"
     r"(a|an|one|two|three|four)\s+(?:(?:glass|cup|bottle|can) of\s+)?(\w+(?:\s+\w+){0,2}?)"
+    r"(?:\s+(?:with|in) (?:\w+ )?(?:sauce|sweetener|syrup|milk|honey|sugar))?"
     r"(?:\s+for (?:me|him|her|them|us|here|my \w+)|\s+to go)?\s*(?:please|thanks|too)?$"
 )
 """A part of a list of drinks that is one drink's slot ("I'll take an old drink"): lead
-words, then an article or a number, then up to three words."""
+words, then an article or a number, then up to three words, and what goes in it ("one
+cotango in caramel sauce", blind45's "one cortado with caramel sauce")."""
 NOT_A_DRINK_AFTER = frozenset(
     {"of", "more", "for", "to", "in", "at", "with", "as", "like", "little", "half", "few",
      "couple", "same", "other", "another", "great", "nice", "good", "new",
