@@ -247,6 +247,8 @@ FILLER = set(
 )
 """Words that may stand next to a drink's name without making it a different drink."""
 
+WHAT_DRINKS_YOU = r"\bwhat( [a-z]+)? (drinks|coffees|teas|beverages)( do)? (you|y'?all)( guys)?"
+"""The start of "(could you tell me) what espresso drinks you offer?": a menu question."""
 READY_TO_GO = r"\b(good|ready|all set|god) to go\b"
 """A yes ("Yes. That's ready to go.", "OK, good to go"; "god" is a typed "good"), never the
 order type "to go"."""
@@ -305,9 +307,7 @@ ACTS: dict[str, tuple[str, ...]] = {
     ),
     "menu": (
         r"\bwhat (do|else do) you (have|offer|serve|sell)\b", r"\bmenu\b",
-        # "could you tell me what espresso drinks you offer?"
-        r"\bwhat( [a-z]+)? (drinks|coffees|teas|beverages)( do)? (you|y'?all)( guys)?"
-        r" (have|offer|serve|sell|make)\b",
+        WHAT_DRINKS_YOU + r" (have|offer|serve|sell|make)\b",
         r"\bwhat (kind|kinds|sort|sorts|type|types) of\b", r"\bwhat (teas|coffees|drinks)\b",
         r"\bwhat (coffee|tea|hot|cold) (drinks|beverages)\b",
         r"\b(types?|kinds?|sorts?) of (coffees?|teas?|drinks?|beverages?)\b",
@@ -397,9 +397,7 @@ QUESTIONS: dict[str, tuple[str, ...]] = {
         r"\b(do|does) (you|y'?all|ya)( guys| all)?( happen to| still| even| currently)?"
         r" (have|make|do|sell|serve|carry|offer)\b",
         r"\b(is|are) there\b", r"\bhave you got\b", r"\bdo you guys\b",
-        # "could you tell me what espresso drinks you offer?"
-        r"\bwhat( [a-z]+)? (drinks|coffees|teas|beverages)( do)? (you|y'?all)( guys)?"
-        r" (have|offer|serve|sell|make|carry)\b",
+        WHAT_DRINKS_YOU + r" (have|offer|serve|sell|make|carry)\b",
     ),
 }  # fmt: skip
 """A question about the menu: answered, never acted on."""
@@ -559,11 +557,11 @@ class CallerTurn:
     question: str = ""
     """price / recommend / options / contents / availability: a question, never an action."""
     off_topic: bool = False
+    """Another business's words with nothing of ours: the caller wants something else."""
     business_words: bool = False
     """Another business's words beside a drink's name ("Hi, it's Miss Macchiato, I need my
     trousers taken in": blind43's tailor caller, the drink pulled in by Whisper's prompt): a
     heard drink is then checked, never added unasked."""
-    """Another business's words with nothing of ours: the caller wants something else."""
     confidence: float | None = None
     """The STT's confidence in these words (0..1), when it gives one."""
     leaving: list[DrinkRequest] = field(default_factory=list)
@@ -839,10 +837,10 @@ INGREDIENT_BEFORE = (
     r"|amount|pumps?|scoops?|sprinkle|pinch|taste|flavou?r) of) $"
 )
 INGREDIENT_AFTER = r" (?:shots?|pumps?|powder|cups?|flavou?r(?:ing|ed)?|taste|scoops?)\b"
-"""Words around a drink's name that make it an ingredient of another drink named in the same
-words ("with mocha", "with extra matcha", "a dash of espresso", "two espresso shots", "cocoa powder", "a
-cappuccino cup"): checked only when another drink is named (alone, "an espresso shot" and
-"some extra chai" are orders)."""
+"""Words around a drink's name (`INGREDIENT_BEFORE`, `INGREDIENT_AFTER`) that make it an
+ingredient of another drink named in the same words ("with mocha", "with extra matcha", "a
+dash of espresso", "two espresso shots", "cocoa powder", "a cappuccino cup"): checked only
+when another drink is named (alone, "an espresso shot" and "some extra chai" are orders)."""
 
 
 NOT_WANTED = r"\b(?:no|without|not|hold the|skip the)(?: any| the)? "
@@ -1356,13 +1354,12 @@ def _longer_name_started(before: str, drink: DrinkRequest, menu: Menu) -> DrinkR
     `drink`'s name, when that word is only ever part of a drink's name ("jin" of Jin Xuan,
     not "hot" of Hot Chocolate: an option too) and not of this drink's own name."""
     word = before.split()[-1:]
-    if not word or word[0] not in menu.name_words:
+    if not word or word[0] not in menu.name_words or word[0] in drink.name.lower().split():
         return None
-    own = drink.name.lower().split()
     others = [
         i for i, it in menu.items.items()
         if i != drink.menu_item_id and it["name"].lower().split()[0] == word[0]
-        and len(it["name"].split()) > 1 and word[0] not in own
+        and len(it["name"].split()) > 1
     ]  # fmt: skip
     if len(others) != 1:
         return None
